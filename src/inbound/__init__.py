@@ -1,0 +1,1 @@
+"""inbound: an async backend for inbound marketing."""

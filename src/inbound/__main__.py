@@ -1,0 +1,3 @@
+from inbound.cli import main
+
+main()

@@ -1,0 +1,106 @@
+"""The application factory."""
+
+from importlib.metadata import version
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
+
+import inbound.models  # noqa: F401  (maps every table before the first request)
+from inbound.auth.controller import ApiKeyController
+from inbound.auth.principal import authenticate
+from inbound.config import Settings, get_settings
+from inbound.content.controller import AssetController, AssetTagController
+from inbound.db import create_engine, create_sessionmaker, provide_db_session
+from inbound.errors import EXCEPTION_HANDLERS
+from inbound.health import HealthController
+from inbound.observability import configure_logging, request_context_middleware
+from inbound.personas.controller import PersonaController
+from inbound.sites.controller import SiteController
+
+DOCS_ASSETS = "/docs/assets"
+TAGS = [
+    Tag(name="personas", description="Buyer personas: goals, pain points, matching rules."),
+    Tag(name="assets", description="Content assets, their funnel stage and persona tags."),
+    Tag(name="sites", description="Marketing sites, their origins and public keys."),
+    Tag(name="api-keys", description="Server-side keys and their scopes."),
+    Tag(name="operations", description="Health and readiness."),
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the service for these settings (by default, from the environment)."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    engine = create_engine(
+        settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+    )
+    api = Router(
+        path="/api/v1",
+        route_handlers=[
+            PersonaController,
+            AssetController,
+            AssetTagController,
+            SiteController,
+            ApiKeyController,
+        ],
+        guards=[authenticate],
+        security=[{"bearerAuth": []}],
+    )
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            api,
+            HealthController,
+            create_static_files_router(
+                path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
+            ),
+        ],
+        dependencies={"db_session": Provide(provide_db_session)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_context_middleware],
+        state=State(
+            {"settings": settings, "engine": engine, "sessionmaker": create_sessionmaker(engine)}
+        ),
+        on_shutdown=[dispose_engine],
+        openapi_config=openapi_config(settings),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+    )
+
+
+def openapi_config(settings: Settings) -> OpenAPIConfig:
+    """The API contract, with interactive docs at /docs that need no outside network."""
+    return OpenAPIConfig(
+        title="inbound",
+        version=version("inbound"),
+        description="Inbound marketing backend: personas, content, lead capture, funnel reports "
+        "and CRM sync. Errors are RFC 9457 problem details.",
+        path="/docs",
+        tags=TAGS,
+        components=Components(
+            security_schemes={
+                "bearerAuth": SecurityScheme(
+                    type="http", scheme="bearer", description="An API key: `inb_sk_...`."
+                )
+            }
+        ),
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+            )
+        ]
+        if settings.docs_enabled
+        else [],
+    )

@@ -1,0 +1,23 @@
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+
+
+class ApiKey(SQLModel, table=True):
+    """A key a client sends as ``Authorization: Bearer``; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(sa_type=JSONType)
+    site_id: uuid.UUID | None = Field(
+        default=None, foreign_key="sites.id", ondelete="CASCADE", index=True
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

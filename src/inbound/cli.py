@@ -1,0 +1,122 @@
+"""The `inbound` command: serve, migrate, issue keys, export the API contract."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import click
+import uvicorn
+import yaml
+
+import inbound.models  # noqa: F401  (maps every table before the first flush)
+from inbound import migrate
+from inbound.auth.scopes import Scope
+from inbound.auth.service import ApiKeyService
+from inbound.config import get_settings
+
+
+@click.group()
+def main() -> None:
+    """inbound: an inbound-marketing backend. Settings come from INBOUND_* variables."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind [INBOUND_HOST, 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [INBOUND_PORT, 8000].")
+@click.option("--migrate/--no-migrate", "run_migrations", default=False, help="Upgrade first.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Processes to run.")
+def serve(host: str | None, port: int | None, run_migrations: bool, workers: int) -> None:
+    """Serve the HTTP API."""
+    settings = get_settings()
+    if run_migrations:
+        migrate.upgrade(settings.database_url)
+    uvicorn.run(
+        "inbound.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=True,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrate.upgrade(get_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (`base` empties the schema)."""
+    migrate.downgrade(get_settings().database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """Server-side API keys."""
+
+
+@api_key.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice([s.value for s in Scope if s is not Scope.INGEST]),
+    help="A scope to grant; repeat for several.",
+)
+def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Issue a key and print it once, alone on the last line."""
+    key_id, plain = asyncio.run(_issue_key(name, [Scope(s) for s in scopes]))
+    click.echo(f"created API key {key_id} ({name}: {', '.join(sorted(scopes))})", err=True)
+    click.echo("store it now; it is not shown again:", err=True)
+    click.echo(plain)
+
+
+async def _issue_key(name: str, scopes: list[Scope]) -> tuple[str, str]:
+    from inbound.db import create_engine, create_sessionmaker
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            api_key, plain = await ApiKeyService(session).issue(name=name, scopes=scopes)
+            return str(api_key.id), plain
+    finally:
+        await engine.dispose()
+
+
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (.json or .yaml); standard output when left out.",
+)
+def openapi(output: Path | None) -> None:
+    """Export the OpenAPI document generated from the code."""
+    from inbound.app import create_app
+
+    document = create_app().openapi_schema.to_schema()
+    if output is not None and output.suffix in {".yaml", ".yml"}:
+        text = yaml.safe_dump(document, sort_keys=True, allow_unicode=True)
+    else:
+        text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

@@ -1,0 +1,32 @@
+"""Settings, read only from ``INBOUND_*`` environment variables."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can change, with the defaults of the embedded setup."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOUND_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./inbound.db",
+        description="SQLAlchemy URL: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB.",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_echo: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = Field(default=True, description="JSON log lines; false for plain text.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    docs_enabled: bool = True
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Read the settings from the environment once per process."""
+    return Settings()

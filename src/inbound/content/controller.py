@@ -1,0 +1,252 @@
+"""`/api/v1/assets` and `/api/v1/asset-tags`: content assets and their persona tags."""
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbound.auth.principal import requires
+from inbound.auth.scopes import Scope
+from inbound.content.models import AssetKind, FunnelStage
+from inbound.content.schemas import (
+    AssetCreate,
+    AssetPersonaRead,
+    AssetRead,
+    AssetTagsBulk,
+    AssetTagsBulkResult,
+    AssetUpdate,
+    FormFieldRead,
+    PersonaTagsReplace,
+    normalise_topic,
+)
+from inbound.content.service import AssetService, AssetView
+from inbound.errors import problems
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+
+READ = [requires(Scope.CONTENT_READ)]
+WRITE = [requires(Scope.CONTENT_WRITE)]
+AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64)
+
+
+def provide_asset_service(db_session: AsyncSession) -> AssetService:
+    return AssetService(db_session)
+
+
+def asset_read(view: AssetView) -> AssetRead:
+    """The representation of an asset with its topics and tags."""
+    asset = view.asset
+    return AssetRead(
+        id=asset.id,
+        slug=asset.slug,
+        title=asset.title,
+        description=asset.description,
+        kind=AssetKind(asset.kind),
+        funnel_stage=FunnelStage(asset.funnel_stage),
+        topics=view.topics,
+        url=asset.url,
+        gated=asset.gated,
+        form_fields=[FormFieldRead.model_validate(f) for f in asset.form_fields],
+        delivery_url=asset.delivery_url,
+        personas=[
+            AssetPersonaRead(
+                persona_id=t.persona.id,
+                slug=t.persona.slug,
+                name=t.persona.name,
+                relevance=t.relevance,
+            )
+            for t in view.tags
+        ],
+        archived=asset.archived,
+        archived_at=asset.archived_at,
+        created_at=asset.created_at,
+        updated_at=asset.updated_at,
+        version=asset.version,
+    )
+
+
+async def _one(assets: AssetService, asset: Any, status_code: int = 200) -> Response[AssetRead]:
+    return one(asset_read(await assets.view(asset)), version=asset.version, status_code=status_code)
+
+
+class AssetController(Controller):
+    path = "/assets"
+    tags = ["assets"]
+    dependencies = {"assets": Provide(provide_asset_service, sync_to_thread=False)}
+
+    @post(
+        operation_id="createAsset",
+        summary="Create a content asset",
+        description="`personas` tags the asset at once. A gated asset needs a `delivery_url`; "
+        "its form always asks for `email`, which is added first when missing.",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 409, 413, 422),
+        response_headers=[LOCATION_HEADER],
+    )
+    async def create_asset(
+        self, request: Request[Any, Any, Any], data: AssetCreate, assets: AssetService
+    ) -> Response[AssetRead]:
+        asset = await assets.create(data.model_dump(mode="json"))
+        return created(request, asset_read(await assets.view(asset)), asset.id)
+
+    @get(
+        operation_id="listAssets",
+        summary="List content assets",
+        description="Filters combine with AND. Ordered by creation; pages are keyset-based.",
+        guards=READ,
+        responses=problems(400, 401, 403),
+    )
+    async def list_assets(
+        self,
+        assets: AssetService,
+        persona: str | None = Parameter(
+            default=None, max_length=64, description="Tagged to this persona (id or slug)."
+        ),
+        funnel_stage: FunnelStage | None = None,
+        kind: AssetKind | None = None,
+        topic: str | None = Parameter(default=None, max_length=64),
+        gated: bool | None = None,
+        archived: bool = Parameter(default=False, description="Archived assets instead."),
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> Page[AssetRead]:
+        rows, next_cursor = await assets.list_page(
+            PageRequest.parse(limit=limit, cursor=cursor),
+            persona=persona,
+            funnel_stage=funnel_stage,
+            kind=kind,
+            topic=normalise_topic(topic) if topic is not None else None,
+            gated=gated,
+            archived=archived,
+        )
+        views = await assets.views(rows)
+        return Page(items=[asset_read(v) for v in views], next_cursor=next_cursor)
+
+    @get(
+        "/{ref:str}",
+        operation_id="getAsset",
+        summary="Read a content asset",
+        guards=READ,
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_asset(
+        self, assets: AssetService, ref: str = AssetRefParam
+    ) -> Response[AssetRead]:
+        return await _one(assets, await assets.get(ref))
+
+    @patch(
+        "/{ref:str}",
+        operation_id="updateAsset",
+        summary="Change a content asset",
+        description="Send only the fields to change; `topics`, `form_fields` and `personas` "
+        "replace the whole list. `If-Match` with the ETag refuses a stale write (412).",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
+        response_headers=[ETAG_HEADER],
+    )
+    async def update_asset(
+        self,
+        request: Request[Any, Any, Any],
+        assets: AssetService,
+        data: AssetUpdate,
+        ref: str = AssetRefParam,
+    ) -> Response[AssetRead]:
+        asset = await assets.get(ref)
+        check_if_match(request, asset.version)
+        changes = data.model_dump(mode="json", exclude_unset=True)
+        return await _one(assets, await assets.update(asset, changes))
+
+    @post(
+        "/{ref:str}/archive",
+        operation_id="archiveAsset",
+        summary="Archive a content asset",
+        status_code=200,
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def archive_asset(
+        self, assets: AssetService, ref: str = AssetRefParam
+    ) -> Response[AssetRead]:
+        return await _one(assets, await assets.update(await assets.get(ref), {"archived": True}))
+
+    @post(
+        "/{ref:str}/unarchive",
+        operation_id="unarchiveAsset",
+        summary="Restore an archived content asset",
+        status_code=200,
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def unarchive_asset(
+        self, assets: AssetService, ref: str = AssetRefParam
+    ) -> Response[AssetRead]:
+        return await _one(assets, await assets.update(await assets.get(ref), {"archived": False}))
+
+    @delete(
+        "/{ref:str}",
+        operation_id="deleteAsset",
+        summary="Delete a content asset",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_asset(self, assets: AssetService, ref: str = AssetRefParam) -> None:
+        await assets.delete(await assets.get(ref))
+
+    @get(
+        "/{ref:str}/personas",
+        operation_id="getAssetPersonas",
+        summary="The personas an asset is tagged to",
+        guards=READ,
+        responses=problems(400, 401, 403, 404),
+    )
+    async def get_asset_personas(
+        self, assets: AssetService, ref: str = AssetRefParam
+    ) -> list[AssetPersonaRead]:
+        return asset_read(await assets.view(await assets.get(ref))).personas
+
+    @put(
+        "/{ref:str}/personas",
+        operation_id="replaceAssetPersonas",
+        summary="Replace an asset's persona tags",
+        description="The list becomes the asset's whole set of tags; an empty list removes all.",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404, 412, 413, 422),
+    )
+    async def replace_asset_personas(
+        self,
+        request: Request[Any, Any, Any],
+        assets: AssetService,
+        data: PersonaTagsReplace,
+        ref: str = AssetRefParam,
+    ) -> list[AssetPersonaRead]:
+        asset = await assets.get(ref)
+        check_if_match(request, asset.version)
+        asset = await assets.replace_tags(asset, data.personas)
+        return asset_read(await assets.view(asset)).personas
+
+
+class AssetTagController(Controller):
+    path = "/asset-tags"
+    tags = ["assets"]
+    dependencies = {"assets": Provide(provide_asset_service, sync_to_thread=False)}
+
+    @post(
+        operation_id="bulkTagAssets",
+        summary="Tag and untag many assets at once",
+        description="`set` adds tags or changes their relevance; `remove` deletes tags. "
+        "Everything is checked first: one unknown asset or persona refuses the whole call "
+        "(422, naming each bad item).",
+        status_code=200,
+        guards=WRITE,
+        responses=problems(400, 401, 403, 413, 422),
+    )
+    async def bulk_tag_assets(
+        self, data: AssetTagsBulk, assets: AssetService
+    ) -> AssetTagsBulkResult:
+        set_count, removed = await assets.bulk_tags(data.set, data.remove)
+        return AssetTagsBulkResult(set=set_count, removed=removed)

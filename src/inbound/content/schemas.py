@@ -1,0 +1,194 @@
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, field_validator
+
+from inbound.content.models import AssetKind, FunnelStage
+from inbound.schemas import (
+    LongText,
+    Name,
+    RequestSchema,
+    ResponseSchema,
+    ShortText,
+    Slug,
+    UpdateSchema,
+)
+
+FORM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+STANDARD_FORM_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
+    "industry",
+    "company_size",
+)
+
+
+def normalise_topic(topic: str) -> str:
+    """Topics compare case- and spacing-insensitively: `Lead  Scoring` is `lead scoring`."""
+    return re.sub(r"\s+", " ", topic.strip()).lower()
+
+
+Topic = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), AfterValidator(normalise_topic)
+]
+Topics = Annotated[
+    list[Topic],
+    Field(max_length=20, examples=[["lead scoring"]]),
+    AfterValidator(lambda topics: list(dict.fromkeys(topics))),
+]
+Url = Annotated[AnyHttpUrl, Field(max_length=2048)]
+Ref = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64),
+    Field(description="An id or a slug.", examples=["it-director"]),
+]
+Relevance = Annotated[int, Field(ge=1, le=3, description="1 low, 2 medium, 3 high.")]
+
+
+class FormField(RequestSchema):
+    """A field a gated asset's form asks for."""
+
+    name: str = Field(
+        pattern=FORM_FIELD_NAME,
+        max_length=64,
+        description=f"One of {', '.join(STANDARD_FORM_FIELDS)}, or a custom field name.",
+        examples=["job_title"],
+    )
+    label: ShortText | None = None
+    required: bool = True
+
+
+FormFields = Annotated[list[FormField], Field(max_length=30)]
+
+
+class PersonaTag(RequestSchema):
+    """Tag an asset to a persona."""
+
+    persona: Ref
+    relevance: Relevance = 2
+
+
+PersonaTags = Annotated[list[PersonaTag], Field(max_length=100)]
+
+
+def _distinct_personas(tags: list[PersonaTag]) -> list[PersonaTag]:
+    seen: set[str] = set()
+    for tag in tags:
+        if tag.persona in seen:
+            raise ValueError(f"persona {tag.persona!r} is listed twice")
+        seen.add(tag.persona)
+    return tags
+
+
+class AssetCreate(RequestSchema):
+    """A new content asset. A gated one needs a `delivery_url`; its form always asks for email."""
+
+    slug: Slug | None = None
+    title: Name
+    description: LongText | None = None
+    kind: AssetKind
+    funnel_stage: FunnelStage
+    topics: Topics = Field(default_factory=list)
+    url: Url | None = None
+    gated: bool = False
+    form_fields: FormFields = Field(default_factory=list)
+    delivery_url: Url | None = None
+    personas: PersonaTags = Field(default_factory=list)
+
+    _distinct = field_validator("personas")(_distinct_personas)
+
+
+class AssetUpdate(UpdateSchema):
+    """Fields to change; the others stay. `topics`, `form_fields` and `personas` replace."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"description", "url", "delivery_url"})
+
+    slug: Slug | None = None
+    title: Name | None = None
+    description: LongText | None = None
+    kind: AssetKind | None = None
+    funnel_stage: FunnelStage | None = None
+    topics: Topics | None = None
+    url: Url | None = None
+    gated: bool | None = None
+    form_fields: FormFields | None = None
+    delivery_url: Url | None = None
+    personas: PersonaTags | None = None
+    archived: bool | None = None
+
+    _distinct = field_validator("personas")(_distinct_personas)
+
+
+class PersonaTagsReplace(RequestSchema):
+    """The complete set of persona tags an asset should have."""
+
+    personas: PersonaTags
+
+    _distinct = field_validator("personas")(_distinct_personas)
+
+
+class AssetPersonaRead(ResponseSchema):
+    """A persona an asset is tagged to."""
+
+    persona_id: uuid.UUID
+    slug: str
+    name: str
+    relevance: int
+
+
+class FormFieldRead(ResponseSchema):
+    name: str
+    label: str | None
+    required: bool
+
+
+class AssetRead(ResponseSchema):
+    id: uuid.UUID
+    slug: str
+    title: str
+    description: str | None
+    kind: AssetKind
+    funnel_stage: FunnelStage
+    topics: list[str]
+    url: str | None
+    gated: bool
+    form_fields: list[FormFieldRead]
+    delivery_url: str | None = Field(description="Where a lead gets the asset after the form.")
+    personas: list[AssetPersonaRead]
+    archived: bool
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class AssetTagRemove(RequestSchema):
+    asset: Ref
+    persona: Ref
+
+
+class AssetTagSet(AssetTagRemove):
+    relevance: Relevance = 2
+
+
+class AssetTagsBulk(RequestSchema):
+    """Tag and untag many assets at once; all of it happens or none of it."""
+
+    set: Annotated[list[AssetTagSet], Field(max_length=1000)] = Field(
+        default_factory=list, description="Add these tags, or change their relevance."
+    )
+    remove: Annotated[list[AssetTagRemove], Field(max_length=1000)] = Field(
+        default_factory=list, description="Remove these tags; absent ones are ignored."
+    )
+
+
+class AssetTagsBulkResult(ResponseSchema):
+    set: int
+    removed: int

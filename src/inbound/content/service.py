@@ -1,0 +1,243 @@
+"""Content assets, their topics, their gating, and their tags to personas."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbound.content.models import ContentAsset
+from inbound.content.repository import AssetFilter, AssetRepository, TagRow
+from inbound.content.schemas import (
+    AssetTagRemove,
+    AssetTagSet,
+    PersonaTag,
+)
+from inbound.db import utcnow
+from inbound.errors import (
+    BadRequest,
+    Conflict,
+    FieldError,
+    NotFound,
+    Unprocessable,
+    is_unique_violation,
+)
+from inbound.pagination import PageRequest
+from inbound.personas.service import PersonaService
+from inbound.schemas import parse_ref, slug_from
+
+ASSET_COLUMNS = (
+    "slug", "title", "description", "kind", "funnel_stage", "url", "gated", "form_fields",
+    "delivery_url",
+)  # fmt: skip
+
+
+class AssetNotFound(NotFound):
+    problem = "asset-not-found"
+
+
+class AssetSlugTaken(Conflict):
+    problem = "slug-taken"
+
+
+class UnknownReference(Unprocessable):
+    problem = "unknown-reference"
+
+
+@dataclass(frozen=True, slots=True)
+class AssetView:
+    """An asset with its topics and persona tags: everything its representation shows."""
+
+    asset: ContentAsset
+    topics: list[str]
+    tags: list[TagRow]
+
+
+class AssetService:
+    """The content team's assets and how they are tagged to personas."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.assets = AssetRepository(session)
+        self.personas = PersonaService(session)
+
+    async def create(self, fields: dict[str, Any]) -> ContentAsset:
+        """Create an asset with its topics and persona tags."""
+        topics = fields.pop("topics", [])
+        tags = fields.pop("personas", [])
+        fields["slug"] = fields.get("slug") or slug_from(fields["title"])
+        fields["form_fields"] = _check_gating(
+            fields.get("gated", False), fields.get("form_fields", []), fields.get("delivery_url")
+        )
+        asset = await self._save(ContentAsset(**fields))
+        await self.assets.replace_topics(asset.id, topics)
+        await self._replace_tags(asset, tags)
+        return asset
+
+    async def get(self, ref: str | uuid.UUID) -> ContentAsset:
+        """The asset named by id or slug."""
+        key = parse_ref(ref) if isinstance(ref, str) else ref
+        asset = (
+            await self.assets.get_or_none(key)
+            if isinstance(key, uuid.UUID)
+            else await self.assets.get_by_slug(key)
+        )
+        if asset is None:
+            raise AssetNotFound(f"no asset {ref}")
+        return asset
+
+    async def views(self, assets: Sequence[ContentAsset]) -> list[AssetView]:
+        """Assets with their topics and tags, in two queries for any number of assets."""
+        ids = [a.id for a in assets]
+        topics = await self.assets.topics_of(ids)
+        tags = await self.assets.tags_of(ids)
+        return [AssetView(a, topics[a.id], tags[a.id]) for a in assets]
+
+    async def view(self, asset: ContentAsset) -> AssetView:
+        """One asset with its topics and tags."""
+        return (await self.views([asset]))[0]
+
+    async def list_page(
+        self, page: PageRequest, *, persona: str | None = None, **filters: Any
+    ) -> tuple[Sequence[ContentAsset], str | None]:
+        """A page of assets matching the filters; an unknown persona matches nothing."""
+        persona_id = None
+        if persona is not None:
+            found = await self.personas.resolve([persona])
+            if persona not in found:
+                return [], None
+            persona_id = found[persona].id
+        return await self.assets.list_page(page, AssetFilter(persona_id=persona_id, **filters))
+
+    async def update(self, asset: ContentAsset, changes: dict[str, Any]) -> ContentAsset:
+        """Apply a partial update; topics, form fields and tags given are replaced whole."""
+        if "topics" in changes:
+            await self.assets.replace_topics(asset.id, changes.pop("topics"))
+        if "personas" in changes:
+            await self._replace_tags(asset, changes.pop("personas"))
+        archived = changes.pop("archived", None)
+        if archived is not None:
+            asset.archived_at = (asset.archived_at or utcnow()) if archived else None
+            asset.archived = archived
+        merged = {column: getattr(asset, column) for column in ASSET_COLUMNS} | changes
+        changes["form_fields"] = _check_gating(
+            merged["gated"], merged["form_fields"], merged["delivery_url"]
+        )
+        for field, value in changes.items():
+            setattr(asset, field, value)
+        return await self._touch(asset)
+
+    async def replace_tags(self, asset: ContentAsset, tags: list[PersonaTag]) -> ContentAsset:
+        """Make ``tags`` the asset's whole set of persona tags."""
+        await self._replace_tags(asset, [t.model_dump() for t in tags])
+        return await self._touch(asset)
+
+    async def bulk_tags(
+        self, to_set: list[AssetTagSet], to_remove: list[AssetTagRemove]
+    ) -> tuple[int, int]:
+        """Set and remove many tags in one go; refuse all of it if any reference is unknown."""
+        asset_refs = {t.asset for t in to_set} | {t.asset for t in to_remove}
+        persona_refs = {t.persona for t in to_set} | {t.persona for t in to_remove}
+        assets = await self._resolve_assets(asset_refs)
+        personas = await self.personas.resolve(persona_refs)
+        items_by_part: tuple[tuple[str, Sequence[AssetTagRemove]], ...] = (
+            ("set", to_set),
+            ("remove", to_remove),
+        )
+        errors = [
+            FieldError(field=f"{part}[{i}].{kind}", message=f"no {kind} {ref!r}")
+            for part, items in items_by_part
+            for i, item in enumerate(items)
+            for kind, ref, known in (
+                ("asset", item.asset, assets),
+                ("persona", item.persona, personas),
+            )
+            if ref not in known
+        ]
+        if errors:
+            raise UnknownReference("some tags name unknown assets or personas", errors=errors)
+        await self.assets.put_tags(
+            {(assets[t.asset].id, personas[t.persona].id): t.relevance for t in to_set}
+        )
+        removed = await self.assets.remove_tags(
+            {(assets[t.asset].id, personas[t.persona].id) for t in to_remove}
+        )
+        for asset in {assets[ref].id: assets[ref] for ref in asset_refs}.values():
+            await self._touch(asset)
+        return len(to_set), removed
+
+    async def count_tagged_to(self, persona_id: uuid.UUID) -> int:
+        """How many assets are tagged to a persona."""
+        return await self.assets.count_tagged_to(persona_id)
+
+    async def delete(self, asset: ContentAsset) -> None:
+        """Delete an asset with its topics and tags."""
+        await self.assets.delete(asset)
+
+    async def _resolve_assets(self, refs: set[str]) -> dict[str, ContentAsset]:
+        keys = {ref: parse_ref(ref) for ref in refs}
+        found = await self.assets.find_many(
+            {k for k in keys.values() if isinstance(k, uuid.UUID)},
+            {k for k in keys.values() if isinstance(k, str)},
+        )
+        by_key: dict[uuid.UUID | str, ContentAsset] = {a.id: a for a in found} | {
+            a.slug: a for a in found
+        }
+        return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
+
+    async def _replace_tags(self, asset: ContentAsset, tags: list[dict[str, Any]]) -> None:
+        personas = await self.personas.resolve(t["persona"] for t in tags)
+        errors = [
+            FieldError(field=f"personas[{i}].persona", message=f"no persona {t['persona']!r}")
+            for i, t in enumerate(tags)
+            if t["persona"] not in personas
+        ]
+        if errors:
+            raise UnknownReference("some tags name unknown personas", errors=errors)
+        relevance = {personas[t["persona"]].id: t["relevance"] for t in tags}
+        if len(relevance) < len(tags):
+            raise BadRequest("a persona is tagged twice (by id and by slug)", field="personas")
+        await self.assets.replace_tags(asset.id, relevance)
+
+    async def _touch(self, asset: ContentAsset) -> ContentAsset:
+        asset.updated_at = utcnow()
+        asset.version += 1
+        return await self._save(asset)
+
+    async def _save(self, asset: ContentAsset) -> ContentAsset:
+        try:
+            return await self.assets.add(asset)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise AssetSlugTaken(
+                    f"an asset with slug {asset.slug!r} exists", field="slug"
+                ) from None
+            raise
+
+
+def _check_gating(
+    gated: bool, form_fields: list[dict[str, Any]], delivery_url: str | None
+) -> list[dict[str, Any]]:
+    """Enforce what gating means; return the form fields with email always first and required."""
+    errors: list[FieldError] = []
+    names = [f["name"] for f in form_fields]
+    if len(set(names)) < len(names):
+        errors.append(FieldError(field="form_fields", message="a field is listed twice"))
+    if gated and not delivery_url:
+        errors.append(
+            FieldError(field="delivery_url", message="a gated asset needs a delivery URL")
+        )
+    if not gated and form_fields:
+        errors.append(FieldError(field="form_fields", message="only gated assets have a form"))
+    if not gated and delivery_url:
+        errors.append(
+            FieldError(field="delivery_url", message="only gated assets have a delivery URL")
+        )
+    if any(f["name"] == "email" and not f.get("required", True) for f in form_fields):
+        errors.append(FieldError(field="form_fields", message="email is always required"))
+    if errors:
+        raise Unprocessable("the asset's gating is inconsistent", errors=errors)
+    if gated and "email" not in names:
+        return [{"name": "email", "label": None, "required": True}, *form_fields]
+    return form_fields

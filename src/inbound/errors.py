@@ -1,0 +1,206 @@
+"""Domain errors that know their HTTP status, and the one place that renders problem details.
+
+Every error response is an RFC 9457 ``application/problem+json`` body. Validation problems
+carry an ``errors`` list naming each offending field.
+"""
+
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+PROBLEM_JSON = "application/problem+json"
+logger = structlog.get_logger(__name__)
+
+
+class FieldError(BaseModel):
+    """One reason a request was refused, tied to the field it concerns."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `rules.0.weight`.")
+    message: str
+    source: str | None = Field(default=None, description="body, query, path or header.")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class InboundError(Exception):
+    """A failure the client can act on; subclasses fix the status and problem type."""
+
+    status_code: int = 400
+    problem: str | None = None
+    headers: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self, detail: str, *, field: str | None = None, errors: list[FieldError] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or ([FieldError(field=field, message=detail)] if field else None)
+
+
+class BadRequest(InboundError):
+    status_code = 400
+    problem = "bad-request"
+
+
+class Unauthorized(InboundError):
+    status_code = 401
+    problem = "unauthorized"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="inbound"'}
+
+
+class Forbidden(InboundError):
+    status_code = 403
+    problem = "forbidden"
+
+
+class NotFound(InboundError):
+    status_code = 404
+    problem = "not-found"
+
+
+class Conflict(InboundError):
+    status_code = 409
+    problem = "conflict"
+
+
+class PreconditionFailed(InboundError):
+    status_code = 412
+    problem = "precondition-failed"
+
+
+class Unprocessable(InboundError):
+    status_code = 422
+    problem = "unprocessable"
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    *,
+    detail: str | None = None,
+    problem: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    """Render one problem-details response."""
+    body = ProblemDetails(
+        type=f"urn:inbound:problem:{problem}" if problem else "about:blank",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+    return Response(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def handle_inbound_error(request: Request[Any, Any, Any], exc: InboundError) -> Response[Any]:
+    return problem_response(
+        request,
+        exc.status_code,
+        detail=exc.detail,
+        problem=exc.problem,
+        errors=exc.errors,
+        headers=exc.headers or None,
+    )
+
+
+def handle_validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    errors = [
+        FieldError(
+            field=str(item.get("key") or "body"),
+            message=str(item.get("message", "invalid value")),
+            source=str(item["source"]) if item.get("source") else None,
+        )
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
+    return problem_response(request, 400, detail=detail, problem="validation", errors=errors)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        logger.error("request failed", status=exc.status_code, detail=exc.detail)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(request, exc.status_code, detail=exc.detail, headers=headers)
+
+
+def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    """A constraint a service did not foresee: only uniqueness and references are the client's."""
+    if is_unique_violation(exc) or is_foreign_key_violation(exc):
+        return problem_response(
+            request, 409, detail="conflicts with existing data", problem="conflict"
+        )
+    return handle_unexpected_error(request, exc)
+
+
+def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(request, 500, detail="internal error; the request id is in the logs")
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """True when a UNIQUE constraint refused the write, on PostgreSQL or SQLite."""
+    return _sqlstate(exc) == "23505" or _sqlite_error(exc) in {
+        "SQLITE_CONSTRAINT_UNIQUE",
+        "SQLITE_CONSTRAINT_PRIMARYKEY",
+    }
+
+
+def is_foreign_key_violation(exc: IntegrityError) -> bool:
+    """True when a FOREIGN KEY refused the write, on PostgreSQL or SQLite."""
+    return _sqlstate(exc) == "23503" or _sqlite_error(exc) == "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+
+def _sqlstate(exc: IntegrityError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+
+
+def _sqlite_error(exc: IntegrityError) -> str | None:
+    return getattr(exc.orig, "sqlite_errorname", None)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    InboundError: handle_inbound_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    IntegrityError: handle_integrity_error,
+    Exception: handle_unexpected_error,
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a handler can give."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            media_type=PROBLEM_JSON,
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
+        )
+        for status in statuses
+    }

@@ -1,0 +1,12 @@
+"""Every table, imported once so that Alembic and the mapper see the whole schema."""
+
+from sqlmodel import SQLModel
+
+from inbound.auth.models import ApiKey
+from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
+from inbound.personas.models import Persona
+from inbound.sites.models import Site
+
+metadata = SQLModel.metadata
+
+__all__ = ["ApiKey", "AssetPersona", "AssetTopic", "ContentAsset", "Persona", "Site", "metadata"]

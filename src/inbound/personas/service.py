@@ -1,0 +1,101 @@
+"""The content team's buyer personas."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbound.db import utcnow
+from inbound.errors import Conflict, NotFound, is_unique_violation
+from inbound.pagination import PageRequest
+from inbound.personas.models import Persona
+from inbound.personas.repository import PersonaRepository
+from inbound.schemas import parse_ref, slug_from
+
+
+class PersonaNotFound(NotFound):
+    problem = "persona-not-found"
+
+
+class SlugTaken(Conflict):
+    problem = "slug-taken"
+
+
+class PersonaService:
+    """Create, change, archive and delete personas; resolve them by id or slug."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.personas = PersonaRepository(session)
+
+    async def create(self, fields: dict[str, Any]) -> Persona:
+        """Create a persona; its slug comes from the name when none is given."""
+        slug = fields.pop("slug", None) or slug_from(fields["name"])
+        return await self._save(Persona(slug=slug, **fields))
+
+    async def get(self, ref: str | uuid.UUID) -> Persona:
+        """The persona named by id or slug."""
+        key = parse_ref(ref) if isinstance(ref, str) else ref
+        persona = (
+            await self.personas.get_or_none(key)
+            if isinstance(key, uuid.UUID)
+            else await self.personas.get_by_slug(key)
+        )
+        if persona is None:
+            raise PersonaNotFound(f"no persona {ref}")
+        return persona
+
+    async def resolve(self, refs: Iterable[str]) -> dict[str, Persona]:
+        """Map each id or slug to its persona; unknown ones are left out."""
+        keys = {ref: parse_ref(ref) for ref in refs}
+        ids = {k for k in keys.values() if isinstance(k, uuid.UUID)}
+        slugs = {k for k in keys.values() if isinstance(k, str)}
+        found = await self.personas.find_many(ids, slugs)
+        by_key: dict[uuid.UUID | str, Persona] = {p.id: p for p in found} | {
+            p.slug: p for p in found
+        }
+        return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
+
+    async def list_page(
+        self, page: PageRequest, *, archived: bool = False
+    ) -> tuple[Sequence[Persona], str | None]:
+        """A page of personas."""
+        return await self.personas.list_page(page, archived=archived)
+
+    async def update(self, persona: Persona, changes: dict[str, Any]) -> Persona:
+        """Apply a partial update; `archived` archives or restores."""
+        archived = changes.pop("archived", None)
+        if archived is not None:
+            _set_archived(persona, archived)
+        for field, value in changes.items():
+            setattr(persona, field, value)
+        persona.updated_at = utcnow()
+        persona.version += 1
+        return await self._save(persona)
+
+    async def set_archived(self, persona: Persona, archived: bool) -> Persona:
+        """Archive a persona (hidden from lists, kept for history) or restore it."""
+        return await self.update(persona, {"archived": archived})
+
+    async def delete(self, persona: Persona) -> None:
+        """Delete a persona for good; its asset tags go with it."""
+        await self.personas.delete(persona)
+
+    async def _save(self, persona: Persona) -> Persona:
+        try:
+            return await self.personas.add(persona)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise SlugTaken(
+                    f"a persona with slug {persona.slug!r} exists", field="slug"
+                ) from None
+            raise
+
+
+def _set_archived(persona: Persona, archived: bool) -> None:
+    if archived and not persona.archived:
+        persona.archived_at = utcnow()
+    elif not archived:
+        persona.archived_at = None
+    persona.archived = archived

@@ -1,0 +1,19 @@
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+
+
+class Site(SQLModel, table=True):
+    """A marketing site that posts forms to us from its allowed origins."""
+
+    __tablename__ = "sites"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(max_length=200)
+    allowed_origins: list[str] = Field(sa_type=JSONType)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1

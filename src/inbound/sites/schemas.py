@@ -1,0 +1,80 @@
+import uuid
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, Field
+
+from inbound.schemas import Name, RequestSchema, ResponseSchema
+
+
+def _origin(value: str) -> str:
+    """An origin exactly as browsers send it: scheme, host and an optional port; nothing else."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("an origin is http(s)://host[:port]")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+        raise ValueError("an origin has no path, query, fragment or credentials")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("the port is not a number from 0 to 65535") from None
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+Origins = Annotated[
+    list[Origin],
+    Field(max_length=50, examples=[["https://www.example.com"]]),
+    AfterValidator(lambda origins: list(dict.fromkeys(origins))),
+]
+
+
+class SiteCreate(RequestSchema):
+    """A marketing site and the origins its forms are posted from."""
+
+    name: Name
+    allowed_origins: Origins = Field(default_factory=list)
+
+
+class SiteUpdate(RequestSchema):
+    """Fields to change; the others stay as they are."""
+
+    name: Name | None = None
+    allowed_origins: Origins | None = None
+
+
+class SiteKeyRead(ResponseSchema):
+    """One of a site's public keys, as lists show it."""
+
+    id: uuid.UUID
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class SiteRead(ResponseSchema):
+    id: uuid.UUID
+    name: str
+    allowed_origins: list[str]
+    keys: list[SiteKeyRead]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class SiteCreated(SiteRead):
+    """A site just made, with its first public key shown once."""
+
+    public_key: str = Field(
+        description="Key with only the `ingest` scope, for the site's pages. Shown only once."
+    )
+
+
+class SiteKeyCreated(SiteKeyRead):
+    """A new public key for a site, shown once."""
+
+    key: str

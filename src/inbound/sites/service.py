@@ -1,0 +1,72 @@
+"""Marketing sites and their public ingest keys."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from inbound.auth.keys import KeyKind
+from inbound.auth.models import ApiKey
+from inbound.auth.scopes import Scope
+from inbound.auth.service import ApiKeyService
+from inbound.db import utcnow
+from inbound.errors import NotFound
+from inbound.pagination import PageRequest
+from inbound.sites.models import Site
+from inbound.sites.repository import SiteRepository
+
+
+class SiteNotFound(NotFound):
+    problem = "site-not-found"
+
+
+class SiteService:
+    """A site owns public keys that may only post captures and events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.sites = SiteRepository(session)
+        self.keys = ApiKeyService(session)
+
+    async def create(self, *, name: str, allowed_origins: list[str]) -> tuple[Site, str]:
+        """Create a site with its first public key; return the key's plain text once."""
+        site = await self.sites.add(Site(name=name, allowed_origins=allowed_origins))
+        _, plain = await self.issue_key(site)
+        return site, plain
+
+    async def issue_key(self, site: Site) -> tuple[ApiKey, str]:
+        """Another public key for a site, e.g. to rotate the old one out."""
+        return await self.keys.issue(
+            name=f"{site.name} (public)",
+            scopes=[Scope.INGEST],
+            kind=KeyKind.PUBLIC,
+            site_id=site.id,
+        )
+
+    async def get(self, site_id: uuid.UUID) -> Site:
+        """One site."""
+        site = await self.sites.get_or_none(site_id)
+        if site is None:
+            raise SiteNotFound(f"no site {site_id}")
+        return site
+
+    async def list_page(self, page: PageRequest) -> tuple[Sequence[Site], str | None]:
+        """A page of sites."""
+        return await self.sites.list_page(page)
+
+    async def keys_of(self, sites: Sequence[Site]) -> dict[uuid.UUID, list[ApiKey]]:
+        """The public keys of each site, revoked ones included."""
+        return await self.keys.for_sites([site.id for site in sites])
+
+    async def update(self, site: Site, changes: dict[str, Any]) -> Site:
+        """Change a site's name or origins."""
+        for field, value in changes.items():
+            setattr(site, field, value)
+        site.updated_at = utcnow()
+        site.version += 1
+        await self.sites.session.flush()
+        return site
+
+    async def delete(self, site: Site) -> None:
+        """Delete a site; its keys go with it."""
+        await self.sites.delete(site)
