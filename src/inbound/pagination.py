@@ -10,8 +10,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from litestar.params import Parameter
 from pydantic import BaseModel, Field
 from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbound.errors import BadRequest
 
@@ -67,7 +67,7 @@ def decode_cursor(cursor: str) -> uuid.UUID:
 
 async def fetch_page(
     session: AsyncSession,
-    statement: Select[tuple[RowT]],
+    statement: Select[RowT],
     *,
     key: InstrumentedAttribute[uuid.UUID],
     page: PageRequest,

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from inbound.pagination import PageRequest, fetch_page
 
@@ -37,12 +37,12 @@ class Repository(Generic[ModelT]):
         await self.session.delete(row)
         await self.session.flush()
 
-    def select(self) -> Select[tuple[ModelT]]:
+    def select(self) -> Select[ModelT]:
         """A plain SELECT of this table, for named queries to refine."""
         return select(self.model)
 
     async def page(
-        self, statement: Select[tuple[ModelT]], page: PageRequest
+        self, statement: Select[ModelT], page: PageRequest
     ) -> tuple[Sequence[ModelT], str | None]:
         """One keyset page of ``statement``, ordered by the time-ordered id."""
         return await fetch_page(self.session, statement, key=self.model.id, page=page)

@@ -4,9 +4,9 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
@@ -17,7 +17,7 @@ from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Pag
 from inbound.responses import LOCATION_HEADER, created
 
 
-def provide_api_key_service(db_session: AsyncSession) -> ApiKeyService:
+def provide_api_key_service(db_session: NamedDependency[AsyncSession]) -> ApiKeyService:
     return ApiKeyService(db_session)
 
 
@@ -35,7 +35,10 @@ class ApiKeyController(Controller):
         response_headers=[LOCATION_HEADER],
     )
     async def create_api_key(
-        self, request: Request[Any, Any, Any], data: ApiKeyCreate, keys: ApiKeyService
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ApiKeyCreate],
+        keys: NamedDependency[ApiKeyService],
     ) -> Response[ApiKeyCreated]:
         api_key, plain = await keys.issue(name=data.name, scopes=data.scopes)
         body = ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
@@ -44,8 +47,8 @@ class ApiKeyController(Controller):
     @get(operation_id="listApiKeys", summary="List keys", responses=problems(400, 401, 403))
     async def list_api_keys(
         self,
-        keys: ApiKeyService,
-        include_revoked: bool = False,
+        keys: NamedDependency[ApiKeyService],
+        include_revoked: FromQuery[bool] = False,
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[ApiKeyRead]:
@@ -56,7 +59,7 @@ class ApiKeyController(Controller):
 
     @get("/{key_id:uuid}", operation_id="getApiKey", responses=problems(400, 401, 403, 404))
     async def get_api_key(
-        self, keys: ApiKeyService, key_id: uuid.UUID = Parameter(title="Key id")
+        self, keys: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         return ApiKeyRead.model_validate(await keys.get(key_id))
 
@@ -67,5 +70,7 @@ class ApiKeyController(Controller):
         description="The key stops working at once. It stays listed with `include_revoked`.",
         responses=problems(400, 401, 403, 404),
     )
-    async def revoke_api_key(self, keys: ApiKeyService, key_id: uuid.UUID) -> None:
+    async def revoke_api_key(
+        self, keys: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
+    ) -> None:
         await keys.revoke(key_id)

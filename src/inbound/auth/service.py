@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.keys import KeyKind, generate_key, hash_key, key_prefix
 from inbound.auth.models import ApiKey

@@ -3,9 +3,9 @@
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import Provide
-from litestar.params import Parameter
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery, JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
@@ -31,7 +31,7 @@ WRITE = [requires(Scope.CONTENT_WRITE)]
 AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64)
 
 
-def provide_asset_service(db_session: AsyncSession) -> AssetService:
+def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
     return AssetService(db_session)
 
 
@@ -86,7 +86,10 @@ class AssetController(Controller):
         response_headers=[LOCATION_HEADER],
     )
     async def create_asset(
-        self, request: Request[Any, Any, Any], data: AssetCreate, assets: AssetService
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AssetCreate],
+        assets: NamedDependency[AssetService],
     ) -> Response[AssetRead]:
         asset = await assets.create(data.model_dump(mode="json"))
         return created(request, asset_read(await assets.view(asset)), asset.id)
@@ -100,14 +103,14 @@ class AssetController(Controller):
     )
     async def list_assets(
         self,
-        assets: AssetService,
+        assets: NamedDependency[AssetService],
         persona: str | None = Parameter(
             default=None, max_length=64, description="Tagged to this persona (id or slug)."
         ),
-        funnel_stage: FunnelStage | None = None,
-        kind: AssetKind | None = None,
+        funnel_stage: FromQuery[FunnelStage | None] = None,
+        kind: FromQuery[AssetKind | None] = None,
         topic: str | None = Parameter(default=None, max_length=64),
-        gated: bool | None = None,
+        gated: FromQuery[bool | None] = None,
         archived: bool = Parameter(default=False, description="Archived assets instead."),
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
@@ -133,7 +136,7 @@ class AssetController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def get_asset(
-        self, assets: AssetService, ref: str = AssetRefParam
+        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> Response[AssetRead]:
         return await _one(assets, await assets.get(ref))
 
@@ -150,8 +153,8 @@ class AssetController(Controller):
     async def update_asset(
         self,
         request: Request[Any, Any, Any],
-        assets: AssetService,
-        data: AssetUpdate,
+        assets: NamedDependency[AssetService],
+        data: JSONBody[AssetUpdate],
         ref: str = AssetRefParam,
     ) -> Response[AssetRead]:
         asset = await assets.get(ref)
@@ -169,7 +172,7 @@ class AssetController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def archive_asset(
-        self, assets: AssetService, ref: str = AssetRefParam
+        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> Response[AssetRead]:
         return await _one(assets, await assets.update(await assets.get(ref), {"archived": True}))
 
@@ -183,7 +186,7 @@ class AssetController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def unarchive_asset(
-        self, assets: AssetService, ref: str = AssetRefParam
+        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> Response[AssetRead]:
         return await _one(assets, await assets.update(await assets.get(ref), {"archived": False}))
 
@@ -194,7 +197,9 @@ class AssetController(Controller):
         guards=WRITE,
         responses=problems(400, 401, 403, 404),
     )
-    async def delete_asset(self, assets: AssetService, ref: str = AssetRefParam) -> None:
+    async def delete_asset(
+        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
+    ) -> None:
         await assets.delete(await assets.get(ref))
 
     @get(
@@ -205,7 +210,7 @@ class AssetController(Controller):
         responses=problems(400, 401, 403, 404),
     )
     async def get_asset_personas(
-        self, assets: AssetService, ref: str = AssetRefParam
+        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> list[AssetPersonaRead]:
         return asset_read(await assets.view(await assets.get(ref))).personas
 
@@ -220,8 +225,8 @@ class AssetController(Controller):
     async def replace_asset_personas(
         self,
         request: Request[Any, Any, Any],
-        assets: AssetService,
-        data: PersonaTagsReplace,
+        assets: NamedDependency[AssetService],
+        data: JSONBody[PersonaTagsReplace],
         ref: str = AssetRefParam,
     ) -> list[AssetPersonaRead]:
         asset = await assets.get(ref)
@@ -246,7 +251,7 @@ class AssetTagController(Controller):
         responses=problems(400, 401, 403, 413, 422),
     )
     async def bulk_tag_assets(
-        self, data: AssetTagsBulk, assets: AssetService
+        self, data: JSONBody[AssetTagsBulk], assets: NamedDependency[AssetService]
     ) -> AssetTagsBulkResult:
         set_count, removed = await assets.bulk_tags(data.set, data.remove)
         return AssetTagsBulkResult(set=set_count, removed=removed)

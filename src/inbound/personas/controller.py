@@ -3,9 +3,9 @@
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import Provide
-from litestar.params import Parameter
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
@@ -25,11 +25,11 @@ class PersonaInUse(Conflict):
     problem = "persona-in-use"
 
 
-def provide_persona_service(db_session: AsyncSession) -> PersonaService:
+def provide_persona_service(db_session: NamedDependency[AsyncSession]) -> PersonaService:
     return PersonaService(db_session)
 
 
-def provide_asset_service(db_session: AsyncSession) -> AssetService:
+def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
     return AssetService(db_session)
 
 
@@ -46,7 +46,10 @@ class PersonaController(Controller):
         response_headers=[LOCATION_HEADER],
     )
     async def create_persona(
-        self, request: Request[Any, Any, Any], data: PersonaCreate, personas: PersonaService
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PersonaCreate],
+        personas: NamedDependency[PersonaService],
     ) -> Response[PersonaRead]:
         persona = await personas.create(data.model_dump(mode="json"))
         return created(request, PersonaRead.model_validate(persona), persona.id)
@@ -59,7 +62,7 @@ class PersonaController(Controller):
     )
     async def list_personas(
         self,
-        personas: PersonaService,
+        personas: NamedDependency[PersonaService],
         archived: bool = Parameter(default=False, description="Archived personas instead."),
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
@@ -77,7 +80,7 @@ class PersonaController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def get_persona(
-        self, personas: PersonaService, ref: str = PersonaRefParam
+        self, personas: NamedDependency[PersonaService], ref: str = PersonaRefParam
     ) -> Response[PersonaRead]:
         persona = await personas.get(ref)
         return one(PersonaRead.model_validate(persona), version=persona.version)
@@ -95,8 +98,8 @@ class PersonaController(Controller):
     async def update_persona(
         self,
         request: Request[Any, Any, Any],
-        personas: PersonaService,
-        data: PersonaUpdate,
+        personas: NamedDependency[PersonaService],
+        data: JSONBody[PersonaUpdate],
         ref: str = PersonaRefParam,
     ) -> Response[PersonaRead]:
         persona = await personas.get(ref)
@@ -115,7 +118,7 @@ class PersonaController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def archive_persona(
-        self, personas: PersonaService, ref: str = PersonaRefParam
+        self, personas: NamedDependency[PersonaService], ref: str = PersonaRefParam
     ) -> Response[PersonaRead]:
         persona = await personas.set_archived(await personas.get(ref), True)
         return one(PersonaRead.model_validate(persona), version=persona.version)
@@ -130,7 +133,7 @@ class PersonaController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def unarchive_persona(
-        self, personas: PersonaService, ref: str = PersonaRefParam
+        self, personas: NamedDependency[PersonaService], ref: str = PersonaRefParam
     ) -> Response[PersonaRead]:
         persona = await personas.set_archived(await personas.get(ref), False)
         return one(PersonaRead.model_validate(persona), version=persona.version)
@@ -147,8 +150,8 @@ class PersonaController(Controller):
     )
     async def delete_persona(
         self,
-        personas: PersonaService,
-        assets: AssetService,
+        personas: NamedDependency[PersonaService],
+        assets: NamedDependency[AssetService],
         ref: str = PersonaRefParam,
         force: bool = Parameter(default=False, description="Also remove its asset tags."),
     ) -> None:

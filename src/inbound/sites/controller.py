@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import Provide
-from sqlmodel.ext.asyncio.session import AsyncSession
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.models import ApiKey
 from inbound.auth.principal import requires
@@ -26,7 +27,7 @@ from inbound.sites.schemas import (
 from inbound.sites.service import SiteService
 
 
-def provide_site_service(db_session: AsyncSession) -> SiteService:
+def provide_site_service(db_session: NamedDependency[AsyncSession]) -> SiteService:
     return SiteService(db_session)
 
 
@@ -56,7 +57,10 @@ class SiteController(Controller):
         response_headers=[LOCATION_HEADER],
     )
     async def create_site(
-        self, request: Request[Any, Any, Any], data: SiteCreate, sites: SiteService
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SiteCreate],
+        sites: NamedDependency[SiteService],
     ) -> Response[SiteCreated]:
         site, plain = await sites.create(name=data.name, allowed_origins=data.allowed_origins)
         keys = (await sites.keys_of([site]))[site.id]
@@ -65,7 +69,10 @@ class SiteController(Controller):
 
     @get(operation_id="listSites", summary="List sites", responses=problems(400, 401, 403))
     async def list_sites(
-        self, sites: SiteService, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None
+        self,
+        sites: NamedDependency[SiteService],
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
     ) -> Page[SiteRead]:
         rows, next_cursor = await sites.list_page(PageRequest.parse(limit=limit, cursor=cursor))
         keys = await sites.keys_of(rows)
@@ -77,7 +84,9 @@ class SiteController(Controller):
         responses=problems(400, 401, 403, 404),
         response_headers=[ETAG_HEADER],
     )
-    async def get_site(self, sites: SiteService, site_id: uuid.UUID) -> Response[SiteRead]:
+    async def get_site(
+        self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
+    ) -> Response[SiteRead]:
         site = await sites.get(site_id)
         keys = (await sites.keys_of([site]))[site.id]
         return one(_site_read(site, keys), version=site.version)
@@ -92,9 +101,9 @@ class SiteController(Controller):
     async def update_site(
         self,
         request: Request[Any, Any, Any],
-        sites: SiteService,
-        site_id: uuid.UUID,
-        data: SiteUpdate,
+        sites: NamedDependency[SiteService],
+        site_id: FromPath[uuid.UUID],
+        data: JSONBody[SiteUpdate],
     ) -> Response[SiteRead]:
         site = await sites.get(site_id)
         check_if_match(request, site.version)
@@ -108,7 +117,9 @@ class SiteController(Controller):
         summary="Delete a site and its keys",
         responses=problems(400, 401, 403, 404),
     )
-    async def delete_site(self, sites: SiteService, site_id: uuid.UUID) -> None:
+    async def delete_site(
+        self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
+    ) -> None:
         await sites.delete(await sites.get(site_id))
 
     @post(
@@ -119,6 +130,8 @@ class SiteController(Controller):
         "with `DELETE /api/v1/api-keys/{id}`.",
         responses=problems(400, 401, 403, 404),
     )
-    async def create_site_key(self, sites: SiteService, site_id: uuid.UUID) -> SiteKeyCreated:
+    async def create_site_key(
+        self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
+    ) -> SiteKeyCreated:
         api_key, plain = await sites.issue_key(await sites.get(site_id))
         return SiteKeyCreated(**SiteKeyRead.model_validate(api_key).model_dump(), key=plain)

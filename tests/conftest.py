@@ -1,0 +1,200 @@
+"""Test ground: one migrated database per xdist worker, one rolled-back transaction per test.
+
+`INBOUND_TEST_DATABASE_URL` picks the database: PostgreSQL (the default, on the local
+server) or SQLite (`sqlite+aiosqlite:///PATH`). Each worker gets its own database, built by
+the real migrations. Each test runs inside an outer transaction that is rolled back at the
+end; the app's sessions join it through SAVEPOINTs, so the production commit and rollback
+path runs unchanged.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from inbound import migrate
+from inbound.app import create_app
+from inbound.auth.scopes import Scope
+from inbound.auth.service import ApiKeyService
+from inbound.config import Settings
+from inbound.db import create_engine
+from inbound.models import metadata
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test"
+
+Headers = dict[str, str]
+KeyMaker = Callable[..., Awaitable[Headers]]
+
+
+def pytest_report_header() -> str:
+    return f"database: {_base_url()}"
+
+
+def _base_url() -> str:
+    return os.environ.get("INBOUND_TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+@pytest.fixture(scope="session")
+def worker_id(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+
+
+@pytest.fixture(scope="session")
+def database_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh database for this worker, migrated to head."""
+    base = make_url(_base_url())
+    if is_sqlite(base.drivername):
+        path = tmp_path_factory.mktemp("db") / f"inbound_test_{worker_id}.db"
+        url = base.set(database=str(path)).render_as_string(hide_password=False)
+    else:
+        name = f"{base.database or 'inbound_test'}_{worker_id}"
+        url = base.set(database=name).render_as_string(hide_password=False)
+        asyncio.run(_recreate_postgres_database(base.set(database="postgres"), name))
+    migrate.upgrade(url)
+    yield url
+    if not is_sqlite(base.drivername):
+        asyncio.run(_drop_postgres_database(base.set(database="postgres"), name))
+
+
+async def _recreate_postgres_database(admin_url: object, name: str) -> None:
+    engine = create_engine(str(admin_url).replace("***", ""))
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+
+
+async def _drop_postgres_database(admin_url: object, name: str) -> None:
+    engine = create_engine(str(admin_url).replace("***", ""))
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection whose outer transaction is rolled back after the test."""
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        yield conn
+        if outer.is_active:
+            await outer.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """The app's sessionmaker, joined to the test's outer transaction through SAVEPOINTs."""
+    return async_sessionmaker(
+        bind=connection,
+        class_=AsyncSession,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking data, in the same transaction as the app."""
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, log_json=True, log_level="WARNING")
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Litestar]:
+    app = create_app(settings)
+    app.state.sessionmaker = sessionmaker
+    yield app
+    await app.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def make_key(sessionmaker: async_sessionmaker[AsyncSession]) -> KeyMaker:
+    """Issue a key with these scopes and return the headers that send it."""
+
+    async def make(*scopes: Scope, name: str = "test") -> Headers:
+        async with sessionmaker() as session:
+            _, plain = await ApiKeyService(session).issue(name=name, scopes=scopes)
+            await session.commit()
+        return {"Authorization": f"Bearer {plain}"}
+
+    return make
+
+
+@pytest.fixture
+async def admin(make_key: KeyMaker) -> Headers:
+    return await make_key(Scope.ADMIN, name="admin")
+
+
+@pytest.fixture
+async def editor(make_key: KeyMaker) -> Headers:
+    return await make_key(Scope.CONTENT_WRITE, name="editor")
+
+
+@pytest.fixture
+async def reader(make_key: KeyMaker) -> Headers:
+    return await make_key(Scope.CONTENT_READ, name="reader")
+
+
+# Tests that need commits seen by other connections (races between requests).
+
+
+@pytest.fixture
+async def committing_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[Litestar]:
+    """The app on its own pool, committing for real; every table is emptied afterwards."""
+    app = create_app(settings)
+    yield app
+    await app.state.engine.dispose()
+    async with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
+
+
+@pytest.fixture
+async def committing_client(committing_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=committing_app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def committing_admin(committing_app: Litestar) -> Headers:
+    async with committing_app.state.sessionmaker() as session:
+        _, plain = await ApiKeyService(session).issue(name="admin", scopes=[Scope.ADMIN])
+        await session.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+ROOT = Path(__file__).resolve().parent.parent
