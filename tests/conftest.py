@@ -46,7 +46,9 @@ def is_sqlite(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def worker_id(request: pytest.FixtureRequest) -> str:
-    return str(getattr(request.config, "workerinput", {}).get("workerid", "main"))
+    """Unique per xdist worker and per run, so that concurrent runs never share a database."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "main")
+    return f"{worker}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
@@ -16,11 +17,13 @@ from inbound.auth.controller import ApiKeyController
 from inbound.auth.principal import authenticate
 from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
+from inbound.contract import ContractJsonRenderPlugin
 from inbound.db import create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
+from inbound.query_params import refuse_unknown_query_parameters
 from inbound.sites.controller import SiteController
 
 DOCS_ASSETS = "/docs/assets"
@@ -49,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteController,
             ApiKeyController,
         ],
-        guards=[authenticate],
+        guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],
     )
 
@@ -74,6 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=openapi_config(settings),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
+        # None, not False: each request model's own `strict=True` then decides, so JSON types
+        # are never coerced (no "5" for 5, no 0 for false), while enums still take their strings.
+        plugins=[PydanticPlugin(validate_strict=None)],  # type: ignore[arg-type]
     )
 
 
@@ -94,13 +100,14 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
             }
         ),
         render_plugins=[
+            ContractJsonRenderPlugin(),
             SwaggerRenderPlugin(
                 path="/",
                 js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
-            )
+            ),
         ]
         if settings.docs_enabled
-        else [],
+        else [ContractJsonRenderPlugin()],
     )

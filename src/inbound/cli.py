@@ -109,8 +109,9 @@ async def _issue_key(name: str, scopes: list[Scope]) -> tuple[str, str]:
 def openapi(output: Path | None) -> None:
     """Export the OpenAPI document generated from the code."""
     from inbound.app import create_app
+    from inbound.contract import openapi_document
 
-    document = create_app().openapi_schema.to_schema()
+    document = openapi_document(create_app())
     if output is not None and output.suffix in {".yaml", ".yml"}:
         text = yaml.safe_dump(document, sort_keys=True, allow_unicode=True)
     else:

@@ -133,7 +133,9 @@ def handle_validation_error(
         FieldError(
             field=str(item.get("key") or "body"),
             message=str(item.get("message", "invalid value")),
-            source=str(item["source"]) if item.get("source") else None,
+            source=str(getattr(item["source"], "value", item["source"]))
+            if item.get("source")
+            else None,
         )
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)

@@ -27,7 +27,10 @@ LimitParam = Annotated[
 ]
 CursorParam = Annotated[
     str | None,
-    Parameter(max_length=200, description="`next_cursor` of the previous page."),
+    Parameter(
+        pattern=r"^[A-Za-z0-9_-]{22}$",
+        description="`next_cursor` of the previous page; opaque.",
+    ),
 ]
 
 
@@ -59,8 +62,7 @@ def encode_cursor(last_id: uuid.UUID) -> str:
 def decode_cursor(cursor: str) -> uuid.UUID:
     """Read a cursor made by ``encode_cursor``; anything else is the client's error."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return uuid.UUID(bytes=raw)
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):
         raise BadRequest("not a cursor this API returned", field="cursor") from None
 

@@ -2,11 +2,12 @@
 
 import re
 import uuid
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     StringConstraints,
     ValidationInfo,
@@ -14,7 +15,7 @@ from pydantic import (
 )
 from slugify import slugify
 
-from inbound.errors import BadRequest
+from inbound.errors import Unprocessable
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _UUID_SHAPE = re.compile(
@@ -23,15 +24,39 @@ _UUID_SHAPE = re.compile(
 
 
 class RequestSchema(BaseModel):
-    """What a client sends: unknown fields are refused, not silently dropped."""
+    """What a client sends: unknown fields and wrong JSON types are refused, never coerced."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+
+def _refuse_null_in_schema(schema: dict[str, Any], model: type[Any]) -> None:
+    """State in the contract that a partial update takes null only where `nullable` says."""
+    for name, prop in schema.get("properties", {}).items():
+        if name in model.nullable or "anyOf" not in prop:
+            continue
+        variants = [v for v in prop.pop("anyOf") if v.get("type") != "null"]
+        prop.pop("default", None)
+        if len(variants) == 1:
+            prop.update(variants[0])
+        else:
+            prop["anyOf"] = variants
 
 
 class ResponseSchema(BaseModel):
     """What we answer, built from table rows."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer; strict mode alone would refuse it. Booleans stay
+    # refused. Put it after an integer's Field(...) so that the constraints reach the schema.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)
 
 
 def looks_like_uuid(text: str) -> bool:
@@ -51,9 +76,23 @@ Slug = Annotated[
     StringConstraints(min_length=1, max_length=64, pattern=SLUG_PATTERN),
     AfterValidator(_not_uuid_shaped),
 ]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+# Strings are stripped before they are checked, so "some character that str.strip() keeps" is
+# the real minimum. The whitespace is spelt out because regex dialects disagree on `\s` (JSON
+# Schema's leaves out U+0085). NUL is refused everywhere: PostgreSQL cannot store it in text.
+_STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = rf"^[^\x00]*[^{_STRIPPED}\x00][^\x00]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
+# An http(s) URL; the pattern is the whole rule, so the API contract states exactly what passes.
+HttpUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+    ),
+]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]
+LongText = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
 
 
 def parse_ref(ref: str) -> uuid.UUID | str:
@@ -63,6 +102,8 @@ def parse_ref(ref: str) -> uuid.UUID | str:
 
 class UpdateSchema(RequestSchema):
     """A partial update: absent fields stay; null clears only the fields listed in `nullable`."""
+
+    model_config = ConfigDict(json_schema_extra=_refuse_null_in_schema)
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 
@@ -78,5 +119,5 @@ def slug_from(text: str) -> str:
     """A slug made from a name or title, for clients that send none."""
     slug = slugify(text, max_length=64, word_boundary=True)
     if not slug or looks_like_uuid(slug):
-        raise BadRequest("cannot make a slug from this name; send `slug`", field="slug")
+        raise Unprocessable("cannot make a slug from this name; send `slug`", field="slug")
     return slug

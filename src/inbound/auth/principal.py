@@ -37,6 +37,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     A guard rather than a middleware, so that its refusals pass through the same
     exception handlers, logs and request ids as every other answer.
     """
+    if connection.scope.get("method") == "OPTIONS":
+        return  # preflight requests carry no credentials
     key = _bearer_token(connection.headers.get("authorization"))
     if key is None:
         raise Unauthorized("send an API key as `Authorization: Bearer KEY`")
@@ -69,6 +71,8 @@ def requires(scope: Scope) -> Guard:
     """A guard refusing, with 403, any key that lacks ``scope``."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            return
         principal: Principal = connection.auth
         if not principal.allows(scope):
             raise Forbidden(f"this key lacks the `{scope}` scope")

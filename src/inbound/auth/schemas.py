@@ -1,17 +1,29 @@
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, Strict, StringConstraints, WithJsonSchema, field_validator
 
 from inbound.auth.scopes import Scope
-from inbound.schemas import RequestSchema, ResponseSchema
+from inbound.schemas import NOT_BLANK, RequestSchema, ResponseSchema
+
+# Public `ingest` keys belong to sites; the contract lists only the scopes a server key may hold.
+GrantableScope = Annotated[
+    Scope,
+    Strict(False),
+    WithJsonSchema({"type": "string", "enum": [s.value for s in Scope if s is not Scope.INGEST]}),
+]
 
 
 class ApiKeyCreate(RequestSchema):
     """A new server-side key."""
 
-    name: str = Field(min_length=1, max_length=100, examples=["content team"])
-    scopes: list[Scope] = Field(min_length=1, max_length=len(Scope), examples=[["content:write"]])
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NOT_BLANK)] = (
+        Field(examples=["content team"])
+    )
+    scopes: list[GrantableScope] = Field(
+        min_length=1, max_length=len(Scope), examples=[["content:write"]]
+    )
 
     @field_validator("scopes")
     @classmethod

@@ -25,10 +25,11 @@ from inbound.content.service import AssetService, AssetView
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.schemas import NO_NUL
 
 READ = [requires(Scope.CONTENT_READ)]
 WRITE = [requires(Scope.CONTENT_WRITE)]
-AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64)
+AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64, pattern=NO_NUL)
 
 
 def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
@@ -105,11 +106,14 @@ class AssetController(Controller):
         self,
         assets: NamedDependency[AssetService],
         persona: str | None = Parameter(
-            default=None, max_length=64, description="Tagged to this persona (id or slug)."
+            default=None,
+            max_length=64,
+            pattern=NO_NUL,
+            description="Tagged to this persona (id or slug).",
         ),
         funnel_stage: FromQuery[FunnelStage | None] = None,
         kind: FromQuery[AssetKind | None] = None,
-        topic: str | None = Parameter(default=None, max_length=64),
+        topic: str | None = Parameter(default=None, max_length=64, pattern=NO_NUL),
         gated: FromQuery[bool | None] = None,
         archived: bool = Parameter(default=False, description="Archived assets instead."),
         limit: LimitParam = DEFAULT_LIMIT,

@@ -3,10 +3,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, AnyHttpUrl, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from inbound.content.models import AssetKind, FunnelStage
 from inbound.schemas import (
+    JSON_INTEGER,
+    NOT_BLANK,
+    HttpUrl,
     LongText,
     Name,
     RequestSchema,
@@ -36,20 +39,24 @@ def normalise_topic(topic: str) -> str:
 
 
 Topic = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), AfterValidator(normalise_topic)
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK),
+    AfterValidator(normalise_topic),
 ]
 Topics = Annotated[
     list[Topic],
     Field(max_length=20, examples=[["lead scoring"]]),
     AfterValidator(lambda topics: list(dict.fromkeys(topics))),
 ]
-Url = Annotated[AnyHttpUrl, Field(max_length=2048)]
 Ref = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64),
+    StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK),
     Field(description="An id or a slug.", examples=["it-director"]),
 ]
-Relevance = Annotated[int, Field(ge=1, le=3, description="1 low, 2 medium, 3 high.")]
+# Enums arrive as JSON strings, so they are the one place strict mode must not apply.
+Kind = Annotated[AssetKind, Strict(False)]
+Stage = Annotated[FunnelStage, Strict(False)]
+Relevance = Annotated[int, Field(ge=1, le=3, description="1 low, 2 medium, 3 high."), JSON_INTEGER]
 
 
 class FormField(RequestSchema):
@@ -78,31 +85,20 @@ class PersonaTag(RequestSchema):
 PersonaTags = Annotated[list[PersonaTag], Field(max_length=100)]
 
 
-def _distinct_personas(tags: list[PersonaTag]) -> list[PersonaTag]:
-    seen: set[str] = set()
-    for tag in tags:
-        if tag.persona in seen:
-            raise ValueError(f"persona {tag.persona!r} is listed twice")
-        seen.add(tag.persona)
-    return tags
-
-
 class AssetCreate(RequestSchema):
     """A new content asset. A gated one needs a `delivery_url`; its form always asks for email."""
 
     slug: Slug | None = None
     title: Name
     description: LongText | None = None
-    kind: AssetKind
-    funnel_stage: FunnelStage
+    kind: Kind
+    funnel_stage: Stage
     topics: Topics = Field(default_factory=list)
-    url: Url | None = None
+    url: HttpUrl | None = None
     gated: bool = False
     form_fields: FormFields = Field(default_factory=list)
-    delivery_url: Url | None = None
+    delivery_url: HttpUrl | None = None
     personas: PersonaTags = Field(default_factory=list)
-
-    _distinct = field_validator("personas")(_distinct_personas)
 
 
 class AssetUpdate(UpdateSchema):
@@ -113,25 +109,21 @@ class AssetUpdate(UpdateSchema):
     slug: Slug | None = None
     title: Name | None = None
     description: LongText | None = None
-    kind: AssetKind | None = None
-    funnel_stage: FunnelStage | None = None
+    kind: Kind | None = None
+    funnel_stage: Stage | None = None
     topics: Topics | None = None
-    url: Url | None = None
+    url: HttpUrl | None = None
     gated: bool | None = None
     form_fields: FormFields | None = None
-    delivery_url: Url | None = None
+    delivery_url: HttpUrl | None = None
     personas: PersonaTags | None = None
     archived: bool | None = None
-
-    _distinct = field_validator("personas")(_distinct_personas)
 
 
 class PersonaTagsReplace(RequestSchema):
     """The complete set of persona tags an asset should have."""
 
     personas: PersonaTags
-
-    _distinct = field_validator("personas")(_distinct_personas)
 
 
 class AssetPersonaRead(ResponseSchema):
@@ -154,8 +146,8 @@ class AssetRead(ResponseSchema):
     slug: str
     title: str
     description: str | None
-    kind: AssetKind
-    funnel_stage: FunnelStage
+    kind: Kind
+    funnel_stage: Stage
     topics: list[str]
     url: str | None
     gated: bool

@@ -17,7 +17,6 @@ from inbound.content.schemas import (
 )
 from inbound.db import utcnow
 from inbound.errors import (
-    BadRequest,
     Conflict,
     FieldError,
     NotFound,
@@ -195,9 +194,12 @@ class AssetService:
         ]
         if errors:
             raise UnknownReference("some tags name unknown personas", errors=errors)
-        relevance = {personas[t["persona"]].id: t["relevance"] for t in tags}
-        if len(relevance) < len(tags):
-            raise BadRequest("a persona is tagged twice (by id and by slug)", field="personas")
+        relevance: dict[uuid.UUID, int] = {}
+        for i, tag in enumerate(tags):
+            persona_id = personas[tag["persona"]].id
+            if persona_id in relevance:
+                raise Unprocessable("a persona is tagged twice", field=f"personas[{i}].persona")
+            relevance[persona_id] = tag["relevance"]
         await self.assets.replace_tags(asset.id, relevance)
 
     async def _touch(self, asset: ContentAsset) -> ContentAsset:

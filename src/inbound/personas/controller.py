@@ -15,10 +15,11 @@ from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Pag
 from inbound.personas.schemas import PersonaCreate, PersonaRead, PersonaUpdate
 from inbound.personas.service import PersonaService
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.schemas import NO_NUL
 
 READ = [requires(Scope.CONTENT_READ)]
 WRITE = [requires(Scope.CONTENT_WRITE)]
-PersonaRefParam = Parameter(description="The persona's id or slug.", max_length=64)
+PersonaRefParam = Parameter(description="The persona's id or slug.", max_length=64, pattern=NO_NUL)
 
 
 class PersonaInUse(Conflict):

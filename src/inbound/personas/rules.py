@@ -1,32 +1,34 @@
 """Matching rules: how a contact's profile points to a persona (see the persona mapping)."""
 
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from inbound.schemas import RequestSchema
+from inbound.schemas import NOT_BLANK, RequestSchema
 
 PROFILE_FIELDS = ("job_title", "industry", "company_size", "country", "seniority", "topic")
 NUMERIC_FIELDS = ("company_size",)
-_FORM_FIELD = re.compile(r"^form\.[a-z][a-z0-9_]{0,63}$")
-
-
-def _known_field(field: str) -> str:
-    if field in PROFILE_FIELDS or _FORM_FIELD.match(field):
-        return field
-    raise ValueError(
-        f"unknown field {field!r}: use one of {', '.join(PROFILE_FIELDS)}, "
-        "or form.<name> for a submitted form field"
-    )
-
+_FORM_FIELD = r"form\.[a-z][a-z0-9_]{0,63}"
 
 RuleField = Annotated[
     str,
-    Field(max_length=70, examples=["job_title"]),
-    AfterValidator(_known_field),
+    Field(
+        pattern=rf"^({'|'.join(PROFILE_FIELDS)}|{_FORM_FIELD})$",
+        description="A profile field, or `form.<name>` for a submitted form field.",
+        examples=["job_title"],
+    ),
 ]
-Term = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+NumericRuleField = Annotated[
+    str,
+    Field(
+        pattern=rf"^({'|'.join(NUMERIC_FIELDS)}|{_FORM_FIELD})$",
+        description="A numeric field: company size, or a submitted form field.",
+        examples=["company_size"],
+    ),
+]
+Term = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)
+]
 Terms = Annotated[list[Term], Field(min_length=1, max_length=100)]
 Weight = Annotated[float, Field(gt=0, le=100, description="How much this rule counts; > 0.")]
 
@@ -60,18 +62,24 @@ class OneOfRule(_Rule):
 class BetweenRule(_Rule):
     """Matches when a numeric field lies within [min, max]; either bound may be left out."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["min"], "properties": {"min": {"type": "number"}}},
+                {"required": ["max"], "properties": {"max": {"type": "number"}}},
+            ]
+        }
+    )
+
+    field: NumericRuleField
     operator: Literal["between"]
     min: float | None = None
     max: float | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> "BetweenRule":
-        if self.field not in NUMERIC_FIELDS and not self.field.startswith("form."):
-            raise ValueError(f"`between` needs a numeric field: {', '.join(NUMERIC_FIELDS)}")
+    def _has_a_bound(self) -> "BetweenRule":
         if self.min is None and self.max is None:
             raise ValueError("`between` needs `min`, `max` or both")
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("`min` is greater than `max`")
         return self
 
 

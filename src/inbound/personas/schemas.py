@@ -6,6 +6,7 @@ from pydantic import Field
 
 from inbound.personas.rules import PersonaRule
 from inbound.schemas import (
+    JSON_INTEGER,
     LongText,
     Name,
     RequestSchema,
@@ -18,7 +19,7 @@ from inbound.schemas import (
 Statements = Annotated[list[ShortText], Field(max_length=50)]
 Rules = Annotated[list[PersonaRule], Field(max_length=100)]
 Priority = Annotated[
-    int, Field(ge=-1000, le=1000, description="Breaks ties in mapping: higher wins.")
+    int, Field(ge=-1000, le=1000, description="Breaks ties in mapping: higher wins."), JSON_INTEGER
 ]
 
 

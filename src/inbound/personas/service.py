@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
-from inbound.errors import Conflict, NotFound, is_unique_violation
+from inbound.errors import Conflict, FieldError, NotFound, Unprocessable, is_unique_violation
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
@@ -31,6 +31,7 @@ class PersonaService:
 
     async def create(self, fields: dict[str, Any]) -> Persona:
         """Create a persona; its slug comes from the name when none is given."""
+        _check_rules(fields.get("rules", []))
         slug = fields.pop("slug", None) or slug_from(fields["name"])
         return await self._save(Persona(slug=slug, **fields))
 
@@ -65,6 +66,7 @@ class PersonaService:
 
     async def update(self, persona: Persona, changes: dict[str, Any]) -> Persona:
         """Apply a partial update; `archived` archives or restores."""
+        _check_rules(changes.get("rules", []))
         archived = changes.pop("archived", None)
         if archived is not None:
             _set_archived(persona, archived)
@@ -91,6 +93,20 @@ class PersonaService:
                     f"a persona with slug {persona.slug!r} exists", field="slug"
                 ) from None
             raise
+
+
+def _check_rules(rules: list[dict[str, Any]]) -> None:
+    """What the rules' schema cannot say: a range's lower bound is not above its upper bound."""
+    errors = [
+        FieldError(field=f"rules[{i}].min", message="`min` is greater than `max`")
+        for i, rule in enumerate(rules)
+        if rule["operator"] == "between"
+        and rule.get("min") is not None
+        and rule.get("max") is not None
+        and rule["min"] > rule["max"]
+    ]
+    if errors:
+        raise Unprocessable("a rule's range is empty", errors=errors)
 
 
 def _set_archived(persona: Persona, archived: bool) -> None:

@@ -129,9 +129,14 @@ class SiteController(Controller):
         description="For rotation: issue a new key, deploy it, then revoke the old one "
         "with `DELETE /api/v1/api-keys/{id}`.",
         responses=problems(400, 401, 403, 404),
+        response_headers=[LOCATION_HEADER],
     )
     async def create_site_key(
         self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
-    ) -> SiteKeyCreated:
+    ) -> Response[SiteKeyCreated]:
         api_key, plain = await sites.issue_key(await sites.get(site_id))
-        return SiteKeyCreated(**SiteKeyRead.model_validate(api_key).model_dump(), key=plain)
+        body = SiteKeyCreated(**SiteKeyRead.model_validate(api_key).model_dump(), key=plain)
+        # The key is managed (read, revoked) under /api-keys, so that is where it lives.
+        return Response(
+            body, status_code=201, headers={"Location": f"/api/v1/api-keys/{api_key.id}"}
+        )

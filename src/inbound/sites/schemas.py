@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from inbound.schemas import Name, RequestSchema, ResponseSchema
+from inbound.schemas import Name, RequestSchema, ResponseSchema, UpdateSchema
 
 
 def _origin(value: str) -> str:
@@ -25,7 +25,12 @@ def _origin(value: str) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+# Scheme, host and an optional port up to 65535; the pattern lets the contract say so.
+ORIGIN_PATTERN = (
+    r"^\s*https?://[A-Za-z0-9.-]*[A-Za-z0-9]"
+    r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?\s*$"
+)
+Origin = Annotated[str, Field(max_length=300, pattern=ORIGIN_PATTERN), AfterValidator(_origin)]
 Origins = Annotated[
     list[Origin],
     Field(max_length=50, examples=[["https://www.example.com"]]),
@@ -40,7 +45,7 @@ class SiteCreate(RequestSchema):
     allowed_origins: Origins = Field(default_factory=list)
 
 
-class SiteUpdate(RequestSchema):
+class SiteUpdate(UpdateSchema):
     """Fields to change; the others stay as they are."""
 
     name: Name | None = None

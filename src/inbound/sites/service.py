@@ -37,7 +37,7 @@ class SiteService:
     async def issue_key(self, site: Site) -> tuple[ApiKey, str]:
         """Another public key for a site, e.g. to rotate the old one out."""
         return await self.keys.issue(
-            name=f"{site.name} (public)",
+            name="site public key",
             scopes=[Scope.INGEST],
             kind=KeyKind.PUBLIC,
             site_id=site.id,

@@ -1,0 +1,60 @@
+# One command runs the service, one runs the tests; both build the virtual environment first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+POSTGRES_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test
+SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
+PYTEST_ARGS ?= -n 2
+
+.PHONY: run test test-postgres test-sqlite lint format openapi lock clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+	touch $@
+
+## run: install, migrate the database (SQLite ./inbound.db unless INBOUND_DATABASE_URL says otherwise) and serve on :8000
+run: $(VENV)/.installed
+	$(BIN)/inbound db upgrade
+	$(BIN)/inbound serve
+
+## test: install with the test extras and run the whole suite on PostgreSQL, then on SQLite
+test: test-postgres test-sqlite
+
+test-postgres: $(VENV)/.installed-test
+	INBOUND_TEST_DATABASE_URL='$(POSTGRES_TEST_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+test-sqlite: $(VENV)/.installed-test
+	INBOUND_TEST_DATABASE_URL='$(SQLITE_TEST_URL)' $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## openapi: regenerate the committed API contract from the code
+openapi: $(VENV)/.installed
+	$(BIN)/inbound openapi --output openapi/openapi.json
+	$(BIN)/inbound openapi --output openapi/openapi.yaml
+
+## lock: re-pin every installed version after changing dependencies in pyproject.toml
+lock:
+	rm -rf $(VENV).lock
+	$(PYTHON) -m venv $(VENV).lock
+	$(VENV).lock/bin/python -m pip install --quiet --upgrade pip
+	$(VENV).lock/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV).lock/bin/python -m pip freeze --exclude-editable | grep -v '^inbound' > constraints.txt
+	rm -rf $(VENV).lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

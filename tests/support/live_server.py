@@ -1,0 +1,109 @@
+"""The real service in a subprocess on a free port, with its own fresh database."""
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import make_url, text
+
+from inbound import migrate
+from inbound.auth.scopes import Scope
+from inbound.auth.service import ApiKeyService
+from inbound.db import create_engine, create_sessionmaker
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    database_url: str
+    admin_key: str
+    log: str
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def live_server(base_url: str, name: str, tmp_dir: Path) -> Iterator[LiveServer]:
+    """Serve a freshly migrated database named ``name`` (PostgreSQL) or a file in ``tmp_dir``."""
+    url = _fresh_database(base_url, name, tmp_dir)
+    migrate.upgrade(url)
+    admin_key = asyncio.run(_issue_admin_key(url))
+    port = free_port()
+    env = {**os.environ, "INBOUND_DATABASE_URL": url, "INBOUND_LOG_LEVEL": "WARNING"}
+    log = (tmp_dir / f"{name}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "inbound", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(server_url, process)
+        yield LiveServer(url=server_url, database_url=url, admin_key=admin_key, log=log.name)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        if not url.startswith("sqlite"):
+            asyncio.run(_drop_database(base_url, name))
+
+
+def _fresh_database(base_url: str, name: str, tmp_dir: Path) -> str:
+    base = make_url(base_url)
+    if base.drivername.startswith("sqlite"):
+        return base.set(database=str(tmp_dir / f"{name}.db")).render_as_string(False)
+    asyncio.run(_drop_database(base_url, name))
+    asyncio.run(_admin_sql(base_url, f'CREATE DATABASE "{name}"'))
+    return base.set(database=name).render_as_string(False)
+
+
+async def _drop_database(base_url: str, name: str) -> None:
+    await _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin_sql(base_url: str, sql: str) -> None:
+    admin = make_url(base_url).set(database="postgres").render_as_string(False)
+    engine = create_engine(admin)
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(sql))
+    await engine.dispose()
+
+
+async def _issue_admin_key(url: str) -> str:
+    engine = create_engine(url)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        _, plain = await ApiKeyService(session).issue(name="admin", scopes=[Scope.ADMIN])
+    await engine.dispose()
+    return plain
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the server did not become healthy in 30 s")

@@ -1,0 +1,35 @@
+"""Property-based requests over the committed OpenAPI document, against the running service.
+
+Every operation gets generated valid and invalid input; no answer may be a 500 or break
+the document (status codes, content types, schemas, headers).
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from tests.conftest import ROOT, _base_url
+from tests.support.live_server import LiveServer, live_server
+
+schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
+
+
+@pytest.fixture(scope="module")
+def server(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    tmp: Path = tmp_path_factory.mktemp("contract")
+    with live_server(_base_url(), f"inbound_contract_{worker_id}", tmp) as running:
+        yield running
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_api_honours_its_contract(case: schemathesis.Case, server: LiveServer) -> None:
+    case.call_and_validate(base_url=server.url, headers=server.admin_headers)
