@@ -6,6 +6,7 @@ the document (status codes, content types, schemas, headers).
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -31,5 +32,5 @@ def server(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_api_honours_its_contract(case: schemathesis.Case, server: LiveServer) -> None:
+def test_api_honours_its_contract(case: schemathesis.Case[Any], server: LiveServer) -> None:
     case.call_and_validate(base_url=server.url, headers=server.admin_headers)

@@ -6,7 +6,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
@@ -17,7 +16,7 @@ from inbound.auth.controller import ApiKeyController
 from inbound.auth.principal import authenticate
 from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
-from inbound.contract import ContractJsonRenderPlugin
+from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlugin
 from inbound.db import create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
@@ -101,8 +100,9 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
         ),
         render_plugins=[
             ContractJsonRenderPlugin(),
-            SwaggerRenderPlugin(
+            ContractSwaggerRenderPlugin(
                 path="/",
+                favicon=f"<link rel='icon' href='{DOCS_ASSETS}/favicon-32x32.png'>",
                 js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from litestar import Litestar, Request
-from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from pydantic.json_schema import models_json_schema
 
 from inbound.schemas import RequestSchema
@@ -36,12 +36,21 @@ def refine_document(document: dict[str, Any]) -> dict[str, Any]:
 class ContractJsonRenderPlugin(JsonRenderPlugin):
     """Serves the refined document at /docs/openapi.json."""
 
-    _rendered: dict[str, Any] | None = None
+    _refined: dict[str, Any] | None = None
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        if self._rendered is None:
-            self._rendered = refine_document(openapi_schema)
-        return self.render_json(request, self._rendered)
+        self._refined = self._refined or refine_document(openapi_schema)
+        return super().render(request, self._refined)
+
+
+class ContractSwaggerRenderPlugin(SwaggerRenderPlugin):
+    """Swagger UI at /docs, showing the refined document."""
+
+    _refined: dict[str, Any] | None = None
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        self._refined = self._refined or refine_document(openapi_schema)
+        return super().render(request, self._refined)
 
 
 def _subclasses(cls: type[RequestSchema]) -> Iterator[type[RequestSchema]]:

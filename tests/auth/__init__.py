@@ -1,0 +1,1 @@
+"""API keys, scopes and the bearer guard, tested through HTTP."""

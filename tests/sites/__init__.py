@@ -1,0 +1,1 @@
+"""Marketing sites and their public keys, tested through HTTP."""
