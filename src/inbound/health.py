@@ -35,7 +35,7 @@ class HealthController(Controller):
     async def ready(self, state: State) -> Response[ReadyRead]:
         try:
             async with state.engine.connect() as connection:
-                # Autocommit: a probe must not queue behind writers for a transaction it doesn't need.
+                # Autocommit: a probe must not queue behind writers for a transaction.
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:  # whatever the driver raises, the answer is "not ready"
