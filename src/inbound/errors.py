@@ -4,6 +4,7 @@ Every error response is an RFC 9457 ``application/problem+json`` body. Validatio
 carry an ``errors`` list naming each offending field.
 """
 
+import re
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -22,7 +23,7 @@ logger = structlog.get_logger(__name__)
 class FieldError(BaseModel):
     """One reason a request was refused, tied to the field it concerns."""
 
-    field: str = Field(description="Dotted path of the field, e.g. `rules.0.weight`.")
+    field: str = Field(description="Path of the field, e.g. `rules[0].weight`.")
     message: str
     source: str | None = Field(default=None, description="body, query, path or header.")
 
@@ -131,7 +132,7 @@ def handle_validation_error(
 ) -> Response[Any]:
     errors = [
         FieldError(
-            field=str(item.get("key") or "body"),
+            field=_field_path(str(item.get("key") or "body")),
             message=str(item.get("message", "invalid value")),
             source=str(getattr(item["source"], "value", item["source"]))
             if item.get("source")
@@ -142,6 +143,11 @@ def handle_validation_error(
     ]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
     return problem_response(request, 400, detail=detail, problem="validation", errors=errors)
+
+
+def _field_path(dotted: str) -> str:
+    """`rules.0.weight` as `rules[0].weight`, the form every other error uses."""
+    return re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", dotted)
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -1,6 +1,7 @@
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id, utcnow
@@ -10,6 +11,7 @@ class ApiKey(SQLModel, table=True):
     """A key a client sends as ``Authorization: Bearer``; only its hash is kept."""
 
     __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_revoked_at_id", "revoked_at", "id"),)
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=100)
