@@ -135,10 +135,15 @@ async def app(
     await app.state.engine.dispose()
 
 
+def http_client(app: Litestar) -> httpx.AsyncClient:
+    """An HTTP client calling ``app`` in-process, through the whole ASGI stack."""
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with http_client(app) as client:
         yield client
 
 
@@ -186,8 +191,7 @@ async def committing_app(settings: Settings, engine: AsyncEngine) -> AsyncIterat
 
 @pytest.fixture
 async def committing_client(committing_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=committing_app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with http_client(committing_app) as client:
         yield client
 
 

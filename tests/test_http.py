@@ -4,11 +4,10 @@ import json
 
 import httpx
 import pytest
-from litestar import Litestar
 
 from inbound.app import create_app
 from inbound.config import Settings
-from tests.conftest import Headers
+from tests.conftest import Headers, http_client
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
@@ -122,8 +121,7 @@ class TestRequestIds:
         self, settings: Settings, capsys: pytest.CaptureFixture[str]
     ) -> None:
         app = create_app(settings.model_copy(update={"log_level": "INFO"}))
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with http_client(app) as client:
             await client.get("/health", headers={"X-Request-ID": "log-me"})
         await app.state.engine.dispose()
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
@@ -151,9 +149,8 @@ class TestHealth:
         ],
     )
     async def test_not_ready_when_the_database_is_down(self, unreachable: str) -> None:
-        app: Litestar = create_app(Settings(database_url=unreachable, log_level="ERROR"))
-        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        app = create_app(Settings(database_url=unreachable, log_level="ERROR"))
+        async with http_client(app) as client:
             response = await client.get("/ready")
             assert (await client.get("/health")).status_code == 200
         await app.state.engine.dispose()
