@@ -1,14 +1,15 @@
 """The small base every domain repository builds its named queries on."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from inbound.pagination import PageRequest, fetch_page
+from inbound.schemas import parse_ref
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
@@ -46,3 +47,30 @@ class Repository(Generic[ModelT]):
     ) -> tuple[Sequence[ModelT], str | None]:
         """One keyset page of ``statement``, ordered by the time-ordered id."""
         return await fetch_page(self.session, statement, key=self.model.id, page=page)
+
+
+class SluggedRepository(Repository[ModelT]):
+    """A table whose rows are addressed by id or by slug (personas, assets)."""
+
+    async def get_by_ref(self, ref: str) -> ModelT | None:
+        """The row named by an id or a slug, if any."""
+        key = parse_ref(ref)
+        if isinstance(key, uuid.UUID):
+            return await self.get_or_none(key)
+        statement = self.select().where(self.model.slug == key)
+        row: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
+        return row
+
+    async def resolve(self, refs: Iterable[str]) -> dict[str, ModelT]:
+        """Map each id or slug to its row, in one query; unknown ones are left out."""
+        keys = {ref: parse_ref(ref) for ref in refs}
+        if not keys:
+            return {}
+        ids = {k for k in keys.values() if isinstance(k, uuid.UUID)}
+        slugs = {k for k in keys.values() if isinstance(k, str)}
+        statement = self.select().where(or_(self.model.id.in_(ids), self.model.slug.in_(slugs)))
+        found = (await self.session.execute(statement)).scalars().all()
+        by_key: dict[uuid.UUID | str, ModelT] = {}
+        for row in found:
+            by_key[row.id] = by_key[row.slug] = row  # type: ignore[attr-defined]
+        return {ref: by_key[key] for ref, key in keys.items() if key in by_key}

@@ -3,13 +3,13 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, tuple_
+from sqlalchemy import CursorResult, delete, func, insert, select, tuple_
 from sqlmodel import col
 
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
-from inbound.repository import Repository
+from inbound.repository import SluggedRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +31,8 @@ class TagRow:
     relevance: int
 
 
-class AssetRepository(Repository[ContentAsset]):
+class AssetRepository(SluggedRepository[ContentAsset]):
     model = ContentAsset
-
-    async def get_by_slug(self, slug: str) -> ContentAsset | None:
-        """The asset with this slug, if any."""
-        statement = self.select().where(col(ContentAsset.slug) == slug)
-        return (await self.session.execute(statement)).scalar_one_or_none()
-
-    async def find_many(
-        self, ids: Collection[uuid.UUID], slugs: Collection[str]
-    ) -> Sequence[ContentAsset]:
-        """Assets named by any of these ids or slugs, in one query."""
-        statement = self.select().where(
-            or_(col(ContentAsset.id).in_(ids), col(ContentAsset.slug).in_(slugs))
-        )
-        return (await self.session.execute(statement)).scalars().all()
 
     async def list_page(
         self, page: PageRequest, where: AssetFilter

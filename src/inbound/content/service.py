@@ -25,7 +25,7 @@ from inbound.errors import (
 )
 from inbound.pagination import PageRequest
 from inbound.personas.service import PersonaService
-from inbound.schemas import parse_ref, slug_from
+from inbound.schemas import slug_from
 
 ASSET_COLUMNS = (
     "slug", "title", "description", "kind", "funnel_stage", "url", "gated", "form_fields",
@@ -74,14 +74,9 @@ class AssetService:
         await self._replace_tags(asset, tags)
         return asset
 
-    async def get(self, ref: str | uuid.UUID) -> ContentAsset:
+    async def get(self, ref: str) -> ContentAsset:
         """The asset named by id or slug."""
-        key = parse_ref(ref) if isinstance(ref, str) else ref
-        asset = (
-            await self.assets.get_or_none(key)
-            if isinstance(key, uuid.UUID)
-            else await self.assets.get_by_slug(key)
-        )
+        asset = await self.assets.get_by_ref(ref)
         if asset is None:
             raise AssetNotFound(f"no asset {ref}")
         return asset
@@ -138,7 +133,7 @@ class AssetService:
         """Set and remove many tags in one go; refuse all of it if any reference is unknown."""
         asset_refs = {t.asset for t in to_set} | {t.asset for t in to_remove}
         persona_refs = {t.persona for t in to_set} | {t.persona for t in to_remove}
-        assets = await self._resolve_assets(asset_refs)
+        assets = await self.assets.resolve(asset_refs)
         personas = await self.personas.resolve(persona_refs)
         items_by_part: tuple[tuple[str, Sequence[AssetTagRemove]], ...] = (
             ("set", to_set),
@@ -173,17 +168,6 @@ class AssetService:
     async def delete(self, asset: ContentAsset) -> None:
         """Delete an asset with its topics and tags."""
         await self.assets.delete(asset)
-
-    async def _resolve_assets(self, refs: set[str]) -> dict[str, ContentAsset]:
-        keys = {ref: parse_ref(ref) for ref in refs}
-        found = await self.assets.find_many(
-            {k for k in keys.values() if isinstance(k, uuid.UUID)},
-            {k for k in keys.values() if isinstance(k, str)},
-        )
-        by_key: dict[uuid.UUID | str, ContentAsset] = {a.id: a for a in found} | {
-            a.slug: a for a in found
-        }
-        return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
 
     async def _replace_tags(self, asset: ContentAsset, tags: list[dict[str, Any]]) -> None:
         personas = await self.personas.resolve(t["persona"] for t in tags)

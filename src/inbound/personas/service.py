@@ -1,6 +1,5 @@
 """The content team's buyer personas."""
 
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -12,7 +11,7 @@ from inbound.errors import Conflict, FieldError, NotFound, Unprocessable, is_uni
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
-from inbound.schemas import parse_ref, slug_from
+from inbound.schemas import slug_from
 
 
 class PersonaNotFound(NotFound):
@@ -35,28 +34,16 @@ class PersonaService:
         slug = fields.pop("slug", None) or slug_from(fields["name"])
         return await self._save(Persona(slug=slug, **fields))
 
-    async def get(self, ref: str | uuid.UUID) -> Persona:
+    async def get(self, ref: str) -> Persona:
         """The persona named by id or slug."""
-        key = parse_ref(ref) if isinstance(ref, str) else ref
-        persona = (
-            await self.personas.get_or_none(key)
-            if isinstance(key, uuid.UUID)
-            else await self.personas.get_by_slug(key)
-        )
+        persona = await self.personas.get_by_ref(ref)
         if persona is None:
             raise PersonaNotFound(f"no persona {ref}")
         return persona
 
     async def resolve(self, refs: Iterable[str]) -> dict[str, Persona]:
         """Map each id or slug to its persona; unknown ones are left out."""
-        keys = {ref: parse_ref(ref) for ref in refs}
-        ids = {k for k in keys.values() if isinstance(k, uuid.UUID)}
-        slugs = {k for k in keys.values() if isinstance(k, str)}
-        found = await self.personas.find_many(ids, slugs)
-        by_key: dict[uuid.UUID | str, Persona] = {p.id: p for p in found} | {
-            p.slug: p for p in found
-        }
-        return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
+        return await self.personas.resolve(refs)
 
     async def list_page(
         self, page: PageRequest, *, archived: bool = False
