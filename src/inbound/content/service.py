@@ -192,12 +192,13 @@ class AssetService:
         return await self._save(asset)
 
     async def _save(self, asset: ContentAsset) -> ContentAsset:
+        slug = asset.slug  # read now: after a failed flush the row's attributes are expired
         try:
             return await self.assets.add(asset)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AssetSlugTaken(
-                    f"an asset with slug {asset.slug!r} exists", field="slug"
+                    f"an asset with slug {slug!r} exists", field="slug"
                 ) from None
             raise
 

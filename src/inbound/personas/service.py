@@ -72,12 +72,13 @@ class PersonaService:
         await self.personas.delete(persona)
 
     async def _save(self, persona: Persona) -> Persona:
+        slug = persona.slug  # read now: after a failed flush the row's attributes are expired
         try:
             return await self.personas.add(persona)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise SlugTaken(
-                    f"a persona with slug {persona.slug!r} exists", field="slug"
+                    f"a persona with slug {slug!r} exists", field="slug"
                 ) from None
             raise
 

@@ -1,0 +1,1 @@
+"""Personas through the HTTP API."""
