@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import Headers
 
 PERSONAS = "/api/v1/personas"
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"field": "job_title", "operator": "contains_any", "values": ["CIO", "IT director"]},
     {"field": "company_size", "operator": "between", "min": 200, "weight": 2},
     {"field": "country", "operator": "one_of", "values": ["DE", "AT"], "weight": 0.5},
