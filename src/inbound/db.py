@@ -1,13 +1,14 @@
 """Engine, sessions and the column types every domain shares."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import uuid_utils.compat as uuid_compat
 from litestar.datastructures import State
 from sqlalchemy import JSON, DateTime, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -97,6 +98,13 @@ def _make_sqlite_transactional(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_insert(
+    session: AsyncSession,
+) -> Callable[..., postgresql.Insert] | Callable[..., sqlite.Insert]:
+    """INSERT with `ON CONFLICT` support: PostgreSQL's or SQLite's, whichever is in use."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:

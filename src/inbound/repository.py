@@ -22,9 +22,9 @@ class Repository(Generic[ModelT]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_or_none(self, id_: uuid.UUID) -> ModelT | None:
-        """The row with this primary key, if any."""
-        row: ModelT | None = await self.session.get(self.model, id_)
+    async def get_or_none(self, id_: uuid.UUID, *, lock: bool = False) -> ModelT | None:
+        """The row with this primary key, if any; `lock` holds it until the commit."""
+        row: ModelT | None = await self.session.get(self.model, id_, with_for_update=lock)
         return row
 
     async def add(self, row: ModelT) -> ModelT:
@@ -52,23 +52,30 @@ class Repository(Generic[ModelT]):
 class SluggedRepository(Repository[ModelT]):
     """A table whose rows are addressed by id or by slug (personas, assets)."""
 
-    async def get_by_ref(self, ref: str) -> ModelT | None:
-        """The row named by an id or a slug, if any."""
+    async def get_by_ref(self, ref: str, *, lock: bool = False) -> ModelT | None:
+        """The row named by an id or a slug, if any; `lock` holds it until the commit."""
         key = parse_ref(ref)
-        if isinstance(key, uuid.UUID):
-            return await self.get_or_none(key)
-        statement = self.select().where(self.model.slug == key)
+        column = self.model.id if isinstance(key, uuid.UUID) else self.model.slug
+        statement = self.select().where(column == key)
+        if lock:
+            statement = statement.with_for_update()
         row: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
         return row
 
-    async def resolve(self, refs: Iterable[str]) -> dict[str, ModelT]:
-        """Map each id or slug to its row, in one query; unknown ones are left out."""
+    async def resolve(self, refs: Iterable[str], *, lock: bool = False) -> dict[str, ModelT]:
+        """Map each id or slug to its row, in one query; unknown ones are left out.
+
+        With `lock`, the rows are locked in id order, so that writers touching several rows
+        always queue in the same order and never deadlock.
+        """
         keys = {ref: parse_ref(ref) for ref in refs}
         if not keys:
             return {}
         ids = {k for k in keys.values() if isinstance(k, uuid.UUID)}
         slugs = {k for k in keys.values() if isinstance(k, str)}
         statement = self.select().where(or_(self.model.id.in_(ids), self.model.slug.in_(slugs)))
+        if lock:
+            statement = statement.order_by(self.model.id).with_for_update()
         found = (await self.session.execute(statement)).scalars().all()
         by_key: dict[uuid.UUID | str, ModelT] = {}
         for row in found:

@@ -329,3 +329,27 @@ class TestConcurrentCreates:
         assert statuses == [201] + [409] * (racers - 1)
         listed = await committing_client.get(PERSONAS, headers=committing_admin)
         assert [p["slug"] for p in listed.json()["items"]] == ["racer"]
+
+
+RACERS = 20
+
+
+@pytest.mark.committing
+class TestConcurrentUpdates:
+    async def test_if_match_lets_exactly_one_of_racing_writers_through(
+        self, committing_client: httpx.AsyncClient, committing_admin: Headers
+    ) -> None:
+        await create(committing_client, committing_admin, slug="cio")
+        responses = await asyncio.gather(
+            *(
+                committing_client.patch(
+                    f"{PERSONAS}/cio",
+                    json={"priority": i},
+                    headers={**committing_admin, "If-Match": '"1"'},
+                )
+                for i in range(RACERS)
+            )
+        )
+        assert sorted(r.status_code for r in responses) == [200] + [412] * (RACERS - 1)
+        final = await committing_client.get(f"{PERSONAS}/cio", headers=committing_admin)
+        assert final.json()["version"] == 2

@@ -161,7 +161,7 @@ class AssetController(Controller):
         data: JSONBody[AssetUpdate],
         ref: str = AssetRefParam,
     ) -> Response[AssetRead]:
-        asset = await assets.get(ref)
+        asset = await assets.get(ref, lock=True)
         check_if_match(request, asset.version)
         changes = data.model_dump(mode="json", exclude_unset=True)
         return await _one(assets, await assets.update(asset, changes))
@@ -178,7 +178,9 @@ class AssetController(Controller):
     async def archive_asset(
         self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> Response[AssetRead]:
-        return await _one(assets, await assets.update(await assets.get(ref), {"archived": True}))
+        return await _one(
+            assets, await assets.update(await assets.get(ref, lock=True), {"archived": True})
+        )
 
     @post(
         "/{ref:str}/unarchive",
@@ -192,7 +194,9 @@ class AssetController(Controller):
     async def unarchive_asset(
         self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> Response[AssetRead]:
-        return await _one(assets, await assets.update(await assets.get(ref), {"archived": False}))
+        return await _one(
+            assets, await assets.update(await assets.get(ref, lock=True), {"archived": False})
+        )
 
     @delete(
         "/{ref:str}",
@@ -204,7 +208,7 @@ class AssetController(Controller):
     async def delete_asset(
         self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> None:
-        await assets.delete(await assets.get(ref))
+        await assets.delete(await assets.get(ref, lock=True))
 
     @get(
         "/{ref:str}/personas",
@@ -233,7 +237,7 @@ class AssetController(Controller):
         data: JSONBody[PersonaTagsReplace],
         ref: str = AssetRefParam,
     ) -> list[AssetPersonaRead]:
-        asset = await assets.get(ref)
+        asset = await assets.get(ref, lock=True)
         check_if_match(request, asset.version)
         asset = await assets.replace_tags(asset, data.personas)
         return asset_read(await assets.view(asset)).personas

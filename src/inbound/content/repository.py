@@ -7,6 +7,7 @@ from sqlalchemy import CursorResult, delete, func, insert, select, tuple_
 from sqlmodel import col
 
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
+from inbound.db import dialect_insert
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.repository import SluggedRepository
@@ -100,12 +101,17 @@ class AssetRepository(SluggedRepository[ContentAsset]):
         """Add these (asset, persona) tags, replacing the relevance of existing ones."""
         if not relevance:
             return
-        await self.remove_tags(relevance.keys())
         rows = [
             {"asset_id": asset_id, "persona_id": persona_id, "relevance": r}
-            for (asset_id, persona_id), r in relevance.items()
+            for (asset_id, persona_id), r in sorted(relevance.items())
         ]
-        await self.session.execute(insert(AssetPersona), rows)
+        statement = dialect_insert(self.session)(AssetPersona).values(rows)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["asset_id", "persona_id"],
+                set_={"relevance": statement.excluded.relevance},
+            )
+        )
 
     async def remove_tags(self, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]) -> int:
         """Remove these (asset, persona) tags; return how many there were."""

@@ -74,9 +74,9 @@ class AssetService:
         await self._replace_tags(asset, tags)
         return asset
 
-    async def get(self, ref: str) -> ContentAsset:
-        """The asset named by id or slug."""
-        asset = await self.assets.get_by_ref(ref)
+    async def get(self, ref: str, *, lock: bool = False) -> ContentAsset:
+        """The asset named by id or slug; `lock` before changing it, so writers queue."""
+        asset = await self.assets.get_by_ref(ref, lock=lock)
         if asset is None:
             raise AssetNotFound(f"no asset {ref}")
         return asset
@@ -133,7 +133,7 @@ class AssetService:
         """Set and remove many tags in one go; refuse all of it if any reference is unknown."""
         asset_refs = {t.asset for t in to_set} | {t.asset for t in to_remove}
         persona_refs = {t.persona for t in to_set} | {t.persona for t in to_remove}
-        assets = await self.assets.resolve(asset_refs)
+        assets = await self.assets.resolve(asset_refs, lock=True)
         personas = await self.personas.resolve(persona_refs)
         items_by_part: tuple[tuple[str, Sequence[AssetTagRemove]], ...] = (
             ("set", to_set),
@@ -157,7 +157,8 @@ class AssetService:
         removed = await self.assets.remove_tags(
             {(assets[t.asset].id, personas[t.persona].id) for t in to_remove}
         )
-        for asset in {assets[ref].id: assets[ref] for ref in asset_refs}.values():
+        touched = {assets[ref].id: assets[ref] for ref in asset_refs}
+        for asset in sorted(touched.values(), key=lambda a: a.id):
             await self._touch(asset)
         return len(to_set), removed
 
@@ -197,9 +198,7 @@ class AssetService:
             return await self.assets.add(asset)
         except IntegrityError as exc:
             if is_unique_violation(exc):
-                raise AssetSlugTaken(
-                    f"an asset with slug {slug!r} exists", field="slug"
-                ) from None
+                raise AssetSlugTaken(f"an asset with slug {slug!r} exists", field="slug") from None
             raise
 
 

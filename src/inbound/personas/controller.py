@@ -103,7 +103,7 @@ class PersonaController(Controller):
         data: JSONBody[PersonaUpdate],
         ref: str = PersonaRefParam,
     ) -> Response[PersonaRead]:
-        persona = await personas.get(ref)
+        persona = await personas.get(ref, lock=True)
         check_if_match(request, persona.version)
         persona = await personas.update(persona, data.model_dump(mode="json", exclude_unset=True))
         return one(PersonaRead.model_validate(persona), version=persona.version)
@@ -121,7 +121,7 @@ class PersonaController(Controller):
     async def archive_persona(
         self, personas: NamedDependency[PersonaService], ref: str = PersonaRefParam
     ) -> Response[PersonaRead]:
-        persona = await personas.set_archived(await personas.get(ref), True)
+        persona = await personas.set_archived(await personas.get(ref, lock=True), True)
         return one(PersonaRead.model_validate(persona), version=persona.version)
 
     @post(
@@ -136,7 +136,7 @@ class PersonaController(Controller):
     async def unarchive_persona(
         self, personas: NamedDependency[PersonaService], ref: str = PersonaRefParam
     ) -> Response[PersonaRead]:
-        persona = await personas.set_archived(await personas.get(ref), False)
+        persona = await personas.set_archived(await personas.get(ref, lock=True), False)
         return one(PersonaRead.model_validate(persona), version=persona.version)
 
     @delete(
@@ -156,7 +156,7 @@ class PersonaController(Controller):
         ref: str = PersonaRefParam,
         force: bool = Parameter(default=False, description="Also remove its asset tags."),
     ) -> None:
-        persona = await personas.get(ref)
+        persona = await personas.get(ref, lock=True)
         tagged = await assets.count_tagged_to(persona.id)
         if tagged and not force:
             raise PersonaInUse(

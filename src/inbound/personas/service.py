@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
-from inbound.errors import Conflict, FieldError, NotFound, Unprocessable, is_unique_violation
+from inbound.errors import BadRequest, Conflict, FieldError, NotFound, is_unique_violation
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
@@ -22,6 +22,12 @@ class SlugTaken(Conflict):
     problem = "slug-taken"
 
 
+class InvalidRules(BadRequest):
+    """Rules the schema lets through but that can never match: refused like any bad body."""
+
+    problem = "validation"
+
+
 class PersonaService:
     """Create, change, archive and delete personas; resolve them by id or slug."""
 
@@ -34,9 +40,9 @@ class PersonaService:
         slug = fields.pop("slug", None) or slug_from(fields["name"])
         return await self._save(Persona(slug=slug, **fields))
 
-    async def get(self, ref: str) -> Persona:
-        """The persona named by id or slug."""
-        persona = await self.personas.get_by_ref(ref)
+    async def get(self, ref: str, *, lock: bool = False) -> Persona:
+        """The persona named by id or slug; `lock` before changing it, so writers queue."""
+        persona = await self.personas.get_by_ref(ref, lock=lock)
         if persona is None:
             raise PersonaNotFound(f"no persona {ref}")
         return persona
@@ -77,9 +83,7 @@ class PersonaService:
             return await self.personas.add(persona)
         except IntegrityError as exc:
             if is_unique_violation(exc):
-                raise SlugTaken(
-                    f"a persona with slug {slug!r} exists", field="slug"
-                ) from None
+                raise SlugTaken(f"a persona with slug {slug!r} exists", field="slug") from None
             raise
 
 
@@ -94,7 +98,7 @@ def _check_rules(rules: list[dict[str, Any]]) -> None:
         and rule["min"] > rule["max"]
     ]
     if errors:
-        raise Unprocessable("a rule's range is empty", errors=errors)
+        raise InvalidRules("a rule's range is empty", errors=errors)
 
 
 def _set_archived(persona: Persona, archived: bool) -> None:

@@ -105,7 +105,7 @@ class SiteController(Controller):
         site_id: FromPath[uuid.UUID],
         data: JSONBody[SiteUpdate],
     ) -> Response[SiteRead]:
-        site = await sites.get(site_id)
+        site = await sites.get(site_id, lock=True)
         check_if_match(request, site.version)
         site = await sites.update(site, data.model_dump(exclude_unset=True, exclude_none=True))
         keys = (await sites.keys_of([site]))[site.id]
@@ -120,7 +120,7 @@ class SiteController(Controller):
     async def delete_site(
         self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
     ) -> None:
-        await sites.delete(await sites.get(site_id))
+        await sites.delete(await sites.get(site_id, lock=True))
 
     @post(
         "/{site_id:uuid}/keys",

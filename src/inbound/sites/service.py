@@ -43,9 +43,9 @@ class SiteService:
             site_id=site.id,
         )
 
-    async def get(self, site_id: uuid.UUID) -> Site:
-        """One site."""
-        site = await self.sites.get_or_none(site_id)
+    async def get(self, site_id: uuid.UUID, *, lock: bool = False) -> Site:
+        """One site; `lock` before changing it, so writers queue."""
+        site = await self.sites.get_or_none(site_id, lock=lock)
         if site is None:
             raise SiteNotFound(f"no site {site_id}")
         return site

@@ -1,0 +1,1 @@
+"""Content assets and their persona tags through the HTTP API."""

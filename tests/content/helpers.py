@@ -1,0 +1,32 @@
+"""Builders shared by the content tests."""
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Headers
+
+ASSETS = "/api/v1/assets"
+PERSONAS = "/api/v1/personas"
+
+
+async def make_persona(client: httpx.AsyncClient, headers: Headers, slug: str) -> dict[str, Any]:
+    response = await client.post(
+        PERSONAS, json={"name": slug.title(), "slug": slug}, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def make_asset(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
+    body = {"title": "Cloud Cost Guide", "kind": "guide", "funnel_stage": "attract", **fields}
+    response = await client.post(ASSETS, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def error_fields(response: httpx.Response) -> list[str]:
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return [e["field"] for e in response.json().get("errors") or []]

@@ -1,0 +1,71 @@
+"""Builders and checks shared by the persona tests."""
+
+import re
+from typing import Any
+
+import httpx
+
+from tests.conftest import Headers
+
+PERSONAS = "/api/v1/personas"
+ASSETS = "/api/v1/assets"
+UNKNOWN_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
+
+# Pydantic puts the operator of a tagged union into the error path (`rules[0].equals.weight`);
+# the checks below compare paths without it, so that they name the field as the body spells it.
+_UNION_TAG = re.compile(r"(?<=\])\.(?:contains_any|equals|one_of|between)(?=\.|\[|$)")
+
+
+async def create(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
+    """Create a persona (named "IT Director" unless told otherwise) and return its body."""
+    response = await client.post(PERSONAS, json={"name": "IT Director", **fields}, headers=headers)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def read(client: httpx.AsyncClient, headers: Headers, ref: str) -> httpx.Response:
+    return await client.get(f"{PERSONAS}/{ref}", headers=headers)
+
+
+async def slugs(
+    client: httpx.AsyncClient, headers: Headers, **params: Any
+) -> list[str]:
+    """The slugs of the first page of the list, in order."""
+    response = await client.get(PERSONAS, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return [p["slug"] for p in response.json()["items"]]
+
+
+async def tag_asset(
+    client: httpx.AsyncClient, headers: Headers, persona: str, *, slug: str = "guide"
+) -> None:
+    """Create an asset tagged to ``persona`` with high relevance."""
+    response = await client.post(
+        ASSETS,
+        json={
+            "slug": slug,
+            "title": "Cloud Cost Guide",
+            "kind": "guide",
+            "funnel_stage": "attract",
+            "personas": [{"persona": persona, "relevance": 3}],
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+def error_fields(response: httpx.Response) -> list[str]:
+    """The fields a problem-details answer names, after checking it is one."""
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["title"]
+    errors = body.get("errors") or []
+    assert all(e["message"] for e in errors)
+    return [_UNION_TAG.sub("", e["field"]) for e in errors]
+
+
+def rule(**fields: Any) -> dict[str, Any]:
+    """A persona body with this one rule."""
+    return {"name": "x", "rules": [fields]}
