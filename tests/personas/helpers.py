@@ -28,9 +28,7 @@ async def read(client: httpx.AsyncClient, headers: Headers, ref: str) -> httpx.R
     return await client.get(f"{PERSONAS}/{ref}", headers=headers)
 
 
-async def slugs(
-    client: httpx.AsyncClient, headers: Headers, **params: Any
-) -> list[str]:
+async def slugs(client: httpx.AsyncClient, headers: Headers, **params: Any) -> list[str]:
     """The slugs of the first page of the list, in order."""
     response = await client.get(PERSONAS, params=params, headers=headers)
     assert response.status_code == 200, response.text

@@ -106,6 +106,8 @@ class AssetService:
 
     async def update(self, asset: ContentAsset, changes: dict[str, Any]) -> ContentAsset:
         """Apply a partial update; topics, form fields and tags given are replaced whole."""
+        if not changes:
+            return asset
         if "topics" in changes:
             await self.assets.replace_topics(asset.id, changes.pop("topics"))
         if "personas" in changes:

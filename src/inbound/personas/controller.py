@@ -43,7 +43,7 @@ class PersonaController(Controller):
         operation_id="createPersona",
         summary="Create a persona",
         guards=WRITE,
-        responses=problems(400, 401, 403, 409, 413),
+        responses=problems(400, 401, 403, 409, 413, 422),
         response_headers=[LOCATION_HEADER],
     )
     async def create_persona(
@@ -93,7 +93,7 @@ class PersonaController(Controller):
         description="Send only the fields to change. `If-Match` with the ETag guards "
         "against overwriting someone else's change (412).",
         guards=WRITE,
-        responses=problems(400, 401, 403, 404, 409, 412, 413),
+        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )
     async def update_persona(

@@ -7,7 +7,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
-from inbound.errors import BadRequest, Conflict, FieldError, NotFound, is_unique_violation
+from inbound.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Unprocessable,
+    is_unique_violation,
+)
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
@@ -20,12 +26,6 @@ class PersonaNotFound(NotFound):
 
 class SlugTaken(Conflict):
     problem = "slug-taken"
-
-
-class InvalidRules(BadRequest):
-    """Rules the schema lets through but that can never match: refused like any bad body."""
-
-    problem = "validation"
 
 
 class PersonaService:
@@ -58,7 +58,9 @@ class PersonaService:
         return await self.personas.list_page(page, archived=archived)
 
     async def update(self, persona: Persona, changes: dict[str, Any]) -> Persona:
-        """Apply a partial update; `archived` archives or restores."""
+        """Apply a partial update; `archived` archives or restores. An empty one changes nothing."""
+        if not changes:
+            return persona
         _check_rules(changes.get("rules", []))
         archived = changes.pop("archived", None)
         if archived is not None:
@@ -98,7 +100,7 @@ def _check_rules(rules: list[dict[str, Any]]) -> None:
         and rule["min"] > rule["max"]
     ]
     if errors:
-        raise InvalidRules("a rule's range is empty", errors=errors)
+        raise Unprocessable("a rule's range is empty", errors=errors)
 
 
 def _set_archived(persona: Persona, archived: bool) -> None:

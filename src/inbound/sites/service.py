@@ -60,6 +60,8 @@ class SiteService:
 
     async def update(self, site: Site, changes: dict[str, Any]) -> Site:
         """Change a site's name or origins."""
+        if not changes:
+            return site
         for field, value in changes.items():
             setattr(site, field, value)
         site.updated_at = utcnow()
