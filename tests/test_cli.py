@@ -169,8 +169,16 @@ class TestApiKeyCreateCommand:
             ["--name", "ops", "--scope", "ingest"],
             ["--name", "ops"],
             ["--scope", "admin"],
+            ["--name", "n" * 101, "--scope", "admin"],
         ],
-        ids=["unknown-scope", "one-unknown-among-good", "ingest", "no-scope", "no-name"],
+        ids=[
+            "unknown-scope",
+            "one-unknown-among-good",
+            "ingest",
+            "no-scope",
+            "no-name",
+            "name-too-long",
+        ],
     )
     async def test_bad_arguments_exit_non_zero_and_issue_nothing(
         self, database_url: str, tmp_path: Path, args: list[str]
@@ -185,6 +193,13 @@ class TestApiKeyCreateCommand:
         assert "inb_sk_" not in result.stdout
         assert result.stderr.strip()
         assert await count_keys(database_url) == before
+
+    def test_an_unmigrated_database_gets_advice_not_a_traceback(self, tmp_path: Path) -> None:
+        url, _ = unused_sqlite_url(tmp_path)
+        result = run("api-key", "create", "--name", "ops", "--scope", "admin", database_url=url, cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 1
+        assert "inbound db upgrade" in result.stderr
+        assert "Traceback" not in result.stderr
 
 
 class TestOpenApiCommand:

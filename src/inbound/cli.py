@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 import uvicorn
 import yaml
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 import inbound.models  # noqa: F401  (maps every table before the first flush)
 from inbound import migrate
+from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import get_settings
@@ -81,7 +84,18 @@ def api_key() -> None:
 )
 def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
     """Issue a key and print it once, alone on the last line."""
-    key_id, plain = asyncio.run(_issue_key(name, [Scope(s) for s in scopes]))
+    try:
+        request = ApiKeyCreate.model_validate({"name": name, "scopes": list(scopes)})
+    except ValidationError as exc:
+        reasons = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise click.BadParameter(reasons) from None
+    try:
+        key_id, plain = asyncio.run(_issue_key(request.name, request.scopes))
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"cannot store the key ({type(getattr(exc, 'orig', exc)).__name__}); "
+            "is the database reachable and migrated (`inbound db upgrade`)?"
+        ) from None
     click.echo(f"created API key {key_id} ({name}: {', '.join(sorted(scopes))})", err=True)
     click.echo("store it now; it is not shown again:", err=True)
     click.echo(plain)
