@@ -196,7 +196,8 @@ class TestApiKeyCreateCommand:
 
     def test_an_unmigrated_database_gets_advice_not_a_traceback(self, tmp_path: Path) -> None:
         url, _ = unused_sqlite_url(tmp_path)
-        result = run("api-key", "create", "--name", "ops", "--scope", "admin", database_url=url, cwd=tmp_path)  # fmt: skip
+        args = ["api-key", "create", "--name", "ops", "--scope", "admin"]
+        result = run(*args, database_url=url, cwd=tmp_path)
         assert result.returncode == 1
         assert "inbound db upgrade" in result.stderr
         assert "Traceback" not in result.stderr
