@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 PROBLEM_JSON = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -166,6 +166,27 @@ def handle_integrity_error(request: Request[Any, Any, Any], exc: IntegrityError)
     return handle_unexpected_error(request, exc)
 
 
+def handle_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """A body nested deeper than the JSON decoder recurses is the client's problem."""
+    return problem_response(
+        request, 400, detail="the body is nested too deeply", problem="validation"
+    )
+
+
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A deadlock or serialization failure is transient: ask the client to retry."""
+    if _sqlstate(exc) in {"40P01", "40001"}:
+        logger.warning("transaction aborted by the database; client asked to retry", error=str(exc))
+        return problem_response(
+            request,
+            503,
+            detail="the request collided with a concurrent one; retry it",
+            problem="retry",
+            headers={"Retry-After": "1"},
+        )
+    return handle_unexpected_error(request, exc)
+
+
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(request, 500, detail="internal error; the request id is in the logs")
@@ -184,7 +205,7 @@ def is_foreign_key_violation(exc: IntegrityError) -> bool:
     return _sqlstate(exc) == "23503" or _sqlite_error(exc) == "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 
-def _sqlstate(exc: IntegrityError) -> str | None:
+def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
 
 
@@ -197,6 +218,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
     IntegrityError: handle_integrity_error,
+    DBAPIError: handle_database_error,
+    RecursionError: handle_too_deep,
     Exception: handle_unexpected_error,
 }
 

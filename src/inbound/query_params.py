@@ -23,6 +23,17 @@ def refuse_unknown_query_parameters(
     declared: frozenset[str] | None = handler.opt.get(_CACHE_KEY)
     if declared is None:
         declared = handler.opt[_CACHE_KEY] = declared_query_parameters(handler)
+    repeated = sorted(
+        name for name in declared if len(connection.query_params.getall(name, [])) > 1
+    )
+    if repeated:
+        raise BadRequest(
+            f"query parameter(s) given more than once: {', '.join(repeated)}",
+            errors=[
+                FieldError(field=name, message="given more than once", source="query")
+                for name in repeated
+            ],
+        )
     unknown = sorted(set(connection.query_params) - declared)
     if unknown:
         raise BadRequest(

@@ -62,11 +62,14 @@ class SluggedRepository(Repository[ModelT]):
         row: ModelT | None = (await self.session.execute(statement)).scalar_one_or_none()
         return row
 
-    async def resolve(self, refs: Iterable[str], *, lock: bool = False) -> dict[str, ModelT]:
+    async def resolve(
+        self, refs: Iterable[str], *, lock: bool = False, share: bool = False
+    ) -> dict[str, ModelT]:
         """Map each id or slug to its row, in one query; unknown ones are left out.
 
-        With `lock`, the rows are locked in id order, so that writers touching several rows
-        always queue in the same order and never deadlock.
+        `lock` locks the rows for update, `share` only against deletion (for rows that new
+        references will point to). Either way they are locked in id order, so that writers
+        touching several rows always queue in the same order and never deadlock.
         """
         keys = {ref: parse_ref(ref) for ref in refs}
         if not keys:
@@ -74,8 +77,10 @@ class SluggedRepository(Repository[ModelT]):
         ids = {k for k in keys.values() if isinstance(k, uuid.UUID)}
         slugs = {k for k in keys.values() if isinstance(k, str)}
         statement = self.select().where(or_(self.model.id.in_(ids), self.model.slug.in_(slugs)))
-        if lock:
-            statement = statement.order_by(self.model.id).with_for_update()
+        if lock or share:
+            statement = statement.order_by(self.model.id).with_for_update(
+                read=share, key_share=share
+            )
         found = (await self.session.execute(statement)).scalars().all()
         by_key: dict[uuid.UUID | str, ModelT] = {}
         for row in found:

@@ -37,10 +37,10 @@ def one(body: T, *, version: int, status_code: int = 200) -> Response[T]:
 
 def check_if_match(request: Request[Any, Any, Any], version: int) -> None:
     """Refuse with 412 a write whose `If-Match` names another version than the current one."""
-    header = request.headers.get("if-match")
-    if header is None:
+    headers = request.headers.getall("if-match", [])
+    if not headers:
         return
-    tags = {tag.strip() for tag in header.split(",")}
+    tags = {tag.strip() for header in headers for tag in header.split(",")}
     if "*" not in tags and etag(version) not in tags:
         raise PreconditionFailed(
             f"the resource changed: its version is now {etag(version)}", field="If-Match"

@@ -61,7 +61,7 @@ JSON_INTEGER = BeforeValidator(_json_integer)
 
 def looks_like_uuid(text: str) -> bool:
     """True for the canonical 8-4-4-4-12 form that paths use for ids."""
-    return _UUID_SHAPE.match(text) is not None
+    return _UUID_SHAPE.fullmatch(text) is not None
 
 
 def _not_uuid_shaped(slug: str) -> str:
@@ -106,6 +106,12 @@ class UpdateSchema(RequestSchema):
     model_config = ConfigDict(json_schema_extra=_refuse_null_in_schema)
 
     nullable: ClassVar[frozenset[str]] = frozenset()
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the client sent, as JSON values, with defaults filled in inside them."""
+        # exclude_unset would also drop the defaults of nested items (a tag's relevance).
+        sent = self.model_fields_set
+        return {k: v for k, v in self.model_dump(mode="json").items() if k in sent}
 
     @field_validator("*", mode="after")
     @classmethod

@@ -163,7 +163,7 @@ class AssetController(Controller):
     ) -> Response[AssetRead]:
         asset = await assets.get(ref, lock=True)
         check_if_match(request, asset.version)
-        changes = data.model_dump(mode="json", exclude_unset=True)
+        changes = data.changes()
         return await _one(assets, await assets.update(asset, changes))
 
     @post(

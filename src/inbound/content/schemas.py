@@ -19,6 +19,7 @@ from inbound.schemas import (
     UpdateSchema,
 )
 
+TOPIC_LENGTH = 64
 FORM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 STANDARD_FORM_FIELDS = (
     "email",
@@ -35,12 +36,16 @@ STANDARD_FORM_FIELDS = (
 
 def normalise_topic(topic: str) -> str:
     """Topics compare case- and spacing-insensitively: `Lead  Scoring` is `lead scoring`."""
-    return re.sub(r"\s+", " ", topic.strip()).lower()
+    normalised = re.sub(r"\s+", " ", topic.strip()).lower()
+    # Lower-casing can lengthen a string (İ becomes two characters); the column holds 64.
+    if len(normalised) > TOPIC_LENGTH:
+        raise ValueError(f"at most {TOPIC_LENGTH} characters once lower-cased")
+    return normalised
 
 
 Topic = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK),
+    StringConstraints(min_length=1, max_length=TOPIC_LENGTH, pattern=NOT_BLANK),
     AfterValidator(normalise_topic),
 ]
 Topics = Annotated[

@@ -136,7 +136,7 @@ class AssetService:
         asset_refs = {t.asset for t in to_set} | {t.asset for t in to_remove}
         persona_refs = {t.persona for t in to_set} | {t.persona for t in to_remove}
         assets = await self.assets.resolve(asset_refs, lock=True)
-        personas = await self.personas.resolve(persona_refs)
+        personas = await self.personas.resolve(persona_refs, share=True)
         items_by_part: tuple[tuple[str, Sequence[AssetTagRemove]], ...] = (
             ("set", to_set),
             ("remove", to_remove),
@@ -173,7 +173,7 @@ class AssetService:
         await self.assets.delete(asset)
 
     async def _replace_tags(self, asset: ContentAsset, tags: list[dict[str, Any]]) -> None:
-        personas = await self.personas.resolve(t["persona"] for t in tags)
+        personas = await self.personas.resolve((t["persona"] for t in tags), share=True)
         errors = [
             FieldError(field=f"personas[{i}].persona", message=f"no persona {t['persona']!r}")
             for i, t in enumerate(tags)

@@ -105,7 +105,7 @@ class PersonaController(Controller):
     ) -> Response[PersonaRead]:
         persona = await personas.get(ref, lock=True)
         check_if_match(request, persona.version)
-        persona = await personas.update(persona, data.model_dump(mode="json", exclude_unset=True))
+        persona = await personas.update(persona, data.changes())
         return one(PersonaRead.model_validate(persona), version=persona.version)
 
     @post(

@@ -47,9 +47,13 @@ class PersonaService:
             raise PersonaNotFound(f"no persona {ref}")
         return persona
 
-    async def resolve(self, refs: Iterable[str]) -> dict[str, Persona]:
-        """Map each id or slug to its persona; unknown ones are left out."""
-        return await self.personas.resolve(refs)
+    async def resolve(self, refs: Iterable[str], *, share: bool = False) -> dict[str, Persona]:
+        """Map each id or slug to its persona; unknown ones are left out.
+
+        `share` keeps them from being deleted until the commit: take it before writing rows
+        that point to them, so a concurrent delete waits instead of deadlocking.
+        """
+        return await self.personas.resolve(refs, share=share)
 
     async def list_page(
         self, page: PageRequest, *, archived: bool = False

@@ -107,7 +107,7 @@ class SiteController(Controller):
     ) -> Response[SiteRead]:
         site = await sites.get(site_id, lock=True)
         check_if_match(request, site.version)
-        site = await sites.update(site, data.model_dump(exclude_unset=True, exclude_none=True))
+        site = await sites.update(site, data.changes())
         keys = (await sites.keys_of([site]))[site.id]
         return one(_site_read(site, keys), version=site.version)
 
