@@ -61,15 +61,17 @@ def database_url(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> It
     else:
         name = f"{base.database or 'inbound_test'}_{worker_id}"
         url = base.set(database=name).render_as_string(hide_password=False)
-        asyncio.run(_recreate_postgres_database(base.set(database="postgres"), name))
+        admin = base.set(database="postgres").render_as_string(hide_password=False)
+        asyncio.run(_recreate_postgres_database(admin, name))
     migrate.upgrade(url)
     yield url
     if not is_sqlite(base.drivername):
-        asyncio.run(_drop_postgres_database(base.set(database="postgres"), name))
+        admin = base.set(database="postgres").render_as_string(hide_password=False)
+        asyncio.run(_drop_postgres_database(admin, name))
 
 
-async def _recreate_postgres_database(admin_url: object, name: str) -> None:
-    engine = create_engine(str(admin_url).replace("***", ""))
+async def _recreate_postgres_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -77,8 +79,8 @@ async def _recreate_postgres_database(admin_url: object, name: str) -> None:
     await engine.dispose()
 
 
-async def _drop_postgres_database(admin_url: object, name: str) -> None:
-    engine = create_engine(str(admin_url).replace("***", ""))
+async def _drop_postgres_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url)
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

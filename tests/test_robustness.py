@@ -119,3 +119,26 @@ class TestTaggingWhileAPersonaIsDeleted:
             )
             assert tag.status_code in {200, 422}, tag.text
             assert delete.status_code == 204, delete.text
+
+
+class TestEtagsFollowTheRepresentation:
+    async def test_a_new_site_key_moves_the_site_version(
+        self, client: httpx.AsyncClient, admin: Headers
+    ) -> None:
+        site = (await client.post("/api/v1/sites", json={"name": "Main"}, headers=admin)).json()
+        before = await client.get(f"/api/v1/sites/{site['id']}", headers=admin)
+        await client.post(f"/api/v1/sites/{site['id']}/keys", headers=admin)
+        after = await client.get(f"/api/v1/sites/{site['id']}", headers=admin)
+        assert len(after.json()["keys"]) == 2
+        assert after.headers["etag"] != before.headers["etag"]
+
+    async def test_replacing_tags_answers_the_new_etag(
+        self, client: httpx.AsyncClient, editor: Headers
+    ) -> None:
+        await make_persona(client, editor, "cio")
+        await make_asset(client, editor, slug="guide")
+        response = await client.put(
+            f"{ASSETS}/guide/personas", json={"personas": [{"persona": "cio"}]}, headers=editor
+        )
+        assert response.headers["etag"] == '"2"'
+        assert (await client.get(f"{ASSETS}/guide", headers=editor)).headers["etag"] == '"2"'

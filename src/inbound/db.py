@@ -115,7 +115,7 @@ def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     """Open one session per request; commit if the handler succeeded, else roll back.
 
-    This is the only place that commits. Litestar runs the code after ``yield`` before the
+    This is the only place a request commits. Litestar runs the code after ``yield`` before the
     response is sent, so a failed commit still becomes an error response.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker

@@ -23,7 +23,7 @@ logger = structlog.get_logger(__name__)
 class FieldError(BaseModel):
     """One reason a request was refused, tied to the field it concerns."""
 
-    field: str = Field(description="Path of the field, e.g. `rules[0].weight`.")
+    field: str = Field(description="Path of the field, e.g. `form_fields[0].name`.")
     message: str
     source: str | None = Field(default=None, description="body, query, path or header.")
 

@@ -101,7 +101,7 @@ class TestBulkTags:
             json={
                 "set": [
                     {"asset": "a", "persona": "cio", "relevance": 3},
-                    {"asset": "a", "persona": "cfo"},
+                    {"asset": "b", "persona": "cio", "relevance": 1},
                     {"asset": "b", "persona": "cio", "relevance": 1},
                 ],
                 "remove": [{"asset": "b", "persona": "cfo"}, {"asset": "a", "persona": "cfo"}],
@@ -109,9 +109,20 @@ class TestBulkTags:
             headers=editor,
         )
         assert response.status_code == 200, response.text
-        assert response.json() == {"set": 3, "removed": 2}
+        assert response.json() == {"set": 2, "removed": 1}
         assert await tags_of(client, editor, "a") == [("cio", 3)]
         assert await tags_of(client, editor, "b") == [("cio", 1)]
+
+    async def test_a_tag_both_set_and_removed_is_422(
+        self, client: httpx.AsyncClient, editor: Headers
+    ) -> None:
+        await make_persona(client, editor, "cio")
+        await make_asset(client, editor, slug="a")
+        pair = {"asset": "a", "persona": "cio"}
+        response = await client.post(TAGS, json={"set": [pair], "remove": [pair]}, headers=editor)
+        assert response.status_code == 422
+        assert error_fields(response) == ["remove[0]"]
+        assert await tags_of(client, editor, "a") == []
 
     async def test_one_unknown_reference_refuses_the_whole_call(
         self, client: httpx.AsyncClient, editor: Headers

@@ -12,14 +12,12 @@ class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
 
     async def list_page(
-        self, page: PageRequest, *, include_revoked: bool, site_id: uuid.UUID | None = None
+        self, page: PageRequest, *, include_revoked: bool
     ) -> tuple[Sequence[ApiKey], str | None]:
         """Keys in creation order, live ones only unless asked."""
         statement = self.select()
         if not include_revoked:
             statement = statement.where(col(ApiKey.revoked_at).is_(None))
-        if site_id is not None:
-            statement = statement.where(col(ApiKey.site_id) == site_id)
         return await self.page(statement, page)
 
     async def for_sites(self, site_ids: Sequence[uuid.UUID]) -> Sequence[ApiKey]:

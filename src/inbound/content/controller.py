@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
-from inbound.content.models import AssetKind, FunnelStage
+from inbound.content.models import AssetKind, ContentAsset, FunnelStage
 from inbound.content.schemas import (
     AssetCreate,
     AssetPersonaRead,
@@ -68,8 +68,8 @@ def asset_read(view: AssetView) -> AssetRead:
     )
 
 
-async def _one(assets: AssetService, asset: Any, status_code: int = 200) -> Response[AssetRead]:
-    return one(asset_read(await assets.view(asset)), version=asset.version, status_code=status_code)
+async def _one(assets: AssetService, asset: ContentAsset) -> Response[AssetRead]:
+    return one(asset_read(await assets.view(asset)), version=asset.version)
 
 
 class AssetController(Controller):
@@ -229,6 +229,7 @@ class AssetController(Controller):
         description="The list becomes the asset's whole set of tags; an empty list removes all.",
         guards=WRITE,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
+        response_headers=[ETAG_HEADER],
     )
     async def replace_asset_personas(
         self,
@@ -236,11 +237,11 @@ class AssetController(Controller):
         assets: NamedDependency[AssetService],
         data: JSONBody[PersonaTagsReplace],
         ref: str = AssetRefParam,
-    ) -> list[AssetPersonaRead]:
+    ) -> Response[list[AssetPersonaRead]]:
         asset = await assets.get(ref, lock=True)
         check_if_match(request, asset.version)
         asset = await assets.replace_tags(asset, data.personas)
-        return asset_read(await assets.view(asset)).personas
+        return one(asset_read(await assets.view(asset)).personas, version=asset.version)
 
 
 class AssetTagController(Controller):

@@ -153,16 +153,25 @@ class AssetService:
         ]
         if errors:
             raise UnknownReference("some tags name unknown assets or personas", errors=errors)
-        await self.assets.put_tags(
-            {(assets[t.asset].id, personas[t.persona].id): t.relevance for t in to_set}
-        )
-        removed = await self.assets.remove_tags(
-            {(assets[t.asset].id, personas[t.persona].id) for t in to_remove}
-        )
-        touched = {assets[ref].id: assets[ref] for ref in asset_refs}
-        for asset in sorted(touched.values(), key=lambda a: a.id):
-            await self._touch(asset)
-        return len(to_set), removed
+        to_put = {(assets[t.asset].id, personas[t.persona].id): t.relevance for t in to_set}
+        to_drop = {(assets[t.asset].id, personas[t.persona].id) for t in to_remove}
+        if both := [
+            i
+            for i, t in enumerate(to_remove)
+            if (assets[t.asset].id, personas[t.persona].id) in to_put
+        ]:
+            raise Unprocessable(
+                "a tag cannot be set and removed in one call",
+                errors=[FieldError(field=f"remove[{i}]", message="also in `set`") for i in both],
+            )
+        await self.assets.put_tags(to_put)
+        removed = await self.assets.remove_tags(to_drop)
+        now = utcnow()
+        for asset in {assets[ref].id: assets[ref] for ref in asset_refs}.values():
+            asset.updated_at = now
+            asset.version += 1
+        await self.assets.session.flush()
+        return len(to_put), removed
 
     async def count_tagged_to(self, persona_id: uuid.UUID) -> int:
         """How many assets are tagged to a persona."""

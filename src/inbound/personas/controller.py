@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
+from inbound.content.controller import provide_asset_service
 from inbound.content.service import AssetService
 from inbound.errors import Conflict, problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
@@ -28,10 +29,6 @@ class PersonaInUse(Conflict):
 
 def provide_persona_service(db_session: NamedDependency[AsyncSession]) -> PersonaService:
     return PersonaService(db_session)
-
-
-def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
-    return AssetService(db_session)
 
 
 class PersonaController(Controller):

@@ -64,11 +64,3 @@ class PersonaRead(ResponseSchema):
     created_at: datetime
     updated_at: datetime
     version: int
-
-
-class PersonaRef(ResponseSchema):
-    """A persona named inside another resource."""
-
-    id: uuid.UUID
-    slug: str
-    name: str

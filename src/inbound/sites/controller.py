@@ -134,7 +134,7 @@ class SiteController(Controller):
     async def create_site_key(
         self, sites: NamedDependency[SiteService], site_id: FromPath[uuid.UUID]
     ) -> Response[SiteKeyCreated]:
-        api_key, plain = await sites.issue_key(await sites.get(site_id))
+        api_key, plain = await sites.rotate_key(await sites.get(site_id, lock=True))
         body = SiteKeyCreated(**SiteKeyRead.model_validate(api_key).model_dump(), key=plain)
         # The key is managed (read, revoked) under /api-keys, so that is where it lives.
         return Response(

@@ -34,8 +34,16 @@ class SiteService:
         _, plain = await self.issue_key(site)
         return site, plain
 
+    async def rotate_key(self, site: Site) -> tuple[ApiKey, str]:
+        """Another public key for a site, to rotate the old one out; the site's version moves."""
+        issued = await self.issue_key(site)
+        site.updated_at = utcnow()
+        site.version += 1
+        await self.sites.session.flush()
+        return issued
+
     async def issue_key(self, site: Site) -> tuple[ApiKey, str]:
-        """Another public key for a site, e.g. to rotate the old one out."""
+        """A public key for a site."""
         return await self.keys.issue(
             name="site public key",
             scopes=[Scope.INGEST],
