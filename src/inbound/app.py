@@ -1,5 +1,6 @@
 """The application factory."""
 
+import asyncio
 from importlib.metadata import version
 
 from litestar import Litestar, Router
@@ -20,15 +21,22 @@ from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlug
 from inbound.db import create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
+from inbound.leads.capture_controller import CaptureController, CaptureLimits
+from inbound.leads.controller import LeadController, LeadSettingsController
+from inbound.leads.remap import remap_forever
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
+from inbound.ratelimit import RateLimiter, parse_limit
 from inbound.sites.controller import SiteController
 
 DOCS_ASSETS = "/docs/assets"
 TAGS = [
     Tag(name="personas", description="Buyer personas: goals, pain points, matching rules."),
     Tag(name="assets", description="Content assets, their funnel stage and persona tags."),
+    Tag(name="captures", description="Lead forms posted by sites, with their public keys."),
+    Tag(name="leads", description="Contacts for the team: persona, grade, score, stage."),
+    Tag(name="settings", description="Scoring and persona-mapping settings."),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
     Tag(name="operations", description="Health and readiness."),
@@ -50,17 +58,34 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AssetTagController,
             SiteController,
             ApiKeyController,
+            LeadController,
+            LeadSettingsController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],
     )
 
-    async def dispose_engine() -> None:
+    sessionmaker = create_sessionmaker(engine)
+    background: set[asyncio.Task[None]] = set()
+
+    async def start_remapping(app: Litestar) -> None:
+        if settings.remap_interval_seconds > 0:
+            # The app's own sessionmaker, which tests may have replaced.
+            task = asyncio.create_task(
+                remap_forever(app.state.sessionmaker, settings.remap_interval_seconds)
+            )
+            background.add(task)
+
+    async def stop_background_and_dispose_engine() -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await engine.dispose()
 
     return Litestar(
         route_handlers=[
             api,
+            CaptureController,
             HealthController,
             create_static_files_router(
                 path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
@@ -70,9 +95,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_context_middleware],
         state=State(
-            {"settings": settings, "engine": engine, "sessionmaker": create_sessionmaker(engine)}
+            {
+                "settings": settings,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "rate_limiter": RateLimiter.from_url(settings.redis_url),
+                "capture_limits": CaptureLimits(
+                    per_ip=parse_limit(settings.capture_rate_per_ip),
+                    per_key=parse_limit(settings.capture_rate_per_key),
+                ),
+            }
         ),
-        on_shutdown=[dispose_engine],
+        on_startup=[start_remapping],
+        on_shutdown=[stop_background_and_dispose_engine],
         openapi_config=openapi_config(settings),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,
@@ -95,7 +130,12 @@ def openapi_config(settings: Settings) -> OpenAPIConfig:
             security_schemes={
                 "bearerAuth": SecurityScheme(
                     type="http", scheme="bearer", description="An API key: `inb_sk_...`."
-                )
+                ),
+                "siteKey": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="A site's public key, `inb_pk_...`; forms may send it as `_key`.",
+                ),
             }
         ),
         render_plugins=[

@@ -16,6 +16,7 @@ from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import get_settings
+from inbound.leads.models import RemapRun
 
 
 @click.group()
@@ -109,6 +110,33 @@ async def _issue_key(name: str, scopes: list[Scope]) -> tuple[str, str]:
         async with create_sessionmaker(engine)() as session, session.begin():
             api_key, plain = await ApiKeyService(session).issue(name=name, scopes=scopes)
             return str(api_key.id), plain
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def leads() -> None:
+    """Contacts and their persona mapping."""
+
+
+@leads.command("remap")
+@click.option("--force", is_flag=True, help="Re-map even when nothing changed since last time.")
+def leads_remap(force: bool) -> None:
+    """Re-map every contact to its persona now, as the service does in the background."""
+    run = asyncio.run(_remap(force))
+    if run is None:
+        click.echo("nothing changed since the last pass (or another process is on it)")
+    else:
+        click.echo(f"checked {run.checked} contacts, changed {run.changed}")
+
+
+async def _remap(force: bool) -> RemapRun | None:
+    from inbound.db import create_engine, create_sessionmaker
+    from inbound.leads.remap import remap_if_changed
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        return await remap_if_changed(create_sessionmaker(engine), force=force)
     finally:
         await engine.dispose()
 

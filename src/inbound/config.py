@@ -3,8 +3,10 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from inbound.ratelimit import parse_limit
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,28 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, description="JSON log lines; false for plain text.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
     docs_enabled: bool = True
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://HOST:PORT/DB; rate-limit counters are shared there when set.",
+    )
+    capture_rate_per_ip: str = Field(
+        default="30/minute", description="Captures one client address may post."
+    )
+    capture_rate_per_key: str = Field(
+        default="3000/minute", description="Captures one site key may post."
+    )
+    remap_interval_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often to look for persona, tag or setting changes to re-map "
+        "contacts after; 0 turns background re-mapping off in this process.",
+    )
+
+    @field_validator("capture_rate_per_ip", "capture_rate_per_key")
+    @classmethod
+    def _readable_limit(cls, value: str) -> str:
+        parse_limit(value)
+        return value
 
 
 @lru_cache

@@ -17,6 +17,15 @@ from pydantic.json_schema import models_json_schema
 from inbound.schemas import RequestSchema
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+# Bodies a handler reads itself (to take several media types), by operation id.
+_RAW_BODIES: dict[str, tuple[type[RequestSchema], tuple[str, ...]]] = {}
+
+
+def document_request_body(
+    operation_id: str, model: type[RequestSchema], media_types: tuple[str, ...]
+) -> None:
+    """Describe the body of an operation whose handler parses it itself."""
+    _RAW_BODIES[operation_id] = (model, media_types)
 
 
 def openapi_document(app: Litestar) -> dict[str, Any]:
@@ -30,6 +39,16 @@ def refine_document(document: dict[str, Any]) -> dict[str, Any]:
     models = sorted(_subclasses(RequestSchema), key=lambda m: m.__name__)
     _, top = models_json_schema([(m, "validation") for m in models], ref_template=REF_TEMPLATE)
     refined.setdefault("components", {}).setdefault("schemas", {}).update(top.get("$defs", {}))
+    for path_item in refined.get("paths", {}).values():
+        for operation in path_item.values():
+            documented = _RAW_BODIES.get(operation.get("operationId", ""))
+            if documented is not None:
+                model, media_types = documented
+                schema = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {media_type: {"schema": schema} for media_type in media_types},
+                }
     return refined
 
 

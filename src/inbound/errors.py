@@ -13,7 +13,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 PROBLEM_JSON = "application/problem+json"
@@ -44,14 +44,34 @@ class InboundError(Exception):
 
     status_code: int = 400
     problem: str | None = None
-    headers: ClassVar[dict[str, str]] = {}
+    default_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(
-        self, detail: str, *, field: str | None = None, errors: list[FieldError] | None = None
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or ([FieldError(field=field, message=detail)] if field else None)
+        self.headers = {**self.default_headers, **(headers or {})}
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, *, source: str = "body") -> "InboundError":
+        """A refusal naming every field pydantic found wrong, as `a.b[0]` paths."""
+        errors = [
+            FieldError(
+                field=_field_path(".".join(str(part) for part in item["loc"])) or source,
+                message=item["msg"],
+                source=source,
+            )
+            for item in exc.errors(include_url=False)
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return cls(detail, errors=errors)
 
 
 class BadRequest(InboundError):
@@ -62,7 +82,7 @@ class BadRequest(InboundError):
 class Unauthorized(InboundError):
     status_code = 401
     problem = "unauthorized"
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="inbound"'}
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="inbound"'}
 
 
 class Forbidden(InboundError):
@@ -78,6 +98,16 @@ class NotFound(InboundError):
 class Conflict(InboundError):
     status_code = 409
     problem = "conflict"
+
+
+class UnsupportedMediaType(InboundError):
+    status_code = 415
+    problem = "unsupported-media-type"
+
+
+class TooManyRequests(InboundError):
+    status_code = 429
+    problem = "rate-limited"
 
 
 class PreconditionFailed(InboundError):

@@ -39,17 +39,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(base_url: str, name: str, tmp_dir: Path) -> Iterator[LiveServer]:
-    """Serve a freshly migrated database named ``name`` (PostgreSQL) or a file in ``tmp_dir``."""
+def live_server(
+    base_url: str, name: str, tmp_dir: Path, env: dict[str, str] | None = None
+) -> Iterator[LiveServer]:
+    """Serve a freshly migrated database named ``name`` (PostgreSQL) or a file in ``tmp_dir``.
+
+    ``env`` adds settings (``INBOUND_*`` variables) for this server.
+    """
     url = _fresh_database(base_url, name, tmp_dir)
     migrate.upgrade(url)
     admin_key = asyncio.run(_issue_admin_key(url))
     port = free_port()
-    env = {**os.environ, "INBOUND_DATABASE_URL": url, "INBOUND_LOG_LEVEL": "WARNING"}
+    server_env = {
+        **os.environ,
+        "INBOUND_DATABASE_URL": url,
+        "INBOUND_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
     log = (tmp_dir / f"{name}.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "inbound", "serve", "--port", str(port)],
-        env=env,
+        env=server_env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

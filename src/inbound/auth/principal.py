@@ -39,7 +39,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     """
     if connection.scope.get("method") == "OPTIONS":
         return  # preflight requests carry no credentials
-    key = _bearer_token(connection.headers.get("authorization"))
+    key = bearer_token(connection.headers.get("authorization"))
     if key is None:
         raise Unauthorized("send an API key as `Authorization: Bearer KEY`")
     sessionmaker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
@@ -57,7 +57,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     )
 
 
-def _bearer_token(header: str | None) -> str | None:
+def bearer_token(header: str | None) -> str | None:
+    """The key in an `Authorization: Bearer KEY` header, if it holds a plausible one."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")

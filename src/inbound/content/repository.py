@@ -3,7 +3,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, insert, select, tuple_
+from sqlalchemy import CursorResult, Row, delete, func, insert, select, tuple_
 from sqlmodel import col
 
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
@@ -127,3 +127,36 @@ class AssetRepository(SluggedRepository[ContentAsset]):
         """How many assets are tagged to a persona."""
         statement = select(func.count()).where(col(AssetPersona.persona_id) == persona_id)
         return int((await self.session.execute(statement)).scalar_one())
+
+    async def capture_target(
+        self, key: uuid.UUID | str
+    ) -> Row[uuid.UUID, str, str, list[dict[str, Any]], str | None] | None:
+        """What a capture needs of the asset with this id or slug, topics aggregated apart."""
+        column = col(ContentAsset.id) if isinstance(key, uuid.UUID) else col(ContentAsset.slug)
+        statement = select(
+            col(ContentAsset.id),
+            col(ContentAsset.slug),
+            col(ContentAsset.kind),
+            col(ContentAsset.form_fields),
+            col(ContentAsset.delivery_url),
+        ).where(column == key)
+        return (await self.session.execute(statement)).one_or_none()
+
+    async def topic_names(self, asset_id: uuid.UUID) -> list[str]:
+        """One asset's topics."""
+        statement = select(col(AssetTopic.topic)).where(col(AssetTopic.asset_id) == asset_id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def relevance_rows(
+        self, asset_ids: Collection[uuid.UUID] | None
+    ) -> Sequence[Row[uuid.UUID, str, uuid.UUID | None, int | None]]:
+        """(asset id, slug, persona id, relevance) of these assets, or all; untagged ones too."""
+        statement = select(
+            col(ContentAsset.id),
+            col(ContentAsset.slug),
+            col(AssetPersona.persona_id),
+            col(AssetPersona.relevance),
+        ).outerjoin(AssetPersona, col(AssetPersona.asset_id) == col(ContentAsset.id))
+        if asset_ids is not None:
+            statement = statement.where(col(ContentAsset.id).in_(asset_ids))
+        return (await self.session.execute(statement.order_by(col(ContentAsset.id)))).all()

@@ -1,7 +1,8 @@
 """Content assets, their topics, their gating, and their tags to personas."""
 
+import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from inbound.errors import (
 )
 from inbound.pagination import PageRequest
 from inbound.personas.service import PersonaService
-from inbound.schemas import slug_from
+from inbound.schemas import parse_ref, slug_from
 
 ASSET_COLUMNS = (
     "slug", "title", "description", "kind", "funnel_stage", "url", "gated", "form_fields",
@@ -52,6 +53,26 @@ class AssetView:
     asset: ContentAsset
     topics: list[str]
     tags: list[TagRow]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureTarget:
+    """What a lead capture needs to know of the asset it is for."""
+
+    id: uuid.UUID
+    slug: str
+    kind: str
+    form_fields: list[dict[str, Any]]
+    delivery_url: str | None
+    topics: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRelevance:
+    """An asset's slug and how relevant it is to each persona it is tagged to."""
+
+    slug: str
+    relevance: dict[uuid.UUID, int] = dataclasses.field(default_factory=dict)
 
 
 class AssetService:
@@ -172,6 +193,25 @@ class AssetService:
             asset.version += 1
         await self.assets.session.flush()
         return len(to_put), removed
+
+    async def capture_target(self, ref: str) -> CaptureTarget | None:
+        """The asset a form names by id or slug, archived ones included, or None."""
+        row = await self.assets.capture_target(parse_ref(ref))
+        if row is None:
+            return None
+        topics = await self.assets.topic_names(row.id)
+        return CaptureTarget(*row, topics=topics)
+
+    async def relevance(
+        self, asset_ids: Collection[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, AssetRelevance]:
+        """Each asset's persona relevance: of these assets, or of all of them."""
+        found: dict[uuid.UUID, AssetRelevance] = {}
+        for asset_id, slug, persona_id, relevance in await self.assets.relevance_rows(asset_ids):
+            entry = found.setdefault(asset_id, AssetRelevance(slug=slug, relevance={}))
+            if persona_id is not None and relevance is not None:
+                entry.relevance[persona_id] = relevance
+        return found
 
     async def count_tagged_to(self, persona_id: uuid.UUID) -> int:
         """How many assets are tagged to a persona."""

@@ -1,6 +1,8 @@
 """The content team's buyer personas."""
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +28,16 @@ class PersonaNotFound(NotFound):
 
 class SlugTaken(Conflict):
     problem = "slug-taken"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchablePersona:
+    """What persona mapping needs to know of a persona."""
+
+    id: uuid.UUID
+    slug: str
+    priority: int
+    rules: Sequence[Mapping[str, Any]]
 
 
 class PersonaService:
@@ -54,6 +66,10 @@ class PersonaService:
         that point to them, so a concurrent delete waits instead of deadlocking.
         """
         return await self.personas.resolve(refs, share=share)
+
+    async def matchable(self) -> list[MatchablePersona]:
+        """Every persona that is not archived, with its rules, in a fixed order."""
+        return [MatchablePersona(*row) for row in await self.personas.matchable()]
 
     async def list_page(
         self, page: PageRequest, *, archived: bool = False

@@ -2,11 +2,12 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.keys import KeyKind
+from inbound.auth.keys import KeyKind, hash_key
 from inbound.auth.models import ApiKey
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
@@ -19,6 +20,16 @@ from inbound.sites.repository import SiteRepository
 
 class SiteNotFound(NotFound):
     problem = "site-not-found"
+
+
+@dataclass(frozen=True, slots=True)
+class SiteKey:
+    """A live key as a public form uses it: the key, its scopes and its site's origins."""
+
+    key_id: uuid.UUID
+    scopes: frozenset[Scope]
+    site_id: uuid.UUID
+    allowed_origins: frozenset[str]
 
 
 class SiteService:
@@ -50,6 +61,18 @@ class SiteService:
             kind=KeyKind.PUBLIC,
             site_id=site.id,
         )
+
+    async def key_for(self, plain_key: str) -> SiteKey | None:
+        """The live site key matching ``plain_key``; None for unknown, revoked or non-site keys."""
+        row = await self.sites.by_key_hash(hash_key(plain_key))
+        if row is None or row.revoked_at is not None:
+            return None
+        key_id, scopes, _, site_id, origins = row
+        return SiteKey(key_id, frozenset(Scope(s) for s in scopes), site_id, frozenset(origins))
+
+    async def all_origins(self) -> set[str]:
+        """Every origin some site allows: the ones a browser preflight may come from."""
+        return await self.sites.all_origins()
 
     async def get(self, site_id: uuid.UUID, *, lock: bool = False) -> Site:
         """One site; `lock` before changing it, so writers queue."""

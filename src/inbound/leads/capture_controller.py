@@ -1,0 +1,352 @@
+"""`/api/v1/captures`: the public endpoint a site's lead forms post to.
+
+It answers browsers directly, so it does its own authentication (a site's public key, from
+the `Authorization` header or a `_key` form field), CORS against the site's origins, rate
+limits and spam checks, before the capture itself.
+"""
+
+import ipaddress
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import msgspec
+import structlog
+from limits import RateLimitItem
+from litestar import Controller, MediaType, Request, Response, get, post, route
+from litestar.datastructures import ResponseHeader
+from litestar.di import NamedDependency
+from litestar.enums import HttpMethod
+from litestar.params import FromPath
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.auth.principal import authenticate, bearer_token, requires
+from inbound.auth.scopes import Scope as KeyScope
+from inbound.auth.scopes import effective_scopes
+from inbound.content.service import AssetService
+from inbound.contract import document_request_body
+from inbound.db import new_id
+from inbound.errors import (
+    BadRequest,
+    Forbidden,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    UnsupportedMediaType,
+    problems,
+)
+from inbound.leads.capture import CaptureService, CaptureSource
+from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
+from inbound.leads.service import LeadService
+from inbound.query_params import refuse_unknown_query_parameters
+from inbound.ratelimit import RateLimiter
+from inbound.sites.service import SiteKey, SiteService
+
+logger = structlog.get_logger(__name__)
+
+MAX_CAPTURE_BYTES = 64 * 1024
+CONTROL_FIELDS = {"_key", "_redirect", "_idem", "_hp"}
+FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
+                 "off": False, "false": False, "0": False, "no": False}  # fmt: skip
+FORM_INTEGERS = {"company_size"}
+ORIGIN_CACHE_SECONDS = 5.0
+EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureLimits:
+    """How many captures one client address, and one site key, may post."""
+
+    per_ip: RateLimitItem
+    per_key: RateLimitItem
+
+
+class InvalidCapture(BadRequest):
+    problem = "validation"
+
+
+class ForeignOrigin(Forbidden):
+    problem = "origin-not-allowed"
+
+
+class ForeignRedirect(Unprocessable):
+    problem = "redirect-not-allowed"
+
+
+class CaptureController(Controller):
+    path = "/api/v1/captures"
+    tags = ["captures"]
+
+    @post(
+        operation_id="captureLead",
+        summary="Capture a lead from a form",
+        description=(
+            "Posted by a site's pages with the site's public key, as JSON or as a plain HTML "
+            "form. Answers `201` with the contact, the capture and the asset's delivery URL, "
+            "or `303` to `_redirect`. The same `Idempotency-Key` (or `_idem`) within 24 hours "
+            "answers as the first post did and writes nothing more. A post that fills the "
+            "`_hp` honeypot is answered like a success and stored nowhere."
+        ),
+        status_code=201,
+        request_max_body_size=MAX_CAPTURE_BYTES,
+        security=[{"siteKey": []}],
+        responses=problems(400, 401, 403, 413, 415, 422, 429),
+        response_headers=[
+            ResponseHeader(name="Location", description="The capture.", documentation_only=True)
+        ],
+    )
+    async def capture_lead(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[CaptureAccepted]:
+        limits: CaptureLimits = request.app.state.capture_limits
+        limiter: RateLimiter = request.app.state.rate_limiter
+        client_ip = request.client.host if request.client else "unknown"
+        await _enforce(limiter, limits.per_ip, "capture-ip", client_ip)
+        posted = await _read_body(request)
+        sites = SiteService(db_session)
+        site_key = await _site_key(sites, request, posted)
+        await _enforce(limiter, limits.per_key, "capture-key", str(site_key.key_id))
+        _check_origin(request, site_key)
+        redirect = posted.get("_redirect")
+        if isinstance(redirect, str) and _origin_of(redirect) not in site_key.allowed_origins:
+            raise ForeignRedirect(
+                "`_redirect` must lead to one of the site's origins", field="_redirect"
+            )
+        if posted.get("_hp"):
+            logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
+            return await _pretend_accepted(db_session, posted, redirect)
+        try:
+            form = CaptureCreate.model_validate(posted)
+        except ValidationError as exc:
+            raise InvalidCapture.from_validation(exc) from None
+        idempotency_key = request.headers.get("idempotency-key") or form.idempotency_key
+        accepted = await CaptureService(db_session).capture(
+            form,
+            posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
+            source=CaptureSource(
+                site_id=site_key.site_id,
+                key_id=site_key.key_id,
+                ip_prefix=_ip_prefix(client_ip),
+                user_agent=(request.headers.get("user-agent") or "")[:500] or None,
+            ),
+            idempotency_key=idempotency_key,
+        )
+        return _answer(accepted, redirect)
+
+    @route(
+        "/",
+        http_method=[HttpMethod.OPTIONS],
+        include_in_schema=False,
+        status_code=204,
+    )
+    async def preflight(self, request: Request[Any, Any, Any]) -> Response[None]:
+        """Let a browser post from any origin some site allows; the key decides the rest."""
+        origin = request.headers.get("origin")
+        if not origin or not await known_origin(request.app.state, origin):
+            raise ForeignOrigin("this origin belongs to no site")
+        return Response(
+            None,
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
+                "Access-Control-Max-Age": "600",
+            },
+        )
+
+    @get(
+        "/{capture_id:uuid}",
+        operation_id="getCapture",
+        summary="Read a capture",
+        guards=[authenticate, refuse_unknown_query_parameters, requires(KeyScope.LEADS_READ)],
+        security=[{"bearerAuth": []}],
+        responses=problems(400, 401, 403, 404),
+    )
+    async def get_capture(
+        self, capture_id: FromPath[uuid.UUID], db_session: NamedDependency[AsyncSession]
+    ) -> CaptureRead:
+        return CaptureRead.model_validate(await LeadService(db_session).capture(capture_id))
+
+
+async def _enforce(limiter: RateLimiter, limit: RateLimitItem, *identifiers: str) -> None:
+    verdict = await limiter.hit(limit, *identifiers)
+    if not verdict.allowed:
+        raise TooManyRequests(
+            f"too many captures; retry in {verdict.retry_after} s",
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+
+
+async def _read_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The posted fields, from JSON or from a form (whose values are all text)."""
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type == MediaType.JSON or media_type.endswith("+json"):
+        try:
+            body = msgspec.json.decode(await request.body())
+        except msgspec.DecodeError:
+            raise InvalidCapture("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise InvalidCapture("the body must be a JSON object")
+        return body
+    if media_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        return _from_form(await request.form())
+    raise UnsupportedMediaType(
+        "post the form as application/json, application/x-www-form-urlencoded "
+        "or multipart/form-data"
+    )
+
+
+def _from_form(form: Any) -> dict[str, Any]:
+    """Read a plain HTML form into the JSON shape: other names become custom fields."""
+    known = {field.alias or name for name, field in CaptureCreate.model_fields.items()}
+    data: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name in form:
+        values = [v for v in form.getall(name) if isinstance(v, str)]
+        if not values:
+            continue
+        if name.startswith("fields[") and name.endswith("]"):
+            name, target = name[7:-1], custom
+        else:
+            target = data if name in known else custom
+        if target is data and len(values) > 1:
+            raise InvalidCapture(f"`{name}` is given more than once", field=name)
+        value = ", ".join(values)
+        if value.strip() == "":
+            continue  # an empty input is a field left blank, not a value
+        target[name] = _form_value(name, value) if target is data else value
+    if custom:
+        data["fields"] = custom
+    return data
+
+
+def _form_value(name: str, value: str) -> Any:
+    if name == "consent":
+        return FORM_BOOLEANS.get(value.strip().lower(), value)
+    if name in FORM_INTEGERS and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+async def _site_key(
+    sites: SiteService, request: Request[Any, Any, Any], posted: dict[str, Any]
+) -> SiteKey:
+    plain = bearer_token(request.headers.get("authorization"))
+    if plain is None:
+        field = posted.get("_key")
+        plain = field.strip() if isinstance(field, str) and 0 < len(field) <= 200 else None
+    if plain is None:
+        raise Unauthorized("send the site's public key as `Authorization: Bearer KEY` or `_key`")
+    site_key = await sites.key_for(plain)
+    if site_key is None:
+        raise Unauthorized("unknown or revoked key, or not a site's key")
+    if KeyScope.INGEST not in effective_scopes(site_key.scopes):
+        raise Forbidden("this key lacks the `ingest` scope")
+    return site_key
+
+
+def _check_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
+    """A browser names the page's origin; it must be one of the site's."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() not in site_key.allowed_origins:
+        raise ForeignOrigin(f"origin {origin!r} is not one of this site's origins", field="Origin")
+
+
+def _origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}{port}"
+
+
+def _ip_prefix(host: str) -> str | None:
+    """The client's network, not its address: /24 for IPv4, /48 for IPv6."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    bits = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def _answer(accepted: CaptureAccepted, redirect: Any) -> Response[CaptureAccepted]:
+    location = f"{CaptureController.path}/{accepted.capture_id}"
+    if not isinstance(redirect, str):
+        return Response(accepted, status_code=201, headers={"Location": location})
+    parts = urlsplit(redirect)
+    extra = {"capture_id": str(accepted.capture_id)}
+    if accepted.delivery_url:
+        extra["delivery_url"] = accepted.delivery_url
+    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
+    return Response(
+        None,  # type: ignore[arg-type]
+        status_code=303,
+        headers={"Location": urlunsplit(parts._replace(query=query))},
+    )
+
+
+async def _pretend_accepted(
+    session: AsyncSession, posted: dict[str, Any], redirect: Any
+) -> Response[CaptureAccepted]:
+    """What a real capture would answer, so that a bot learns nothing; nothing is stored."""
+    asset = posted.get("asset")
+    target = await AssetService(session).capture_target(asset) if isinstance(asset, str) else None
+    fake = CaptureAccepted(
+        contact_id=new_id(),
+        capture_id=new_id(),
+        delivery_url=target.delivery_url if target else None,
+    )
+    return _answer(fake, redirect)
+
+
+async def known_origin(state: Any, origin: str) -> bool:
+    """True when some site allows ``origin``; the list is re-read every few seconds."""
+    cached: tuple[float, set[str]] | None = state.get("known_origins")
+    if cached is None or time.monotonic() - cached[0] > ORIGIN_CACHE_SECONDS:
+        sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        async with sessionmaker() as session:
+            cached = (time.monotonic(), await SiteService(session).all_origins())
+        state.known_origins = cached
+    return origin.lower() in cached[1]
+
+
+def capture_cors(app: ASGIApp) -> ASGIApp:
+    """Let the page that posted read our answer, when its origin belongs to some site.
+
+    Whether the origin belongs to *this* key's site is the handler's check (403 when not);
+    answering that refusal readably is what lets a form show a clear error.
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        origin = next((v.decode() for k, v in scope["headers"] if k == b"origin"), None)
+        if origin is None or not await known_origin(scope["app"].state, origin):
+            await app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"access-control-allow-origin", origin.encode()),
+                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+                    (b"vary", b"Origin"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_cors)
+
+    return middleware
+
+
+CaptureController.middleware = [capture_cors]
+document_request_body(
+    "captureLead",
+    CaptureCreate,
+    ("application/json", "application/x-www-form-urlencoded"),
+)

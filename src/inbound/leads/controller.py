@@ -1,0 +1,270 @@
+"""`/api/v1/leads`: one lead for the team; `/api/v1/settings`: scoring and mapping settings."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import Principal, requires
+from inbound.auth.scopes import Scope
+from inbound.db import utcnow
+from inbound.errors import problems
+from inbound.leads.schemas import (
+    ConsentRead,
+    FirstTouchRead,
+    LeadPersonaRead,
+    LeadRead,
+    PersonaAssign,
+    StageMoveRequest,
+    TimelineEntry,
+)
+from inbound.leads.scoring import decayed
+from inbound.leads.service import MAPPING, SCORING, LeadService, LeadSettingsService, LeadView
+from inbound.leads.settings import MappingSettings, ScoringSettings
+from inbound.leads.stages import STAGES
+from inbound.responses import ETAG_HEADER, check_if_match, one
+
+READ = [requires(Scope.LEADS_READ)]
+WRITE = [requires(Scope.LEADS_WRITE)]
+ADMIN = [requires(Scope.ADMIN)]
+
+
+def provide_lead_service(db_session: NamedDependency[AsyncSession]) -> LeadService:
+    return LeadService(db_session)
+
+
+def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadSettingsService:
+    return LeadSettingsService(db_session)
+
+
+def actor_of(request: Request[Any, Any, Any]) -> str:
+    """Who made a change, as stage changes and assignments record it."""
+    principal: Principal = request.auth
+    return f"key:{principal.key_id}"
+
+
+class LeadController(Controller):
+    path = "/leads"
+    tags = ["leads"]
+    dependencies = {
+        "leads": Provide(provide_lead_service, sync_to_thread=False),
+        "settings": Provide(provide_settings_service, sync_to_thread=False),
+    }
+
+    @get(
+        "/{lead_id:uuid}",
+        operation_id="getLead",
+        summary="Read a lead with its persona, scores, stages and timeline",
+        guards=READ,
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_lead(
+        self,
+        lead_id: FromPath[uuid.UUID],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        return await _lead_response(leads, settings, lead_id)
+
+    @post(
+        "/{lead_id:uuid}/stage",
+        operation_id="moveLeadStage",
+        summary="Move a lead to another lifecycle stage",
+        description="Stages move forward; moving back needs `allow_regression: true`. Skipped "
+        "stages count as reached. Moving to the stage the lead is at changes nothing.",
+        guards=WRITE,
+        status_code=200,
+        responses=problems(400, 401, 403, 404, 422),
+        response_headers=[ETAG_HEADER],
+    )
+    async def move_lead_stage(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[StageMoveRequest],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        await leads.move_stage(
+            lead_id,
+            data.stage,
+            reason=data.reason,
+            allow_regression=data.allow_regression,
+            actor=actor_of(request),
+        )
+        return await _lead_response(leads, settings, lead_id)
+
+    @put(
+        "/{lead_id:uuid}/persona",
+        operation_id="assignLeadPersona",
+        summary="Assign a persona by hand",
+        description="The assignment stays through every automatic re-mapping until deleted.",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def assign_lead_persona(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[PersonaAssign],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        await leads.assign_persona(
+            lead_id, data.persona, reason=data.reason, actor=actor_of(request)
+        )
+        return await _lead_response(leads, settings, lead_id)
+
+    @delete(
+        "/{lead_id:uuid}/persona",
+        operation_id="clearLeadPersona",
+        summary="Return a lead to automatic persona mapping",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404),
+    )
+    async def clear_lead_persona(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        leads: NamedDependency[LeadService],
+    ) -> None:
+        await leads.clear_persona(lead_id, actor=actor_of(request))
+
+
+async def _lead_response(
+    leads: LeadService, settings: LeadSettingsService, lead_id: uuid.UUID
+) -> Response[LeadRead]:
+    view = await leads.view(lead_id)
+    half_life = (await settings.current()).scoring.half_life_days
+    return one(lead_read(view, half_life, utcnow()), version=view.contact["version"])
+
+
+def lead_read(view: LeadView, half_life_days: float, now: datetime) -> LeadRead:
+    """The API's picture of a lead."""
+    c = view.contact
+    persona = None
+    if view.persona is not None:
+        persona = LeadPersonaRead(
+            id=view.persona.id,
+            slug=view.persona.slug,
+            name=view.persona.name,
+            source=c["persona_source"],
+            confidence=c["persona_confidence"],
+        )
+    timeline = [
+        *(TimelineEntry(type="capture", at=x.created_at, id=x.id, detail={
+            "asset_id": str(x.asset_id), "site_id": str(x.site_id), "utm_source": x.utm_source,
+            "utm_medium": x.utm_medium, "utm_campaign": x.utm_campaign, "page_url": x.page_url,
+        }) for x in view.captures),
+        *(TimelineEntry(type="score", at=x.created_at, id=x.id, detail={
+            "kind": x.kind, "points": x.points, "capped": x.capped,
+            "capture_id": str(x.capture_id) if x.capture_id else None,
+        }) for x in view.score_events),
+        *(TimelineEntry(type="stage", at=x.changed_at, id=x.id, detail={
+            "from": x.from_stage, "to": x.to_stage, "cause": x.cause, "actor": x.actor,
+            "reason": x.reason,
+        }) for x in view.stage_changes),
+    ]  # fmt: skip
+    timeline.sort(key=lambda entry: (entry.at, entry.id), reverse=True)
+    return LeadRead.model_validate(
+        {
+            **c,
+            "reached_at": {stage: c[stage.reached_column] for stage in STAGES},
+            "persona": persona,
+            "score": round(decayed(c["score"], c["score_at"], now, half_life_days), 2),
+            "consent": ConsentRead(
+                given=c["consent"],
+                at=c["consent_at"],
+                text_version=c["consent_text_version"],
+                capture_id=c["consent_capture_id"],
+            ),
+            "first_touch": FirstTouchRead(
+                site_id=c["first_site_id"],
+                asset_id=c["first_asset_id"],
+                utm_source=c["first_utm_source"],
+                utm_medium=c["first_utm_medium"],
+                utm_campaign=c["first_utm_campaign"],
+                utm_term=c["first_utm_term"],
+                utm_content=c["first_utm_content"],
+                referrer=c["first_referrer"],
+            ),
+            "timeline": timeline[:200],
+        }
+    )
+
+
+class LeadSettingsController(Controller):
+    path = "/settings"
+    tags = ["settings"]
+    guards = ADMIN
+    dependencies = {"settings": Provide(provide_settings_service, sync_to_thread=False)}
+
+    @get(
+        "/scoring",
+        operation_id="getScoringSettings",
+        summary="Read the scoring settings",
+        responses=problems(400, 401, 403),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_scoring_settings(
+        self, settings: NamedDependency[LeadSettingsService]
+    ) -> Response[ScoringSettings]:
+        current = await settings.current()
+        return one(current.scoring, version=current.versions[0])
+
+    @put(
+        "/scoring",
+        operation_id="replaceScoringSettings",
+        summary="Replace the scoring settings",
+        description="Fields left out take their defaults. Leads are re-graded in the "
+        "background; one that now qualifies becomes an MQL with cause `score`.",
+        responses=problems(400, 401, 403, 412, 422),
+        response_headers=[ETAG_HEADER],
+    )
+    async def replace_scoring_settings(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ScoringSettings],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[ScoringSettings]:
+        row = await settings.lock(SCORING)
+        check_if_match(request, row.version)
+        return one(data, version=await settings.replace(row, data))
+
+    @get(
+        "/mapping",
+        operation_id="getMappingSettings",
+        summary="Read the persona mapping settings",
+        responses=problems(400, 401, 403),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_mapping_settings(
+        self, settings: NamedDependency[LeadSettingsService]
+    ) -> Response[MappingSettings]:
+        current = await settings.current()
+        return one(current.mapping, version=current.versions[1])
+
+    @put(
+        "/mapping",
+        operation_id="replaceMappingSettings",
+        summary="Replace the persona mapping settings",
+        description="Fields left out take their defaults. Contacts are re-mapped in the "
+        "background.",
+        responses=problems(400, 401, 403, 412, 422),
+        response_headers=[ETAG_HEADER],
+    )
+    async def replace_mapping_settings(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[MappingSettings],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[MappingSettings]:
+        row = await settings.lock(MAPPING)
+        check_if_match(request, row.version)
+        return one(data, version=await settings.replace(row, data))

@@ -1,0 +1,67 @@
+"""Stage moves applied to a contact's state, each returning the stage-change row to record."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from inbound.db import new_id
+from inbound.leads.evaluation import LeadSettings
+from inbound.leads.scoring import decayed, is_mql
+from inbound.leads.stages import LifecycleStage, StageCause, plan_move
+
+
+def move_to(
+    state: dict[str, Any],
+    target: LifecycleStage,
+    *,
+    cause: StageCause,
+    now: datetime,
+    actor: str | None,
+    reason: str | None = None,
+    capture_id: uuid.UUID | None = None,
+    allow_regression: bool = False,
+) -> list[dict[str, Any]]:
+    """Move the contact to ``target``; backwards only when allowed. The rows to record."""
+    current = LifecycleStage(state["stage"]) if state.get("stage") else None
+    move = plan_move(current, target, state, at=now, allow_regression=allow_regression)
+    if move is None:
+        return []
+    state.update(move.reached, stage=target.value, stage_changed_at=now)
+    return [
+        {
+            "id": new_id(),
+            "contact_id": state["id"],
+            "from_stage": current.value if current else None,
+            "to_stage": target.value,
+            "cause": cause.value,
+            "actor": actor,
+            "reason": reason,
+            "capture_id": capture_id,
+            "changed_at": now,
+        }
+    ]
+
+
+def promote_if_qualified(
+    state: dict[str, Any],
+    settings: LeadSettings,
+    *,
+    now: datetime,
+    actor: str | None,
+    capture_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Make a lead an MQL, with cause `score`, once its fit and engagement both qualify.
+
+    Only leads move this way: a subscriber has not asked for anything yet, and a contact
+    past MQL stays where sales put it.
+    """
+    if state.get("stage") != LifecycleStage.LEAD:
+        return []
+    score = decayed(state["score"], state["score_at"], now, settings.scoring.half_life_days)
+    if not is_mql(state["grade"], score, settings.scoring):
+        return []
+    return move_to(
+        state, LifecycleStage.MQL, cause=StageCause.SCORE, now=now, actor=actor,
+        reason=f"grade {state['grade']} and score {score:.1f} reached the MQL thresholds",
+        capture_id=capture_id,
+    )  # fmt: skip

@@ -1,0 +1,185 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Text
+from sqlmodel import Field, SQLModel
+
+from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+
+
+class Contact(SQLModel, table=True):
+    """A person we know by email: profile, funnel position, persona, fit and engagement."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_stage_id", "stage", "id"),
+        Index("ix_contacts_persona_id_id", "persona_id", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    company: str | None = Field(default=None, max_length=200)
+    job_title: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=50)
+    country: str | None = Field(default=None, max_length=100)
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: int | None = None
+    seniority: str | None = Field(default=None, max_length=100)
+    custom_fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    topics: list[str] = Field(default_factory=list, sa_type=JSONType)
+
+    stage: str = Field(max_length=16)
+    stage_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The first time each stage, or a later one, was reached: what funnel reports count.
+    subscriber_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lead_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    mql_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sql_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    opportunity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    customer_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    evangelist_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    persona_id: uuid.UUID | None = Field(
+        default=None, foreign_key="personas.id", ondelete="SET NULL"
+    )
+    persona_source: str | None = Field(default=None, max_length=8)
+    persona_confidence: float | None = None
+    persona_explanation: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    # Decayed weight of each captured asset at `touches_at`: the input of content affinity.
+    touches: dict[str, float] = Field(default_factory=dict, sa_type=JSONType)
+    touches_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    fit: float = 0.0
+    grade: str = Field(default="D", max_length=1)
+    # Engagement as it stood at `score_at`; it halves every half-life from then on.
+    score: float = 0.0
+    score_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    consent: bool | None = None
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_text_version: str | None = Field(default=None, max_length=64)
+    consent_capture_id: uuid.UUID | None = None
+
+    first_site_id: uuid.UUID | None = Field(
+        default=None, foreign_key="sites.id", ondelete="SET NULL"
+    )
+    first_asset_id: uuid.UUID | None = Field(
+        default=None, foreign_key="content_assets.id", ondelete="SET NULL"
+    )
+    first_utm_source: str | None = Field(default=None, max_length=200)
+    first_utm_medium: str | None = Field(default=None, max_length=200)
+    first_utm_campaign: str | None = Field(default=None, max_length=200)
+    first_utm_term: str | None = Field(default=None, max_length=200)
+    first_utm_content: str | None = Field(default=None, max_length=200)
+    first_referrer: str | None = Field(default=None, max_length=2048)
+
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class Capture(SQLModel, table=True):
+    """One form submission, kept as it was posted."""
+
+    __tablename__ = "captures"
+    __table_args__ = (
+        Index("ix_captures_contact_id_id", "contact_id", "id"),
+        Index("ix_captures_asset_id_id", "asset_id", "id"),
+        Index("ix_captures_site_id_id", "site_id", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    # Assets and sites with captures cannot be deleted (archive them): history stays whole.
+    asset_id: uuid.UUID = Field(foreign_key="content_assets.id", ondelete="RESTRICT")
+    site_id: uuid.UUID = Field(foreign_key="sites.id", ondelete="RESTRICT")
+    fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    consent: bool | None = None
+    consent_text_version: str | None = Field(default=None, max_length=64)
+    utm_source: str | None = Field(default=None, max_length=200)
+    utm_medium: str | None = Field(default=None, max_length=200)
+    utm_campaign: str | None = Field(default=None, max_length=200)
+    utm_term: str | None = Field(default=None, max_length=200)
+    utm_content: str | None = Field(default=None, max_length=200)
+    referrer: str | None = Field(default=None, max_length=2048)
+    page_url: str | None = Field(default=None, max_length=2048)
+    user_agent: str | None = Field(default=None, max_length=500)
+    ip_prefix: str | None = Field(default=None, max_length=64)
+    visitor_id: str | None = Field(default=None, max_length=100)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaptureIdempotencyKey(SQLModel, table=True):
+    """The first capture made under a site's idempotency key; replays answer with it."""
+
+    __tablename__ = "capture_idempotency_keys"
+
+    site_id: uuid.UUID = Field(foreign_key="sites.id", ondelete="CASCADE", primary_key=True)
+    key: str = Field(max_length=200, primary_key=True)
+    capture_id: uuid.UUID
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StageChange(SQLModel, table=True):
+    """A contact's move from one lifecycle stage to another, with when and why."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index("ix_stage_changes_contact_id_id", "contact_id", "id"),
+        Index("ix_stage_changes_to_stage_changed_at", "to_stage", "changed_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    from_stage: str | None = Field(default=None, max_length=16)
+    to_stage: str = Field(max_length=16)
+    cause: str = Field(max_length=16)
+    actor: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_type=Text)
+    capture_id: uuid.UUID | None = None
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScoreEvent(SQLModel, table=True):
+    """A ledger row: points an activity earned, so every score can be explained and rebuilt."""
+
+    __tablename__ = "score_events"
+    __table_args__ = (
+        Index("ix_score_events_contact_id_kind_created_at", "contact_id", "kind", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    points: float
+    capped: bool = False
+    capture_id: uuid.UUID | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LeadSetting(SQLModel, table=True):
+    """A document of settings (scoring, mapping) an admin changes through the API."""
+
+    __tablename__ = "lead_settings"
+
+    name: str = Field(max_length=32, primary_key=True)
+    value: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class RemapRun(SQLModel, table=True):
+    """One background pass re-mapping contacts after personas, tags or settings changed."""
+
+    __tablename__ = "remap_runs"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    fingerprint: str = Field(max_length=64, index=True)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked: int = 0
+    changed: int = 0

@@ -1,0 +1,261 @@
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, Strict, StringConstraints, field_validator, model_validator
+
+from inbound.leads.settings import Grade
+from inbound.leads.stages import LifecycleStage
+from inbound.schemas import (
+    JSON_INTEGER,
+    NO_NUL,
+    NOT_BLANK,
+    HttpUrl,
+    RequestSchema,
+    ResponseSchema,
+    ShortText,
+)
+
+# Syntax only, and stated whole by the pattern so that the contract says exactly what passes:
+# a local part without spaces, and a domain of dot-separated DNS labels (IDNs in punycode).
+EMAIL_PATTERN = (
+    r"^\s*[^@\s\x00\"<>(),;:\[\]\\]{1,64}@"
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\s*$"
+)
+CUSTOM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare trimmed and lower-cased: ` Ana@Example.COM ` is `ana@example.com`."""
+    return email.strip().lower()
+
+
+Email = Annotated[
+    str,
+    StringConstraints(max_length=320, pattern=EMAIL_PATTERN),
+    Field(examples=["ana@example.com"]),
+]
+Text100 = Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)]
+Text200 = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+CustomValue = (
+    Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] | int | float | bool
+)
+CustomFields = Annotated[
+    dict[Annotated[str, Field(pattern=CUSTOM_FIELD_NAME)], CustomValue],
+    Field(
+        max_length=50,
+        description="Any other fields the form asks for.",
+        # Names outside the pattern are refused; say so, or the contract would allow them.
+        json_schema_extra={"additionalProperties": False},
+    ),
+]
+Url = Annotated[HttpUrl, Field(examples=["https://www.example.com/ebooks/scoring"])]
+VisitorId = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
+IdempotencyKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+
+
+class CaptureCreate(RequestSchema):
+    """A visitor's form submission in exchange for an asset.
+
+    Plain HTML forms send the same names as `application/x-www-form-urlencoded`; there, any
+    other field name becomes a custom field, checkboxes read `on`/`true`/`1` as true, and
+    numbers may be given as text.
+    """
+
+    asset: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK),
+        Field(description="The asset's id or slug.", examples=["lead-scoring-ebook"]),
+    ]
+    email: Email
+    first_name: Text100 | None = None
+    last_name: Text100 | None = None
+    company: Text200 | None = None
+    job_title: Text200 | None = None
+    phone: Annotated[str, StringConstraints(max_length=50, pattern=NO_NUL)] | None = None
+    country: Text100 | None = None
+    industry: Text100 | None = None
+    company_size: Annotated[int, Field(ge=0, le=10_000_000), JSON_INTEGER] | None = None
+    seniority: Text100 | None = None
+    consent: bool | None = Field(
+        default=None,
+        description="The visitor's answer to the consent question; leave out when not asked.",
+    )
+    consent_text_version: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)] | None
+    ) = Field(default=None, description="Which consent text was shown; needed with `consent`.")
+    fields: CustomFields = Field(default_factory=dict)
+    utm_source: Text200 | None = None
+    utm_medium: Text200 | None = None
+    utm_campaign: Text200 | None = None
+    utm_term: Text200 | None = None
+    utm_content: Text200 | None = None
+    referrer: Url | None = None
+    page_url: Url | None = None
+    visitor_id: VisitorId | None = None
+    key: str | None = Field(
+        default=None,
+        alias="_key",
+        max_length=200,
+        description="The site's public key, for forms that cannot send `Authorization`.",
+    )
+    redirect: Url | None = Field(
+        default=None,
+        alias="_redirect",
+        description="Answer `303 See Other` to this URL (on one of the site's origins).",
+    )
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, alias="_idem", description="Same as the `Idempotency-Key` header."
+    )
+    honeypot: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+        default=None,
+        alias="_hp",
+        description="Leave empty: a field hidden from people, so that only bots fill it in.",
+    )
+
+    @field_validator("email")
+    @classmethod
+    def _normalise(cls, email: str) -> str:
+        return normalise_email(email)
+
+    @model_validator(mode="after")
+    def _consent_has_its_text(self) -> "CaptureCreate":
+        if self.consent is not None and self.consent_text_version is None:
+            raise ValueError("`consent` needs `consent_text_version`: the text the visitor saw")
+        return self
+
+    def profile(self) -> dict[str, Any]:
+        """The submitted contact fields, blanks left out: a blank never erases what we know."""
+        names = (
+            "first_name", "last_name", "company", "job_title", "phone", "country", "industry",
+            "company_size", "seniority",
+        )  # fmt: skip
+        values = {name: getattr(self, name) for name in names}
+        return {k: v for k, v in values.items() if v is not None and v != ""}
+
+
+class CaptureAccepted(ResponseSchema):
+    """The answer to a capture: who the contact is, and where the asset is."""
+
+    contact_id: uuid.UUID
+    capture_id: uuid.UUID
+    delivery_url: str | None = Field(description="Where the visitor gets the asset.")
+
+
+class CaptureRead(ResponseSchema):
+    """A stored capture, as submitted."""
+
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    asset_id: uuid.UUID
+    site_id: uuid.UUID
+    fields: dict[str, Any]
+    consent: bool | None
+    consent_text_version: str | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    referrer: str | None
+    page_url: str | None
+    user_agent: str | None
+    ip_prefix: str | None
+    visitor_id: str | None
+    idempotency_key: str | None
+    created_at: datetime
+
+
+Stage = Annotated[LifecycleStage, Strict(False)]
+
+
+class StageMoveRequest(RequestSchema):
+    """Move a lead to another lifecycle stage."""
+
+    stage: Stage
+    reason: ShortText | None = None
+    allow_regression: bool = Field(
+        default=False, description="Needed to move a lead back to an earlier stage."
+    )
+
+
+class PersonaAssign(RequestSchema):
+    """Assign a persona by hand; it stays until the assignment is deleted."""
+
+    persona: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK),
+        Field(description="The persona's id or slug.", examples=["it-director"]),
+    ]
+    reason: ShortText | None = None
+
+
+class LeadPersonaRead(ResponseSchema):
+    id: uuid.UUID
+    slug: str
+    name: str
+    source: Literal["rules", "content", "manual"]
+    confidence: float | None
+
+
+class ConsentRead(ResponseSchema):
+    given: bool | None = Field(description="null when never asked.")
+    at: datetime | None
+    text_version: str | None
+    capture_id: uuid.UUID | None
+
+
+class FirstTouchRead(ResponseSchema):
+    site_id: uuid.UUID | None
+    asset_id: uuid.UUID | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    utm_term: str | None
+    utm_content: str | None
+    referrer: str | None
+
+
+class TimelineEntry(ResponseSchema):
+    """One thing that happened to a lead."""
+
+    type: Literal["capture", "score", "stage"]
+    at: datetime
+    id: uuid.UUID
+    detail: dict[str, Any]
+
+
+class LeadRead(ResponseSchema):
+    """A contact as the team sees it: profile, persona and why, grade, score, stage, history."""
+
+    id: uuid.UUID
+    email: str
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    job_title: str | None
+    phone: str | None
+    country: str | None
+    industry: str | None
+    company_size: int | None
+    seniority: str | None
+    custom_fields: dict[str, Any]
+    topics: list[str]
+    stage: LifecycleStage
+    stage_changed_at: datetime
+    reached_at: dict[LifecycleStage, datetime | None] = Field(
+        description="The first time each stage, or a later one, was reached."
+    )
+    persona: LeadPersonaRead | None
+    persona_explanation: dict[str, Any] | None
+    fit: float
+    grade: Grade
+    score: float = Field(description="Engagement now, decayed since the last activity.")
+    consent: ConsentRead
+    first_touch: FirstTouchRead
+    timeline: list[TimelineEntry] = Field(description="Newest first; at most 200 entries.")
+    created_at: datetime
+    updated_at: datetime
+    version: int
