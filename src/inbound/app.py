@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.remap_interval_seconds > 0:
             # The app's own sessionmaker, which tests may have replaced.
             task = asyncio.create_task(
-                remap_forever(app.state.sessionmaker, settings.remap_interval_seconds)
+                remap_forever(app.state.sessionmaker, settings.remap_interval_seconds, gentle=True)
             )
             background.add(task)
 

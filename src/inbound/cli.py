@@ -16,7 +16,9 @@ from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import get_settings
+from inbound.db import create_engine, create_sessionmaker
 from inbound.leads.models import RemapRun
+from inbound.leads.remap import remap_forever, remap_if_changed
 
 
 @click.group()
@@ -103,8 +105,6 @@ def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
 
 
 async def _issue_key(name: str, scopes: list[Scope]) -> tuple[str, str]:
-    from inbound.db import create_engine, create_sessionmaker
-
     engine = create_engine(get_settings().database_url)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
@@ -121,8 +121,21 @@ def leads() -> None:
 
 @leads.command("remap")
 @click.option("--force", is_flag=True, help="Re-map even when nothing changed since last time.")
-def leads_remap(force: bool) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep running, re-mapping whenever personas, tags or settings change "
+    "(for a process of its own beside API processes started with "
+    "INBOUND_REMAP_INTERVAL_SECONDS=0).",
+)
+@click.option(
+    "--interval", type=float, default=2.0, show_default=True, help="Seconds between looks."
+)
+def leads_remap(force: bool, watch: bool, interval: float) -> None:
     """Re-map every contact to its persona now, as the service does in the background."""
+    if watch:
+        asyncio.run(_watch(interval))
+        return
     run = asyncio.run(_remap(force))
     if run is None:
         click.echo("nothing changed since the last pass (or another process is on it)")
@@ -131,12 +144,17 @@ def leads_remap(force: bool) -> None:
 
 
 async def _remap(force: bool) -> RemapRun | None:
-    from inbound.db import create_engine, create_sessionmaker
-    from inbound.leads.remap import remap_if_changed
-
     engine = create_engine(get_settings().database_url)
     try:
         return await remap_if_changed(create_sessionmaker(engine), force=force)
+    finally:
+        await engine.dispose()
+
+
+async def _watch(interval: float) -> None:
+    engine = create_engine(get_settings().database_url)
+    try:
+        await remap_forever(create_sessionmaker(engine), interval, gentle=False)
     finally:
         await engine.dispose()
 

@@ -180,6 +180,8 @@ class RemapRun(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     fingerprint: str = Field(max_length=64, index=True)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A pass in progress renews this with every batch; a stale one was abandoned.
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked: int = 0
     changed: int = 0

@@ -9,14 +9,14 @@ committed meanwhile is never overwritten with an older picture.
 import asyncio
 import hashlib
 import json
+import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.content.service import AssetRelevance, AssetService
@@ -24,16 +24,15 @@ from inbound.db import utcnow
 from inbound.leads.evaluation import LeadSettings, evaluate
 from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import RemapRun
-from inbound.leads.repository import CONTACTS, LeadRepository
+from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
 from inbound.leads.service import LeadSettingsService
 from inbound.personas.service import MatchablePersona, PersonaService
 
 logger = structlog.get_logger(__name__)
 
-BATCH_SIZE = 1000
-EVALUATED = ("persona_id", "persona_source", "persona_confidence", "persona_explanation",
-             "fit", "grade")  # fmt: skip
+BATCH_SIZE = 500
 ADVISORY_LOCK = 0x1B0A_7D  # any constant shared by every process of this service
+STALE_AFTER = timedelta(minutes=2)
 ACTOR = "remap"
 
 
@@ -69,45 +68,78 @@ async def load_inputs(session: AsyncSession) -> MappingInputs:
 
 
 async def remap_if_changed(
-    sessionmaker: async_sessionmaker[AsyncSession], *, force: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession], *, force: bool = False, gentle: bool = False
 ) -> RemapRun | None:
-    """Run one pass when mapping inputs changed since the last one (or `force`); else None."""
-    async with _exclusive(sessionmaker) as acquired:
-        if not acquired:
-            return None  # another process is on it
-        async with sessionmaker() as session:
-            inputs = await load_inputs(session)
-            fingerprint = inputs.fingerprint()
-            last = await LeadRepository(session).last_remap_fingerprint()
-            if last == fingerprint and not force:
-                return None
-            run = RemapRun(fingerprint=fingerprint)
-            session.add(run)
-            await session.commit()
-        return await _remap_all(sessionmaker, inputs, run)
+    """Run one pass when mapping inputs changed since the last one (or `force`); else None.
+
+    Also None while another process's pass is alive: passes never overlap. A `gentle` pass
+    rests between batches, for a process that also serves requests.
+    """
+    async with sessionmaker() as session:
+        await _serialize(session)
+        repository = LeadRepository(session)
+        now = utcnow()
+        if await repository.remap_in_progress(now - STALE_AFTER):
+            return None
+        inputs = await load_inputs(session)
+        fingerprint = inputs.fingerprint()
+        if not force and await repository.last_remap_fingerprint() == fingerprint:
+            return None
+        run = RemapRun(fingerprint=fingerprint, started_at=now, heartbeat_at=now)
+        session.add(run)
+        await session.commit()
+    return await _remap_all(sessionmaker, inputs, run, gentle=gentle)
+
+
+async def _serialize(session: AsyncSession) -> None:
+    """Make deciding whether to start a pass one process at a time, until the commit.
+
+    SQLite transactions here begin with `BEGIN IMMEDIATE`, which already queues writers.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK})"))
 
 
 async def _remap_all(
-    sessionmaker: async_sessionmaker[AsyncSession], inputs: MappingInputs, run: RemapRun
+    sessionmaker: async_sessionmaker[AsyncSession],
+    inputs: MappingInputs,
+    run: RemapRun,
+    *,
+    gentle: bool,
 ) -> RemapRun:
     after: uuid.UUID | None = None
     while True:
+        started = time.perf_counter()
         async with sessionmaker() as session:
-            rows = await LeadRepository(session).contacts_after(after, BATCH_SIZE)
-            if not rows:
-                break
-            changed = await _remap_batch(session, [dict(row) for row in rows], inputs)
+            repository = LeadRepository(session)
+            rows = await repository.contacts_after(after, BATCH_SIZE)
+            if rows:
+                run.checked += len(rows)
+                run.changed += await _remap_batch(session, [dict(row) for row in rows], inputs)
+                after = rows[-1]["id"]
+            else:
+                run.finished_at = utcnow()
+            run.heartbeat_at = utcnow()
+            await repository.save_remap_run(run)
             await session.commit()
-        run.checked += len(rows)
-        run.changed += changed
-        after = rows[-1]["id"]
-        await asyncio.sleep(0)  # let requests in between batches
-    async with sessionmaker() as session:
-        run.finished_at = utcnow()
-        await session.merge(run)
-        await session.commit()
+        if run.finished_at is not None:
+            break
+        # Resting as long as the batch took leaves the requests this process serves at
+        # least half of its time; 100,000 contacts still take well under a minute.
+        await asyncio.sleep(time.perf_counter() - started if gentle else 0)
     logger.info("contacts re-mapped", checked=run.checked, changed=run.changed)
     return run
+
+
+@dataclass(slots=True)
+class BatchChanges:
+    """What re-mapping one batch changes: plain re-mappings, and promotions to MQL."""
+
+    remapped: list[dict[str, Any]] = field(default_factory=list)
+    promoted: list[tuple[dict[str, Any], int, list[dict[str, Any]]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.remapped) + len(self.promoted)
 
 
 async def _remap_batch(
@@ -115,8 +147,19 @@ async def _remap_batch(
 ) -> int:
     """Re-evaluate one batch; write the contacts whose mapping changed. How many did."""
     now = utcnow()
-    plain: list[dict[str, Any]] = []
-    promoted: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    changes = _reevaluate(contacts, inputs, now)
+    repository = LeadRepository(session)
+    await repository.write_mappings(changes.remapped, now)
+    for contact, seen_version, stage_changes in changes.promoted:
+        if await repository.update_contact_if_version(contact.pop("id"), seen_version, contact):
+            await repository.insert_stage_changes(stage_changes)
+    return len(changes)
+
+
+def _reevaluate(
+    contacts: list[dict[str, Any]], inputs: MappingInputs, now: datetime
+) -> BatchChanges:
+    changes = BatchChanges()
     for contact in contacts:
         columns = evaluate(contact, inputs.personas, inputs.relevance, inputs.settings)
         if all(contact.get(name) == value for name, value in columns.items()):
@@ -125,69 +168,23 @@ async def _remap_batch(
         contact.update(columns)
         stage_changes = promote_if_qualified(contact, inputs.settings, now=now, actor=ACTOR)
         if stage_changes:
-            promoted.append((contact | {"seen_version": seen_version}, stage_changes))
+            contact.update(version=seen_version + 1, updated_at=now)
+            changes.promoted.append((contact, seen_version, stage_changes))
         else:
-            plain.append(
-                {f"new_{name}": contact[name] for name in EVALUATED}
-                | {"contact_id": contact["id"], "seen_version": seen_version}
+            changes.remapped.append(
+                {name: contact[name] for name in MAPPING_COLUMNS}
+                | {"id": contact["id"], "version": seen_version}
             )
-    repository = LeadRepository(session)
-    if plain:
-        statement = (
-            update(CONTACTS)
-            .where(
-                CONTACTS.c.id == bindparam("contact_id"),
-                CONTACTS.c.version == bindparam("seen_version"),
-            )
-            .values(
-                {name: bindparam(f"new_{name}") for name in EVALUATED}
-                | {"version": CONTACTS.c.version + 1, "updated_at": now}
-            )
-        )
-        connection = await session.connection()
-        await connection.execute(statement, plain)
-    for contact, stage_changes in promoted:
-        values = {k: v for k, v in contact.items() if k not in {"id", "seen_version"}}
-        values |= {"version": contact["seen_version"] + 1, "updated_at": now}
-        if await repository.update_contact_if_version(
-            contact["id"], contact["seen_version"], values
-        ):
-            await repository.insert_stage_changes(stage_changes)
-    return len(plain) + len(promoted)
-
-
-@asynccontextmanager
-async def _exclusive(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[bool]:
-    """Hold PostgreSQL's advisory lock for the pass, so one process re-maps at a time.
-
-    SQLite serves one machine's processes, and a second pass there only repeats work.
-    """
-    async with sessionmaker() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            yield True
-            return
-        connection = await session.connection()
-        acquired = bool(
-            (
-                await connection.execute(text(f"SELECT pg_try_advisory_lock({ADVISORY_LOCK})"))
-            ).scalar_one()
-        )
-        await session.commit()
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                await connection.execute(text(f"SELECT pg_advisory_unlock({ADVISORY_LOCK})"))
-                await session.commit()
+    return changes
 
 
 async def remap_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float
+    sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float, *, gentle: bool
 ) -> None:
     """Look for mapping changes every ``interval_seconds`` until cancelled."""
     while True:
         try:
-            await remap_if_changed(sessionmaker)
+            await remap_if_changed(sessionmaker, gentle=gentle)
         except Exception:
             logger.exception("re-mapping failed; trying again later")
         await asyncio.sleep(interval_seconds)

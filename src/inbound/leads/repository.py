@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, func, insert, select, update
+from sqlalchemy import RowMapping, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -33,6 +33,10 @@ IDEMPOTENCY_KEYS = _table(CaptureIdempotencyKey)
 STAGE_CHANGES = _table(StageChange)
 SCORE_EVENTS = _table(ScoreEvent)
 SETTINGS = _table(LeadSetting)
+# What persona mapping decides for a contact.
+MAPPING_COLUMNS = ("persona_id", "persona_source", "persona_confidence", "persona_explanation",
+                   "fit", "grade")  # fmt: skip
+REMAP_RUNS = _table(RemapRun)
 
 
 class LeadRepository(Repository[Contact]):
@@ -197,3 +201,46 @@ class LeadRepository(Repository[Contact]):
             .limit(1)
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def remap_in_progress(self, alive_since: datetime) -> bool:
+        """True when an unfinished pass renewed its heartbeat after ``alive_since``."""
+        statement = select(func.count()).where(
+            col(RemapRun.finished_at).is_(None), col(RemapRun.heartbeat_at) > alive_since
+        )
+        return bool((await self.session.execute(statement)).scalar_one())
+
+    async def save_remap_run(self, run: RemapRun) -> None:
+        """Record a pass's progress."""
+        statement = (
+            update(REMAP_RUNS)
+            .where(REMAP_RUNS.c.id == run.id)
+            .values(
+                checked=run.checked,
+                changed=run.changed,
+                heartbeat_at=run.heartbeat_at,
+                finished_at=run.finished_at,
+            )
+        )
+        await (await self._connection()).execute(statement)
+
+    async def write_mappings(self, rows: Sequence[dict[str, Any]], now: datetime) -> None:
+        """Store re-mapped personas, fits and grades; each row names the version it read.
+
+        A contact whose version moved since was changed by someone else meanwhile (a capture
+        maps it itself) and is left as that change left it.
+        """
+        if not rows:
+            return
+        statement = (
+            update(CONTACTS)
+            .where(
+                CONTACTS.c.id == bindparam("b_id"),
+                CONTACTS.c.version == bindparam("b_version"),
+            )
+            .values(
+                {name: bindparam(f"b_{name}") for name in MAPPING_COLUMNS}
+                | {"version": CONTACTS.c.version + 1, "updated_at": now}
+            )
+        )
+        parameters = [{f"b_{name}": value for name, value in row.items()} for row in rows]
+        await (await self._connection()).execute(statement, parameters)
