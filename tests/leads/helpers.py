@@ -78,3 +78,30 @@ async def get_lead(client: httpx.AsyncClient, world: World, contact_id: str) -> 
 def error_fields(response: httpx.Response) -> list[str]:
     assert response.headers["content-type"].startswith("application/problem+json"), response.text
     return [e["field"] for e in response.json().get("errors") or []]
+
+
+# Moving stages, reading the timeline and replacing settings.
+
+SETTINGS = "/api/v1/settings"
+
+
+async def move_stage(
+    client: httpx.AsyncClient, headers: Headers, lead_id: str, stage: str, **fields: Any
+) -> httpx.Response:
+    body = {"stage": stage, **fields}
+    return await client.post(f"{LEADS}/{lead_id}/stage", json=body, headers=headers)
+
+
+def timeline(lead: dict[str, Any], entry_type: str) -> list[dict[str, Any]]:
+    """The details of a lead's timeline entries of one type, oldest first."""
+    return [e["detail"] for e in reversed(lead["timeline"]) if e["type"] == entry_type]
+
+
+async def put_settings(
+    client: httpx.AsyncClient, admin: Headers, name: str, document: dict[str, Any]
+) -> dict[str, Any]:
+    """Replace the `scoring` or `mapping` settings; return what the API stored."""
+    response = await client.put(f"{SETTINGS}/{name}", json=document, headers=admin)
+    assert response.status_code == 200, response.text
+    stored: dict[str, Any] = response.json()
+    return stored

@@ -88,7 +88,8 @@ def map_persona(
         candidates, key=lambda c: (-round(c.confidence, 9), -c.persona.priority, c.persona.slug)
     )
     best = ranked[0] if ranked else None
-    chosen = best if best and best.confidence >= settings.min_confidence else None
+    # Some evidence is needed even when the minimum confidence is 0.
+    chosen = best if best and best.confidence >= max(settings.min_confidence, 1e-9) else None
     explanation: dict[str, Any] = {
         "persona": chosen.persona.slug if chosen else None,
         "min_confidence": settings.min_confidence,
@@ -99,7 +100,11 @@ def map_persona(
             "no persona reached the minimum confidence" if personas else "there are no personas"
         )
     elif len(ranked) > 1 and round(ranked[1].confidence, 9) == round(chosen.confidence, 9):
-        explanation["reason"] = "tied on confidence; the higher priority won"
+        explanation["reason"] = (
+            "tied on confidence and priority; the first by slug won"
+            if ranked[1].persona.priority == chosen.persona.priority
+            else "tied on confidence; the higher priority won"
+        )
     else:
         explanation["reason"] = "the strongest persona above the minimum confidence"
     return PersonaMatch(chosen=chosen, candidates=candidates, explanation=explanation)

@@ -162,11 +162,13 @@ def _reevaluate(
     changes = BatchChanges()
     for contact in contacts:
         columns = evaluate(contact, inputs.personas, inputs.relevance, inputs.settings)
-        if all(contact.get(name) == value for name, value in columns.items()):
-            continue
+        remapped = any(contact.get(name) != value for name, value in columns.items())
         seen_version = contact["version"]
         contact.update(columns)
+        # Lowered MQL thresholds promote leads whose mapping did not change at all.
         stage_changes = promote_if_qualified(contact, inputs.settings, now=now, actor=ACTOR)
+        if not remapped and not stage_changes:
+            continue
         if stage_changes:
             contact.update(version=seen_version + 1, updated_at=now)
             changes.promoted.append((contact, seen_version, stage_changes))

@@ -131,7 +131,8 @@ class LeadService:
             state, stage, cause=StageCause.SALES, now=now, actor=actor, reason=reason,
             allow_regression=True,
         )  # fmt: skip
-        await self._save(state, rows)
+        if rows:  # already there: nothing changes, not even the version
+            await self._save(state, rows)
 
     async def assign_persona(
         self, contact_id: uuid.UUID, persona_ref: str, *, reason: str | None, actor: str
