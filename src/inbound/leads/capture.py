@@ -94,8 +94,11 @@ class CaptureService:
         posted: dict[str, Any],
         source: CaptureSource,
         idempotency_key: str | None,
-    ) -> CaptureAccepted:
-        """Record a form post; a replayed idempotency key answers as the first post did."""
+    ) -> tuple[CaptureAccepted, bool]:
+        """Record a form post; a replayed idempotency key answers as the first post did.
+
+        The flag says whether the answer is such a replay.
+        """
         target = await self.assets.capture_target(form.asset)
         if target is None:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
@@ -105,7 +108,7 @@ class CaptureService:
         if idempotency_key is not None:
             replay = await self._replay(source.site_id, idempotency_key, capture_id, now)
             if replay is not None:
-                return replay
+                return replay, True
         contact_id = await self._record_contact(form, target, source, capture_id, now)
         await self.leads.insert_capture(
             {
@@ -126,9 +129,10 @@ class CaptureService:
                 "created_at": now,
             }
         )
-        return CaptureAccepted(
+        accepted = CaptureAccepted(
             contact_id=contact_id, capture_id=capture_id, delivery_url=target.delivery_url
         )
+        return accepted, False
 
     async def _replay(
         self, site_id: uuid.UUID, key: str, capture_id: uuid.UUID, now: datetime

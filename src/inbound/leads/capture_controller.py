@@ -15,12 +15,19 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import msgspec
 import structlog
 from limits import RateLimitItem
-from litestar import Controller, MediaType, Request, Response, get, post, route
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
-from litestar.enums import HttpMethod
 from litestar.params import FromPath
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +38,7 @@ from inbound.content.service import AssetService
 from inbound.contract import document_request_body
 from inbound.db import new_id
 from inbound.errors import (
+    PROBLEM_JSON,
     BadRequest,
     Forbidden,
     TooManyRequests,
@@ -65,6 +73,16 @@ class CaptureLimits:
     per_key: RateLimitItem
 
 
+FOREIGN_ORIGIN_PROBLEM = msgspec.json.encode(
+    {
+        "type": "urn:inbound:problem:origin-not-allowed",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "this origin belongs to no site",
+    }
+)
+
+
 class InvalidCapture(BadRequest):
     problem = "validation"
 
@@ -96,7 +114,12 @@ class CaptureController(Controller):
         security=[{"siteKey": []}],
         responses=problems(400, 401, 403, 413, 415, 422, 429),
         response_headers=[
-            ResponseHeader(name="Location", description="The capture.", documentation_only=True)
+            ResponseHeader(name="Location", description="The capture.", documentation_only=True),
+            ResponseHeader(
+                name="Idempotent-Replayed",
+                description="`true` when this is the first answer to the same idempotency key.",
+                documentation_only=True,
+            ),
         ],
     )
     async def capture_lead(
@@ -124,7 +147,7 @@ class CaptureController(Controller):
         except ValidationError as exc:
             raise InvalidCapture.from_validation(exc) from None
         idempotency_key = request.headers.get("idempotency-key") or form.idempotency_key
-        accepted = await CaptureService(db_session).capture(
+        accepted, replayed = await CaptureService(db_session).capture(
             form,
             posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
             source=CaptureSource(
@@ -135,28 +158,7 @@ class CaptureController(Controller):
             ),
             idempotency_key=idempotency_key,
         )
-        return _answer(accepted, redirect)
-
-    @route(
-        "/",
-        http_method=[HttpMethod.OPTIONS],
-        include_in_schema=False,
-        status_code=204,
-    )
-    async def preflight(self, request: Request[Any, Any, Any]) -> Response[None]:
-        """Let a browser post from any origin some site allows; the key decides the rest."""
-        origin = request.headers.get("origin")
-        if not origin or not await known_origin(request.app.state, origin):
-            raise ForeignOrigin("this origin belongs to no site")
-        return Response(
-            None,
-            status_code=204,
-            headers={
-                "Access-Control-Allow-Methods": "POST, OPTIONS",
-                "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key",
-                "Access-Control-Max-Age": "600",
-            },
-        )
+        return _answer(accepted, redirect, replayed=replayed)
 
     @get(
         "/{capture_id:uuid}",
@@ -274,10 +276,13 @@ def _ip_prefix(host: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
-def _answer(accepted: CaptureAccepted, redirect: Any) -> Response[CaptureAccepted]:
-    location = f"{CaptureController.path}/{accepted.capture_id}"
+def _answer(
+    accepted: CaptureAccepted, redirect: Any, *, replayed: bool = False
+) -> Response[CaptureAccepted]:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if not isinstance(redirect, str):
-        return Response(accepted, status_code=201, headers={"Location": location})
+        location = f"{CaptureController.path}/{accepted.capture_id}"
+        return Response(accepted, status_code=201, headers={"Location": location, **headers})
     parts = urlsplit(redirect)
     extra = {"capture_id": str(accepted.capture_id)}
     if accepted.delivery_url:
@@ -286,7 +291,7 @@ def _answer(accepted: CaptureAccepted, redirect: Any) -> Response[CaptureAccepte
     return Response(
         None,  # type: ignore[arg-type]
         status_code=303,
-        headers={"Location": urlunsplit(parts._replace(query=query))},
+        headers={"Location": urlunsplit(parts._replace(query=query)), **headers},
     )
 
 
@@ -324,7 +329,12 @@ def capture_cors(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         origin = next((v.decode() for k, v in scope["headers"] if k == b"origin"), None)
-        if origin is None or not await known_origin(scope["app"].state, origin):
+        known = origin is not None and await known_origin(scope["app"].state, origin)
+        if scope.get("method") == "OPTIONS":
+            # Answered here: Litestar's own OPTIONS handler would take the route's place.
+            await _preflight(send, origin if known else None)
+            return
+        if not known or origin is None:
             await app(scope, receive, send)
             return
 
@@ -342,6 +352,30 @@ def capture_cors(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_cors)
 
     return middleware
+
+
+async def _preflight(send: Send, origin: str | None) -> None:
+    """Let a browser post from any origin some site allows; the key decides the rest."""
+    if origin is None:
+        status, body = 403, FOREIGN_ORIGIN_PROBLEM
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]
+    else:
+        status, body = 204, b""
+        headers = [
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-methods", b"POST, OPTIONS"),
+            (b"access-control-allow-headers", b"Authorization, Content-Type, Idempotency-Key"),
+            (b"access-control-max-age", b"600"),
+            (b"vary", b"Origin"),
+        ]
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
 
 
 CaptureController.middleware = [capture_cors]

@@ -1,0 +1,333 @@
+"""The example landing page (examples/landing/) in headless Chromium, against the real service.
+
+A visitor fills in the e-book's form, with and without JavaScript, and gets the download link;
+the lead is then read back through the API.
+"""
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+
+from tests.conftest import ROOT, _base_url
+from tests.support.live_server import LiveServer, free_port, live_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LANDING = ROOT / "examples" / "landing"
+ASSET = "cloud-cost-guide"
+CONSENT_VERSION = "2026-01"  # the version the pages send with their consent box
+CAPTURES = "/api/v1/captures"
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+
+
+@dataclass(frozen=True)
+class Landing:
+    """The service with a site, two personas and a gated e-book, and the page that sells it."""
+
+    service: LiveServer
+    admin: httpx.Client
+    origin: str
+
+    @property
+    def delivery_url(self) -> str:
+        return f"{self.origin}/ebook.pdf"
+
+    def lead(self, contact_id: str) -> dict[str, Any]:
+        response = self.admin.get(f"/api/v1/leads/{contact_id}")
+        assert response.status_code == 200, response.text
+        lead: dict[str, Any] = response.json()
+        return lead
+
+    def capture(self, capture_id: str) -> dict[str, Any]:
+        response = self.admin.get(f"{CAPTURES}/{capture_id}")
+        assert response.status_code == 200, response.text
+        capture: dict[str, Any] = response.json()
+        return capture
+
+
+@pytest.fixture(scope="module")
+def landing(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landing]:
+    tmp = tmp_path_factory.mktemp("browser")
+    # Every test posts from 127.0.0.1: the per-address limit is tested on its own.
+    env = {"INBOUND_CAPTURE_RATE_PER_IP": "1000/minute"}
+    with (
+        live_server(_base_url(), f"inbound_browser_{worker_id}", tmp, env) as service,
+        httpx.Client(base_url=service.url, headers=service.admin_headers) as admin,
+    ):
+        origin = f"http://127.0.0.1:{free_port()}"
+        public_key = _arrange(admin, origin)
+        log = (tmp / "landing.log").open("wb")
+        page_server = subprocess.Popen(
+            [
+                sys.executable,
+                str(LANDING / "serve.py"),
+                *("--api", service.url, "--key", public_key, "--asset", ASSET),
+                *("--port", origin.rsplit(":", 1)[1]),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_served(origin, page_server)
+            yield Landing(service=service, admin=admin, origin=origin)
+        finally:
+            page_server.terminate()
+            page_server.wait(timeout=10)
+            log.close()
+
+
+def _arrange(admin: httpx.Client, origin: str) -> str:
+    """Create the site (answering its public key), the personas and the e-book."""
+    site = admin.post("/api/v1/sites", json={"name": "Northwind", "allowed_origins": [origin]})
+    assert site.status_code == 201, site.text
+    personas = [
+        {"slug": "it-director", "name": "IT Director", "values": ["director"]},
+        {"slug": "developer", "name": "Developer", "values": ["engineer", "developer"]},
+    ]
+    for persona in personas:
+        rule = {"field": "job_title", "operator": "contains_any", "values": persona.pop("values")}
+        response = admin.post("/api/v1/personas", json={**persona, "rules": [rule]})
+        assert response.status_code == 201, response.text
+    asset = admin.post(
+        "/api/v1/assets",
+        json={
+            "slug": ASSET,
+            "title": "The Cloud Cost Guide",
+            "kind": "ebook",
+            "funnel_stage": "convert",
+            "gated": True,
+            "delivery_url": f"{origin}/ebook.pdf",
+            # Equally relevant to both: the job title typed in the form decides the persona.
+            "personas": [{"persona": p["slug"], "relevance": 3} for p in personas],
+        },
+    )
+    assert asset.status_code == 201, asset.text
+    public_key: str = site.json()["public_key"]
+    return public_key
+
+
+def _wait_until_served(origin: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the page server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{origin}/", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("the page server did not answer in 10 s")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def fill_in(page: Page, email: str, job_title: str) -> None:
+    page.fill("#email", email)
+    page.fill("#first_name", "Dana")
+    page.fill("#last_name", "Reyes")
+    page.fill("#company", "Acme")
+    page.fill("#job_title", job_title)
+    page.fill("#company_size", "450")
+    page.check("#consent")
+
+
+def captures_of(lead: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry for entry in lead["timeline"] if entry["type"] == "capture"]
+
+
+def watch_posts(page: Page) -> list[Request]:
+    """The page's posts to the capture endpoint from now on."""
+    posts: list[Request] = []
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and urlsplit(request.url).path == CAPTURES:
+            posts.append(request)
+
+    page.on("request", record)
+    return posts
+
+
+def watch_console(page: Page) -> list[str]:
+    """What the page logs from now on: the browser says there why a request was blocked."""
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    return messages
+
+
+def outcome(page: Page) -> str:
+    """Wait until the fetch form shows the download or an alert; answer the alert's text."""
+    page.wait_for_selector("#capture-done:not([hidden]), #form-alert:not(:empty)")
+    return page.inner_text("#form-alert")
+
+
+def assert_stored(landing: Landing, contact_id: str, email: str, persona: str) -> dict[str, Any]:
+    lead = landing.lead(contact_id)
+    assert lead["email"] == email
+    assert (lead["first_name"], lead["last_name"], lead["company"]) == ("Dana", "Reyes", "Acme")
+    assert lead["company_size"] == 450
+    assert lead["persona"]["slug"] == persona
+    assert lead["stage"] == "lead"
+    assert lead["consent"]["given"] is True
+    assert lead["consent"]["text_version"] == CONSENT_VERSION
+    return lead
+
+
+def test_plain_form_lands_on_the_thank_you_page_with_the_download_link(
+    landing: Landing, page: Page, tmp_path: Path
+) -> None:
+    page.goto(f"{landing.origin}/")
+    fill_in(page, " Dana.Plain@Example.com", "IT Director")
+
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"{landing.origin}/thank-you.html?**")
+    link = page.locator("#download-link")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("href", landing.delivery_url)
+    expect(page.locator("#no-download")).to_be_hidden()
+    page.screenshot(path=tmp_path / "plain-form-thank-you.png", full_page=True)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["delivery_url"] == [landing.delivery_url]
+    capture = landing.capture(query["capture_id"][0])
+    assert (capture["consent"], capture["consent_text_version"]) == (True, CONSENT_VERSION)
+    assert not {"_key", "_redirect", "_hp"} & set(capture["fields"])
+    lead = assert_stored(landing, capture["contact_id"], "dana.plain@example.com", "it-director")
+    assert [entry["id"] for entry in captures_of(lead)] == [capture["id"]]
+
+
+def test_fetch_form_double_clicked_shows_the_download_link_and_captures_once(
+    landing: Landing, page: Page, tmp_path: Path
+) -> None:
+    page.goto(f"{landing.origin}/fetch.html")
+    fill_in(page, "dana.fetch@example.com", "Director of Infrastructure")
+    posts = watch_posts(page)
+    console = watch_console(page)
+
+    page.dblclick("button[type=submit]")
+
+    assert outcome(page) == "", console
+    link = page.locator("#download-link")
+    expect(link).to_be_visible()
+    expect(link).to_have_attribute("href", landing.delivery_url)
+    expect(page.locator("#capture-form")).to_be_hidden()
+    page.screenshot(path=tmp_path / "fetch-form-done.png", full_page=True)
+    assert page.url == f"{landing.origin}/fetch.html"  # shown in place, no page load
+    answer = posts[0].response()
+    assert answer is not None
+    assert answer.status == 201
+    accepted = answer.json()
+    assert accepted["delivery_url"] == landing.delivery_url
+    keys = {request.all_headers().get("idempotency-key") for request in posts}
+    assert len(keys) == 1
+    assert None not in keys
+    lead = assert_stored(landing, accepted["contact_id"], "dana.fetch@example.com", "it-director")
+    assert [entry["id"] for entry in captures_of(lead)] == [accepted["capture_id"]]
+    capture = landing.capture(accepted["capture_id"])
+    assert capture["idempotency_key"] in keys
+    assert capture["page_url"] == f"{landing.origin}/fetch.html"
+
+
+def test_fetch_form_retried_after_a_lost_answer_captures_once(
+    landing: Landing, page: Page, tmp_path: Path
+) -> None:
+    page.goto(f"{landing.origin}/fetch.html?utm_source=newsletter")
+    fill_in(page, "dana.retry@example.com", "Senior Software Engineer")
+    delivered: list[dict[str, Any]] = []
+
+    def deliver_then_drop(route: Route) -> None:
+        """The service records the capture, but its answer never reaches the page."""
+        delivered.append(route.fetch().json())
+        route.abort("connectionreset")
+
+    page.route(f"**{CAPTURES}", deliver_then_drop, times=1)
+    page.click("button[type=submit]")
+    assert "could not reach the server" in outcome(page)
+    assert len(delivered) == 1
+    page.unroute_all()  # the retry reaches the service for real
+    posts = watch_posts(page)
+
+    page.click("button[type=submit]")
+
+    expect(page.locator("#download-link")).to_have_attribute("href", landing.delivery_url)
+    page.screenshot(path=tmp_path / "fetch-form-retried.png", full_page=True)
+    answer = posts[0].response()
+    assert answer is not None
+    assert answer.status == 201
+    replayed = answer.json()
+    assert replayed == delivered[0]
+    lead = assert_stored(landing, replayed["contact_id"], "dana.retry@example.com", "developer")
+    assert [entry["id"] for entry in captures_of(lead)] == [replayed["capture_id"]]
+    assert lead["first_touch"]["utm_source"] == "newsletter"
+
+
+def test_fetch_form_shows_the_services_field_errors_next_to_the_fields(
+    landing: Landing, page: Page, tmp_path: Path
+) -> None:
+    page.goto(f"{landing.origin}/fetch.html")
+    # A browser takes an email without a dot in its domain; the service does not.
+    fill_in(page, "dana@localhost", "IT Director")
+    posts = watch_posts(page)
+    console = watch_console(page)
+
+    page.click("button[type=submit]")
+
+    assert outcome(page) == "Please check the highlighted fields.", console
+    expect(page.locator("#email-error")).to_have_text("Enter a valid email address.")
+    expect(page.locator("#email")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#email")).to_have_attribute("aria-describedby", "email-error")
+    expect(page.locator("#capture-form")).to_be_visible()
+    expect(page.locator("#download-link")).to_be_hidden()
+    page.screenshot(path=tmp_path / "fetch-form-error.png", full_page=True)
+    answer = posts[0].response()
+    assert answer is not None
+    assert answer.status == 400
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_honeypot_is_out_of_sight_and_out_of_reach_for_people(landing: Landing, page: Page) -> None:
+    for path in ("/", "/fetch.html"):
+        page.goto(f"{landing.origin}{path}")
+        honeypot = page.locator("input[name=_hp]")
+        box = honeypot.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= 0
+        expect(honeypot).to_have_attribute("tabindex", "-1")
+        expect(honeypot).to_have_attribute("autocomplete", "off")
+        expect(page.locator(".hp")).to_have_attribute("aria-hidden", "true")
+        page.focus("#company_size")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.name") != "_hp"
