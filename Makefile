@@ -7,7 +7,7 @@ POSTGRES_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test
 SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test test-postgres test-sqlite lint format openapi lock clean
+.PHONY: run test test-postgres test-sqlite lint format openapi lock clean bench
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## bench: lead captures per second and latency on PostgreSQL, against pgbench (BENCH_ARGS adds options)
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/capture.py $(BENCH_ARGS)
 
 ## openapi: regenerate the committed API contract from the code
 openapi: $(VENV)/.installed

@@ -105,3 +105,21 @@ async def put_settings(
     assert response.status_code == 200, response.text
     stored: dict[str, Any] = response.json()
     return stored
+
+
+# Plain HTML forms, and counting what captures stored.
+
+
+async def post_form(
+    client: httpx.AsyncClient, fields: dict[str, str | list[str]], headers: Headers | None = None
+) -> httpx.Response:
+    """Post ``fields`` as a plain HTML form does; a list repeats a name (a checkbox group)."""
+    return await client.post(CAPTURES, data=fields, headers=headers)
+
+
+async def count_rows(session: Any, model: type[Any]) -> int:
+    """Rows of ``model``'s table, read through ``session``."""
+    from sqlalchemy import func, select
+
+    statement = select(func.count()).select_from(model)
+    return int((await session.execute(statement)).scalar_one())

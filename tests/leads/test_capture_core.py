@@ -172,7 +172,7 @@ class TestSpam:
         assert await count(db, Contact) == 0
         assert await count(db, Capture) == 0
 
-    @pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:6379/15"])
+    @pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:6379/14"])
     async def test_too_many_posts_from_one_address_get_429(
         self,
         settings: Settings,

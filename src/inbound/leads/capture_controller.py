@@ -6,6 +6,7 @@ limits and spam checks, before the capture itself.
 """
 
 import ipaddress
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,6 +63,8 @@ FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
                  "off": False, "false": False, "0": False, "no": False}  # fmt: skip
 FORM_INTEGERS = {"company_size"}
 ORIGIN_CACHE_SECONDS = 5.0
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 
 
@@ -146,7 +149,7 @@ class CaptureController(Controller):
             form = CaptureCreate.model_validate(posted)
         except ValidationError as exc:
             raise InvalidCapture.from_validation(exc) from None
-        idempotency_key = request.headers.get("idempotency-key") or form.idempotency_key
+        idempotency_key = _idempotency_key(request) or form.idempotency_key
         accepted, replayed = await CaptureService(db_session).capture(
             form,
             posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
@@ -189,8 +192,8 @@ async def _read_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     if media_type == MediaType.JSON or media_type.endswith("+json"):
         try:
             body = msgspec.json.decode(await request.body())
-        except msgspec.DecodeError:
-            raise InvalidCapture("the body is not valid JSON") from None
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise InvalidCapture("the body is not valid JSON in UTF-8") from None
         if not isinstance(body, dict):
             raise InvalidCapture("the body must be a JSON object")
         return body
@@ -258,12 +261,30 @@ def _check_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
         raise ForeignOrigin(f"origin {origin!r} is not one of this site's origins", field="Origin")
 
 
+def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
+    """The `Idempotency-Key` header, held to the same rule as the `_idem` field."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidCapture(
+            "Idempotency-Key is 1 to 200 visible ASCII characters", field="Idempotency-Key"
+        )
+    return key
+
+
 def _origin_of(url: str) -> str | None:
+    """The origin of ``url`` as browsers name it (default ports left out), or None."""
     parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        return None
     if not parts.scheme or not parts.hostname:
         return None
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{parts.hostname.lower()}{port}"
+    scheme = parts.scheme.lower()
+    shown = "" if port is None or DEFAULT_PORTS.get(scheme) == port else f":{port}"
+    return f"{scheme}://{parts.hostname.lower()}{shown}"
 
 
 def _ip_prefix(host: str) -> str | None:
@@ -289,7 +310,8 @@ def _answer(
         extra["delivery_url"] = accepted.delivery_url
     query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
     return Response(
-        None,  # type: ignore[arg-type]
+        b"",  # type: ignore[arg-type]
+        media_type=MediaType.TEXT,
         status_code=303,
         headers={"Location": urlunsplit(parts._replace(query=query)), **headers},
     )
@@ -300,7 +322,9 @@ async def _pretend_accepted(
 ) -> Response[CaptureAccepted]:
     """What a real capture would answer, so that a bot learns nothing; nothing is stored."""
     asset = posted.get("asset")
-    target = await AssetService(session).capture_target(asset) if isinstance(asset, str) else None
+    target = None
+    if isinstance(asset, str) and 0 < len(asset) <= 64 and "\x00" not in asset:
+        target = await AssetService(session).capture_target(asset)
     fake = CaptureAccepted(
         contact_id=new_id(),
         capture_id=new_id(),

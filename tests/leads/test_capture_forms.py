@@ -1,0 +1,384 @@
+"""Plain HTML forms, posted without JavaScript as application/x-www-form-urlencoded."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.leads.models import Capture, Contact
+from tests.conftest import Headers
+from tests.leads.helpers import (
+    CAPTURES,
+    ORIGIN,
+    World,
+    count_rows,
+    error_fields,
+    get_lead,
+    make_asset,
+    make_world,
+    post_form,
+)
+
+DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, admin: Headers) -> World:
+    world = await make_world(client, admin)
+    await make_asset(client, admin)
+    return world
+
+
+def form(world: World, **fields: str | list[str]) -> dict[str, str | list[str]]:
+    """A form for the e-book, carrying the site's key as the hidden `_key` input."""
+    return {"_key": world.public_key, "asset": "scoring-ebook", "email": "ana@example.com",
+            **fields}  # fmt: skip
+
+
+async def stored_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> Any:
+    response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class TestKeyAndAnswer:
+    async def test_a_form_with_its_key_field_gets_201_json(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world))
+        assert response.status_code == 201, response.text
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        assert body["delivery_url"] == DELIVERY_URL
+        assert response.headers["location"] == f"{CAPTURES}/{body['capture_id']}"
+        stored = await stored_capture(client, world, body["capture_id"])
+        assert stored["contact_id"] == body["contact_id"]
+        assert "_key" not in stored["fields"]
+
+    async def test_a_form_without_a_key_is_401(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        fields = form(world)
+        del fields["_key"]
+        response = await post_form(client, fields)
+        assert response.status_code == 401
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert await count_rows(db, Contact) == 0
+
+    @pytest.mark.parametrize("key", ["inb_pk_unknown", "", "   "])
+    async def test_a_form_with_an_unknown_or_blank_key_is_401(
+        self, client: httpx.AsyncClient, world: World, key: str
+    ) -> None:
+        response = await post_form(client, form(world, _key=key))
+        assert response.status_code == 401, response.text
+
+    async def test_a_key_field_with_spaces_around_it_is_read(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, _key=f"  {world.public_key} "))
+        assert response.status_code == 201, response.text
+
+    async def test_a_declared_charset_and_non_ascii_values_are_read(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        content = "&".join(
+            (
+                f"_key={world.public_key}",
+                "asset=scoring-ebook",
+                "email=jose%40example.com",
+                "first_name=Jos%C3%A9",
+                "company=M%C3%BCller+%26+S%C3%B6hne",
+            )
+        )
+        response = await client.post(
+            CAPTURES,
+            content=content,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+        )
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert (lead["first_name"], lead["company"]) == ("José", "Müller & Söhne")
+
+
+class TestRedirect:
+    async def test_a_redirect_gets_303_with_the_capture_and_the_delivery_url(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        redirect = f"{ORIGIN}/thanks?from=ebook#download"
+        response = await post_form(client, form(world, _redirect=redirect))
+        assert response.status_code == 303, response.text
+        location = httpx.URL(response.headers["location"])
+        assert (location.scheme, location.host, location.path) == (
+            "https",
+            "www.example.com",
+            "/thanks",
+        )
+        assert location.fragment == "download"
+        assert location.params["from"] == "ebook"
+        assert location.params["delivery_url"] == DELIVERY_URL
+        stored = await stored_capture(client, world, location.params["capture_id"])
+        assert "_redirect" not in stored["fields"]
+        lead = await get_lead(client, world, stored["contact_id"])
+        assert lead["email"] == "ana@example.com"
+
+    async def test_a_redirect_for_an_asset_without_a_delivery_url_names_only_the_capture(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        await make_asset(
+            client, world.admin, slug="webinar", title="Webinar", kind="webinar",
+            gated=False, delivery_url=None,
+        )  # fmt: skip
+        response = await post_form(
+            client, form(world, asset="webinar", _redirect=f"{ORIGIN}/see-you")
+        )
+        assert response.status_code == 303, response.text
+        params = httpx.URL(response.headers["location"]).params
+        assert set(params) == {"capture_id"}
+        await stored_capture(client, world, params["capture_id"])
+
+    async def test_a_blank_redirect_is_no_redirect(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, _redirect=""))
+        assert response.status_code == 201, response.text
+
+    @pytest.mark.parametrize(
+        "redirect", ["https://evil.example/thanks", "https://www.example.com:444/thanks"]
+    )
+    async def test_a_redirect_off_the_sites_origins_is_422_and_stores_nothing(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, redirect: str
+    ) -> None:
+        response = await post_form(client, form(world, _redirect=redirect))
+        assert response.status_code == 422
+        assert error_fields(response) == ["_redirect"]
+        assert await count_rows(db, Capture) == 0
+
+    async def test_a_form_posted_twice_with_its_idem_field_gets_the_same_303(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        fields = form(world, _idem="form-7f3a", _redirect=f"{ORIGIN}/thanks")
+        first = await post_form(client, fields)
+        again = await post_form(client, fields)
+        assert first.status_code == again.status_code == 303
+        assert again.headers["location"] == first.headers["location"]
+        assert again.headers["idempotent-replayed"] == "true"
+        assert await count_rows(db, Capture) == 1
+        capture_id = httpx.URL(first.headers["location"]).params["capture_id"]
+        stored = await stored_capture(client, world, capture_id)
+        assert stored["idempotency_key"] == "form-7f3a"
+        assert "_idem" not in stored["fields"]
+
+
+class TestConsentCheckbox:
+    @pytest.mark.parametrize(
+        ("value", "given"),
+        [("on", True), ("ON", True), ("true", True), ("1", True), ("yes", True),
+         ("off", False), ("false", False), ("0", False), ("no", False)],
+    )  # fmt: skip
+    async def test_a_checkbox_value_is_read_as_the_answer(
+        self, client: httpx.AsyncClient, world: World, value: str, given: bool
+    ) -> None:
+        fields = form(world, consent=value, consent_text_version="2026-01")
+        response = await post_form(client, fields)
+        assert response.status_code == 201, response.text
+        stored = await stored_capture(client, world, response.json()["capture_id"])
+        assert stored["consent"] is given
+        consent = (await get_lead(client, world, response.json()["contact_id"]))["consent"]
+        assert (consent["given"], consent["text_version"]) == (given, "2026-01")
+        assert consent["capture_id"] == response.json()["capture_id"]
+
+    async def test_an_unticked_checkbox_sends_nothing_and_records_nothing(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, consent_text_version="2026-01"))
+        assert response.status_code == 201, response.text
+        stored = await stored_capture(client, world, response.json()["capture_id"])
+        assert stored["consent"] is None
+        consent = (await get_lead(client, world, response.json()["contact_id"]))["consent"]
+        assert consent["given"] is None
+        assert consent["capture_id"] is None
+
+    async def test_an_unreadable_checkbox_value_is_400(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, consent="maybe", consent_text_version="v"))
+        assert response.status_code == 400
+        assert error_fields(response) == ["consent"]
+
+    async def test_a_ticked_checkbox_without_its_text_version_is_400(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        response = await post_form(client, form(world, consent="on"))
+        assert response.status_code == 400
+        assert "consent_text_version" in response.json()["detail"]
+        assert await count_rows(db, Contact) == 0
+
+
+class TestValues:
+    async def test_every_known_input_reaches_the_lead_and_the_capture(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        values = {
+            "first_name": "Ana", "last_name": "López", "company": "Acme", "job_title": "CTO",
+            "phone": "+34 600 000 000", "country": "ES", "industry": "Software",
+            "seniority": "executive", "utm_source": "newsletter", "utm_medium": "email",
+            "utm_campaign": "spring", "utm_term": "scoring", "utm_content": "hero",
+            "referrer": "https://news.example.net/4", "page_url": f"{ORIGIN}/ebooks/scoring",
+            "visitor_id": "v-42",
+        }  # fmt: skip
+        fields = form(world, email="  Ana@Example.COM ", company_size="250", **values)
+        response = await post_form(client, fields)
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["email"] == "ana@example.com"
+        assert lead["company_size"] == 250
+        profile = ("first_name", "last_name", "company", "job_title", "phone", "country",
+                   "industry", "seniority")  # fmt: skip
+        assert {name: lead[name] for name in profile} == {name: values[name] for name in profile}
+        assert lead["first_touch"]["utm_campaign"] == "spring"
+        stored = await stored_capture(client, world, response.json()["capture_id"])
+        for name in ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
+                     "referrer", "page_url", "visitor_id"):  # fmt: skip
+            assert stored[name] == values[name], name
+        assert stored["fields"]["company_size"] == 250
+
+    @pytest.mark.parametrize(("text", "number"), [("250", 250), (" 1200 ", 1200), ("0", 0)])
+    async def test_company_size_may_be_text(
+        self, client: httpx.AsyncClient, world: World, text: str, number: int
+    ) -> None:
+        response = await post_form(client, form(world, company_size=text))
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["company_size"] == number
+
+    @pytest.mark.parametrize("text", ["lots", "-5", "2.5", "1e3", "20000000"])
+    async def test_company_size_that_is_no_count_is_400(
+        self, client: httpx.AsyncClient, world: World, text: str
+    ) -> None:
+        response = await post_form(client, form(world, company_size=text))
+        assert response.status_code == 400, response.text
+        assert error_fields(response) == ["company_size"]
+
+    @pytest.mark.parametrize("name", ["email", "company", "consent", "asset", "_key", "_redirect"])
+    async def test_a_known_field_given_twice_is_400_naming_it(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, name: str
+    ) -> None:
+        twice = {
+            "email": ["ana@example.com", "bo@example.com"],
+            "company": ["Acme", "Beta"],
+            "consent": ["on", "off"],
+            "asset": ["scoring-ebook", "scoring-ebook"],
+            "_key": [world.public_key, world.public_key],
+            "_redirect": [f"{ORIGIN}/a", f"{ORIGIN}/b"],
+        }[name]
+        fields = form(world, consent_text_version="v1")
+        fields[name] = twice
+        response = await post_form(client, fields)
+        assert response.status_code == 400, response.text
+        assert error_fields(response) == [name]
+        assert await count_rows(db, Capture) == 0
+
+    async def test_a_known_input_with_a_nul_is_400(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, company="Ac\x00me"))
+        assert response.status_code == 400
+        assert error_fields(response) == ["company"]
+
+
+class TestBlankInputs:
+    async def test_blank_inputs_are_fields_left_blank(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        names = ("first_name", "last_name", "job_title", "phone", "company_size", "consent",
+                 "consent_text_version", "utm_source", "referrer", "page_url", "visitor_id",
+                 "budget", "_idem", "_redirect", "_hp")  # fmt: skip
+        blanks: dict[str, str | list[str]] = dict.fromkeys(names, "")
+        response = await post_form(client, form(world, company="   ", **blanks))
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert [lead[n] for n in ("first_name", "company", "company_size", "phone")] == [None] * 4
+        assert lead["custom_fields"] == {}
+        assert lead["consent"]["given"] is None
+        stored = await stored_capture(client, world, response.json()["capture_id"])
+        assert stored["fields"] == {"asset": "scoring-ebook", "email": "ana@example.com"}
+        assert stored["idempotency_key"] is None
+
+    async def test_blank_inputs_never_erase_what_a_lead_told_before(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        first = await post_form(
+            client, form(world, first_name="Ana", company="Acme", company_size="50", budget="5k")
+        )
+        again = await post_form(
+            client,
+            form(world, first_name="", company=" ", company_size="", budget="", job_title="CTO"),
+        )
+        assert again.json()["contact_id"] == first.json()["contact_id"]
+        lead = await get_lead(client, world, first.json()["contact_id"])
+        assert (lead["first_name"], lead["company"], lead["company_size"]) == ("Ana", "Acme", 50)
+        assert lead["job_title"] == "CTO"
+        assert lead["custom_fields"] == {"budget": "5k"}
+
+    async def test_a_blank_required_input_is_listed_as_missing(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        await make_asset(
+            client, world.admin, slug="pricing-guide", title="Pricing guide",
+            form_fields=[{"name": "company"}, {"name": "budget"}, {"name": "phone",
+                         "required": False}],
+        )  # fmt: skip
+        fields = form(world, asset="pricing-guide", company="", budget=" ", phone="")
+        response = await post_form(client, fields)
+        assert response.status_code == 422, response.text
+        assert sorted(error_fields(response)) == ["budget", "company"]
+        assert await count_rows(db, Contact) == 0
+        answered = form(world, asset="pricing-guide", company="Acme", budget="10k")
+        assert (await post_form(client, answered)).status_code == 201
+
+
+class TestCustomFields:
+    async def test_other_names_and_bracketed_names_are_custom_fields(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        fields = form(world, budget="10k", **{"fields[team_size]": "12", "fields[region]": "EU"})
+        response = await post_form(client, fields)
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["custom_fields"] == {"budget": "10k", "team_size": "12", "region": "EU"}
+        stored = await stored_capture(client, world, response.json()["capture_id"])
+        assert stored["fields"]["fields"] == lead["custom_fields"]
+
+    async def test_a_bracketed_known_name_is_a_custom_field_not_the_profile(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, **{"fields[company]": "Side project"}))
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["company"] is None
+        assert lead["custom_fields"] == {"company": "Side project"}
+
+    async def test_a_checkbox_group_keeps_every_ticked_value(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, interests=["crm", "seo"]))
+        assert response.status_code == 201, response.text
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["custom_fields"] == {"interests": "crm, seo"}
+
+    @pytest.mark.parametrize("name", ["Budget", "team-size", "2fa", "fields[Region]"])
+    async def test_a_custom_name_outside_the_rule_is_400(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, name: str
+    ) -> None:
+        response = await post_form(client, form(world, **{name: "x"}))
+        assert response.status_code == 400, response.text
+        assert all(field.startswith("fields") for field in error_fields(response))
+        assert await count_rows(db, Capture) == 0
+
+    async def test_more_than_fifty_custom_fields_is_400(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await post_form(client, form(world, **{f"q{i}": "x" for i in range(51)}))
+        assert response.status_code == 400
+        assert error_fields(response) == ["fields"]
