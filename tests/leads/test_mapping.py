@@ -347,3 +347,14 @@ class TestEvaluate:
         assert columns["grade"] == "D"
         contact["persona_id"] = cio.id
         assert evaluate(contact, [cio, cfo], {}, self.settings) == {"fit": 0.8875, "grade": "A"}
+
+    def test_a_hand_picked_persona_deleted_since_returns_the_contact_to_automatic_mapping(
+        self,
+    ) -> None:
+        cio = persona("cio", CIO_RULES)
+        contact = self.half_profile | {
+            "persona_id": None, "persona_source": MANUAL, "company_size": 900,
+        }  # fmt: skip
+        columns = evaluate(contact, [cio], {}, self.settings)
+        assert columns["persona_id"] == cio.id
+        assert columns["persona_source"] == "rules"

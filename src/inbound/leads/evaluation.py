@@ -44,7 +44,8 @@ def evaluate(
     )
     match = map_persona(profile, contact.get("touches") or {}, personas, assets, settings.mapping)
     columns: dict[str, Any] = {}
-    if contact.get("persona_source") == MANUAL:
+    # A hand-picked persona that was deleted since leaves the contact to automatic mapping.
+    if contact.get("persona_source") == MANUAL and contact.get("persona_id") is not None:
         strength = match.strength_of(contact.get("persona_id"))
     elif match.chosen is None:
         strength = 0.0
