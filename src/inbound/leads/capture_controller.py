@@ -86,6 +86,12 @@ FOREIGN_ORIGIN_PROBLEM = msgspec.json.encode(
 )
 
 
+# The names a capture takes, as posted: a form's other names are custom fields.
+CAPTURE_FIELD_NAMES = frozenset(
+    field.alias or name for name, field in CaptureCreate.model_fields.items()
+)
+
+
 class InvalidCapture(BadRequest):
     problem = "validation"
 
@@ -207,7 +213,6 @@ async def _read_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 def _from_form(form: Any) -> dict[str, Any]:
     """Read a plain HTML form into the JSON shape: other names become custom fields."""
-    known = {field.alias or name for name, field in CaptureCreate.model_fields.items()}
     data: dict[str, Any] = {}
     custom: dict[str, Any] = {}
     for name in form:
@@ -217,7 +222,7 @@ def _from_form(form: Any) -> dict[str, Any]:
         if name.startswith("fields[") and name.endswith("]"):
             name, target = name[7:-1], custom
         else:
-            target = data if name in known else custom
+            target = data if name in CAPTURE_FIELD_NAMES else custom
         if target is data and len(values) > 1:
             raise InvalidCapture(f"`{name}` is given more than once", field=name)
         value = ", ".join(values)

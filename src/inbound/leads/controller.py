@@ -23,7 +23,14 @@ from inbound.leads.schemas import (
     TimelineEntry,
 )
 from inbound.leads.scoring import decayed
-from inbound.leads.service import MAPPING, SCORING, LeadService, LeadSettingsService, LeadView
+from inbound.leads.service import (
+    MAPPING,
+    SCORING,
+    TIMELINE_LIMIT,
+    LeadService,
+    LeadSettingsService,
+    LeadView,
+)
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
@@ -194,7 +201,7 @@ def lead_read(view: LeadView, half_life_days: float, now: datetime) -> LeadRead:
                 utm_content=c["first_utm_content"],
                 referrer=c["first_referrer"],
             ),
-            "timeline": timeline[:200],
+            "timeline": timeline[:TIMELINE_LIMIT],
         }
     )
 
