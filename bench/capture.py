@@ -30,26 +30,36 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+from http_load import Answer, Connection, HttpError, Pool, Target
 from sqlalchemy import make_url, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 import inbound.models  # noqa: F401  (maps every table before the first flush)
 from inbound import migrate
-from inbound.auth.keys import hash_key
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.db import create_sessionmaker
+from inbound.leads.capture_sql import (
+    INSERT_CAPTURE,
+    INSERT_CONTACT,
+    INSERT_SCORE_EVENT,
+    INSERT_STAGE_CHANGE,
+    LOCK_CONTACT_BY_EMAIL,
+    UPDATE_CONTACT,
+)
 from inbound.leads.repository import CAPTURES as CAPTURE_ROWS
 from inbound.leads.repository import CONTACTS, SCORE_EVENTS, STAGE_CHANGES
+from inbound.lean_sql import LeanStatement
 
 CAPTURES = "/api/v1/captures"
 ORIGIN = "https://www.example.com"
@@ -111,6 +121,7 @@ $$"""
 
 
 T = TypeVar("T")
+Send = Callable[[bytes], Awaitable[Answer]]
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -388,12 +399,6 @@ def insert_columns(sql: str) -> tuple[str, list[str]]:
     return match.group(1), [c.strip() for c in match.group(2).split(",")]
 
 
-def insert_types(sql: str) -> list[str]:
-    """The casts of an INSERT's values as SQLAlchemy writes them: `$1::UUID, $2::VARCHAR`."""
-    values = sql.split(" VALUES (", 1)[1]
-    return re.findall(rf"\$\d+::({_TYPE})", values)
-
-
 def update_columns(sql: str) -> tuple[str, list[str]]:
     match = re.match(r"UPDATE (\w+) SET (.*) WHERE ", sql)
     if match is None:
@@ -401,39 +406,11 @@ def update_columns(sql: str) -> tuple[str, list[str]]:
     return match.group(1), re.findall(r"(\w+)\s*=", match.group(2))
 
 
-def update_types(sql: str) -> list[str]:
-    set_clause = sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
-    return re.findall(rf"\$\d+::({_TYPE})", set_clause)
-
-
 # -- the same transaction for pgbench --------------------------------------------------------
 
-CONTACT_COLUMNS = ", ".join(f"contacts.{c.name}" for c in CONTACTS.columns)
 EMAIL = f"('c' || :n::TEXT || '@{EMAIL_DOMAIN}')::VARCHAR"
-SELECTS_BEFORE = [
-    "SELECT api_keys.id, api_keys.scopes, api_keys.revoked_at, sites.id AS id_1, "
-    "sites.allowed_origins FROM api_keys JOIN sites ON sites.id = api_keys.site_id "
-    "WHERE api_keys.key_hash = :key_hash::VARCHAR;",
-    "SELECT content_assets.id, content_assets.slug, content_assets.kind, "
-    "content_assets.form_fields, content_assets.delivery_url FROM content_assets "
-    "WHERE content_assets.slug = :asset_slug::VARCHAR;",
-    "SELECT asset_topics.topic FROM asset_topics WHERE asset_topics.asset_id = :asset_id::UUID;",
-    "SELECT personas.id, personas.slug, personas.priority, personas.rules FROM personas "
-    "WHERE personas.archived IS false ORDER BY personas.id;",
-    "SELECT lead_settings.name, lead_settings.value, lead_settings.version FROM lead_settings;",
-    f"SELECT {CONTACT_COLUMNS} FROM contacts WHERE contacts.email = {EMAIL} FOR UPDATE \\aset c_",
-]
-EARNED = (
-    "SELECT coalesce(sum(score_events.points), :zero::FLOAT) AS coalesce_1 FROM score_events "
-    "WHERE score_events.contact_id = :c_id::UUID AND score_events.kind = :kind::VARCHAR "
-    "AND score_events.created_at >= :since::TIMESTAMP WITH TIME ZONE;"
-)
-RELEVANCE = (
-    "SELECT content_assets.id, content_assets.slug, asset_personas.persona_id, "
-    "asset_personas.relevance FROM content_assets LEFT OUTER JOIN asset_personas "
-    "ON asset_personas.asset_id = content_assets.id "
-    "WHERE content_assets.id IN (:asset_id::UUID) ORDER BY content_assets.id;"
-)
+POSTGRESQL = PGDialect_asyncpg()  # the service's own dialect: the same SQL text
+_PARAMETER = re.compile(rf"\$(\d+)(?:::({_TYPE}))?")
 
 
 def as_text(value: Any) -> str:
@@ -481,29 +458,29 @@ class PgbenchScript:
         self.defines[name] = as_text(current)
         return f":{name}::{sql_type}"
 
-    def insert(self, logged: str, template: Mapping[str, Any], tail: str = ";") -> str:
-        table, columns = insert_columns(logged)
-        types = insert_types(logged)
-        if len(types) != len(columns):
-            raise ValueError(f"cannot read the value types of {logged[:80]}")
-        values = [self.value(table, c, t, template) for c, t in zip(columns, types, strict=True)]
-        conflict = " ON CONFLICT (email) DO NOTHING RETURNING contacts.id" if tail != ";" else ""
-        listed = ", ".join(columns)
-        return f"INSERT INTO {table} ({listed}) VALUES ({', '.join(values)}){conflict}{tail}"
+    def statement(
+        self,
+        lean: LeanStatement,
+        template: Mapping[str, Any],
+        special: Mapping[str, str] | None = None,
+        tail: str = ";",
+        prefix: str = "",
+    ) -> str:
+        """The service's own SQL for ``lean``, with pgbench's values for its parameters."""
+        compiled = lean.compiled(POSTGRESQL)
+        table = re.match(r"(?:INSERT INTO|UPDATE) (\w+)", compiled.sql)
+        table_name = table.group(1) if table else ""
 
-    def update(self, logged: str, template: Mapping[str, Any]) -> str:
-        table, columns = update_columns(logged)
-        types = update_types(logged)
-        assignments = []
-        for column, sql_type in zip(columns, types, strict=True):
-            if column == "version":
-                value = ":c_version::INTEGER + 1"
-            elif column == "score":
-                value = ":c_score::FLOAT + :score_events_points::FLOAT"
-            else:
-                value = self.value(table, column, sql_type, template, prefix="set_")
-            assignments.append(f"{column} = {value}")
-        return f"UPDATE {table} SET {', '.join(assignments)} WHERE contacts.id = :c_id::UUID;"
+        def replace(match: re.Match[str]) -> str:
+            name = compiled.names[int(match.group(1)) - 1]
+            sql_type = match.group(2) or "TEXT"
+            if special and name in special:
+                return special[name]
+            if name in compiled.constants:
+                return f"{as_text(compiled.constants[name])}::{sql_type}"
+            return self.value(table_name, name, sql_type, template, prefix)
+
+        return " ".join(_PARAMETER.sub(replace, compiled.sql).split()) + tail
 
     def text(self) -> str:
         return "\n".join(self.lines) + "\n"
@@ -533,11 +510,7 @@ def pgbench_script(
     script.defines.update(
         new_pct=str(new_pct),
         returning=str(returning_count),
-        key_hash=hash_key(world.public_key),
-        asset_slug=ASSET_SLUG,
-        asset_id=world.asset_id,
         kind=str(templates.score_event["kind"]),
-        zero="0.0",
         # The service counts a day back from each capture; every score event the benchmark
         # writes is newer than a day before it starts, so a fixed bound finds the same rows.
         since=(datetime.now(UTC) - timedelta(days=1)).isoformat(),
@@ -554,30 +527,28 @@ def pgbench_script(
     for seed in ("capture", "contacts", "stage_changes", "score_events"):
         lines.append(f"\\set {seed}_seed random(1, 4611686018427387903)")
     script.sql("BEGIN;")
-    for statement in SELECTS_BEFORE:
-        script.sql(statement)
-    lines.append("\\if :r > :new_pct")
-    script.sql(EARNED, "returning")
-    lines.append("\\endif")
-    script.sql(RELEVANCE)
+    lookup = {"email": EMAIL, "kind": ":kind::VARCHAR",
+              "since": ":since::TIMESTAMP WITH TIME ZONE"}  # fmt: skip
+    script.sql(script.statement(LOCK_CONTACT_BY_EMAIL, {}, lookup, tail=" \\aset c_"))
     lines.append("\\if :r <= :new_pct")
-    contact = script.insert(
-        logged(new, "INSERT INTO contacts "), templates.new_contact, tail=" \\aset c_"
-    )
+    contact = script.statement(INSERT_CONTACT, templates.new_contact, tail=" \\aset c_")
     script.sql(contact, "new")
-    script.sql(
-        script.insert(logged(new, "INSERT INTO stage_changes "), templates.stage_change), "new"
-    )
+    script.sql(script.statement(INSERT_STAGE_CHANGE, templates.stage_change), "new")
     lines.append("\\else")
+    counted = {
+        "b_id": ":c_id::UUID",
+        "version": ":c_version::INTEGER + 1",
+        "score": ":c_score::FLOAT + :score_events_points::FLOAT",
+    }
     script.sql(
-        script.update(logged(returning, "UPDATE contacts "), templates.returning_contact),
+        script.statement(UPDATE_CONTACT, templates.returning_contact, counted, prefix="set_"),
         "returning",
     )
     if any(s.startswith("INSERT INTO stage_changes ") for s in returning):
         raise ValueError("a returning capture moved its contact's stage; the seed is off")
     lines.append("\\endif")
-    script.sql(script.insert(logged(new, "INSERT INTO score_events "), templates.score_event))
-    script.sql(script.insert(logged(new, "INSERT INTO captures "), templates.capture))
+    script.sql(script.statement(INSERT_SCORE_EVENT, templates.score_event))
+    script.sql(script.statement(INSERT_CAPTURE, templates.capture))
     script.sql("COMMIT;")
     return script
 
@@ -699,17 +670,17 @@ class Recorder:
     errors: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
 
-    async def post(self, client: httpx.AsyncClient, body: bytes, since: float) -> None:
+    async def post(self, send: Send, request: bytes, since: float) -> None:
         """Post one capture; its latency counts from ``since`` (the start, or its schedule)."""
         detail = ""
         try:
-            response = await client.post(CAPTURES, content=body)
-            outcome = str(response.status_code) if response.status_code >= 300 else ""
-            detail = response.text[:300]
-        except httpx.HTTPError as exc:
+            answer = await send(request)
+            outcome = str(answer.status) if answer.status >= 300 else ""
+            detail = answer.body[:300].decode(errors="replace")
+        except HttpError as exc:
             outcome, detail = (
                 type(exc).__name__,
-                f"{exc!r} after {time.perf_counter() - since:.3f} s",
+                f"{exc} after {time.perf_counter() - since:.3f} s",
             )
         done = time.perf_counter()
         if outcome:
@@ -731,9 +702,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))], 2)
 
 
-def client(base: str, headers: Mapping[str, str], connections: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base, headers=dict(headers), limits=limits, timeout=60)
+def capture_target(base: str, headers: Mapping[str, str]) -> Target:
+    return Target(f"{base}{CAPTURES}", headers)
 
 
 async def sampled(
@@ -761,16 +731,18 @@ async def closed_loop(
     """``concurrency`` clients, each posting its next capture as soon as one is answered."""
     start = time.perf_counter()
     recorder = Recorder(window=(start + warmup, start + warmup + duration))
-    async with client(base, headers, concurrency) as http:
+    target = capture_target(base, headers)
 
-        async def user() -> None:
-            while (began := time.perf_counter()) < recorder.window[1]:
-                await recorder.post(http, bodies.next(), began)
+    async def user() -> None:
+        connection = Connection(target)
+        while (began := time.perf_counter()) < recorder.window[1]:
+            await recorder.post(connection.send, target.post(bodies.next()), began)
+        connection.close()
 
-        async def users() -> None:
-            await asyncio.gather(*(user() for _ in range(concurrency)))
+    async def users() -> None:
+        await asyncio.gather(*(user() for _ in range(concurrency)))
 
-        first, last = await sampled(recorder.window, server_pid, users())
+    first, last = await sampled(recorder.window, server_pid, users())
     return summary(recorder, duration, first, last)
 
 
@@ -787,19 +759,21 @@ async def open_loop(
     """Captures sent at a fixed rate whatever the answers; latency counts from the schedule."""
     start = time.perf_counter() + 0.05
     recorder = Recorder(window=(start + warmup, start + warmup + duration))
-    async with client(base, headers, connections) as http:
+    target = capture_target(base, headers)
+    pool = Pool(target, connections)
 
-        async def schedule() -> None:
-            pending: set[asyncio.Task[None]] = set()
-            for i in range(int(rate * (warmup + duration))):
-                due = start + i / rate
-                await asyncio.sleep(max(due - time.perf_counter(), 0))
-                task = asyncio.create_task(recorder.post(http, bodies.next(), due))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            await asyncio.gather(*pending)
+    async def schedule() -> None:
+        pending: set[asyncio.Task[None]] = set()
+        for i in range(int(rate * (warmup + duration))):
+            due = start + i / rate
+            await asyncio.sleep(max(due - time.perf_counter(), 0))
+            task = asyncio.create_task(recorder.post(pool.send, target.post(bodies.next()), due))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        await asyncio.gather(*pending)
 
-        first, last = await sampled(recorder.window, server_pid, schedule())
+    first, last = await sampled(recorder.window, server_pid, schedule())
+    pool.close()
     result = summary(recorder, duration, first, last)
     result["rate"] = rate
     return result

@@ -23,7 +23,7 @@ from inbound.app import create_app
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import Settings
-from inbound.db import create_engine
+from inbound.db import TrackedSession, create_engine
 from inbound.models import metadata
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test"
@@ -110,6 +110,7 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(
         bind=connection,
         class_=AsyncSession,
+        sync_session_class=TrackedSession,
         expire_on_commit=False,
         join_transaction_mode="create_savepoint",
     )

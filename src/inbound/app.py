@@ -23,6 +23,7 @@ from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
 from inbound.leads.capture_controller import CaptureController, CaptureLimits
 from inbound.leads.controller import LeadController, LeadSettingsController
+from inbound.leads.reference import CaptureReference
 from inbound.leads.remap import remap_forever
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await asyncio.gather(*background, return_exceptions=True)
         await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             CaptureController,
@@ -115,6 +116,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are never coerced (no "5" for 5, no 0 for false), while enums still take their strings.
         plugins=[PydanticPlugin(validate_strict=None)],  # type: ignore[arg-type]
     )
+    reference = CaptureReference(lambda: app.state.sessionmaker, settings.cache_seconds)
+    app.state.capture_reference = reference
+    app.state.tables_changed = [reference.tables_changed]
+    return app
 
 
 def openapi_config(settings: Settings) -> OpenAPIConfig:

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     capture_rate_per_key: str = Field(
         default="3000/minute", description="Captures one site key may post."
     )
+    cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process keeps site keys, assets, personas and settings for "
+        "captures; another process's changes reach it within this time. 0 keeps nothing.",
+    )
     remap_interval_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -12,11 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -69,8 +71,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _make_sqlite_transactional(engine)
         return engine
+    # No pre-ping: it costs a round trip per request. A connection found dead makes
+    # SQLAlchemy replace it and every older one in the pool, so one request fails after a
+    # database restart (answered 503), not every one.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
     )
 
 
@@ -107,16 +112,50 @@ def dialect_insert(
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+CHANGED_TABLES = "changed_tables"
+TablesChanged = Callable[[set[str]], None]
+
+
+class TrackedSession(Session):
+    """A session that notes the tables it writes, so caches of them can be dropped."""
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _note_flushed_tables(session: Session, _flush: UOWTransaction) -> None:
+    changed = session.info.setdefault(CHANGED_TABLES, set())
+    for row in (*session.new, *session.dirty, *session.deleted):
+        changed.add(row.__table__.name)
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _note_written_table(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if table is not None:
+            state.session.info.setdefault(CHANGED_TABLES, set()).add(table.name)
+
+
 def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit, so responses can be built from them."""
-    return async_sessionmaker(bind=bind, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(
+        bind=bind, class_=AsyncSession, sync_session_class=TrackedSession, expire_on_commit=False
+    )
+
+
+def bind_of(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncEngine | AsyncConnection:
+    """What a sessionmaker's sessions run on: the engine, or (in tests) one connection."""
+    bind: AsyncEngine | AsyncConnection = sessionmaker.kw["bind"]
+    return bind
 
 
 async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
     """Open one session per request; commit if the handler succeeded, else roll back.
 
     This is the only place a request commits. Litestar runs the code after ``yield`` before the
-    response is sent, so a failed commit still becomes an error response.
+    response is sent, so a failed commit still becomes an error response. After a commit, the
+    app's `tables_changed` listeners learn which tables it wrote.
     """
     sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
     async with sessionmaker() as session:
@@ -127,3 +166,7 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            changed: set[str] = session.info.pop(CHANGED_TABLES, set())
+            if changed:
+                for listener in state.get("tables_changed", ()):
+                    listener(changed)

@@ -10,20 +10,33 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.content.models import AssetKind
-from inbound.content.service import AssetRelevance, AssetService, CaptureTarget
+from inbound.content.service import AssetRelevance, CaptureTarget
 from inbound.db import new_id, utcnow
 from inbound.errors import FieldError, Unprocessable
+from inbound.leads.capture_sql import (
+    CLAIM_IDEMPOTENCY_KEY,
+    CONTACT_COLUMNS,
+    INSERT_CAPTURE,
+    INSERT_CONTACT,
+    INSERT_SCORE_EVENT,
+    INSERT_STAGE_CHANGE,
+    LOCK_CONTACT_BY_EMAIL,
+    REPLAYED_CAPTURE,
+    TAKE_OVER_IDEMPOTENCY_KEY,
+    UPDATE_CONTACT,
+)
 from inbound.leads.evaluation import LeadSettings, evaluate
+from inbound.leads.inputs import MappingInputs
 from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.repository import LeadRepository
+from inbound.leads.reference import CaptureReference
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate
 from inbound.leads.scoring import decayed, points_for
-from inbound.leads.service import LeadSettingsService
 from inbound.leads.stages import LifecycleStage, StageCause
-from inbound.personas.service import MatchablePersona, PersonaService
+from inbound.lean_sql import LeanTransaction
+from inbound.personas.service import MatchablePersona
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 FORM_CAPTURE = "form_capture"
@@ -73,19 +86,20 @@ class CaptureOutcome:
     """The rows one capture writes besides the capture itself."""
 
     contact: dict[str, Any]
-    changes: dict[str, Any]
     stage_changes: list[dict[str, Any]] = field(default_factory=list)
     score_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CaptureService:
-    """Turns form posts into contacts and captures."""
+    """Turns form posts into contacts and captures.
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.leads = LeadRepository(session)
-        self.assets = AssetService(session)
-        self.personas = PersonaService(session)
-        self.settings = LeadSettingsService(session)
+    Everything a capture reads besides the contact comes from ``reference``; its writes are
+    lean statements in one transaction of their own.
+    """
+
+    def __init__(self, bind: AsyncEngine | AsyncConnection, reference: CaptureReference) -> None:
+        self.bind = bind
+        self.reference = reference
 
     async def capture(
         self,
@@ -99,102 +113,128 @@ class CaptureService:
 
         The flag says whether the answer is such a replay.
         """
-        target = await self.assets.capture_target(form.asset)
+        target = await self.reference.target(form.asset)
         if target is None:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
         _check_required_fields(target, form)
+        inputs = await self.reference.inputs(covering=target)
         now = utcnow()
         capture_id = new_id()
-        if idempotency_key is not None:
-            replay = await self._replay(source.site_id, idempotency_key, capture_id, now)
-            if replay is not None:
-                return replay, True
-        contact_id = await self._record_contact(form, target, source, capture_id, now)
-        await self.leads.insert_capture(
-            {
-                "id": capture_id,
-                "contact_id": contact_id,
-                "asset_id": target.id,
-                "site_id": source.site_id,
-                "fields": posted,
-                "consent": form.consent,
-                "consent_text_version": form.consent_text_version,
-                **{name: getattr(form, name) for name in UTM_FIELDS},
-                "referrer": form.referrer,
-                "page_url": form.page_url,
-                "user_agent": source.user_agent,
-                "ip_prefix": source.ip_prefix,
-                "visitor_id": form.visitor_id,
-                "idempotency_key": idempotency_key,
-                "created_at": now,
-            }
-        )
+        submission = Submission(form, target, capture_id, now, actor=f"key:{source.key_id}")
+        first: dict[str, Any] | None = None
+        async with LeanTransaction.begin(self.bind) as transaction:
+            if idempotency_key is not None:
+                first = await _claim(transaction, source.site_id, idempotency_key, capture_id, now)
+            if first is None:
+                contact_id = await _record_contact(transaction, submission, source, inputs)
+                await transaction.execute(
+                    INSERT_CAPTURE,
+                    _capture_row(submission, source, contact_id, posted, idempotency_key),
+                )
+        if first is not None:
+            # Read once the transaction is over: on SQLite it would wait for its own lock.
+            asset = await self.reference.target(str(first["asset_id"]))
+            replayed = CaptureAccepted(
+                contact_id=first["contact_id"],
+                capture_id=first["id"],
+                delivery_url=asset.delivery_url if asset else None,
+            )
+            return replayed, True
         accepted = CaptureAccepted(
             contact_id=contact_id, capture_id=capture_id, delivery_url=target.delivery_url
         )
         return accepted, False
 
-    async def _replay(
-        self, site_id: uuid.UUID, key: str, capture_id: uuid.UUID, now: datetime
-    ) -> CaptureAccepted | None:
-        if await self.leads.claim_idempotency_key(
-            site_id, key, capture_id, now, now - IDEMPOTENCY_WINDOW
-        ):
-            return None
-        first = await self.leads.replayed_capture(site_id, key)
-        if first is None:  # the first capture was erased since: this one takes the key
-            await self.leads.take_over_idempotency_key(site_id, key, capture_id, now)
-            return None
-        asset = await self.assets.capture_target(str(first["asset_id"]))
-        return CaptureAccepted(
-            contact_id=first["contact_id"],
-            capture_id=first["id"],
-            delivery_url=asset.delivery_url if asset else None,
+
+def _capture_row(
+    submission: Submission,
+    source: CaptureSource,
+    contact_id: uuid.UUID,
+    posted: dict[str, Any],
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    form = submission.form
+    return {
+        "id": submission.capture_id,
+        "contact_id": contact_id,
+        "asset_id": submission.target.id,
+        "site_id": source.site_id,
+        "fields": posted,
+        "consent": form.consent,
+        "consent_text_version": form.consent_text_version,
+        **{name: getattr(form, name) for name in UTM_FIELDS},
+        "referrer": form.referrer,
+        "page_url": form.page_url,
+        "user_agent": source.user_agent,
+        "ip_prefix": source.ip_prefix,
+        "visitor_id": form.visitor_id,
+        "idempotency_key": idempotency_key,
+        "created_at": submission.now,
+    }
+
+
+async def _claim(
+    transaction: LeanTransaction,
+    site_id: uuid.UUID,
+    key: str,
+    capture_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """Take an idempotency key for this capture; when a live one holds it, its first capture.
+
+    A concurrent post with the same key waits here until the first one commits.
+    """
+    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now}
+    expired = now - IDEMPOTENCY_WINDOW
+    if await transaction.first(CLAIM_IDEMPOTENCY_KEY, {**claim, "expired": expired}):
+        return None
+    first = await transaction.first(REPLAYED_CAPTURE, {"site_id": site_id, "key": key})
+    if first is None:  # the first capture was erased since: this one takes the key
+        await transaction.execute(
+            TAKE_OVER_IDEMPOTENCY_KEY,
+            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now},
         )
+    return first
 
-    async def _record_contact(
-        self,
-        form: CaptureCreate,
-        target: CaptureTarget,
-        source: CaptureSource,
-        capture_id: uuid.UUID,
-        now: datetime,
-    ) -> uuid.UUID:
-        """Create or update the contact behind ``form``; return its id.
 
-        The contact is locked first. When it does not exist yet and a concurrent capture
-        creates it first, the insert does nothing and the second pass updates it instead.
-        """
-        personas = await self.personas.matchable()
-        settings = await self.settings.current()
-        for _ in range(2):
-            existing = await self.leads.lock_contact_by_email(form.email)
-            earned = 0.0
-            if existing is not None:
-                cap_period = settings.scoring.activities.form_capture.cap_period_days
-                since = now - timedelta(days=cap_period)
-                earned = await self.leads.points_since(existing["id"], FORM_CAPTURE, since)
-            state = (
-                dict(existing) if existing is not None else _new_contact(form, target, source, now)
-            )
-            touched = {uuid.UUID(asset_id) for asset_id in state["touches"]} | {target.id}
-            relevance = await self.assets.relevance(touched)
-            outcome = _apply_capture(
-                state,
-                Submission(form, target, capture_id, now, actor=f"key:{source.key_id}"),
-                settings,
-                Evidence(personas, relevance),
-                earned=earned,
-            )
-            if existing is not None:
-                await self.leads.update_contact(existing["id"], outcome.changes)
-            elif not await self.leads.insert_contact(outcome.contact):
-                continue  # created meanwhile by a concurrent capture: update it instead
-            await self.leads.insert_stage_changes(outcome.stage_changes)
-            await self.leads.insert_score_events(outcome.score_events)
-            contact_id: uuid.UUID = outcome.contact["id"]
-            return contact_id
-        raise RuntimeError(f"contact {form.email!r} neither inserted nor found")
+async def _record_contact(
+    transaction: LeanTransaction,
+    submission: Submission,
+    source: CaptureSource,
+    inputs: MappingInputs,
+) -> uuid.UUID:
+    """Create or update the contact behind the submission; return its id.
+
+    The contact is locked first. When it does not exist yet and a concurrent capture creates
+    it first, the insert does nothing and the second pass updates it instead.
+    """
+    settings = inputs.settings
+    cap_period = settings.scoring.activities.form_capture.cap_period_days
+    lookup = {
+        "email": submission.form.email,
+        "kind": FORM_CAPTURE,
+        "since": submission.now - timedelta(days=cap_period),
+    }
+    evidence = Evidence(inputs.personas, inputs.relevance)
+    for _ in range(2):
+        existing = await transaction.first(LOCK_CONTACT_BY_EMAIL, lookup)
+        if existing is not None:
+            earned = float(existing.pop("earned"))
+            state = existing
+        else:
+            earned, state = 0.0, _new_contact(submission, source)
+        outcome = _apply_capture(state, submission, settings, evidence, earned=earned)
+        if existing is not None:
+            await transaction.execute(UPDATE_CONTACT, {"b_id": state["id"], **state})
+        elif not await transaction.first(
+            INSERT_CONTACT, {name: state.get(name) for name in CONTACT_COLUMNS}
+        ):
+            continue  # created meanwhile by a concurrent capture: update it instead
+        await transaction.execute_many(INSERT_STAGE_CHANGE, outcome.stage_changes)
+        await transaction.execute_many(INSERT_SCORE_EVENT, outcome.score_events)
+        contact_id: uuid.UUID = state["id"]
+        return contact_id
+    raise RuntimeError(f"contact {submission.form.email!r} neither inserted nor found")
 
 
 def _check_required_fields(target: CaptureTarget, form: CaptureCreate) -> None:
@@ -215,10 +255,9 @@ def _answered(form: CaptureCreate, name: str) -> bool:
     return value is not None and value != ""
 
 
-def _new_contact(
-    form: CaptureCreate, target: CaptureTarget, source: CaptureSource, now: datetime
-) -> dict[str, Any]:
+def _new_contact(submission: Submission, source: CaptureSource) -> dict[str, Any]:
     """A contact that is not there yet, with its first touch."""
+    form, target, now = submission.form, submission.target, submission.now
     return {
         "id": new_id(),
         "email": form.email,
@@ -255,7 +294,6 @@ def _apply_capture(
         submission.capture_id,
         submission.now,
     )
-    before = dict(state)
     state.update(form.profile())
     custom = {k: v for k, v in form.fields.items() if v is not None and v != ""}
     state["custom_fields"] = {**(state["custom_fields"] or {}), **custom}
@@ -298,7 +336,4 @@ def _apply_capture(
 
     state["updated_at"] = now
     state["version"] = state["version"] + 1
-    changes = {k: v for k, v in state.items() if k == "version" or before.get(k) != v}
-    return CaptureOutcome(
-        contact=state, changes=changes, stage_changes=stage_changes, score_events=score_events
-    )
+    return CaptureOutcome(contact=state, stage_changes=stage_changes, score_events=score_events)

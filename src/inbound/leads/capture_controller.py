@@ -7,7 +7,6 @@ limits and spam checks, before the capture itself.
 
 import ipaddress
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +29,13 @@ from litestar.types import (
     Send,
 )
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import authenticate, bearer_token, requires
 from inbound.auth.scopes import Scope as KeyScope
 from inbound.auth.scopes import effective_scopes
-from inbound.content.service import AssetService
 from inbound.contract import document_request_body
-from inbound.db import new_id
+from inbound.db import bind_of, new_id
 from inbound.errors import (
     PROBLEM_JSON,
     BadRequest,
@@ -49,11 +47,12 @@ from inbound.errors import (
     problems,
 )
 from inbound.leads.capture import CaptureService, CaptureSource
+from inbound.leads.reference import CaptureReference
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter
-from inbound.sites.service import SiteKey, SiteService
+from inbound.sites.service import SiteKey
 
 logger = structlog.get_logger(__name__)
 
@@ -62,7 +61,6 @@ CONTROL_FIELDS = {"_key", "_redirect", "_idem", "_hp"}
 FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
                  "off": False, "false": False, "0": False, "no": False}  # fmt: skip
 FORM_INTEGERS = {"company_size"}
-ORIGIN_CACHE_SECONDS = 5.0
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
@@ -131,16 +129,15 @@ class CaptureController(Controller):
             ),
         ],
     )
-    async def capture_lead(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
-    ) -> Response[CaptureAccepted]:
-        limits: CaptureLimits = request.app.state.capture_limits
-        limiter: RateLimiter = request.app.state.rate_limiter
+    async def capture_lead(self, request: Request[Any, Any, Any]) -> Response[CaptureAccepted]:
+        state = request.app.state
+        limits: CaptureLimits = state.capture_limits
+        limiter: RateLimiter = state.rate_limiter
+        reference: CaptureReference = state.capture_reference
         client_ip = request.client.host if request.client else "unknown"
         await _enforce(limiter, limits.per_ip, "capture-ip", client_ip)
         posted = await _read_body(request)
-        sites = SiteService(db_session)
-        site_key = await _site_key(sites, request, posted)
+        site_key = await _site_key(reference, request, posted)
         await _enforce(limiter, limits.per_key, "capture-key", str(site_key.key_id))
         _check_origin(request, site_key)
         redirect = posted.get("_redirect")
@@ -150,13 +147,13 @@ class CaptureController(Controller):
             )
         if posted.get("_hp"):
             logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
-            return await _pretend_accepted(db_session, posted, redirect)
+            return await _pretend_accepted(reference, posted, redirect)
         try:
             form = CaptureCreate.model_validate(posted)
         except ValidationError as exc:
             raise InvalidCapture.from_validation(exc) from None
         idempotency_key = _idempotency_key(request) or form.idempotency_key
-        accepted, replayed = await CaptureService(db_session).capture(
+        accepted, replayed = await CaptureService(bind_of(state.sessionmaker), reference).capture(
             form,
             posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
             source=CaptureSource(
@@ -243,7 +240,7 @@ def _form_value(name: str, value: str) -> Any:
 
 
 async def _site_key(
-    sites: SiteService, request: Request[Any, Any, Any], posted: dict[str, Any]
+    reference: CaptureReference, request: Request[Any, Any, Any], posted: dict[str, Any]
 ) -> SiteKey:
     plain = bearer_token(request.headers.get("authorization"))
     if plain is None:
@@ -251,7 +248,7 @@ async def _site_key(
         plain = field.strip() if isinstance(field, str) and 0 < len(field) <= 200 else None
     if plain is None:
         raise Unauthorized("send the site's public key as `Authorization: Bearer KEY` or `_key`")
-    site_key = await sites.key_for(plain)
+    site_key = await reference.site_key(plain)
     if site_key is None:
         raise Unauthorized("unknown or revoked key, or not a site's key")
     if KeyScope.INGEST not in effective_scopes(site_key.scopes):
@@ -323,13 +320,13 @@ def _answer(
 
 
 async def _pretend_accepted(
-    session: AsyncSession, posted: dict[str, Any], redirect: Any
+    reference: CaptureReference, posted: dict[str, Any], redirect: Any
 ) -> Response[CaptureAccepted]:
     """What a real capture would answer, so that a bot learns nothing; nothing is stored."""
     asset = posted.get("asset")
     target = None
     if isinstance(asset, str) and 0 < len(asset) <= 64 and "\x00" not in asset:
-        target = await AssetService(session).capture_target(asset)
+        target = await reference.target(asset)
     fake = CaptureAccepted(
         contact_id=new_id(),
         capture_id=new_id(),
@@ -339,14 +336,9 @@ async def _pretend_accepted(
 
 
 async def known_origin(state: Any, origin: str) -> bool:
-    """True when some site allows ``origin``; the list is re-read every few seconds."""
-    cached: tuple[float, set[str]] | None = state.get("known_origins")
-    if cached is None or time.monotonic() - cached[0] > ORIGIN_CACHE_SECONDS:
-        sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-        async with sessionmaker() as session:
-            cached = (time.monotonic(), await SiteService(session).all_origins())
-        state.known_origins = cached
-    return origin.lower() in cached[1]
+    """True when some site allows ``origin``."""
+    reference: CaptureReference = state.capture_reference
+    return origin.lower() in await reference.origins()
 
 
 def capture_cors(app: ASGIApp) -> ASGIApp:

@@ -7,8 +7,6 @@ committed meanwhile is never overwritten with an older picture.
 """
 
 import asyncio
-import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,14 +17,12 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.content.service import AssetRelevance, AssetService
 from inbound.db import utcnow
-from inbound.leads.evaluation import LeadSettings, evaluate
+from inbound.leads.evaluation import evaluate
+from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import RemapRun
 from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
-from inbound.leads.service import LeadSettingsService
-from inbound.personas.service import MatchablePersona, PersonaService
 
 logger = structlog.get_logger(__name__)
 
@@ -34,37 +30,6 @@ BATCH_SIZE = 500
 ADVISORY_LOCK = 0x1B0A_7D  # any constant shared by every process of this service
 STALE_AFTER = timedelta(minutes=2)
 ACTOR = "remap"
-
-
-@dataclass(frozen=True, slots=True)
-class MappingInputs:
-    """Everything mapping reads besides the contact itself."""
-
-    personas: list[MatchablePersona]
-    relevance: dict[uuid.UUID, AssetRelevance]
-    settings: LeadSettings
-
-    def fingerprint(self) -> str:
-        """Changes exactly when some contact's mapping could change."""
-        document = [
-            [[str(p.id), p.priority, p.rules] for p in self.personas],
-            sorted(
-                [str(a), str(p), r]
-                for a, entry in self.relevance.items()
-                for p, r in entry.relevance.items()
-            ),
-            list(self.settings.versions),
-        ]
-        return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-
-async def load_inputs(session: AsyncSession) -> MappingInputs:
-    """Personas, every asset's tags and the settings, as they stand."""
-    return MappingInputs(
-        personas=await PersonaService(session).matchable(),
-        relevance=await AssetService(session).relevance(),
-        settings=await LeadSettingsService(session).current(),
-    )
 
 
 async def remap_if_changed(

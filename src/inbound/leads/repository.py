@@ -40,10 +40,9 @@ REMAP_RUNS = _table(RemapRun)
 
 
 class LeadRepository(Repository[Contact]):
-    """Contacts, captures, stage changes and score events.
+    """Contacts, captures, stage changes and score events, for the team's API and re-mapping.
 
-    The capture path runs on every form post, so it speaks Core SQL on the session's
-    connection: no identity map, no unit of work, one statement per step.
+    Captures write through their own lean statements (`capture_sql`).
     """
 
     model = Contact
@@ -51,25 +50,10 @@ class LeadRepository(Repository[Contact]):
     async def _connection(self) -> AsyncConnection:
         return await self.session.connection()
 
-    async def lock_contact_by_email(self, email: str) -> RowMapping | None:
-        """The contact with this normalised email, locked until the commit, if it exists."""
-        statement = select(CONTACTS).where(CONTACTS.c.email == email).with_for_update()
-        return (await (await self._connection()).execute(statement)).mappings().one_or_none()
-
     async def lock_contact(self, contact_id: uuid.UUID) -> RowMapping | None:
         """The contact with this id, locked until the commit, if it exists."""
         statement = select(CONTACTS).where(CONTACTS.c.id == contact_id).with_for_update()
         return (await (await self._connection()).execute(statement)).mappings().one_or_none()
-
-    async def insert_contact(self, values: dict[str, Any]) -> bool:
-        """Insert a contact unless its email is already there; True when it was inserted."""
-        statement = (
-            dialect_insert(self.session)(CONTACTS)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["email"])
-            .returning(CONTACTS.c.id)
-        )
-        return (await (await self._connection()).execute(statement)).first() is not None
 
     async def update_contact(self, contact_id: uuid.UUID, values: dict[str, Any]) -> None:
         """Write these columns of one contact."""
@@ -88,64 +72,9 @@ class LeadRepository(Repository[Contact]):
         result = await (await self._connection()).execute(statement)
         return bool(result.rowcount)
 
-    async def insert_capture(self, values: dict[str, Any]) -> None:
-        await (await self._connection()).execute(insert(CAPTURES).values(values))
-
     async def insert_stage_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await (await self._connection()).execute(insert(STAGE_CHANGES), list(rows))
-
-    async def insert_score_events(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await (await self._connection()).execute(insert(SCORE_EVENTS), list(rows))
-
-    async def points_since(self, contact_id: uuid.UUID, kind: str, since: datetime) -> float:
-        """Points a contact earned from one kind of activity since ``since``."""
-        statement = select(func.coalesce(func.sum(SCORE_EVENTS.c.points), 0.0)).where(
-            SCORE_EVENTS.c.contact_id == contact_id,
-            SCORE_EVENTS.c.kind == kind,
-            SCORE_EVENTS.c.created_at >= since,
-        )
-        return float((await (await self._connection()).execute(statement)).scalar_one())
-
-    async def claim_idempotency_key(
-        self, site_id: uuid.UUID, key: str, capture_id: uuid.UUID, now: datetime, expired: datetime
-    ) -> bool:
-        """Take a site's idempotency key for a new capture; False when a live one holds it.
-
-        A key older than ``expired`` is taken over. A concurrent request with the same key
-        waits here until the first one commits or rolls back, so a double-click never makes
-        two captures.
-        """
-        claim = dialect_insert(self.session)(IDEMPOTENCY_KEYS).values(
-            site_id=site_id, key=key, capture_id=capture_id, created_at=now
-        )
-        statement = claim.on_conflict_do_update(
-            index_elements=["site_id", "key"],
-            set_={"capture_id": capture_id, "created_at": now},
-            where=IDEMPOTENCY_KEYS.c.created_at < expired,
-        ).returning(IDEMPOTENCY_KEYS.c.capture_id)
-        return (await (await self._connection()).execute(statement)).first() is not None
-
-    async def replayed_capture(self, site_id: uuid.UUID, key: str) -> RowMapping | None:
-        """The capture first made under an idempotency key, if it still exists."""
-        statement = (
-            select(CAPTURES.c.id, CAPTURES.c.contact_id, CAPTURES.c.asset_id)
-            .join(IDEMPOTENCY_KEYS, IDEMPOTENCY_KEYS.c.capture_id == CAPTURES.c.id)
-            .where(IDEMPOTENCY_KEYS.c.site_id == site_id, IDEMPOTENCY_KEYS.c.key == key)
-        )
-        return (await (await self._connection()).execute(statement)).mappings().one_or_none()
-
-    async def take_over_idempotency_key(
-        self, site_id: uuid.UUID, key: str, capture_id: uuid.UUID, now: datetime
-    ) -> None:
-        """Point a key whose capture is gone at a new one."""
-        statement = (
-            update(IDEMPOTENCY_KEYS)
-            .where(IDEMPOTENCY_KEYS.c.site_id == site_id, IDEMPOTENCY_KEYS.c.key == key)
-            .values(capture_id=capture_id, created_at=now)
-        )
-        await (await self._connection()).execute(statement)
 
     async def get_capture(self, capture_id: uuid.UUID) -> Capture | None:
         """One capture."""

@@ -1,0 +1,110 @@
+"""The statements of one capture, each built and compiled once.
+
+A new email costs five statements between BEGIN and COMMIT (the lock finds nothing, then the
+contact, its stage change, its score event and the capture are inserted); a returning one the
+same number, with an UPDATE of the contact; an idempotency key adds one.
+"""
+
+from typing import Any
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import Executable
+
+from inbound.leads.repository import (
+    CAPTURES,
+    CONTACTS,
+    IDEMPOTENCY_KEYS,
+    SCORE_EVENTS,
+    STAGE_CHANGES,
+)
+from inbound.lean_sql import LeanStatement
+
+# Set when a contact is created, never by a later capture.
+CREATED_ONLY = frozenset(
+    {"id", "email", "created_at", "first_site_id", "first_asset_id", "first_utm_source",
+     "first_utm_medium", "first_utm_campaign", "first_utm_term", "first_utm_content",
+     "first_referrer"}
+)  # fmt: skip
+CONTACT_COLUMNS = tuple(column.name for column in CONTACTS.columns)
+UPDATED_COLUMNS = tuple(name for name in CONTACT_COLUMNS if name not in CREATED_ONLY)
+
+
+def _dialect_insert(dialect_name: str, table: Table) -> Any:
+    return (postgresql.insert if dialect_name == "postgresql" else sqlite.insert)(table)
+
+
+def _insert_every_column(table: Table) -> Executable:
+    return insert(table).values({column.name: bindparam(column.name) for column in table.columns})
+
+
+def _claim_key(dialect_name: str) -> Any:
+    columns = ("site_id", "key", "capture_id", "created_at")
+    claim = _dialect_insert(dialect_name, IDEMPOTENCY_KEYS).values(
+        {name: bindparam(name) for name in columns}
+    )
+    return claim.on_conflict_do_update(
+        index_elements=["site_id", "key"],
+        set_={"capture_id": claim.excluded.capture_id, "created_at": claim.excluded.created_at},
+        where=IDEMPOTENCY_KEYS.c.created_at < bindparam("expired"),
+    ).returning(IDEMPOTENCY_KEYS.c.capture_id)
+
+
+def _insert_contact(dialect_name: str) -> Any:
+    values: dict[str, Any] = {name: bindparam(name) for name in CONTACT_COLUMNS}
+    return (
+        _dialect_insert(dialect_name, CONTACTS)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(CONTACTS.c.id)
+    )
+
+
+_EARNED = (
+    select(func.coalesce(func.sum(SCORE_EVENTS.c.points), 0.0))
+    .where(
+        SCORE_EVENTS.c.contact_id == CONTACTS.c.id,
+        SCORE_EVENTS.c.kind == bindparam("kind"),
+        SCORE_EVENTS.c.created_at >= bindparam("since"),
+    )
+    .scalar_subquery()
+    .label("earned")
+)
+
+# A site's idempotency key, taken for a new capture unless a live one holds it. A concurrent
+# request with the same key waits here until the first one commits or rolls back.
+CLAIM_IDEMPOTENCY_KEY = LeanStatement(_claim_key)
+# The capture first made under an idempotency key, if it still exists.
+REPLAYED_CAPTURE = LeanStatement(
+    select(CAPTURES.c.id, CAPTURES.c.contact_id, CAPTURES.c.asset_id)
+    .join(IDEMPOTENCY_KEYS, IDEMPOTENCY_KEYS.c.capture_id == CAPTURES.c.id)
+    .where(
+        IDEMPOTENCY_KEYS.c.site_id == bindparam("site_id"),
+        IDEMPOTENCY_KEYS.c.key == bindparam("key"),
+    )
+)
+# A key whose capture is gone, pointed at a new one.
+TAKE_OVER_IDEMPOTENCY_KEY = LeanStatement(
+    update(IDEMPOTENCY_KEYS)
+    .where(
+        IDEMPOTENCY_KEYS.c.site_id == bindparam("b_site_id"),
+        IDEMPOTENCY_KEYS.c.key == bindparam("b_key"),
+    )
+    .values(capture_id=bindparam("capture_id"), created_at=bindparam("created_at"))
+)
+# The contact with this email, locked until the commit, with the points one kind of activity
+# earned it since a moment: what the activity's cap is counted against.
+LOCK_CONTACT_BY_EMAIL = LeanStatement(
+    select(CONTACTS, _EARNED).where(CONTACTS.c.email == bindparam("email")).with_for_update()
+)
+# A new contact, unless a concurrent capture created one with this email first.
+INSERT_CONTACT = LeanStatement(_insert_contact)
+# Every column a capture may change, written whole: one statement, prepared once.
+UPDATE_CONTACT = LeanStatement(
+    update(CONTACTS)
+    .where(CONTACTS.c.id == bindparam("b_id"))
+    .values({name: bindparam(name) for name in UPDATED_COLUMNS})
+)
+INSERT_CAPTURE = LeanStatement(_insert_every_column(CAPTURES))
+INSERT_STAGE_CHANGE = LeanStatement(_insert_every_column(STAGE_CHANGES))
+INSERT_SCORE_EVENT = LeanStatement(_insert_every_column(SCORE_EVENTS))

@@ -1,0 +1,103 @@
+"""What every capture reads and an admin rarely changes, kept in memory for a few seconds.
+
+A capture needs the site's key, the asset, the personas, every asset's persona tags and the
+settings: five reads that change a few times a day, against the few writes that are the
+capture itself. Each process keeps them for `INBOUND_CACHE_SECONDS`; a write through this
+process's API drops them at once, and another process's writes reach it within that time.
+"""
+
+import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+
+from cachetools import TTLCache
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.auth.keys import hash_key
+from inbound.content.service import AssetService, CaptureTarget
+from inbound.leads.inputs import MappingInputs, load_inputs
+from inbound.sites.service import SiteKey, SiteService
+
+T = TypeVar("T")
+
+# The tables the cached values come from.
+REFERENCE_TABLES = frozenset(
+    {"api_keys", "sites", "content_assets", "asset_topics", "asset_personas", "personas",
+     "lead_settings"}
+)  # fmt: skip
+MAX_ENTRIES = 10_000
+INPUTS = "inputs"
+ORIGINS = "origins"
+
+
+class CaptureReference:
+    """Site keys, assets, mapping inputs and known origins, each kept for ``seconds``."""
+
+    def __init__(
+        self, sessionmaker: Callable[[], async_sessionmaker[AsyncSession]], seconds: float
+    ) -> None:
+        """``sessionmaker`` gives the app's sessionmaker, which tests may replace."""
+        self.sessionmaker = sessionmaker
+        self.seconds = seconds
+        self._cache: TTLCache[Hashable, Any] = TTLCache(
+            maxsize=MAX_ENTRIES, ttl=max(seconds, 0.001), timer=time.monotonic
+        )
+
+    async def site_key(self, plain_key: str) -> SiteKey | None:
+        """The live site key behind ``plain_key``; None for unknown, revoked or non-site keys."""
+
+        async def load(session: AsyncSession) -> SiteKey | None:
+            return await SiteService(session).key_for(plain_key)
+
+        return await self._get(("key", hash_key(plain_key)), load)
+
+    async def target(self, ref: str) -> CaptureTarget | None:
+        """The asset a form names by id or slug, archived ones included, or None."""
+
+        async def load(session: AsyncSession) -> CaptureTarget | None:
+            return await AssetService(session).capture_target(ref)
+
+        return await self._get(("asset", ref), load)
+
+    async def inputs(self, *, covering: CaptureTarget | None = None) -> MappingInputs:
+        """Personas, every asset's tags and the settings.
+
+        An asset created since they were read is missing from them: naming it as
+        ``covering`` reads them again.
+        """
+        cached: MappingInputs | None = self._cache.get(INPUTS)
+        if cached is not None and (covering is None or covering.id in cached.relevance):
+            return cached
+        self._cache.pop(INPUTS, None)
+        inputs = await self._get(INPUTS, load_inputs)
+        assert inputs is not None
+        return inputs
+
+    async def origins(self) -> set[str]:
+        """Every origin some site allows."""
+
+        async def load(session: AsyncSession) -> set[str]:
+            return await SiteService(session).all_origins()
+
+        return await self._get(ORIGINS, load) or set()
+
+    def tables_changed(self, tables: set[str]) -> None:
+        """Forget everything when this process wrote to a table the values come from."""
+        if not tables.isdisjoint(REFERENCE_TABLES):
+            self._cache.clear()
+
+    async def _get(
+        self, key: Hashable, load: Callable[[AsyncSession], Awaitable[T | None]]
+    ) -> T | None:
+        try:
+            found: T = self._cache[key]
+        except KeyError:
+            pass
+        else:
+            return found
+        async with self.sessionmaker()() as session:
+            value = await load(session)
+        # Absent things are not kept: a random key or slug must not crowd out real ones.
+        if value is not None and self.seconds > 0:
+            self._cache[key] = value
+        return value

@@ -1,0 +1,213 @@
+"""Statements for the hot paths: compiled once, run on the driver's own connection.
+
+Executing a Core statement through SQLAlchemy costs about four times what asyncpg itself
+spends on it (building, cache keys, the execution context, the greenlet bridge): on a path
+that runs a handful of statements per request, that is most of the request. On PostgreSQL a
+`LeanStatement` is compiled once to asyncpg's SQL, its values go through the same type
+processing SQLAlchemy would apply, and it runs on the asyncpg connection under SQLAlchemy's
+pool, prepared once per connection. On SQLite it runs through SQLAlchemy Core as usual: the
+database is in-process there, and its driver is the cost anyway.
+"""
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+import asyncpg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Processor | None, ...]
+    # The values written into the statement itself, such as a literal 0 in `coalesce`.
+    constants: Mapping[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        values = (
+            params[name] if name not in self.constants else self.constants[name]
+            for name in self.names
+        )
+        return [
+            value if process is None else process(value)
+            for value, process in zip(values, self.processors, strict=True)
+        ]
+
+
+class LeanStatement:
+    """A Core statement with named `bindparam`s, compiled once per dialect.
+
+    ``statement`` is the statement, or a function of the dialect's name that builds it, for
+    what each database spells its own way (`INSERT ... ON CONFLICT`).
+    """
+
+    def __init__(self, statement: Executable | Callable[[str], Executable]) -> None:
+        self._build = statement if callable(statement) else (lambda _name: statement)
+        self._statements: dict[str, Executable] = {}
+        self._compiled: dict[str, _Compiled] = {}
+
+    def statement(self, dialect: Dialect) -> Executable:
+        found = self._statements.get(dialect.name)
+        if found is None:
+            found = self._statements[dialect.name] = self._build(dialect.name)
+        return found
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = cast(
+                SQLCompiler, cast(ClauseElement, self.statement(dialect)).compile(dialect=dialect)
+            )
+            names = tuple(compiled.positiontup or ())
+            processors = tuple(
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            )
+            constants = {
+                name: bind.value
+                for name, bind in ((name, compiled.binds[name]) for name in names)
+                if not bind.required and bind.callable is None
+            }
+            found = self._compiled[dialect.name] = _Compiled(
+                compiled.string, names, processors, constants
+            )
+        return found
+
+
+class LeanTransaction:
+    """One transaction that runs `LeanStatement`s; see `begin`."""
+
+    def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection | None) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.driver = driver
+        # The engine's own logger, which `echo` turns on: these statements show among the others.
+        self.log: Any = connection.sync_engine.logger if connection.engine.echo else None
+
+    @classmethod
+    @asynccontextmanager
+    async def begin(cls, bind: AsyncEngine | AsyncConnection) -> AsyncIterator["LeanTransaction"]:
+        """A transaction: committed when the block succeeds, else rolled back.
+
+        ``bind`` is an engine, whose pool lends a connection, or a connection already in a
+        transaction, in which this one is a savepoint.
+        """
+        if isinstance(bind, AsyncConnection):
+            # The savepoint also makes SQLAlchemy start the driver's transaction, so that
+            # asyncpg's own nests inside it.
+            async with bind.begin_nested(), cls._on(bind) as transaction:
+                yield transaction
+            return
+        async with bind.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                async with cls._on(connection) as transaction:
+                    yield transaction
+            else:
+                async with connection.begin():
+                    yield cls(connection, None)
+
+    @classmethod
+    @asynccontextmanager
+    async def _on(cls, connection: AsyncConnection) -> AsyncIterator["LeanTransaction"]:
+        """On PostgreSQL, asyncpg's own transaction; SQLAlchemy's side of the connection stays
+        idle and, back in the pool, finds nothing to roll back."""
+        if connection.dialect.name != "postgresql":
+            yield cls(connection, None)
+            return
+        raw = await connection.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
+        log = connection.sync_engine.logger if connection.engine.echo else None
+        try:
+            async with driver.transaction():
+                if log:
+                    log.info("BEGIN (lean)")
+                yield cls(connection, driver)
+                if log:
+                    log.info("COMMIT")
+        except Exception as error:
+            cause = getattr(error, "orig", None) or error
+            if not _is_disconnect(cause):
+                raise
+            # Like SQLAlchemy on a lost connection: this one, and the pool's older ones,
+            # are replaced rather than handed to the next request.
+            await connection.invalidate(cause)
+            if isinstance(error, sa_exc.DBAPIError):
+                raise
+            raise sa_exc.DBAPIError("(lean transaction)", None, error) from error
+
+    async def rows(
+        self, statement: LeanStatement, params: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The rows the statement returns, as dicts by column name."""
+        if self.driver is None:
+            result = await self.connection.execute(statement.statement(self.dialect), dict(params))
+            return [dict(row) for row in result.mappings()] if result.returns_rows else []
+        compiled = statement.compiled(self.dialect)
+        arguments = compiled.arguments(params)
+        self._log(compiled.sql, arguments)
+        try:
+            records = await self.driver.fetch(compiled.sql, *arguments)
+        except asyncpg.PostgresError as error:
+            raise _translated(compiled.sql, error) from error
+        return [dict(record.items()) for record in records]
+
+    async def first(
+        self, statement: LeanStatement, params: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        """The first row the statement returns, if any."""
+        rows = await self.rows(statement, params)
+        return rows[0] if rows else None
+
+    async def execute(self, statement: LeanStatement, params: Mapping[str, Any]) -> None:
+        """Run a statement that returns nothing."""
+        await self.rows(statement, params)
+
+    async def execute_many(
+        self, statement: LeanStatement, params: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run a statement once for each set of values, in one round trip where possible."""
+        if not params:
+            return
+        if self.driver is None:
+            await self.connection.execute(
+                statement.statement(self.dialect), [dict(p) for p in params]
+            )
+            return
+        compiled = statement.compiled(self.dialect)
+        arguments = [compiled.arguments(p) for p in params]
+        for each in arguments:
+            self._log(compiled.sql, each)
+        try:
+            await self.driver.executemany(compiled.sql, arguments)
+        except asyncpg.PostgresError as error:
+            raise _translated(compiled.sql, error) from error
+
+    def _log(self, sql: str, arguments: Sequence[Any]) -> None:
+        if self.log:
+            self.log.info(sql)
+            self.log.info("[lean] %r", tuple(arguments))
+
+
+def _is_disconnect(error: BaseException) -> bool:
+    return isinstance(error, asyncpg.InterfaceError | OSError) or (
+        isinstance(error, asyncpg.PostgresError) and (error.sqlstate or "").startswith("08")
+    )
+
+
+def _translated(sql: str, error: asyncpg.PostgresError) -> sa_exc.DBAPIError:
+    """The error SQLAlchemy would have raised, so the service's handlers apply to it."""
+    sqlstate = error.sqlstate or ""
+    if sqlstate.startswith("23"):
+        return sa_exc.IntegrityError(sql, None, error)
+    if sqlstate.startswith("40"):
+        return sa_exc.OperationalError(sql, None, error)
+    return sa_exc.DBAPIError(sql, None, error)
