@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import uuid_utils.compat as uuid_compat
 from litestar.datastructures import State
 from sqlalchemy import JSON, DateTime, event
@@ -65,17 +66,31 @@ def new_id() -> uuid.UUID:
     return uuid_compat.uuid7()
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """Build the async engine for PostgreSQL (asyncpg) or SQLite (aiosqlite)."""
+    # JSON columns go through msgspec, several times faster than the standard library.
+    json_codec: dict[str, Any] = {
+        "json_serializer": _json_text,
+        "json_deserializer": msgspec.json.decode,
+    }
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **json_codec)
         _make_sqlite_transactional(engine)
         return engine
     # No pre-ping: it costs a round trip per request. A connection found dead makes
     # SQLAlchemy replace it and every older one in the pool, so one request fails after a
     # database restart (answered 503), not every one.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=3600,
+        **json_codec,
     )
 
 

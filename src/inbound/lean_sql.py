@@ -175,7 +175,9 @@ class LeanTransaction:
         self, statement: LeanStatement, params: Sequence[Mapping[str, Any]]
     ) -> None:
         """Run a statement once for each set of values, in one round trip where possible."""
-        if not params:
+        if len(params) <= 1:  # asyncpg's batch protocol costs more than one plain statement
+            for one in params:
+                await self.rows(statement, one)
             return
         if self.driver is None:
             await self.connection.execute(

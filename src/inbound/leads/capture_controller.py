@@ -5,6 +5,7 @@ the `Authorization` header or a `_key` form field), CORS against the site's orig
 limits and spam checks, before the capture itself.
 """
 
+import functools
 import ipaddress
 import re
 import uuid
@@ -289,6 +290,7 @@ def _origin_of(url: str) -> str | None:
     return f"{scheme}://{parts.hostname.lower()}{shown}"
 
 
+@functools.lru_cache(maxsize=4096)  # the same clients post again and again
 def _ip_prefix(host: str) -> str | None:
     """The client's network, not its address: /24 for IPv4, /48 for IPv6."""
     try:
