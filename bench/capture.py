@@ -476,8 +476,9 @@ class PgbenchScript:
             sql_type = match.group(2) or "TEXT"
             if special and name in special:
                 return special[name]
-            if name in compiled.constants:
-                return f"{as_text(compiled.constants[name])}::{sql_type}"
+            if name in compiled.constants:  # sent as a parameter by the service too
+                self.defines[f"constant_{name}"] = as_text(compiled.constants[name])
+                return f":constant_{name}::{sql_type}"
             return self.value(table_name, name, sql_type, template, prefix)
 
         return " ".join(_PARAMETER.sub(replace, compiled.sql).split()) + tail

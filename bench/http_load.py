@@ -60,6 +60,20 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def send(self, request: bytes) -> Answer:
+        reused = self.writer is not None and not self.writer.is_closing()
+        try:
+            return await self._send(request)
+        except asyncio.IncompleteReadError as exc:
+            # A kept-alive connection the server closed while it sat idle: nothing was
+            # answered, so the request goes again on a new one, as browsers do.
+            if not (reused and exc.partial == b""):
+                raise HttpError(repr(exc)) from exc
+        try:
+            return await self._send(request)
+        except asyncio.IncompleteReadError as exc:
+            raise HttpError(repr(exc)) from exc
+
+    async def _send(self, request: bytes) -> Answer:
         if self.writer is None or self.reader is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection(
                 self.target.host, self.target.port
@@ -69,7 +83,10 @@ class Connection:
             head = await self.reader.readuntil(b"\r\n\r\n")
             status, length, closing = _parse_head(head)
             body = await self.reader.readexactly(length) if length else b""
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        except asyncio.IncompleteReadError:
+            self.close()
+            raise
+        except (OSError, asyncio.LimitOverrunError) as exc:
             self.close()
             raise HttpError(repr(exc)) from exc
         if closing:

@@ -24,7 +24,7 @@ from inbound.health import HealthController
 from inbound.leads.capture_controller import CaptureController, CaptureLimits
 from inbound.leads.controller import LeadController, LeadSettingsController
 from inbound.leads.reference import CaptureReference
-from inbound.leads.remap import remap_forever
+from inbound.leads.remap import remap_forever, settle_seconds
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
@@ -73,7 +73,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         if settings.remap_interval_seconds > 0:
             # The app's own sessionmaker, which tests may have replaced.
             task = asyncio.create_task(
-                remap_forever(app.state.sessionmaker, settings.remap_interval_seconds, gentle=True)
+                remap_forever(
+                    app.state.sessionmaker,
+                    settings.remap_interval_seconds,
+                    gentle=True,
+                    settle=settle_seconds(settings.cache_seconds),
+                )
             )
             background.add(task)
 

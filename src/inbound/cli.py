@@ -18,7 +18,7 @@ from inbound.auth.service import ApiKeyService
 from inbound.config import get_settings
 from inbound.db import create_engine, create_sessionmaker
 from inbound.leads.models import RemapRun
-from inbound.leads.remap import remap_forever, remap_if_changed
+from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 
 
 @click.group()
@@ -144,17 +144,26 @@ def leads_remap(force: bool, watch: bool, interval: float) -> None:
 
 
 async def _remap(force: bool) -> RemapRun | None:
-    engine = create_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
     try:
-        return await remap_if_changed(create_sessionmaker(engine), force=force)
+        return await remap_if_changed(
+            create_sessionmaker(engine), force=force, settle=settle_seconds(settings.cache_seconds)
+        )
     finally:
         await engine.dispose()
 
 
 async def _watch(interval: float) -> None:
-    engine = create_engine(get_settings().database_url)
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
     try:
-        await remap_forever(create_sessionmaker(engine), interval, gentle=False)
+        await remap_forever(
+            create_sessionmaker(engine),
+            interval,
+            gentle=False,
+            settle=settle_seconds(settings.cache_seconds),
+        )
     finally:
         await engine.dispose()
 

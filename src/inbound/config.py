@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     cache_seconds: float = Field(
         default=5.0,
         ge=0,
-        le=300,
+        le=60,
         description="How long a process keeps site keys, assets, personas and settings for "
         "captures; another process's changes reach it within this time. 0 keeps nothing.",
     )

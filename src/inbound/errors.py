@@ -204,7 +204,16 @@ def handle_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Res
 
 
 def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    """A deadlock or serialization failure is transient: ask the client to retry."""
+    """A deadlock, a serialization failure or a lost connection is transient: ask to retry."""
+    if exc.connection_invalidated:
+        logger.warning("database connection lost; client asked to retry", error=str(exc))
+        return problem_response(
+            request,
+            503,
+            detail="the database connection was lost; retry the request",
+            problem="retry",
+            headers={"Retry-After": "1"},
+        )
     if _sqlstate(exc) in {"40P01", "40001"}:
         logger.warning("transaction aborted by the database; client asked to retry", error=str(exc))
         return problem_response(

@@ -137,12 +137,13 @@ class LeanTransaction:
             cause = getattr(error, "orig", None) or error
             if not _is_disconnect(cause):
                 raise
-            # Like SQLAlchemy on a lost connection: this one, and the pool's older ones,
-            # are replaced rather than handed to the next request.
+            # Like SQLAlchemy on a lost connection: this one and the pool's others (likely
+            # lost too, as after a database restart) are replaced, not lent again.
             await connection.invalidate(cause)
-            if isinstance(error, sa_exc.DBAPIError):
-                raise
-            raise sa_exc.DBAPIError("(lean transaction)", None, error) from error
+            await connection.engine.dispose(close=False)
+            raise sa_exc.DBAPIError(
+                "(lean transaction)", None, cause, connection_invalidated=True
+            ) from error
 
     async def rows(
         self, statement: LeanStatement, params: Mapping[str, Any]

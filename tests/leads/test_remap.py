@@ -1,5 +1,6 @@
 """Background re-mapping: when personas, asset tags or settings change, contacts follow."""
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -127,6 +128,21 @@ class TestWhenToRun:
         run = await remap_if_changed(sessionmaker)
         assert run is not None
         assert run.checked == 1
+
+    async def test_a_settling_pass_takes_in_changes_made_while_it_waits(
+        self, client: httpx.AsyncClient, world: World, admin: Headers, sessionmaker: Sessions
+    ) -> None:
+        ana = await new_lead(client, world, "ana@example.com", "Head of IT")
+        await settled(sessionmaker)
+        cto_only = [{"field": "job_title", "operator": "equals", "value": "CTO"}]
+        await change_rules(client, admin, "cio", cto_only)
+        waiting = asyncio.create_task(remap_if_changed(sessionmaker, settle=0.6))
+        await asyncio.sleep(0.2)  # the pass has claimed its turn and waits
+        await change_rules(client, admin, "cio", HEAD_OF_IT_RULES)
+        run = await waiting
+        assert run is not None
+        assert (await get_lead(client, world, ana))["persona"]["slug"] == "cio"
+        assert await remap_if_changed(sessionmaker) is None
 
 
 class TestPersonaRules:

@@ -32,13 +32,28 @@ STALE_AFTER = timedelta(minutes=2)
 ACTOR = "remap"
 
 
+def settle_seconds(cache_seconds: float) -> float:
+    """How long a pass waits before it walks, when capturing processes keep their inputs
+    for ``cache_seconds``: that long, and a second for the captures in flight."""
+    return cache_seconds + 1.0 if cache_seconds > 0 else 0.0
+
+
 async def remap_if_changed(
-    sessionmaker: async_sessionmaker[AsyncSession], *, force: bool = False, gentle: bool = False
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    force: bool = False,
+    gentle: bool = False,
+    settle: float = 0.0,
 ) -> RemapRun | None:
     """Run one pass when mapping inputs changed since the last one (or `force`); else None.
 
     Also None while another process's pass is alive: passes never overlap. A `gentle` pass
     rests between batches, for a process that also serves requests.
+
+    Processes that capture keep mapping inputs in memory for a while: a pass that walked at
+    once could pass a contact that a capture then maps with the old inputs, and nothing would
+    correct it. So the pass waits ``settle`` seconds (see `settle_seconds`) after claiming
+    its turn, then reads the inputs as they stand.
     """
     async with sessionmaker() as session:
         await _serialize(session)
@@ -53,6 +68,11 @@ async def remap_if_changed(
         run = RemapRun(fingerprint=fingerprint, started_at=now, heartbeat_at=now)
         session.add(run)
         await session.commit()
+    if settle > 0:
+        await asyncio.sleep(settle)
+        async with sessionmaker() as session:
+            inputs = await load_inputs(session)
+        run.fingerprint = inputs.fingerprint()
     return await _remap_all(sessionmaker, inputs, run, gentle=gentle)
 
 
@@ -146,12 +166,16 @@ def _reevaluate(
 
 
 async def remap_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float, *, gentle: bool
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interval_seconds: float,
+    *,
+    gentle: bool,
+    settle: float = 0.0,
 ) -> None:
     """Look for mapping changes every ``interval_seconds`` until cancelled."""
     while True:
         try:
-            await remap_if_changed(sessionmaker, gentle=gentle)
+            await remap_if_changed(sessionmaker, gentle=gentle, settle=settle)
         except Exception:
             logger.exception("re-mapping failed; trying again later")
         await asyncio.sleep(interval_seconds)

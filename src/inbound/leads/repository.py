@@ -144,6 +144,7 @@ class LeadRepository(Repository[Contact]):
             update(REMAP_RUNS)
             .where(REMAP_RUNS.c.id == run.id)
             .values(
+                fingerprint=run.fingerprint,
                 checked=run.checked,
                 changed=run.changed,
                 heartbeat_at=run.heartbeat_at,

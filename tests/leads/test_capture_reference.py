@@ -1,0 +1,127 @@
+"""What captures keep in memory: changes through the same process count at once, another
+process's changes within `INBOUND_CACHE_SECONDS`, and a lost database connection costs one
+retryable answer, not a broken pool."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbound.app import create_app
+from inbound.config import Settings
+from tests.conftest import Headers, http_client
+from tests.leads.helpers import World, capture, get_lead, make_asset, make_persona, make_world
+
+pytestmark = pytest.mark.committing
+
+CACHE_SECONDS = 0.5
+
+
+@pytest.fixture
+def cached_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"cache_seconds": CACHE_SECONDS})
+
+
+@pytest.fixture
+async def capturing_app(
+    cached_settings: Settings, committing_app: Litestar
+) -> AsyncIterator[Litestar]:
+    """A second process of the service on the same database, where the forms post."""
+    app = create_app(cached_settings)
+    yield app
+    await app.state.engine.dispose()
+
+
+@pytest.fixture
+async def forms(capturing_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client(capturing_app) as client:
+        yield client
+
+
+@pytest.fixture
+async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
+    world = await make_world(committing_client, committing_admin)
+    await make_asset(committing_client, committing_admin)
+    return world
+
+
+class TestAnotherProcessesChanges:
+    async def test_a_revoked_key_is_refused_once_the_cache_time_passed(
+        self, committing_client: httpx.AsyncClient, forms: httpx.AsyncClient, world: World
+    ) -> None:
+        assert (await capture(forms, world)).status_code == 201
+        site = await committing_client.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
+        key_id = site.json()["keys"][0]["id"]
+        revoked = await committing_client.delete(f"/api/v1/api-keys/{key_id}", headers=world.admin)
+        assert revoked.status_code == 204, revoked.text
+        await asyncio.sleep(CACHE_SECONDS + 0.1)
+        refused = await capture(forms, world, email="later@example.com")
+        assert refused.status_code == 401, refused.text
+
+    async def test_an_asset_created_elsewhere_is_captured_and_mapped_at_once(
+        self,
+        committing_client: httpx.AsyncClient,
+        committing_admin: Headers,
+        forms: httpx.AsyncClient,
+        world: World,
+    ) -> None:
+        # The capturing process has read its mapping inputs before the asset existed.
+        assert (await capture(forms, world)).status_code == 201
+        persona = await make_persona(committing_client, committing_admin, "it-director")
+        await make_asset(
+            committing_client,
+            committing_admin,
+            slug="it-checklist",
+            personas=[{"persona": persona["id"], "relevance": 3}],
+        )
+        answer = await capture(forms, world, asset="it-checklist", email="new@example.com")
+        assert answer.status_code == 201, answer.text
+        lead = await get_lead(committing_client, world, answer.json()["contact_id"])
+        assert lead["persona"]["id"] == persona["id"]
+
+
+class TestThisProcessesChanges:
+    async def test_a_key_revoked_through_this_process_is_refused_at_once(
+        self, forms: httpx.AsyncClient, world: World
+    ) -> None:
+        assert (await capture(forms, world)).status_code == 201
+        site = await forms.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
+        key_id = site.json()["keys"][0]["id"]
+        revoked = await forms.delete(f"/api/v1/api-keys/{key_id}", headers=world.admin)
+        assert revoked.status_code == 204, revoked.text
+        refused = await capture(forms, world, email="later@example.com")
+        assert refused.status_code == 401, refused.text
+
+
+class TestLostConnections:
+    async def test_a_lost_connection_costs_one_retryable_answer(
+        self, engine: AsyncEngine, committing_client: httpx.AsyncClient, world: World
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server to lose")
+        # Several pooled connections, all of which the database then drops, as in a restart.
+        answers = await asyncio.gather(
+            *(capture(committing_client, world, email=f"warm{i}@example.com") for i in range(4))
+        )
+        assert {a.status_code for a in answers} == {201}
+        async with engine.connect() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        try:
+            lost = await capture(committing_client, world, email="during@example.com")
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["retry-after"] == "1"
+            assert lost.json()["type"].endswith("retry")
+            again = [await capture(committing_client, world, email=f"after{i}@example.com")
+                     for i in range(4)]  # fmt: skip
+            assert [a.status_code for a in again] == [201] * 4
+        finally:
+            await engine.dispose()  # the tests' own pooled connections were dropped too
