@@ -4,15 +4,16 @@ Usage: .venv/bin/python bench/capture.py [--concurrency 1,8,32,64] [--workers 1,
                                          [--json out.json] [--database-url URL]
 
 It builds a fresh PostgreSQL database, starts the service as a subprocess and posts lead
-captures to it (70% new emails, 30% returning ones) from an asyncio HTTP client in this
-process: closed-loop at each concurrency, then open-loop at a fixed rate (300/s) for the
-latency target. Between the runs, pgbench runs the same SQL transaction a capture runs, at
-the same concurrency on the same database, and the ratio of the two throughputs is printed.
+captures to it (70% new emails, 30% returning ones) from a lean HTTP/1.1 client in this
+process (`http_load.py`): closed-loop at each concurrency, then open-loop at a fixed rate
+(300/s) for the latency target. Between the runs, pgbench runs the same SQL transaction a
+capture runs, at the same concurrency on the same database, and the ratio of the two
+throughputs is printed.
 
-The SQL of a capture is read from the service itself: one new and one returning capture are
-posted to a server with statement logging on, and the pgbench script is built from the
-statements it logged (its INSERT and UPDATE column lists and the stored values); the script's
-statements are then compared with the service's, and any difference is reported.
+The pgbench script is built from the service's own compiled capture statements and the values
+it stored; one new and one returning capture are also posted to a server with statement
+logging on, and the script's statements are compared with the ones it logged, any difference
+reported.
 """
 
 import argparse

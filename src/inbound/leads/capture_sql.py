@@ -1,8 +1,9 @@
 """The statements of one capture, each built and compiled once.
 
 A new email costs five statements between BEGIN and COMMIT (the lock finds nothing, then the
-contact, its stage change, its score event and the capture are inserted); a returning one the
-same number, with an UPDATE of the contact; an idempotency key adds one.
+contact, its stage change, its score event and the capture are inserted); a returning one
+four, with an UPDATE of the contact and a stage change only when its stage moves; an
+idempotency key adds one.
 """
 
 from typing import Any
