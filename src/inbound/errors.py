@@ -207,23 +207,17 @@ def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> R
     """A deadlock, a serialization failure or a lost connection is transient: ask to retry."""
     if exc.connection_invalidated:
         logger.warning("database connection lost; client asked to retry", error=str(exc))
-        return problem_response(
-            request,
-            503,
-            detail="the database connection was lost; retry the request",
-            problem="retry",
-            headers={"Retry-After": "1"},
-        )
+        return _retry(request, "the database connection was lost; retry the request")
     if _sqlstate(exc) in {"40P01", "40001"}:
         logger.warning("transaction aborted by the database; client asked to retry", error=str(exc))
-        return problem_response(
-            request,
-            503,
-            detail="the request collided with a concurrent one; retry it",
-            problem="retry",
-            headers={"Retry-After": "1"},
-        )
+        return _retry(request, "the request collided with a concurrent one; retry it")
     return handle_unexpected_error(request, exc)
+
+
+def _retry(request: Request[Any, Any, Any], detail: str) -> Response[Any]:
+    return problem_response(
+        request, 503, detail=detail, problem="retry", headers={"Retry-After": "1"}
+    )
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

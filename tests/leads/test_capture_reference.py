@@ -49,15 +49,19 @@ async def world(committing_client: httpx.AsyncClient, committing_admin: Headers)
     return world
 
 
+async def revoke_the_site_key(client: httpx.AsyncClient, world: World) -> None:
+    site = await client.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
+    key_id = site.json()["keys"][0]["id"]
+    revoked = await client.delete(f"/api/v1/api-keys/{key_id}", headers=world.admin)
+    assert revoked.status_code == 204, revoked.text
+
+
 class TestAnotherProcessesChanges:
     async def test_a_revoked_key_is_refused_once_the_cache_time_passed(
         self, committing_client: httpx.AsyncClient, forms: httpx.AsyncClient, world: World
     ) -> None:
         assert (await capture(forms, world)).status_code == 201
-        site = await committing_client.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
-        key_id = site.json()["keys"][0]["id"]
-        revoked = await committing_client.delete(f"/api/v1/api-keys/{key_id}", headers=world.admin)
-        assert revoked.status_code == 204, revoked.text
+        await revoke_the_site_key(committing_client, world)
         await asyncio.sleep(CACHE_SECONDS + 0.1)
         refused = await capture(forms, world, email="later@example.com")
         assert refused.status_code == 401, refused.text
@@ -89,10 +93,7 @@ class TestThisProcessesChanges:
         self, forms: httpx.AsyncClient, world: World
     ) -> None:
         assert (await capture(forms, world)).status_code == 201
-        site = await forms.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
-        key_id = site.json()["keys"][0]["id"]
-        revoked = await forms.delete(f"/api/v1/api-keys/{key_id}", headers=world.admin)
-        assert revoked.status_code == 204, revoked.text
+        await revoke_the_site_key(forms, world)
         refused = await capture(forms, world, email="later@example.com")
         assert refused.status_code == 401, refused.text
 
