@@ -28,7 +28,7 @@ from inbound.leads.remap import remap_forever, settle_seconds
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
-from inbound.ratelimit import RateLimiter, parse_limit
+from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.sites.controller import SiteController
 
 DOCS_ASSETS = "/docs/assets"
@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await engine.dispose()
+        if app.state.capture_reference.redis is not None:
+            await app.state.capture_reference.redis.aclose()
 
     app = Litestar(
         route_handlers=[
@@ -121,7 +123,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are never coerced (no "5" for 5, no 0 for false), while enums still take their strings.
         plugins=[PydanticPlugin(validate_strict=None)],  # type: ignore[arg-type]
     )
-    reference = CaptureReference(lambda: app.state.sessionmaker, settings.cache_seconds)
+    reference = CaptureReference(
+        lambda: app.state.sessionmaker, settings.cache_seconds, shared_redis(settings.redis_url)
+    )
     app.state.capture_reference = reference
     app.state.tables_changed = [reference.tables_changed]
     return app

@@ -1,7 +1,7 @@
 """Engine, sessions and the column types every domain shares."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -128,7 +128,7 @@ def dialect_insert(
 
 
 CHANGED_TABLES = "changed_tables"
-TablesChanged = Callable[[set[str]], None]
+TablesChanged = Callable[[set[str]], Awaitable[None]]
 
 
 class TrackedSession(Session):
@@ -184,4 +184,4 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
             changed: set[str] = session.info.pop(CHANGED_TABLES, set())
             if changed:
                 for listener in state.get("tables_changed", ()):
-                    listener(changed)
+                    await listener(changed)

@@ -135,7 +135,7 @@ class LeanTransaction:
                     log.info("COMMIT")
         except Exception as error:
             cause = getattr(error, "orig", None) or error
-            if not _is_disconnect(cause):
+            if not (driver.is_closed() or _is_disconnect(cause)):
                 raise
             # Like SQLAlchemy on a lost connection: this one and the pool's others (likely
             # lost too, as after a database restart) are replaced, not lent again.
@@ -201,8 +201,12 @@ class LeanTransaction:
 
 
 def _is_disconnect(error: BaseException) -> bool:
-    return isinstance(error, asyncpg.InterfaceError | OSError) or (
-        isinstance(error, asyncpg.PostgresError) and (error.sqlstate or "").startswith("08")
+    """A lost connection, or one whose protocol state can no longer be trusted."""
+    broken = asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError | OSError
+    return isinstance(error, broken) or (
+        isinstance(error, asyncpg.PostgresError)
+        # 08: connection exceptions; 57P: the server shut the session down.
+        and (error.sqlstate or "").startswith(("08", "57P"))
     )
 
 

@@ -98,6 +98,48 @@ class TestThisProcessesChanges:
         assert refused.status_code == 401, refused.text
 
 
+SHARED_REDIS_URL = "redis://127.0.0.1:6379/13"
+CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
+
+
+async def app_with(settings: Settings, **changes: object) -> Litestar:
+    return create_app(settings.model_copy(update={"cache_seconds": 60.0, **changes}))
+
+
+class TestSharedVersion:
+    """With Redis, one process's change reaches every process's next capture."""
+
+    async def test_a_key_revoked_through_one_process_is_refused_by_all_at_once(
+        self, settings: Settings, committing_app: Litestar, world: World
+    ) -> None:
+        admin_app = await app_with(settings, redis_url=SHARED_REDIS_URL)
+        forms_app = await app_with(settings, redis_url=SHARED_REDIS_URL)
+        try:
+            async with http_client(admin_app) as admin, http_client(forms_app) as forms:
+                assert (await capture(forms, world)).status_code == 201
+                await revoke_the_site_key(admin, world)
+                refused = await capture(forms, world, email="later@example.com")
+                assert refused.status_code == 401, refused.text
+        finally:
+            for app in (admin_app, forms_app):
+                await app.state.capture_reference.redis.aclose()
+                await app.state.engine.dispose()
+
+    async def test_with_redis_down_captures_go_on_and_this_process_still_follows_its_own(
+        self, settings: Settings, committing_app: Litestar, world: World
+    ) -> None:
+        app = await app_with(settings, redis_url=CLOSED_REDIS_URL)
+        try:
+            async with http_client(app) as client:
+                assert (await capture(client, world)).status_code == 201
+                await revoke_the_site_key(client, world)
+                refused = await capture(client, world, email="later@example.com")
+                assert refused.status_code == 401, refused.text
+        finally:
+            await app.state.capture_reference.redis.aclose()
+            await app.state.engine.dispose()
+
+
 class TestLostConnections:
     async def test_a_lost_connection_costs_one_retryable_answer(
         self, engine: AsyncEngine, committing_client: httpx.AsyncClient, world: World

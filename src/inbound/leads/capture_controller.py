@@ -138,6 +138,7 @@ class CaptureController(Controller):
         client_ip = request.client.host if request.client else "unknown"
         await _enforce(limiter, limits.per_ip, "capture-ip", client_ip)
         posted = await _read_body(request)
+        await reference.follow_other_processes()
         site_key = await _site_key(reference, request, posted)
         await _enforce(limiter, limits.per_key, "capture-key", str(site_key.key_id))
         _check_origin(request, site_key)

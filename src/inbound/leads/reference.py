@@ -3,20 +3,28 @@
 A capture needs the site's key, the asset, the personas, every asset's persona tags and the
 settings: five reads that change a few times a day, against the few writes that are the
 capture itself. Each process keeps them for `INBOUND_CACHE_SECONDS`; a write through this
-process's API drops them at once, and another process's writes reach it within that time.
+process's API drops them at once. With `INBOUND_REDIS_URL` set, such a write also bumps a
+version in Redis that every process compares once per capture, so all of them drop theirs
+at once too; without Redis, or while it is down, another process's writes reach a process
+within the cache time.
 """
 
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
+import structlog
 from cachetools import TTLCache
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.auth.keys import hash_key
 from inbound.content.service import AssetService, CaptureTarget
 from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.sites.service import SiteKey, SiteService
+
+logger = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -28,17 +36,24 @@ REFERENCE_TABLES = frozenset(
 MAX_ENTRIES = 10_000
 INPUTS = "inputs"
 ORIGINS = "origins"
+VERSION_KEY = "inbound:capture-reference:version"
 
 
 class CaptureReference:
     """Site keys, assets, mapping inputs and known origins, each kept for ``seconds``."""
 
     def __init__(
-        self, sessionmaker: Callable[[], async_sessionmaker[AsyncSession]], seconds: float
+        self,
+        sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
+        seconds: float,
+        redis: Redis | None = None,
     ) -> None:
-        """``sessionmaker`` gives the app's sessionmaker, which tests may replace."""
+        """``sessionmaker`` gives the app's sessionmaker, which tests may replace; ``redis``
+        shares the version of the cached values between processes."""
         self.sessionmaker = sessionmaker
         self.seconds = seconds
+        self.redis = redis
+        self._version: bytes | str | None = None
         self._cache: TTLCache[Hashable, Any] = TTLCache(
             maxsize=MAX_ENTRIES, ttl=max(seconds, 0.001), timer=time.monotonic
         )
@@ -81,10 +96,32 @@ class CaptureReference:
 
         return await self._get(ORIGINS, load) or set()
 
-    def tables_changed(self, tables: set[str]) -> None:
-        """Forget everything when this process wrote to a table the values come from."""
-        if not tables.isdisjoint(REFERENCE_TABLES):
+    async def follow_other_processes(self) -> None:
+        """Forget everything when another process changed the values since the last look."""
+        if self.redis is None:
+            return
+        try:
+            version = await self.redis.get(VERSION_KEY)
+        except (RedisError, OSError) as exc:
+            logger.warning("shared cache version unavailable; cache time applies", error=str(exc))
+            return
+        if version != self._version:
             self._cache.clear()
+            self._version = version
+
+    async def tables_changed(self, tables: set[str]) -> None:
+        """Forget everything when this process wrote to a table the values come from, and tell
+        the other processes to do the same."""
+        if tables.isdisjoint(REFERENCE_TABLES):
+            return
+        self._cache.clear()
+        if self.redis is not None:
+            try:
+                await self.redis.incr(VERSION_KEY)
+            except (RedisError, OSError) as exc:
+                logger.warning(
+                    "shared cache version not bumped; cache time applies", error=str(exc)
+                )
 
     async def _get(
         self, key: Hashable, load: Callable[[AsyncSession], Awaitable[T | None]]
