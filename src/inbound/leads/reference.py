@@ -54,6 +54,8 @@ class CaptureReference:
         self.seconds = seconds
         self.redis = redis
         self._version: bytes | str | None = None
+        # Bumped by every clear: a load that began before it must not store what it read.
+        self._generation = 0
         self._cache: TTLCache[Hashable, Any] = TTLCache(
             maxsize=MAX_ENTRIES, ttl=max(seconds, 0.001), timer=time.monotonic
         )
@@ -106,7 +108,7 @@ class CaptureReference:
             logger.warning("shared cache version unavailable; cache time applies", error=str(exc))
             return
         if version != self._version:
-            self._cache.clear()
+            self._clear()
             self._version = version
 
     async def tables_changed(self, tables: set[str]) -> None:
@@ -114,7 +116,7 @@ class CaptureReference:
         the other processes to do the same."""
         if tables.isdisjoint(REFERENCE_TABLES):
             return
-        self._cache.clear()
+        self._clear()
         if self.redis is not None:
             try:
                 await self.redis.incr(VERSION_KEY)
@@ -122,6 +124,10 @@ class CaptureReference:
                 logger.warning(
                     "shared cache version not bumped; cache time applies", error=str(exc)
                 )
+
+    def _clear(self) -> None:
+        self._cache.clear()
+        self._generation += 1
 
     async def _get(
         self, key: Hashable, load: Callable[[AsyncSession], Awaitable[T | None]]
@@ -132,9 +138,10 @@ class CaptureReference:
             pass
         else:
             return found
+        generation = self._generation
         async with self.sessionmaker()() as session:
             value = await load(session)
         # Absent things are not kept: a random key or slug must not crowd out real ones.
-        if value is not None and self.seconds > 0:
+        if value is not None and self.seconds > 0 and generation == self._generation:
             self._cache[key] = value
         return value
