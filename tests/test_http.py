@@ -79,6 +79,15 @@ class TestUnknownQueryParameters:
         response = await client.get("/api/v1/assets?kind=ebook&limit=5", headers=reader)
         assert response.status_code == 200
 
+    async def test_null_is_no_value_of_an_enum_or_flag_but_is_one_of_a_text(
+        self, client: httpx.AsyncClient, reader: Headers
+    ) -> None:
+        response = await client.get("/api/v1/assets?kind=null&gated=null", headers=reader)
+        body = assert_problem(response, 400)
+        assert {e["field"] for e in body["errors"]} == {"kind", "gated"}
+        text = await client.get("/api/v1/assets?topic=null", headers=reader)
+        assert text.status_code == 200
+
 
 class TestRoutingErrors:
     async def test_unknown_path_is_a_404_problem(self, client: httpx.AsyncClient) -> None:

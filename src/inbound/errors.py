@@ -171,8 +171,16 @@ def handle_validation_error(
         for item in (exc.extra if isinstance(exc.extra, list) else [])
         if isinstance(item, dict)
     ]
+    missing = _MISSING_PARAMETER.match(exc.detail or "")
+    if not errors and missing:
+        source, name = missing.groups()
+        errors = [FieldError(field=name, message="required", source=source)]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
     return problem_response(request, 400, detail=detail, problem="validation", errors=errors)
+
+
+# How Litestar says that a declared parameter was not sent.
+_MISSING_PARAMETER = re.compile(r"Missing required (query|header|cookie|path) parameter '([^']+)'")
 
 
 def _field_path(dotted: str) -> str:

@@ -1,7 +1,7 @@
 """Unknown query parameters are refused, so a misspelt filter never silently matches everything."""
 
 import re
-from typing import Any
+from typing import Any, get_args
 
 from litestar.connection import ASGIConnection
 from litestar.constants import RESERVED_KWARGS
@@ -12,6 +12,7 @@ from inbound.errors import BadRequest, FieldError
 
 _PATH_PARAMETER = re.compile(r"{([^:}]+)")
 _CACHE_KEY = "declared_query_parameters"
+_NOT_TEXT_KEY = "optional_query_parameters_not_text"
 
 
 def refuse_unknown_query_parameters(
@@ -32,6 +33,18 @@ def refuse_unknown_query_parameters(
             errors=[
                 FieldError(field=name, message="given more than once", source="query")
                 for name in repeated
+            ],
+        )
+    nulls = sorted(
+        name for name in _not_text(handler) if connection.query_params.get(name) == "null"
+    )
+    if nulls:
+        # Left alone, an optional enum, number or flag would read `null` as not given at all.
+        raise BadRequest(
+            f"`null` is not a value of {', '.join(nulls)}; leave the parameter out instead",
+            errors=[
+                FieldError(field=name, message="not a valid value", source="query")
+                for name in nulls
             ],
         )
     unknown = sorted(set(connection.query_params) - declared)
@@ -57,5 +70,27 @@ def declared_query_parameters(handler: BaseRouteHandler) -> frozenset[str]:
         kwarg = field.kwarg_definition
         if isinstance(kwarg, ParameterKwarg) and (kwarg.header or kwarg.cookie):
             continue
-        names.add(kwarg.query if isinstance(kwarg, ParameterKwarg) and kwarg.query else name)
+        names.add(_query_name(name, kwarg))
     return frozenset(names)
+
+
+def _not_text(handler: BaseRouteHandler) -> frozenset[str]:
+    """The optional query parameters whose values are not text (enums, numbers, flags, ids)."""
+    found: frozenset[str] | None = handler.opt.get(_NOT_TEXT_KEY)
+    if found is None:
+        declared = declared_query_parameters(handler)
+        names = set()
+        for name, field in handler.parsed_fn_signature.parameters.items():
+            query_name = _query_name(name, field.kwarg_definition)
+            text = str in get_args(field.annotation)
+            if query_name in declared and field.is_optional and not text:
+                names.add(query_name)
+        found = handler.opt[_NOT_TEXT_KEY] = frozenset(names)
+    return found
+
+
+def _query_name(name: str, kwarg: Any) -> str:
+    """The name a parameter goes by in the query string."""
+    if isinstance(kwarg, ParameterKwarg):
+        return kwarg.query or kwarg.name or name
+    return name
