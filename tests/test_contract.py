@@ -11,11 +11,16 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.conftest import ROOT, _base_url
 from tests.support.live_server import LiveServer, live_server
 
 schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
+# Operations with rules across parameters that the document cannot state (a period whose end
+# comes after its start and spans at most 5 years, a known time zone, a filter naming an
+# existing persona): a request valid for the schema may still be refused with a 400.
+CROSS_PARAMETER_RULES = {"funnelReport"}
 
 
 @pytest.fixture(scope="module")
@@ -35,4 +40,11 @@ def server(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_api_honours_its_contract(case: schemathesis.Case[Any], server: LiveServer) -> None:
-    case.call_and_validate(base_url=server.url, headers=server.admin_headers)
+    excluded: list[schemathesis.CheckFunction] = (
+        [positive_data_acceptance]
+        if case.operation.definition.raw.get("operationId") in CROSS_PARAMETER_RULES
+        else []
+    )
+    case.call_and_validate(
+        base_url=server.url, headers=server.admin_headers, excluded_checks=excluded
+    )

@@ -29,6 +29,7 @@ from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
+from inbound.reports.controller import ReportController
 from inbound.sites.controller import SiteController
 
 DOCS_ASSETS = "/docs/assets"
@@ -38,6 +39,7 @@ TAGS = [
     Tag(name="captures", description="Lead forms posted by sites, with their public keys."),
     Tag(name="leads", description="Contacts for the team: persona, grade, score, stage."),
     Tag(name="settings", description="Scoring and persona-mapping settings."),
+    Tag(name="reports", description="The funnel: stage counts and conversion rates."),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
     Tag(name="operations", description="Health and readiness."),
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyController,
             LeadController,
             LeadSettingsController,
+            ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],

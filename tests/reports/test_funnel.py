@@ -1,0 +1,351 @@
+"""The funnel report, every number checked against a plain Python count over the rows made."""
+
+import csv
+import io
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.scopes import Scope
+from inbound.leads.repository import CAPTURES, CONTACTS
+from inbound.leads.stages import STAGES
+from tests.conftest import Headers, KeyMaker
+from tests.leads.helpers import make_asset, make_persona, make_world
+
+FUNNEL = "/api/v1/reports/funnel"
+STAGE_NAMES = [s.value for s in STAGES]
+JAN = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Person:
+    """A contact as the test made it: when it reached each stage, and its touches."""
+
+    reached: dict[str, datetime]
+    persona: str | None = None
+    first_asset: str | None = None
+    source: tuple[str | None, str | None] = (None, None)
+    assets: list[str] = field(default_factory=list)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+def at(day: int, hour: int = 12, month: int = 1) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+def journey(*moves: tuple[str, datetime]) -> dict[str, datetime]:
+    """Stage times as the service keeps them: a jump fills in every skipped stage."""
+    reached: dict[str, datetime] = {}
+    for stage, when in moves:
+        for earlier in STAGE_NAMES[: STAGE_NAMES.index(stage) + 1]:
+            reached.setdefault(earlier, when)
+    return reached
+
+
+PEOPLE = [
+    Person(journey(("lead", at(3)), ("mql", at(5)), ("sql", at(20))), "cio", "guide",
+           ("linkedin", "social"), ["guide", "checklist"]),
+    Person(journey(("lead", at(4)), ("customer", at(9))), "cio", "guide",
+           ("linkedin", "social"), ["guide"]),  # skipped mql, sql and opportunity
+    Person(journey(("lead", at(10)), ("mql", at(28, month=1))), "cfo", "checklist",
+           ("newsletter", "email"), ["checklist"]),
+    Person(journey(("lead", at(12)), ("mql", at(13))), None, "guide", (None, None),
+           ["guide"]),  # no persona
+    Person(journey(("lead", at(31, 23))), "cfo", "checklist", ("newsletter", "email"),
+           ["checklist"]),  # late on Jan 31 in UTC: January in New York too
+    Person(journey(("lead", at(1, 3, month=2)), ("mql", at(2, month=2))), "cio", "guide",
+           ("linkedin", "social"), ["guide"]),  # Jan 31, 22:00 in New York
+    Person(journey(("subscriber", at(2)), ("lead", at(15, month=2))), "cfo", "checklist",
+           ("newsletter", "email"), ["checklist"]),  # became a lead in February
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ids:
+    personas: dict[str, uuid.UUID]
+    assets: dict[str, uuid.UUID]
+    site: uuid.UUID
+
+
+@pytest.fixture
+async def ids(client: httpx.AsyncClient, admin: Headers, db: AsyncSession) -> Ids:
+    world = await make_world(client, admin)
+    personas = {slug: uuid.UUID((await make_persona(client, admin, slug))["id"])
+                for slug in ("cio", "cfo")}  # fmt: skip
+    assets = {
+        slug: uuid.UUID((await make_asset(client, admin, slug=slug, title=slug.title()))["id"])
+        for slug in ("guide", "checklist", "unused")
+    }
+    site = uuid.UUID(world.site_id)
+    for person in PEOPLE:
+        await db.execute(insert(CONTACTS).values(_contact_row(person, personas, assets, site)))
+        for n, slug in enumerate(person.assets):
+            await db.execute(insert(CAPTURES).values(
+                id=uuid.uuid4(), contact_id=person.id, asset_id=assets[slug], site_id=site,
+                fields={}, created_at=person.reached["lead"] + timedelta(minutes=n),
+            ))  # fmt: skip
+    await db.commit()
+    return Ids(personas, assets, site)
+
+
+def _contact_row(
+    person: Person, personas: dict[str, uuid.UUID], assets: dict[str, uuid.UUID], site: uuid.UUID
+) -> dict[str, Any]:
+    last = max(person.reached, key=STAGE_NAMES.index)
+    first = min(person.reached.values())
+    return {
+        "id": person.id, "email": f"{person.id}@example.com", "stage": last,
+        "stage_changed_at": person.reached[last], "custom_fields": {}, "topics": [],
+        "touches": {}, "fit": 0.5, "grade": "B", "score": 0.0, "version": 1,
+        "persona_id": personas[person.persona] if person.persona else None,
+        "first_asset_id": assets[person.first_asset] if person.first_asset else None,
+        "first_site_id": site, "first_utm_source": person.source[0],
+        "first_utm_medium": person.source[1], "created_at": first, "updated_at": first,
+        **{f"{stage}_at": when for stage, when in person.reached.items()},
+    }  # fmt: skip
+
+
+@pytest.fixture
+async def reader(make_key: KeyMaker) -> Headers:
+    return await make_key(Scope.REPORTS_READ, name="reports")
+
+
+# -- the independent calculation ---------------------------------------------------------------
+
+
+def bounds(first: date, last: date, tz: str = "UTC") -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    end = datetime(last.year, last.month, last.day, tzinfo=zone) + timedelta(days=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def cohort_counts(
+    people: Sequence[Person],
+    start: datetime,
+    end: datetime,
+    window: int | None = None,
+    entry: str = "lead",
+) -> list[int]:
+    stages = STAGE_NAMES[STAGE_NAMES.index(entry) :]
+    cohort = [p for p in people if entry in p.reached and start <= p.reached[entry] < end]
+
+    def reached(person: Person, stage: str) -> bool:
+        when = person.reached.get(stage)
+        if when is None:
+            return False
+        return window is None or when - person.reached[entry] <= timedelta(days=window)
+
+    return [sum(reached(p, stage) for p in cohort) for stage in stages]  # fmt: skip
+
+
+def period_counts(people: Sequence[Person], start: datetime, end: datetime) -> list[int]:
+    stages = STAGE_NAMES[1:]
+    return [
+        sum(1 for p in people if stage in p.reached and start <= p.reached[stage] < end)
+        for stage in stages
+    ]
+
+
+def counts_of(group: dict[str, Any]) -> list[int]:
+    return [entry["count"] for entry in group["stages"]]
+
+
+async def funnel(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
+    response = await client.get(FUNNEL, params=params, headers=reader)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def group(report: dict[str, Any], key: str | None) -> dict[str, Any]:
+    [found] = [g for g in report["groups"] if g["key"] == key]
+    assert isinstance(found, dict)
+    return found
+
+
+def only(predicate: Callable[[Person], bool]) -> list[Person]:
+    return [p for p in PEOPLE if predicate(p)]
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+JANUARY = {"from": "2026-01-01", "to": "2026-01-31"}
+
+
+class TestCohort:
+    async def test_every_stage_count_and_rate_of_january(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **JANUARY)
+        expected = cohort_counts(PEOPLE, *bounds(date(2026, 1, 1), date(2026, 1, 31)))
+        assert counts_of(report["total"]) == expected
+        assert [s["stage"] for s in report["total"]["stages"]] == STAGE_NAMES[1:]
+        pairs = pairwise(expected)
+        for ratio, (before, after) in zip(report["total"]["from_previous"], pairs, strict=True):
+            assert (ratio["numerator"], ratio["denominator"]) == (after, before)
+            assert ratio["rate"] == (round(after / before, 4) if before else None)
+            assert ratio["drop_off"] == before - after
+        for ratio, after in zip(report["total"]["from_entry"], expected[1:], strict=True):
+            assert (ratio["numerator"], ratio["denominator"]) == (after, expected[0])
+        assert report["ratio_kind"] == "conversion"
+
+    async def test_skipped_stages_count_as_reached(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **JANUARY, by="persona")
+        # The cio lead who jumped to customer counts at mql, sql and opportunity too.
+        cio = counts_of(group(report, "cio"))
+        expected = cohort_counts(
+            only(lambda p: p.persona == "cio"), *bounds(date(2026, 1, 1), date(2026, 1, 31))
+        )
+        assert cio == expected
+        assert cio[STAGE_NAMES.index("opportunity") - 1] >= 1
+
+    async def test_by_persona_has_a_group_without_persona_and_zeros_for_empty_ones(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids, admin: Headers
+    ) -> None:
+        await make_persona(client, admin, "nobody")
+        report = await funnel(client, reader, **JANUARY, by="persona")
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        for key in ("cio", "cfo", None):
+            people = [p for p in PEOPLE if p.persona == key]
+            assert counts_of(group(report, key)) == cohort_counts(people, *period), key
+        assert group(report, None)["label"] == "no persona"
+        assert counts_of(group(report, "nobody")) == [0] * 6
+
+    async def test_a_window_cuts_late_conversions_off(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **JANUARY, window_days=7)
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        expected = cohort_counts(PEOPLE, *period, window=7)
+        assert counts_of(report["total"]) == expected
+        assert expected != cohort_counts(PEOPLE, *period)
+
+    async def test_the_time_zone_moves_the_day_boundaries(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        new_york = await funnel(client, reader, **JANUARY, tz="America/New_York")
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31), "America/New_York")
+        assert counts_of(new_york["total"]) == cohort_counts(PEOPLE, *period)
+        utc = await funnel(client, reader, **JANUARY)
+        assert counts_of(new_york["total"]) != counts_of(utc["total"])
+
+    async def test_an_empty_period_shows_zeros_and_no_rates(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **{"from": "2025-06-01", "to": "2025-06-30"},
+                              by="site")  # fmt: skip
+        assert counts_of(report["total"]) == [0] * 6
+        assert all(r["rate"] is None for r in report["total"]["from_previous"])
+        assert counts_of(group(report, str(ids.site))) == [0] * 6
+
+    async def test_breakdowns_by_first_and_any_asset_source_and_site(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        first = await funnel(client, reader, **JANUARY, by="first_asset")
+        anywhere = await funnel(client, reader, **JANUARY, by="any_asset")
+        for slug in ("guide", "checklist", "unused"):
+            firsts = [p for p in PEOPLE if p.first_asset == slug]
+            touched = [p for p in PEOPLE if slug in p.assets]
+            assert counts_of(group(first, slug)) == cohort_counts(firsts, *period)
+            assert counts_of(group(anywhere, slug)) == cohort_counts(touched, *period)
+        source = await funnel(client, reader, **JANUARY, by="source")
+        assert counts_of(group(source, "linkedin / social")) == cohort_counts(
+            only(lambda p: p.source == ("linkedin", "social")), *period
+        )
+        assert counts_of(group(source, None)) == cohort_counts(
+            only(lambda p: p.source == (None, None)), *period
+        )
+        site = await funnel(client, reader, **JANUARY, by="site")
+        assert counts_of(group(site, str(ids.site))) == cohort_counts(PEOPLE, *period)
+
+    async def test_filters_narrow_the_cohort(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        by_persona = await funnel(client, reader, **JANUARY, persona="cfo")
+        assert counts_of(by_persona["total"]) == cohort_counts(
+            only(lambda p: p.persona == "cfo"), *period
+        )
+        by_asset = await funnel(client, reader, **JANUARY, asset="checklist")
+        assert counts_of(by_asset["total"]) == cohort_counts(
+            only(lambda p: "checklist" in p.assets), *period
+        )
+
+    async def test_another_entry_stage(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **JANUARY, entry="mql")
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        assert counts_of(report["total"]) == cohort_counts(PEOPLE, *period, entry="mql")
+
+
+class TestPeriod:
+    async def test_each_stage_counts_who_reached_it_in_the_period(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **{"from": "2026-02-01", "to": "2026-02-28"},
+                              mode="period")  # fmt: skip
+        expected = period_counts(PEOPLE, *bounds(date(2026, 2, 1), date(2026, 2, 28)))
+        assert counts_of(report["total"]) == expected
+        assert report["ratio_kind"] == "throughput"
+
+
+class TestCsv:
+    async def test_csv_has_a_row_per_group_and_stage(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        json_report = await funnel(client, reader, **JANUARY, by="persona")
+        response = await client.get(
+            FUNNEL, params={**JANUARY, "by": "persona"}, headers={**reader, "Accept": "text/csv"}
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        groups = [json_report["total"], *json_report["groups"]]
+        assert len(rows) == 6 * len(groups)
+        cells = [(g["label"], s["stage"], s["count"]) for g in groups for s in g["stages"]]
+        assert [(r["group_label"], r["stage"], int(r["count"])) for r in rows] == cells
+
+
+class TestBadParameters:
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
+            ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
+            ({**JANUARY, "tz": "Mars/Olympus"}, "tz"),
+            ({**JANUARY, "entry": "prospect"}, "entry"),
+            ({**JANUARY, "by": "colour"}, "by"),
+            ({**JANUARY, "mode": "period", "window_days": 7}, "window_days"),
+            ({**JANUARY, "persona": "nobody-here"}, "persona"),
+            ({**JANUARY, "asset": "no-such-asset"}, "asset"),
+            ({"to": "2026-01-31"}, "from"),
+        ],
+    )
+    async def test_answer_400_naming_the_parameter(
+        self, client: httpx.AsyncClient, reader: Headers, params: dict[str, Any], field: str
+    ) -> None:
+        response = await client.get(FUNNEL, params=params, headers=reader)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert field in [e["field"] for e in response.json().get("errors", [])], response.text
+
+    async def test_needs_the_reports_scope(
+        self, client: httpx.AsyncClient, make_key: KeyMaker
+    ) -> None:
+        leads_only = await make_key(Scope.LEADS_READ)
+        response = await client.get(FUNNEL, params=JANUARY, headers=leads_only)
+        assert response.status_code == 403
