@@ -28,35 +28,26 @@ def refuse_unknown_query_parameters(
         name for name in declared if len(connection.query_params.getall(name, [])) > 1
     )
     if repeated:
-        raise BadRequest(
-            f"query parameter(s) given more than once: {', '.join(repeated)}",
-            errors=[
-                FieldError(field=name, message="given more than once", source="query")
-                for name in repeated
-            ],
-        )
+        _refuse(repeated, "given more than once", f"query parameter(s) given more than once: "
+                f"{', '.join(repeated)}")  # fmt: skip
     nulls = sorted(
         name for name in _not_text(handler) if connection.query_params.get(name) == "null"
     )
     if nulls:
         # Left alone, an optional enum, number or flag would read `null` as not given at all.
-        raise BadRequest(
-            f"`null` is not a value of {', '.join(nulls)}; leave the parameter out instead",
-            errors=[
-                FieldError(field=name, message="not a valid value", source="query")
-                for name in nulls
-            ],
-        )
+        _refuse(nulls, "not a valid value", f"`null` is not a value of {', '.join(nulls)}; "
+                "leave the parameter out instead")  # fmt: skip
     unknown = sorted(set(connection.query_params) - declared)
     if unknown:
-        raise BadRequest(
-            f"unknown query parameter(s): {', '.join(unknown)}; "
-            f"this operation takes: {', '.join(sorted(declared)) or 'none'}",
-            errors=[
-                FieldError(field=name, message="unknown query parameter", source="query")
-                for name in unknown
-            ],
-        )
+        _refuse(unknown, "unknown query parameter", f"unknown query parameter(s): "
+                f"{', '.join(unknown)}; this operation takes: "
+                f"{', '.join(sorted(declared)) or 'none'}")  # fmt: skip
+
+
+def _refuse(names: list[str], message: str, detail: str) -> None:
+    raise BadRequest(
+        detail, errors=[FieldError(field=name, message=message, source="query") for name in names]
+    )
 
 
 def declared_query_parameters(handler: BaseRouteHandler) -> frozenset[str]:
