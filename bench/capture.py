@@ -56,6 +56,7 @@ from inbound.leads.capture_sql import (
     INSERT_SCORE_EVENT,
     INSERT_STAGE_CHANGE,
     LOCK_CONTACT_BY_EMAIL,
+    POINTS_SINCE,
     UPDATE_CONTACT,
 )
 from inbound.leads.repository import CAPTURES as CAPTURE_ROWS
@@ -529,14 +530,15 @@ def pgbench_script(
     for seed in ("capture", "contacts", "stage_changes", "score_events"):
         lines.append(f"\\set {seed}_seed random(1, 4611686018427387903)")
     script.sql("BEGIN;")
-    lookup = {"email": EMAIL, "kind": ":kind::VARCHAR",
-              "since": ":since::TIMESTAMP WITH TIME ZONE"}  # fmt: skip
-    script.sql(script.statement(LOCK_CONTACT_BY_EMAIL, {}, lookup, tail=" \\aset c_"))
+    script.sql(script.statement(LOCK_CONTACT_BY_EMAIL, {}, {"email": EMAIL}, tail=" \\aset c_"))
     lines.append("\\if :r <= :new_pct")
     contact = script.statement(INSERT_CONTACT, templates.new_contact, tail=" \\aset c_")
     script.sql(contact, "new")
     script.sql(script.statement(INSERT_STAGE_CHANGE, templates.stage_change), "new")
     lines.append("\\else")
+    window = {"contact_id": ":c_id::UUID", "kind": ":kind::VARCHAR",
+              "since": ":since::TIMESTAMP WITH TIME ZONE"}  # fmt: skip
+    script.sql(script.statement(POINTS_SINCE, {}, window), "returning")
     counted = {
         "b_id": ":c_id::UUID",
         "version": ":c_version::INTEGER + 1",

@@ -33,7 +33,7 @@ class Target:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
-        self.path = parts.path or "/"
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         lines = [f"Host: {self.host}:{self.port}", *(f"{k}: {v}" for k, v in headers.items())]
         self.head = "\r\n".join(lines).encode()
 
@@ -81,11 +81,18 @@ class Connection:
         try:
             self.writer.write(request)
             head = await self.reader.readuntil(b"\r\n\r\n")
-            status, length, closing = _parse_head(head)
-            body = await self.reader.readexactly(length) if length else b""
         except asyncio.IncompleteReadError:
             self.close()
-            raise
+            raise  # `send` may go again when nothing at all came back
+        except (OSError, asyncio.LimitOverrunError) as exc:
+            self.close()
+            raise HttpError(repr(exc)) from exc
+        try:
+            status, length, closing = _parse_head(head)
+            body = await self.reader.readexactly(length) if length else b""
+        except asyncio.IncompleteReadError as exc:
+            self.close()  # the server answered, in part: sending again would post twice
+            raise HttpError(repr(exc)) from exc
         except (OSError, asyncio.LimitOverrunError) as exc:
             self.close()
             raise HttpError(repr(exc)) from exc

@@ -1,12 +1,16 @@
 """Lean statements behave as SQLAlchemy would: same values, same errors, all or nothing."""
 
+import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import bindparam, insert, select
+from litestar import Litestar
+from sqlalchemy import Float, bindparam, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from inbound.leads.capture_sql import INSERT_STAGE_CHANGE
 from inbound.leads.repository import (
@@ -75,3 +79,134 @@ async def test_a_refused_write_raises_the_error_sqlalchemy_would(
 
     with pytest.raises(IntegrityError):
         await write_orphans()
+
+
+SLEEP = LeanStatement(select(func.pg_sleep(bindparam("seconds", type_=Float))))
+PROBES = select(SETTINGS.c.name).where(SETTINGS.c.name.like("probe%")).order_by(SETTINGS.c.name)
+
+
+def probe(name: str) -> dict[str, object]:
+    return {"name": name, "value": {}, "version": 1, "updated_at": WHEN}
+
+
+SLOW_COMMIT_SETUP = (
+    "CREATE TABLE slow_commits (id integer)",
+    "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$",
+    "CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON slow_commits "
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()",
+)
+INSERT_SLOWLY_COMMITTED = LeanStatement(text("INSERT INTO slow_commits VALUES (1)"))
+
+
+async def open_transactions(connection: AsyncConnection) -> int:
+    """Sessions of this database other than ``connection``'s, idle inside a transaction."""
+    found = await connection.execute(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+        )
+    )
+    return int(found.scalar_one())
+
+
+@pytest.mark.committing
+class TestOnTheEnginesOwnConnection:
+    """Where the service runs them: a connection lent by the pool, committing for real."""
+
+    async def test_a_block_commits_and_a_failing_one_leaves_nothing(
+        self, engine: AsyncEngine, committing_app: Litestar
+    ) -> None:
+        async def write_then_fail() -> None:
+            async with LeanTransaction.begin(engine) as transaction:
+                await transaction.execute(INSERT_SETTING, probe("probe-lost"))
+                raise Failure
+
+        async with LeanTransaction.begin(engine) as transaction:
+            await transaction.execute(INSERT_SETTING, probe("probe-kept"))
+        with pytest.raises(Failure):
+            await write_then_fail()
+        async with engine.connect() as connection:
+            assert (await connection.execute(PROBES)).scalars().all() == ["probe-kept"]
+
+    async def test_a_cancelled_statement_leaves_no_transaction_open(
+        self, engine: AsyncEngine, committing_app: Litestar
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's statements run to their end")
+
+        async def write_then_wait() -> None:
+            async with LeanTransaction.begin(engine) as transaction:
+                await transaction.execute(INSERT_SETTING, probe("probe-cancelled"))
+                await transaction.first(SLEEP, {"seconds": 30})
+
+        waiting = asyncio.create_task(write_then_wait())
+        await asyncio.sleep(0.5)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        # The pool lends a connection again; what it writes is committed, the cancelled
+        # write is not, and no session is left idle in a transaction.
+        async with LeanTransaction.begin(engine) as transaction:
+            await transaction.execute(INSERT_SETTING, probe("probe-after"))
+        async with engine.connect() as connection:
+            assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
+            assert await open_transactions(connection) == 0
+
+    async def test_a_commit_cancelled_midway_leaves_no_transaction_open(
+        self, engine: AsyncEngine, committing_app: Litestar
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite commits at once")
+        # A deferred trigger that makes COMMIT itself take long enough to be cancelled.
+        async with engine.begin() as connection:
+            for statement in SLOW_COMMIT_SETUP:
+                await connection.execute(text(statement))
+        try:
+
+            async def write_slowly_committed() -> None:
+                async with LeanTransaction.begin(engine) as transaction:
+                    await transaction.execute(INSERT_SLOWLY_COMMITTED, {})
+
+            committing = asyncio.create_task(write_slowly_committed())
+            await asyncio.sleep(0.5)
+            committing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await committing
+            async with LeanTransaction.begin(engine) as transaction:
+                await transaction.execute(INSERT_SETTING, probe("probe-after"))
+            async with engine.connect() as connection:
+                assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
+                assert await open_transactions(connection) == 0
+        finally:
+            async with engine.begin() as connection:
+                await connection.execute(text("DROP TABLE slow_commits"))
+                await connection.execute(text("DROP FUNCTION slow_commit"))
+
+    async def test_a_cancel_at_any_step_leaves_the_pool_usable(
+        self, engine: AsyncEngine, committing_app: Litestar
+    ) -> None:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite's statements run to their end")
+
+        async def write(name: str) -> None:
+            async with LeanTransaction.begin(engine) as transaction:
+                await transaction.execute(INSERT_SETTING, probe(name))
+
+        # Each round cancels a little later than the one before: while the pool lends, during
+        # BEGIN, the INSERT, COMMIT. Then what the pool lends must commit for real.
+        checker = create_async_engine(engine.url, poolclass=NullPool)
+        try:
+            for step in range(150):
+                writing = asyncio.create_task(write(f"probe-cancelled-{step:03}"))
+                await asyncio.sleep(step / 50_000)
+                writing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await writing
+                await write(f"probe-after-{step:03}")
+                async with checker.connect() as connection:
+                    assert await open_transactions(connection) == 0, f"cancelled at {step}"
+                    committed = (await connection.execute(PROBES)).scalars().all()
+                    assert f"probe-after-{step:03}" in committed, f"cancelled at {step}"
+        finally:
+            await checker.dispose()

@@ -126,6 +126,7 @@ class LeanTransaction:
         raw = await connection.get_raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
         log = connection.sync_engine.logger if connection.engine.echo else None
+        nested = driver.is_in_transaction()
         try:
             async with driver.transaction():
                 if log:
@@ -140,10 +141,23 @@ class LeanTransaction:
             # Like SQLAlchemy on a lost connection: this one and the pool's others (likely
             # lost too, as after a database restart) are replaced, not lent again.
             await connection.invalidate(cause)
-            await connection.engine.dispose(close=False)
+            await connection.engine.dispose()
             raise sa_exc.DBAPIError(
                 "(lean transaction)", None, cause, connection_invalidated=True
             ) from error
+        except BaseException:
+            # Cancelled: a BEGIN or COMMIT may still be under way on the server while asyncpg's
+            # idea of the transaction is already stale, so no later state can be trusted. As
+            # SQLAlchemy does for its own statements, the connection is not lent again.
+            if not nested and not driver.is_closed():
+                await connection.invalidate()
+            raise
+        finally:
+            if not nested and not driver.is_closed() and driver.is_in_transaction():
+                # Cancelled inside the block or during COMMIT: the transaction is still open
+                # on the server, and the pool, which never saw it begin, would lend the
+                # connection on as it is.
+                await connection.invalidate()
 
     async def rows(
         self, statement: LeanStatement, params: Mapping[str, Any]
@@ -201,13 +215,17 @@ class LeanTransaction:
 
 
 def _is_disconnect(error: BaseException) -> bool:
-    """A lost connection, or one whose protocol state can no longer be trusted."""
-    broken = asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError | OSError
-    return isinstance(error, broken) or (
-        isinstance(error, asyncpg.PostgresError)
+    """A lost connection, or one whose protocol state can no longer be trusted.
+
+    Not any `InterfaceError`: asyncpg raises those for a value it cannot encode too, on a
+    connection that is fine.
+    """
+    if isinstance(error, asyncpg.PostgresError):
         # 08: connection exceptions; 57P: the server shut the session down.
-        and (error.sqlstate or "").startswith(("08", "57P"))
-    )
+        return (error.sqlstate or "").startswith(("08", "57P"))
+    if isinstance(error, asyncpg.exceptions.OutdatedSchemaCacheError):
+        return False  # a statement prepared before a schema change; the connection is fine
+    return isinstance(error, OSError | asyncpg.exceptions.InternalClientError)
 
 
 def _translated(sql: str, error: asyncpg.PostgresError) -> sa_exc.DBAPIError:

@@ -20,6 +20,7 @@ from tests.leads.helpers import (
     make_asset,
     make_world,
     post_form,
+    timeline,
 )
 
 pytestmark = pytest.mark.committing
@@ -169,6 +170,23 @@ class TestBursts:
             BURST + 1,
             BURST + 1,
         )
+
+    async def test_racing_captures_of_one_lead_earn_no_more_than_the_cap(
+        self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World
+    ) -> None:
+        # The default form-capture rule: 50 points each, at most 150 a day.
+        first = await capture(committing_client, world, email="eager@example.com")
+        contact_id = first.json()["contact_id"]
+        answers = await asyncio.gather(
+            *(capture(committing_client, world, email="eager@example.com") for _ in range(BURST))
+        )
+        assert statuses(answers) == [201] * BURST, [a.text for a in answers]
+        lead = await get_lead(committing_client, world, contact_id)
+        ledger = timeline(lead, "score")
+        assert len(ledger) == BURST + 1
+        assert sum(e["points"] for e in ledger) == 150.0
+        assert [e["capped"] for e in ledger].count(False) == 3
+        assert lead["score"] == 150.0
 
     async def test_posts_of_many_new_emails_make_one_contact_each(
         self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World

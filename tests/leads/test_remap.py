@@ -12,6 +12,7 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import RowMapping, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.leads.models import RemapRun
@@ -79,6 +80,19 @@ async def settled(sessionmaker: Sessions) -> None:
     assert await remap_if_changed(sessionmaker) is not None
 
 
+async def claimed(sessionmaker: Sessions) -> None:
+    """Wait until a pass has claimed its turn: its run is recorded, unfinished."""
+    unfinished = (
+        select(func.count()).select_from(RemapRun).where(col(RemapRun.finished_at).is_(None))
+    )
+    for _ in range(200):
+        async with sessionmaker() as session:
+            if (await session.execute(unfinished)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no pass claimed its turn")
+
+
 class TestWhenToRun:
     async def test_the_first_pass_checks_everyone_and_a_second_has_nothing_to_do(
         self, client: httpx.AsyncClient, world: World, sessionmaker: Sessions
@@ -128,21 +142,6 @@ class TestWhenToRun:
         run = await remap_if_changed(sessionmaker)
         assert run is not None
         assert run.checked == 1
-
-    async def test_a_settling_pass_takes_in_changes_made_while_it_waits(
-        self, client: httpx.AsyncClient, world: World, admin: Headers, sessionmaker: Sessions
-    ) -> None:
-        ana = await new_lead(client, world, "ana@example.com", "Head of IT")
-        await settled(sessionmaker)
-        cto_only = [{"field": "job_title", "operator": "equals", "value": "CTO"}]
-        await change_rules(client, admin, "cio", cto_only)
-        waiting = asyncio.create_task(remap_if_changed(sessionmaker, settle=0.6))
-        await asyncio.sleep(0.2)  # the pass has claimed its turn and waits
-        await change_rules(client, admin, "cio", HEAD_OF_IT_RULES)
-        run = await waiting
-        assert run is not None
-        assert (await get_lead(client, world, ana))["persona"]["slug"] == "cio"
-        assert await remap_if_changed(sessionmaker) is None
 
 
 class TestPersonaRules:
@@ -429,3 +428,27 @@ class TestOwnConnections:
                     {"key": ADVISORY_LOCK},
                 )
             assert held == 0
+
+    async def test_a_settling_pass_takes_in_changes_made_while_it_waits(
+        self,
+        committing_app: Litestar,
+        committing_client: httpx.AsyncClient,
+        committing_admin: Headers,
+    ) -> None:
+        client, admin = committing_client, committing_admin
+        world = await make_world(client, admin)
+        await make_persona(client, admin, "cio", rules=CIO_RULES)
+        await make_asset(client, admin)
+        ana = await new_lead(client, world, "ana@example.com", "Head of IT")
+        sessionmaker: Sessions = committing_app.state.sessionmaker
+        await settled(sessionmaker)
+        cto_only = [{"field": "job_title", "operator": "equals", "value": "CTO"}]
+        await change_rules(client, admin, "cio", cto_only)
+        waiting = asyncio.create_task(remap_if_changed(sessionmaker, settle=2.0))
+        await claimed(sessionmaker)
+        await change_rules(client, admin, "cio", HEAD_OF_IT_RULES)
+        assert not waiting.done(), "the change came after the pass stopped waiting"
+        run = await waiting
+        assert run is not None
+        assert (await get_lead(client, world, ana))["persona"]["slug"] == "cio"
+        assert await remap_if_changed(sessionmaker) is None

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.content.models import AssetKind
 from inbound.content.service import AssetRelevance, CaptureTarget
 from inbound.db import new_id, utcnow
-from inbound.errors import FieldError, Unprocessable
+from inbound.errors import FieldError, Unprocessable, is_foreign_key_violation
 from inbound.leads.capture_sql import (
     CLAIM_IDEMPOTENCY_KEY,
     CONTACT_COLUMNS,
@@ -24,6 +25,7 @@ from inbound.leads.capture_sql import (
     INSERT_SCORE_EVENT,
     INSERT_STAGE_CHANGE,
     LOCK_CONTACT_BY_EMAIL,
+    POINTS_SINCE,
     REPLAYED_CAPTURE,
     TAKE_OVER_IDEMPOTENCY_KEY,
     UPDATE_CONTACT,
@@ -113,37 +115,70 @@ class CaptureService:
 
         The flag says whether the answer is such a replay.
         """
+        try:
+            return await self._capture_once(form, posted, source, idempotency_key)
+        except IntegrityError as exc:
+            if not is_foreign_key_violation(exc):
+                raise
+            # The cached asset or personas name a row deleted through another process since:
+            # read them again rather than lose the lead.
+            self.reference.forget()
+            return await self._capture_once(form, posted, source, idempotency_key)
+
+    async def _capture_once(
+        self,
+        form: CaptureCreate,
+        posted: dict[str, Any],
+        source: CaptureSource,
+        idempotency_key: str | None,
+    ) -> tuple[CaptureAccepted, bool]:
         target = await self.reference.target(form.asset)
         if target is None:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
         _check_required_fields(target, form)
         inputs = await self.reference.inputs(covering=target)
-        now = utcnow()
-        capture_id = new_id()
-        submission = Submission(form, target, capture_id, now, actor=f"key:{source.key_id}")
-        first: dict[str, Any] | None = None
+        submission = Submission(form, target, new_id(), utcnow(), actor=f"key:{source.key_id}")
+        recorded, replayed = await self._write(submission, source, inputs, posted, idempotency_key)
+        if replayed:
+            # Read once the transaction is over: on SQLite it would wait for its own lock.
+            asset = await self.reference.target(str(recorded["asset_id"]))
+            delivery_url = asset.delivery_url if asset else None
+        else:
+            delivery_url = target.delivery_url
+        accepted = CaptureAccepted(
+            contact_id=recorded["contact_id"], capture_id=recorded["id"], delivery_url=delivery_url
+        )
+        return accepted, replayed
+
+    async def _write(
+        self,
+        submission: Submission,
+        source: CaptureSource,
+        inputs: MappingInputs,
+        posted: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Write one capture in a transaction of its own; return the capture's id, contact and
+        asset, and whether they are those of an earlier post with the same idempotency key."""
         async with LeanTransaction.begin(self.bind) as transaction:
             if idempotency_key is not None:
-                first = await _claim(transaction, source.site_id, idempotency_key, capture_id, now)
-            if first is None:
-                contact_id = await _record_contact(transaction, submission, source, inputs)
-                await transaction.execute(
-                    INSERT_CAPTURE,
-                    _capture_row(submission, source, contact_id, posted, idempotency_key),
-                )
-        if first is not None:
-            # Read once the transaction is over: on SQLite it would wait for its own lock.
-            asset = await self.reference.target(str(first["asset_id"]))
-            replayed = CaptureAccepted(
-                contact_id=first["contact_id"],
-                capture_id=first["id"],
-                delivery_url=asset.delivery_url if asset else None,
+                first = await _claim(
+                    transaction, source.site_id, idempotency_key, submission.capture_id,
+                    submission.now,
+                )  # fmt: skip
+                if first is not None:
+                    return first, True
+            contact_id = await _record_contact(transaction, submission, source, inputs)
+            await transaction.execute(
+                INSERT_CAPTURE,
+                _capture_row(submission, source, contact_id, posted, idempotency_key),
             )
-            return replayed, True
-        accepted = CaptureAccepted(
-            contact_id=contact_id, capture_id=capture_id, delivery_url=target.delivery_url
-        )
-        return accepted, False
+        recorded = {
+            "id": submission.capture_id,
+            "contact_id": contact_id,
+            "asset_id": submission.target.id,
+        }
+        return recorded, False
 
 
 def _capture_row(
@@ -210,16 +245,14 @@ async def _record_contact(
     """
     settings = inputs.settings
     cap_period = settings.scoring.activities.form_capture.cap_period_days
-    lookup = {
-        "email": submission.form.email,
-        "kind": FORM_CAPTURE,
-        "since": submission.now - timedelta(days=cap_period),
-    }
+    since = submission.now - timedelta(days=cap_period)
     evidence = Evidence(inputs.personas, inputs.relevance)
     for _ in range(2):
-        existing = await transaction.first(LOCK_CONTACT_BY_EMAIL, lookup)
+        existing = await transaction.first(LOCK_CONTACT_BY_EMAIL, {"email": submission.form.email})
         if existing is not None:
-            earned = float(existing.pop("earned"))
+            window = {"contact_id": existing["id"], "kind": FORM_CAPTURE, "since": since}
+            summed = await transaction.first(POINTS_SINCE, window)
+            earned = float(summed["earned"]) if summed else 0.0
             state = existing
         else:
             earned, state = 0.0, _new_contact(submission, source)

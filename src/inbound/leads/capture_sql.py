@@ -2,8 +2,9 @@
 
 A new email costs five statements between BEGIN and COMMIT (the lock finds nothing, then the
 contact, its stage change, its score event and the capture are inserted); a returning one
-four, with an UPDATE of the contact and a stage change only when its stage moves; an
-idempotency key adds one.
+five too (the lock, the points it earned toward the cap, an UPDATE of the contact, its score
+event and the capture), plus a stage change only when its stage moves; an idempotency key
+adds one.
 """
 
 from typing import Any
@@ -61,17 +62,6 @@ def _insert_contact(dialect_name: str) -> Any:
     )
 
 
-_EARNED = (
-    select(func.coalesce(func.sum(SCORE_EVENTS.c.points), 0.0))
-    .where(
-        SCORE_EVENTS.c.contact_id == CONTACTS.c.id,
-        SCORE_EVENTS.c.kind == bindparam("kind"),
-        SCORE_EVENTS.c.created_at >= bindparam("since"),
-    )
-    .scalar_subquery()
-    .label("earned")
-)
-
 # A site's idempotency key, taken for a new capture unless a live one holds it. A concurrent
 # request with the same key waits here until the first one commits or rolls back.
 CLAIM_IDEMPOTENCY_KEY = LeanStatement(_claim_key)
@@ -93,10 +83,21 @@ TAKE_OVER_IDEMPOTENCY_KEY = LeanStatement(
     )
     .values(capture_id=bindparam("capture_id"), created_at=bindparam("created_at"))
 )
-# The contact with this email, locked until the commit, with the points one kind of activity
-# earned it since a moment: what the activity's cap is counted against.
+# The contact with this email, locked until the commit.
 LOCK_CONTACT_BY_EMAIL = LeanStatement(
-    select(CONTACTS, _EARNED).where(CONTACTS.c.email == bindparam("email")).with_for_update()
+    select(CONTACTS).where(CONTACTS.c.email == bindparam("email")).with_for_update()
+)
+# The points one kind of activity earned a contact since a moment: what the activity's cap is
+# counted against. A statement of its own, run once the contact is locked: under READ
+# COMMITTED a statement sees the rows committed before it began, so a subquery of the lock
+# itself would miss the score event of the capture it waited for, and racing captures would
+# together earn more than the cap.
+POINTS_SINCE = LeanStatement(
+    select(func.coalesce(func.sum(SCORE_EVENTS.c.points), 0.0).label("earned")).where(
+        SCORE_EVENTS.c.contact_id == bindparam("contact_id"),
+        SCORE_EVENTS.c.kind == bindparam("kind"),
+        SCORE_EVENTS.c.created_at >= bindparam("since"),
+    )
 )
 # A new contact, unless a concurrent capture created one with this email first.
 INSERT_CONTACT = LeanStatement(_insert_contact)

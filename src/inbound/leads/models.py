@@ -2,10 +2,24 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text
+from sqlalchemy import Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+
+# Stages besides `lead` whose reached time reports look up by range.
+RANGED_STAGES = ("subscriber", "mql", "sql", "opportunity", "customer", "evangelist")
+# What the default cohort funnel and velocity read of each lead, so that they read the index
+# alone (PostgreSQL): the groups they break down by and every later stage's time.
+COHORT_COLUMNS = ["persona_id", "first_asset_id", "first_site_id", "mql_at", "sql_at",
+                  "opportunity_at", "customer_at", "evangelist_at"]  # fmt: skip
+
+
+def _reached_index(stage: str) -> Index:
+    """The contacts that reached ``stage``, by when: only they are in it."""
+    column = f"{stage}_at"
+    reached = text(f"{column} IS NOT NULL")
+    return Index(f"ix_contacts_{column}", column, postgresql_where=reached, sqlite_where=reached)
 
 
 class Contact(SQLModel, table=True):
@@ -15,6 +29,9 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contacts_stage_id", "stage", "id"),
         Index("ix_contacts_persona_id_id", "persona_id", "id"),
+        Index("ix_contacts_lead_at", "lead_at", postgresql_include=COHORT_COLUMNS),
+        *(_reached_index(stage) for stage in RANGED_STAGES),
+        Index("ix_contacts_created_at", "created_at", postgresql_include=["first_asset_id"]),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -89,6 +106,7 @@ class Capture(SQLModel, table=True):
         Index("ix_captures_contact_id_id", "contact_id", "id"),
         Index("ix_captures_asset_id_id", "asset_id", "id"),
         Index("ix_captures_site_id_id", "site_id", "id"),
+        Index("ix_captures_created_at", "created_at", postgresql_include=["asset_id"]),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

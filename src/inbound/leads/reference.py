@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.auth.keys import hash_key
 from inbound.content.service import AssetService, CaptureTarget
 from inbound.leads.inputs import MappingInputs, load_inputs
+from inbound.schemas import parse_ref
 from inbound.sites.service import SiteKey, SiteService
 
 logger = structlog.get_logger(__name__)
@@ -74,7 +75,8 @@ class CaptureReference:
         async def load(session: AsyncSession) -> CaptureTarget | None:
             return await AssetService(session).capture_target(ref)
 
-        return await self._get(("asset", ref), load)
+        # By the parsed id: the spellings of one id must not fill the cache with copies.
+        return await self._get(("asset", parse_ref(ref)), load)
 
     async def inputs(self, *, covering: CaptureTarget | None = None) -> MappingInputs:
         """Personas, every asset's tags and the settings.
@@ -124,6 +126,10 @@ class CaptureReference:
                 logger.warning(
                     "shared cache version not bumped; cache time applies", error=str(exc)
                 )
+
+    def forget(self) -> None:
+        """Drop everything kept, in this process only."""
+        self._clear()
 
     def _clear(self) -> None:
         self._cache.clear()
