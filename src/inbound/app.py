@@ -30,6 +30,7 @@ from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
+from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
 
 DOCS_ASSETS = "/docs/assets"
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             api,
             CaptureController,
             HealthController,
+            DashboardController,
             create_static_files_router(
                 path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
             ),

@@ -1,12 +1,14 @@
 """Unknown query parameters are refused, so a misspelt filter never silently matches everything."""
 
 import re
+from collections.abc import Iterator
 from typing import Any, get_args
 
 from litestar.connection import ASGIConnection
 from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import BaseRouteHandler
 from litestar.params import ParameterKwarg
+from litestar.typing import FieldDefinition
 
 from inbound.errors import BadRequest, FieldError
 
@@ -50,12 +52,21 @@ def _refuse(names: list[str], message: str, detail: str) -> None:
     )
 
 
+def _parameters(handler: BaseRouteHandler) -> Iterator[tuple[str, FieldDefinition]]:
+    """The parameters of the handler's signature and of its dependencies' signatures."""
+    yield from handler.parsed_fn_signature.parameters.items()
+    for provider in handler.resolve_dependencies().values():
+        signature = getattr(provider, "parsed_fn_signature", None)
+        if signature is not None:
+            yield from signature.parameters.items()
+
+
 def declared_query_parameters(handler: BaseRouteHandler) -> frozenset[str]:
-    """The query parameter names a handler's signature declares."""
+    """The query parameter names a handler's signature, or a dependency's, declares."""
     path_parameters = {name for path in handler.paths for name in _PATH_PARAMETER.findall(path)}
     skip = RESERVED_KWARGS | path_parameters | set(handler.resolve_dependencies())
     names = set()
-    for name, field in handler.parsed_fn_signature.parameters.items():
+    for name, field in _parameters(handler):
         if name in skip:
             continue
         kwarg = field.kwarg_definition
@@ -71,7 +82,7 @@ def _not_text(handler: BaseRouteHandler) -> frozenset[str]:
     if found is None:
         declared = declared_query_parameters(handler)
         names = set()
-        for name, field in handler.parsed_fn_signature.parameters.items():
+        for name, field in _parameters(handler):
             query_name = _query_name(name, field.kwarg_definition)
             text = str in get_args(field.annotation)
             if query_name in declared and field.is_optional and not text:

@@ -2,131 +2,20 @@
 
 import csv
 import io
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.scopes import Scope
-from inbound.leads.repository import CAPTURES, CONTACTS
-from inbound.leads.stages import STAGES
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_asset, make_persona, make_world
+from tests.leads.helpers import make_persona
+from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
 
 FUNNEL = "/api/v1/reports/funnel"
-STAGE_NAMES = [s.value for s in STAGES]
-JAN = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class Person:
-    """A contact as the test made it: when it reached each stage, and its touches."""
-
-    reached: dict[str, datetime]
-    persona: str | None = None
-    first_asset: str | None = None
-    source: tuple[str | None, str | None] = (None, None)
-    assets: list[str] = field(default_factory=list)
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-
-
-def at(day: int, hour: int = 12, month: int = 1) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=UTC)
-
-
-def journey(*moves: tuple[str, datetime]) -> dict[str, datetime]:
-    """Stage times as the service keeps them: a jump fills in every skipped stage."""
-    reached: dict[str, datetime] = {}
-    for stage, when in moves:
-        for earlier in STAGE_NAMES[: STAGE_NAMES.index(stage) + 1]:
-            reached.setdefault(earlier, when)
-    return reached
-
-
-PEOPLE = [
-    Person(journey(("lead", at(3)), ("mql", at(5)), ("sql", at(20))), "cio", "guide",
-           ("linkedin", "social"), ["guide", "checklist"]),
-    Person(journey(("lead", at(4)), ("customer", at(9))), "cio", "guide",
-           ("linkedin", "social"), ["guide"]),  # skipped mql, sql and opportunity
-    Person(journey(("lead", at(10)), ("mql", at(28, month=1))), "cfo", "checklist",
-           ("newsletter", "email"), ["checklist"]),
-    Person(journey(("lead", at(12)), ("mql", at(13))), None, "guide", (None, None),
-           ["guide"]),  # no persona
-    Person(journey(("lead", at(31, 23))), "cfo", "checklist", ("newsletter", "email"),
-           ["checklist"]),  # late on Jan 31 in UTC: January in New York too
-    Person(journey(("lead", at(1, 3, month=2)), ("mql", at(2, month=2))), "cio", "guide",
-           ("linkedin", "social"), ["guide"]),  # Jan 31, 22:00 in New York
-    Person(journey(("subscriber", at(2)), ("lead", at(15, month=2))), "cfo", "checklist",
-           ("newsletter", "email"), ["checklist"]),  # became a lead in February
-]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Ids:
-    personas: dict[str, uuid.UUID]
-    assets: dict[str, uuid.UUID]
-    site: uuid.UUID
-
-
-@pytest.fixture
-async def ids(client: httpx.AsyncClient, admin: Headers, db: AsyncSession) -> Ids:
-    world = await make_world(client, admin)
-    personas = {slug: uuid.UUID((await make_persona(client, admin, slug))["id"])
-                for slug in ("cio", "cfo")}  # fmt: skip
-    assets = {
-        slug: uuid.UUID((await make_asset(client, admin, slug=slug, title=slug.title()))["id"])
-        for slug in ("guide", "checklist", "unused")
-    }
-    site = uuid.UUID(world.site_id)
-    for person in PEOPLE:
-        await db.execute(insert(CONTACTS).values(_contact_row(person, personas, assets, site)))
-        for n, slug in enumerate(person.assets):
-            await db.execute(insert(CAPTURES).values(
-                id=uuid.uuid4(), contact_id=person.id, asset_id=assets[slug], site_id=site,
-                fields={}, created_at=person.reached["lead"] + timedelta(minutes=n),
-            ))  # fmt: skip
-    await db.commit()
-    return Ids(personas, assets, site)
-
-
-def _contact_row(
-    person: Person, personas: dict[str, uuid.UUID], assets: dict[str, uuid.UUID], site: uuid.UUID
-) -> dict[str, Any]:
-    last = max(person.reached, key=STAGE_NAMES.index)
-    first = min(person.reached.values())
-    return {
-        "id": person.id, "email": f"{person.id}@example.com", "stage": last,
-        "stage_changed_at": person.reached[last], "custom_fields": {}, "topics": [],
-        "touches": {}, "fit": 0.5, "grade": "B", "score": 0.0, "version": 1,
-        "persona_id": personas[person.persona] if person.persona else None,
-        "first_asset_id": assets[person.first_asset] if person.first_asset else None,
-        "first_site_id": site, "first_utm_source": person.source[0],
-        "first_utm_medium": person.source[1], "created_at": first, "updated_at": first,
-        **{f"{stage}_at": when for stage, when in person.reached.items()},
-    }  # fmt: skip
-
-
-@pytest.fixture
-async def reader(make_key: KeyMaker) -> Headers:
-    return await make_key(Scope.REPORTS_READ, name="reports")
-
-
-# -- the independent calculation ---------------------------------------------------------------
-
-
-def bounds(first: date, last: date, tz: str = "UTC") -> tuple[datetime, datetime]:
-    zone = ZoneInfo(tz)
-    start = datetime(first.year, first.month, first.day, tzinfo=zone)
-    end = datetime(last.year, last.month, last.day, tzinfo=zone) + timedelta(days=1)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def cohort_counts(
@@ -179,8 +68,6 @@ def only(predicate: Callable[[Person], bool]) -> list[Person]:
 
 # -- the tests ---------------------------------------------------------------------------------
 
-JANUARY = {"from": "2026-01-01", "to": "2026-01-31"}
-
 
 class TestCohort:
     async def test_every_stage_count_and_rate_of_january(
@@ -221,6 +108,7 @@ class TestCohort:
             people = [p for p in PEOPLE if p.persona == key]
             assert counts_of(group(report, key)) == cohort_counts(people, *period), key
         assert group(report, None)["label"] == "no persona"
+        assert counts_of(report["total"]) == cohort_counts(PEOPLE, *period)
         assert counts_of(group(report, "nobody")) == [0] * 6
 
     async def test_a_window_cuts_late_conversions_off(
@@ -258,7 +146,7 @@ class TestCohort:
         anywhere = await funnel(client, reader, **JANUARY, by="any_asset")
         for slug in ("guide", "checklist", "unused"):
             firsts = [p for p in PEOPLE if p.first_asset == slug]
-            touched = [p for p in PEOPLE if slug in p.assets]
+            touched = [p for p in PEOPLE if slug in p.touched]
             assert counts_of(group(first, slug)) == cohort_counts(firsts, *period)
             assert counts_of(group(anywhere, slug)) == cohort_counts(touched, *period)
         source = await funnel(client, reader, **JANUARY, by="source")
@@ -281,7 +169,7 @@ class TestCohort:
         )
         by_asset = await funnel(client, reader, **JANUARY, asset="checklist")
         assert counts_of(by_asset["total"]) == cohort_counts(
-            only(lambda p: "checklist" in p.assets), *period
+            only(lambda p: "checklist" in p.touched), *period
         )
 
     async def test_another_entry_stage(
@@ -301,6 +189,16 @@ class TestPeriod:
         expected = period_counts(PEOPLE, *bounds(date(2026, 2, 1), date(2026, 2, 28)))
         assert counts_of(report["total"]) == expected
         assert report["ratio_kind"] == "throughput"
+
+    async def test_by_persona_each_group_counts_its_own(
+        self, client: httpx.AsyncClient, reader: Headers, ids: Ids
+    ) -> None:
+        report = await funnel(client, reader, **JANUARY, mode="period", by="persona")
+        period = bounds(date(2026, 1, 1), date(2026, 1, 31))
+        for key in ("cio", "cfo", None):
+            people = [p for p in PEOPLE if p.persona == key]
+            assert counts_of(group(report, key)) == period_counts(people, *period), key
+        assert counts_of(report["total"]) == period_counts(PEOPLE, *period)
 
 
 class TestCsv:

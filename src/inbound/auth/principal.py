@@ -42,14 +42,23 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRo
     key = bearer_token(connection.headers.get("authorization"))
     if key is None:
         raise Unauthorized("send an API key as `Authorization: Bearer KEY`")
-    sessionmaker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
+    principal = await principal_for(connection.app.state.sessionmaker, key)
+    if principal is None:
+        raise Unauthorized("unknown or revoked API key")
+    connection.scope["auth"] = principal
+
+
+async def principal_for(
+    sessionmaker: async_sessionmaker[AsyncSession], key: str
+) -> Principal | None:
+    """The live key ``key``, or None when it is unknown or revoked."""
     async with sessionmaker() as session:
         api_key = (
             await session.execute(select(ApiKey).where(col(ApiKey.key_hash) == hash_key(key)))
         ).scalar_one_or_none()
     if api_key is None or api_key.revoked_at is not None:
-        raise Unauthorized("unknown or revoked API key")
-    connection.scope["auth"] = Principal(
+        return None
+    return Principal(
         key_id=api_key.id,
         name=api_key.name,
         scopes=frozenset(Scope(s) for s in api_key.scopes),

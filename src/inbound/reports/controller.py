@@ -1,15 +1,14 @@
 """`/api/v1/reports`: how leads move through the funnel, for marketing ops."""
 
-import csv
-import io
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, MediaType, Request, Response, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,19 +19,94 @@ from inbound.db import utcnow
 from inbound.errors import BadRequest, problems
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import PersonaNotFound, PersonaService
-from inbound.reports.funnel import Breakdown, FunnelQuery, Mode
-from inbound.reports.schemas import FunnelGroupRead, FunnelRead, StageCount, StageRatio
-from inbound.reports.service import FunnelGroup, FunnelReport, FunnelService
+from inbound.reports.assets import AssetQuery
+from inbound.reports.query import Breakdown, Mode, ReportQuery
+from inbound.reports.render import (
+    assets_csv,
+    assets_read,
+    funnel_csv,
+    funnel_read,
+    velocity_csv,
+    velocity_read,
+)
+from inbound.reports.schemas import AssetsRead, FunnelRead, VelocityRead
+from inbound.reports.service import ReportService
 from inbound.schemas import NO_NUL
 
 MAX_PERIOD = timedelta(days=5 * 366)
 CSV = "text/csv"
 
 Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
+FromDate = Annotated[date, QueryParameter(name="from", description="First day.")]
+ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
+TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
+Format = Annotated[str | None, QueryParameter(pattern="^(json|csv)$")]
 
 
 class InvalidReportParameter(BadRequest):
     problem = "validation"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The days a report covers, as asked, and as UTC instants."""
+
+    from_date: date
+    to_date: date
+    time_zone: str
+    start: datetime
+    end: datetime  # exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedQuery:
+    period: Period
+    query: ReportQuery
+
+
+async def provide_grouped_query(
+    db_session: NamedDependency[AsyncSession],
+    from_date: FromDate,
+    to_date: ToDate,
+    tz: TimeZone = "UTC",
+    mode: FromQuery[Mode] = Mode.COHORT,
+    entry: FromQuery[LifecycleStage] = LifecycleStage.LEAD,
+    window_days: Annotated[int | None, QueryParameter(ge=1, le=3650)] = None,
+    by: FromQuery[Breakdown] = Breakdown.NONE,
+    persona: Ref = None,
+    site: FromQuery[uuid.UUID | None] = None,
+    asset: Ref = None,
+) -> GroupedQuery:
+    """The question the funnel and velocity reports share, checked."""
+    period = parse_period(from_date, to_date, tz)
+    if window_days is not None and mode is Mode.PERIOD:
+        raise InvalidReportParameter(
+            "`window_days` applies to cohort mode only", field="window_days"
+        )
+    query = ReportQuery(
+        mode=mode,
+        entry=entry,
+        start=period.start,
+        end=period.end,
+        as_of=utcnow(),
+        window_days=window_days,
+        by=by,
+        persona_id=await _persona_id(db_session, persona),
+        site_id=site,
+        asset_id=await _asset_id(db_session, asset),
+    )
+    return GroupedQuery(period, query)
+
+
+GROUPED = {"grouped": Provide(provide_grouped_query)}
+PARAMETERS = (
+    "The period runs from the start of `from` to the end of `to` in `tz`. `by=persona` groups "
+    "by the contact's current persona (a group for contacts without one); `first_asset`, "
+    "`source` (first-touch UTM source / medium) and `site` by first touch; `any_asset` counts "
+    "a contact under every asset it captured. Groups nobody is in show zeros. `persona`, "
+    "`site` (first touch) and `asset` (captured it) narrow the contacts. `format=csv` or "
+    "`Accept: text/csv` answers CSV."
+)
 
 
 class ReportController(Controller):
@@ -52,58 +126,105 @@ class ReportController(Controller):
             "move on. **Period mode**: each stage counts the contacts that reached it inside "
             "the period, whenever they reached earlier stages; the ratios are throughput, not "
             "conversion, and may exceed 1. A contact that skipped stages reached them at the "
-            "time of the jump. The period runs from the start of `from` to the end of `to` in "
-            "`tz`. `by=persona` groups by the contact's current persona (a group for contacts "
-            "without one); `first_asset`, `source` (first-touch UTM source / medium) and `site` "
-            "by first touch; `any_asset` counts a contact under every asset it captured. "
-            "Groups nobody is in show zeros. `format=csv` or `Accept: text/csv` answers CSV."
+            "time of the jump. " + PARAMETERS
         ),
+        dependencies=GROUPED,
         responses=problems(400, 401, 403),
     )
     async def funnel(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        from_date: Annotated[date, QueryParameter(name="from", description="First day.")],
-        to_date: Annotated[date, QueryParameter(name="to", description="Last day, included.")],
-        tz: Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")] = "UTC",
-        mode: FromQuery[Mode] = Mode.COHORT,
-        entry: FromQuery[LifecycleStage] = LifecycleStage.LEAD,
-        window_days: Annotated[int | None, QueryParameter(ge=1, le=3650)] = None,
-        by: FromQuery[Breakdown] = Breakdown.NONE,
+        grouped: NamedDependency[GroupedQuery],
+        format: Format = None,
+    ) -> Response[FunnelRead]:
+        report = await ReportService(db_session).funnel(grouped.query)
+        body = funnel_read(report, grouped.period)
+        return _answer(request, format, body, funnel_csv)
+
+    @get(
+        "/velocity",
+        operation_id="velocityReport",
+        summary="How long contacts take from stage to stage: median and 90th percentile",
+        description=(
+            "For each stage and the next, and the entry stage and each later one: the contacts "
+            "that reached both, and the median and 90th percentile of the time between. "
+            "Percentiles interpolate linearly between the two nearest times. A contact that "
+            "skipped stages reached them at the time of the jump, so the time between two "
+            "stages it jumped over is zero. **Cohort mode** (the default): the contacts that "
+            "reached the entry stage inside the period, timed to the later stages they reached "
+            "by now (or within `window_days` of entering); young cohorts show only their "
+            "quickest members until they mature. **Period mode**: the contacts that reached the "
+            "later stage inside the period, timed from the earlier one whenever they reached "
+            "it. " + PARAMETERS
+        ),
+        dependencies=GROUPED,
+        responses=problems(400, 401, 403),
+    )
+    async def velocity(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        grouped: NamedDependency[GroupedQuery],
+        format: Format = None,
+    ) -> Response[VelocityRead]:
+        report = await ReportService(db_session).velocity(grouped.query)
+        body = velocity_read(report, grouped.period)
+        return _answer(request, format, body, velocity_csv)
+
+    @get(
+        "/assets",
+        operation_id="assetsReport",
+        summary="Per asset: captures, new contacts, and the conversions it is credited with",
+        description=(
+            "Every asset, the most credited first. `captures` counts its captures inside the "
+            "period; `new_contacts` the contacts whose first capture, inside the period, was "
+            "of it. Attribution follows the contacts that reached `stage` (default `customer`) "
+            "inside the period, over their captures up to that moment, made at any earlier "
+            "time: **first touch** credits the first capture with the whole conversion, **last "
+            "touch** the last, **linear** each capture with an equal share (fractional). Under "
+            "each model the credits sum to `converted`; contacts that converted without any "
+            "capture before are counted in `unattributed`. Captures at the same instant are "
+            "ordered by id. `persona` (current) and `site` (first touch) narrow the contacts "
+            "every figure counts. The period runs from the start of `from` to the end of `to` "
+            "in `tz`. `format=csv` or `Accept: text/csv` answers CSV."
+        ),
+        responses=problems(400, 401, 403),
+    )
+    async def assets(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
+        stage: FromQuery[LifecycleStage] = LifecycleStage.CUSTOMER,
         persona: Ref = None,
         site: FromQuery[uuid.UUID | None] = None,
-        asset: Ref = None,
-        format: Annotated[str | None, QueryParameter(pattern="^(json|csv)$")] = None,
-    ) -> Response[FunnelRead]:
-        start, end = _period(from_date, to_date, tz)
-        if window_days is not None and mode is Mode.PERIOD:
-            raise InvalidReportParameter(
-                "`window_days` applies to cohort mode only", field="window_days"
-            )
-        query = FunnelQuery(
-            mode=mode,
-            entry=entry,
-            start=start,
-            end=end,
-            as_of=utcnow(),
-            window_days=window_days,
-            by=by,
+        format: Format = None,
+    ) -> Response[AssetsRead]:
+        period = parse_period(from_date, to_date, tz)
+        query = AssetQuery(
+            stage=stage,
+            start=period.start,
+            end=period.end,
             persona_id=await _persona_id(db_session, persona),
             site_id=site,
-            asset_id=await _asset_id(db_session, asset),
         )
-        report = await FunnelService(db_session).funnel(query)
-        body = _read(report, from_date, to_date, tz)
-        wants_csv = format == "csv" or (
-            format is None and CSV in (request.headers.get("accept") or "")
-        )
-        if wants_csv:
-            return Response(_csv(body), media_type=CSV)  # type: ignore[arg-type]
-        return Response(body, media_type=MediaType.JSON)
+        report = await ReportService(db_session).assets(query)
+        return _answer(request, format, assets_read(report, period), assets_csv)
 
 
-def _period(from_date: date, to_date: date, tz: str) -> tuple[datetime, datetime]:
+def _answer(
+    request: Request[Any, Any, Any], format: str | None, body: Any, to_csv: Callable[[Any], str]
+) -> Response[Any]:
+    wants_csv = format == "csv" or (format is None and CSV in (request.headers.get("accept") or ""))
+    if wants_csv:
+        return Response(to_csv(body), media_type=CSV)
+    return Response(body, media_type=MediaType.JSON)
+
+
+def parse_period(from_date: date, to_date: date, tz: str) -> Period:
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -114,7 +235,7 @@ def _period(from_date: date, to_date: date, tz: str) -> tuple[datetime, datetime
     end = datetime.combine(to_date + timedelta(days=1), time(), zone).astimezone(UTC)
     if end - start > MAX_PERIOD:
         raise InvalidReportParameter("the period is longer than 5 years", field="to")
-    return start, end
+    return Period(from_date, to_date, tz, start, end)
 
 
 async def _persona_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
@@ -133,64 +254,3 @@ async def _asset_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
         return (await AssetService(session).get(ref)).id
     except AssetNotFound:
         raise InvalidReportParameter(f"no asset {ref!r}", field="asset") from None
-
-
-def _read(report: FunnelReport, from_date: date, to_date: date, tz: str) -> FunnelRead:
-    query = report.query
-    return FunnelRead(
-        mode=query.mode,
-        ratio_kind="throughput" if query.mode is Mode.PERIOD else "conversion",
-        entry_stage=query.entry,
-        from_date=from_date,
-        to_date=to_date,
-        time_zone=tz,
-        window_days=query.window_days,
-        as_of=query.as_of,
-        by=query.by,
-        total=_group(report.total, query.stages),
-        groups=[_group(group, query.stages) for group in report.groups],
-    )
-
-
-def _group(group: FunnelGroup, stages: tuple[LifecycleStage, ...]) -> FunnelGroupRead:
-    counts = dict(zip(stages, group.counts, strict=True))
-
-    def ratio(earlier: LifecycleStage, later: LifecycleStage) -> StageRatio:
-        numerator, denominator = counts[later], counts[earlier]
-        return StageRatio(
-            from_stage=earlier,
-            to_stage=later,
-            numerator=numerator,
-            denominator=denominator,
-            rate=round(numerator / denominator, 4) if denominator else None,
-            drop_off=denominator - numerator,
-        )
-
-    return FunnelGroupRead(
-        key=group.key,
-        label=group.label,
-        stages=[StageCount(stage=stage, count=counts[stage]) for stage in stages],
-        from_previous=[ratio(a, b) for a, b in pairwise(stages)],
-        from_entry=[ratio(stages[0], later) for later in stages[1:]],
-    )
-
-
-def _csv(report: FunnelRead) -> str:
-    """One row per group and stage, with the rates into that stage."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["group_key", "group_label", "stage", "count", "rate_from_previous",
-                     "rate_from_entry"])  # fmt: skip
-    for group in [report.total, *report.groups]:
-        previous = {r.to_stage: r.rate for r in group.from_previous}
-        entry = {r.to_stage: r.rate for r in group.from_entry}
-        for count in group.stages:
-            writer.writerow([
-                group.key or "", group.label, count.stage.value, count.count,
-                _text(previous.get(count.stage)), _text(entry.get(count.stage)),
-            ])  # fmt: skip
-    return out.getvalue()
-
-
-def _text(rate: float | None) -> str:
-    return "" if rate is None else f"{rate:.4f}"

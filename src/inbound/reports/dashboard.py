@@ -1,0 +1,214 @@
+"""`/dashboard`: the funnel per persona and the top assets, as a page a person can read.
+
+Rendered on the server from the same report objects the API answers with, so the page and the
+JSON never disagree; no script, nothing fetched from elsewhere. The page reads a key with the
+`reports:read` scope, given once through its sign-in form and kept in an HTTP-only cookie.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import Principal, principal_for
+from inbound.auth.scopes import Scope
+from inbound.db import utcnow
+from inbound.errors import InboundError
+from inbound.leads.stages import STAGES, LifecycleStage
+from inbound.reports.assets import AssetQuery
+from inbound.reports.controller import InvalidReportParameter, parse_period
+from inbound.reports.query import Breakdown, Mode, ReportQuery
+from inbound.reports.render import assets_read, funnel_read
+from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead
+from inbound.reports.service import ReportService
+
+COOKIE = "inbound_reports_key"
+COOKIE_SECONDS = 8 * 3600
+TOP_ASSETS = 10
+NO_RATE = "n/a"  # a rate over nobody
+DEFAULT_DAYS = 365
+# Nothing but the page itself and its inline styles.
+POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+_templates = Environment(
+    loader=PackageLoader("inbound.reports", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    stage: str
+    count: int
+    width: float  # percent of the widest bar
+    rate: str | None  # conversion from the stage before, as shown
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    key: str  # the persona's slug, `TOTAL_KEY` or `NO_PERSONA_KEY`
+    label: str
+    bars: list[Bar]
+    overall: str  # the entry stage to customer
+
+
+def percent(rate: float | None) -> str:
+    """A rate as the page shows it."""
+    return NO_RATE if rate is None else f"{rate * 100:.1f}%"
+
+
+TOTAL_KEY, NO_PERSONA_KEY = "@all", "@none"  # never a slug: `@` is not allowed in one
+
+
+def chart(group: FunnelGroupRead, key: str | None = None) -> Chart:
+    widest = max((stage.count for stage in group.stages), default=0) or 1
+    rates = {ratio.to_stage: percent(ratio.rate) for ratio in group.from_previous}
+    bars = [
+        Bar(
+            stage=stage.stage.value,
+            count=stage.count,
+            width=round(100 * stage.count / widest, 2),
+            rate=rates.get(stage.stage),
+        )
+        for stage in group.stages
+    ]
+    to_customer = [r for r in group.from_entry if r.to_stage is LifecycleStage.CUSTOMER]
+    overall = percent(to_customer[0].rate) if to_customer else NO_RATE
+    return Chart(
+        key=key or group.key or NO_PERSONA_KEY, label=group.label, bars=bars, overall=overall
+    )
+
+
+class DashboardController(Controller):
+    path = "/dashboard"
+    include_in_schema = False
+
+    @get("/")
+    async def page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+    ) -> Response[str]:
+        principal = await _reader(request)
+        if principal is None:
+            return _sign_in(request, None, status=200)
+        if not principal.allows(Scope.REPORTS_READ):
+            return _sign_in(request, "this key lacks the `reports:read` scope", status=403)
+        asked = request.query_params
+        today = utcnow().date()
+        chosen = {
+            "from": asked.get("from") or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+            "to": asked.get("to") or today.isoformat(),
+            "tz": asked.get("tz") or "UTC",
+            "stage": asked.get("stage") or LifecycleStage.CUSTOMER.value,
+        }
+        try:
+            funnel, assets = await _reports(db_session, chosen)
+        except InboundError as error:
+            return _page({"chosen": chosen, "error": error.detail}, status=400)
+        context = {
+            "chosen": chosen,
+            "funnel": funnel,
+            "charts": [chart(funnel.total, TOTAL_KEY), *(chart(group) for group in funnel.groups)],
+            "assets": assets,
+            "top_assets": assets.assets[:TOP_ASSETS],
+            "percent": percent,
+        }
+        return _page(context, status=200)
+
+    @post("/session", status_code=303)
+    async def sign_in(
+        self,
+        request: Request[Any, Any, Any],
+        data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        key = (data.get("key") or "").strip()
+        principal = await principal_for(request.app.state.sessionmaker, key) if key else None
+        if principal is None:
+            return _sign_in(request, "unknown or revoked key", status=401)
+        if not principal.allows(Scope.REPORTS_READ):
+            return _sign_in(request, "this key lacks the `reports:read` scope", status=403)
+        response: Response[Any] = Redirect("/dashboard", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            key,
+            path="/dashboard",
+            max_age=COOKIE_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @post("/session/end", status_code=303)
+    async def sign_out(self) -> Response[Any]:
+        response: Response[Any] = Redirect("/dashboard", status_code=303)
+        response.delete_cookie(COOKIE, path="/dashboard")
+        return response
+
+
+async def _reader(request: Request[Any, Any, Any]) -> Principal | None:
+    key = request.cookies.get(COOKIE)
+    if not key:
+        return None
+    return await principal_for(request.app.state.sessionmaker, key)
+
+
+async def _reports(session: AsyncSession, chosen: dict[str, str]) -> tuple[FunnelRead, AssetsRead]:
+    try:
+        from_date, to_date = date.fromisoformat(chosen["from"]), date.fromisoformat(chosen["to"])
+    except ValueError:
+        raise InvalidReportParameter("dates are written YYYY-MM-DD", field="from") from None
+    try:
+        stage = LifecycleStage(chosen["stage"])
+    except ValueError:
+        raise InvalidReportParameter(f"no stage {chosen['stage']!r}", field="stage") from None
+    period = parse_period(from_date, to_date, chosen["tz"])
+    service = ReportService(session)
+    query = ReportQuery(
+        mode=Mode.COHORT,
+        entry=LifecycleStage.LEAD,
+        start=period.start,
+        end=period.end,
+        as_of=utcnow(),
+        by=Breakdown.PERSONA,
+    )
+    funnel = funnel_read(await service.funnel(query), period)
+    asset_query = AssetQuery(stage=stage, start=period.start, end=period.end)
+    assets = assets_read(await service.assets(asset_query), period)
+    return funnel, assets
+
+
+def _page(context: dict[str, Any], *, status: int) -> Response[str]:
+    stages = [stage.value for stage in STAGES]
+    html = _templates.get_template("dashboard.html.j2").render(**context, stages=stages)
+    return _html(html, status)
+
+
+def _sign_in(request: Request[Any, Any, Any], error: str | None, *, status: int) -> Response[str]:
+    html = _templates.get_template("sign_in.html.j2").render(error=error)
+    response = _html(html, status)
+    if error and request.cookies.get(COOKIE):
+        response.delete_cookie(COOKIE, path="/dashboard")
+    return response
+
+
+def _html(html: str, status: int) -> Response[str]:
+    return Response(
+        html,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store"},
+    )
