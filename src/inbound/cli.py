@@ -1,4 +1,4 @@
-"""The `inbound` command: serve, migrate, issue keys, export the API contract."""
+"""The `inbound` command: serve, migrate, issue keys, fill a demo, export the API contract."""
 
 import asyncio
 import json
@@ -17,6 +17,7 @@ from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import get_settings
 from inbound.db import create_engine, create_sessionmaker
+from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 
@@ -110,6 +111,50 @@ async def _issue_key(name: str, scopes: list[Scope]) -> tuple[str, str]:
         async with create_sessionmaker(engine)() as session, session.begin():
             api_key, plain = await ApiKeyService(session).issue(name=name, scopes=scopes)
             return str(api_key.id), plain
+    finally:
+        await engine.dispose()
+
+
+@main.command()
+@click.option("--contacts", type=click.IntRange(1, 5_000_000), default=30_000, show_default=True)
+@click.option("--days", type=click.IntRange(1, 1825), default=365, show_default=True,
+              help="How far back the history goes.")  # fmt: skip
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed, the same data."
+)
+def demo(contacts: int, days: int, seed: int) -> None:
+    """Fill an empty database with a synthetic year of inbound marketing to look at.
+
+    A site, four personas, a dozen assets, and contacts who captured them and moved through
+    the funnel, each persona at its own rate. Migrates the database first; refuses one that
+    already holds personas, sites or contacts. Prints a `reports:read` key for the dashboard.
+    """
+    settings = get_settings()
+    migrate.upgrade(settings.database_url)
+    try:
+        summary = asyncio.run(_demo(contacts, days, seed))
+    except DatabaseNotEmpty as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = summary.loaded.rows
+    click.echo(
+        f"{rows['contacts']:,} contacts, {rows['captures']:,} captures and "
+        f"{rows['stage_changes']:,} stage changes over the last {days} days, in "
+        f"{summary.loaded.seconds:.0f} s; personas mapped for {summary.mapped:,} contacts",
+        err=True,
+    )
+    click.echo(f"the demo site's public key: {summary.loaded.public_key}", err=True)
+    click.echo(
+        "with this database served (`inbound serve`), open http://127.0.0.1:8000/dashboard "
+        "and sign in with this reports:read key:",
+        err=True,
+    )
+    click.echo(summary.reports_key)
+
+
+async def _demo(contacts: int, days: int, seed: int) -> DemoSummary:
+    engine = create_engine(get_settings().database_url)
+    try:
+        return await fill_demo(engine, contacts=contacts, days=days, seed=seed)
     finally:
         await engine.dispose()
 
