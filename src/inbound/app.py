@@ -25,6 +25,7 @@ from inbound.leads.capture_controller import CaptureController, CaptureLimits
 from inbound.leads.controller import LeadController, LeadSettingsController
 from inbound.leads.reference import CaptureReference
 from inbound.leads.remap import remap_forever, settle_seconds
+from inbound.leads.sales_controller import SalesController
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.query_params import refuse_unknown_query_parameters
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SiteController,
             ApiKeyController,
             LeadController,
+            SalesController,
             LeadSettingsController,
             ReportController,
         ],

@@ -53,11 +53,14 @@ class InboundError(Exception):
         field: str | None = None,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or ([FieldError(field=field, message=detail)] if field else None)
         self.headers = {**self.default_headers, **(headers or {})}
+        # Members a client can act on beside the detail (RFC 9457 extension members).
+        self.extensions = extensions or {}
 
     @classmethod
     def from_validation(cls, exc: ValidationError, *, source: str = "body") -> "InboundError":
@@ -128,6 +131,7 @@ def problem_response(
     problem: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> Response[dict[str, Any]]:
     """Render one problem-details response."""
     body = ProblemDetails(
@@ -139,7 +143,7 @@ def problem_response(
         errors=errors,
     )
     return Response(
-        body.model_dump(exclude_none=True),
+        {**(extensions or {}), **body.model_dump(exclude_none=True)},
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
@@ -154,6 +158,7 @@ def handle_inbound_error(request: Request[Any, Any, Any], exc: InboundError) -> 
         problem=exc.problem,
         errors=exc.errors,
         headers=exc.headers or None,
+        extensions=exc.extensions,
     )
 
 

@@ -8,6 +8,8 @@ from inbound.leads.models import (
     Capture,
     CaptureIdempotencyKey,
     Contact,
+    LeadEvent,
+    LeadNote,
     LeadSetting,
     RemapRun,
     ScoreEvent,
@@ -15,6 +17,7 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
+from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
 
@@ -26,11 +29,16 @@ __all__ = [
     "CaptureIdempotencyKey",
     "Contact",
     "ContentAsset",
+    "LeadEvent",
+    "LeadNote",
     "LeadSetting",
     "Persona",
     "RemapRun",
     "ScoreEvent",
     "Site",
     "StageChange",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "metadata",
 ]

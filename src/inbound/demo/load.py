@@ -140,7 +140,7 @@ async def load_history(
 
 async def _insert(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
     if rows:
-        columns = [column.name for column in table.columns]
+        columns = _written(table, rows[0])
         await connection.execute(insert(table), [_complete(row, columns) for row in rows])
 
 
@@ -150,13 +150,18 @@ async def _copy(connection: AsyncConnection, table: Table, rows: list[dict[str, 
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    columns = [column.name for column in table.columns]
+    columns = _written(table, rows[0])
     as_json = {column.name for column in table.columns if _is_json(column.type)}
     records = (
         tuple(_json(row.get(name)) if name in as_json else row.get(name) for name in columns)
         for row in rows
     )
     await driver.copy_records_to_table(table.name, records=_listed(records), columns=columns)
+
+
+def _written(table: Table, row: dict[str, Any]) -> list[str]:
+    """Every column, but those the history leaves to the database's defaults."""
+    return [c.name for c in table.columns if c.name in row or c.server_default is None]
 
 
 def _complete(row: dict[str, Any], columns: list[str]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from inbound.leads.capture_sql import (
     UPDATE_CONTACT,
 )
 from inbound.leads.evaluation import LeadSettings, evaluate
+from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
 from inbound.leads.inputs import MappingInputs
 from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.reference import CaptureReference
@@ -168,11 +169,9 @@ class CaptureService:
                 )  # fmt: skip
                 if first is not None:
                     return first, True
-            contact_id = await _record_contact(transaction, submission, source, inputs)
-            await transaction.execute(
-                INSERT_CAPTURE,
-                _capture_row(submission, source, contact_id, posted, idempotency_key),
-            )
+            capture = _capture_row(submission, source, posted, idempotency_key)
+            contact_id = await _record_contact(transaction, submission, source, inputs, capture)
+            await transaction.execute(INSERT_CAPTURE, capture | {"contact_id": contact_id})
         recorded = {
             "id": submission.capture_id,
             "contact_id": contact_id,
@@ -184,14 +183,13 @@ class CaptureService:
 def _capture_row(
     submission: Submission,
     source: CaptureSource,
-    contact_id: uuid.UUID,
     posted: dict[str, Any],
     idempotency_key: str | None,
 ) -> dict[str, Any]:
+    """The capture to store, but for its contact."""
     form = submission.form
     return {
         "id": submission.capture_id,
-        "contact_id": contact_id,
         "asset_id": submission.target.id,
         "site_id": source.site_id,
         "fields": posted,
@@ -237,8 +235,9 @@ async def _record_contact(
     submission: Submission,
     source: CaptureSource,
     inputs: MappingInputs,
+    capture: Mapping[str, Any],
 ) -> uuid.UUID:
-    """Create or update the contact behind the submission; return its id.
+    """Create or update the contact behind the submission, with its events; return its id.
 
     The contact is locked first. When it does not exist yet and a concurrent capture creates
     it first, the insert does nothing and the second pass updates it instead.
@@ -253,9 +252,9 @@ async def _record_contact(
             window = {"contact_id": existing["id"], "kind": FORM_CAPTURE, "since": since}
             summed = await transaction.first(POINTS_SINCE, window)
             earned = float(summed["earned"]) if summed else 0.0
-            state = existing
+            state, before = existing, dict(existing)
         else:
-            earned, state = 0.0, _new_contact(submission, source)
+            earned, state, before = 0.0, _new_contact(submission, source), None
         outcome = _apply_capture(state, submission, settings, evidence, earned=earned)
         if existing is not None:
             await transaction.execute(UPDATE_CONTACT, {"b_id": state["id"], **state})
@@ -265,6 +264,11 @@ async def _record_contact(
             continue  # created meanwhile by a concurrent capture: update it instead
         await transaction.execute_many(INSERT_STAGE_CHANGE, outcome.stage_changes)
         await transaction.execute_many(INSERT_SCORE_EVENT, outcome.score_events)
+        events = lead_events(
+            before, state, score=state["score"], at=submission.now,
+            stage_changes=outcome.stage_changes, capture=capture_detail(capture),
+        )  # fmt: skip
+        await transaction.execute_many(INSERT_LEAD_EVENT, events)
         contact_id: uuid.UUID = state["id"]
         return contact_id
     raise RuntimeError(f"contact {submission.form.email!r} neither inserted nor found")
@@ -307,6 +311,7 @@ def _new_contact(submission: Submission, source: CaptureSource) -> dict[str, Any
         "first_asset_id": target.id,
         **{f"first_{name}": getattr(form, name) for name in UTM_FIELDS},
         "first_referrer": form.referrer,
+        "lead_status": "new",
         "created_at": now,
         "version": 0,
     }

@@ -28,8 +28,14 @@ CREATED_ONLY = frozenset(
      "first_utm_medium", "first_utm_campaign", "first_utm_term", "first_utm_content",
      "first_referrer"}
 )  # fmt: skip
-CONTACT_COLUMNS = tuple(column.name for column in CONTACTS.columns)
-UPDATED_COLUMNS = tuple(name for name in CONTACT_COLUMNS if name not in CREATED_ONLY)
+# Never written by a capture: sales work, and the change order its trigger keeps.
+NOT_CAPTURED = frozenset({"owner", "owned_at", "lead_status_at", "change_seq"})
+CONTACT_COLUMNS = tuple(
+    column.name for column in CONTACTS.columns if column.name not in NOT_CAPTURED
+)
+UPDATED_COLUMNS = tuple(
+    name for name in CONTACT_COLUMNS if name not in CREATED_ONLY and name != "lead_status"
+)
 
 
 def _dialect_insert(dialect_name: str, table: Table) -> Any:

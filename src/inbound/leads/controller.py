@@ -76,7 +76,7 @@ class LeadController(Controller):
         leads: NamedDependency[LeadService],
         settings: NamedDependency[LeadSettingsService],
     ) -> Response[LeadRead]:
-        return await _lead_response(leads, settings, lead_id)
+        return await lead_response(leads, settings, lead_id)
 
     @post(
         "/{lead_id:uuid}/stage",
@@ -86,7 +86,7 @@ class LeadController(Controller):
         "stages count as reached. Moving to the stage the lead is at changes nothing.",
         guards=WRITE,
         status_code=200,
-        responses=problems(400, 401, 403, 404, 422),
+        responses=problems(400, 401, 403, 404, 412, 422),
         response_headers=[ETAG_HEADER],
     )
     async def move_lead_stage(
@@ -103,8 +103,9 @@ class LeadController(Controller):
             reason=data.reason,
             allow_regression=data.allow_regression,
             actor=actor_of(request),
+            precondition=lambda version: check_if_match(request, version),
         )
-        return await _lead_response(leads, settings, lead_id)
+        return await lead_response(leads, settings, lead_id)
 
     @put(
         "/{lead_id:uuid}/persona",
@@ -112,7 +113,7 @@ class LeadController(Controller):
         summary="Assign a persona by hand",
         description="The assignment stays through every automatic re-mapping until deleted.",
         guards=WRITE,
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 412),
         response_headers=[ETAG_HEADER],
     )
     async def assign_lead_persona(
@@ -124,16 +125,17 @@ class LeadController(Controller):
         settings: NamedDependency[LeadSettingsService],
     ) -> Response[LeadRead]:
         await leads.assign_persona(
-            lead_id, data.persona, reason=data.reason, actor=actor_of(request)
-        )
-        return await _lead_response(leads, settings, lead_id)
+            lead_id, data.persona, reason=data.reason, actor=actor_of(request),
+            precondition=lambda version: check_if_match(request, version),
+        )  # fmt: skip
+        return await lead_response(leads, settings, lead_id)
 
     @delete(
         "/{lead_id:uuid}/persona",
         operation_id="clearLeadPersona",
         summary="Return a lead to automatic persona mapping",
         guards=WRITE,
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 412),
     )
     async def clear_lead_persona(
         self,
@@ -141,15 +143,20 @@ class LeadController(Controller):
         lead_id: FromPath[uuid.UUID],
         leads: NamedDependency[LeadService],
     ) -> None:
-        await leads.clear_persona(lead_id, actor=actor_of(request))
+        await leads.clear_persona(
+            lead_id, actor=actor_of(request),
+            precondition=lambda version: check_if_match(request, version),
+        )  # fmt: skip
 
 
-async def _lead_response(
-    leads: LeadService, settings: LeadSettingsService, lead_id: uuid.UUID
+async def lead_response(
+    leads: LeadService, settings: LeadSettingsService, lead_id: uuid.UUID, status_code: int = 200
 ) -> Response[LeadRead]:
+    """The lead as it stands, with its ETag."""
     view = await leads.view(lead_id)
     half_life = (await settings.current()).scoring.half_life_days
-    return one(lead_read(view, half_life, utcnow()), version=view.contact["version"])
+    body = lead_read(view, half_life, utcnow())
+    return one(body, version=view.contact["version"], status_code=status_code)
 
 
 def lead_read(view: LeadView, half_life_days: float, now: datetime) -> LeadRead:

@@ -2,7 +2,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id, utcnow
@@ -32,6 +32,14 @@ class Contact(SQLModel, table=True):
         Index("ix_contacts_lead_at", "lead_at", postgresql_include=COHORT_COLUMNS),
         *(_reached_index(stage) for stage in RANGED_STAGES),
         Index("ix_contacts_created_at", "created_at", postgresql_include=["first_asset_id"]),
+        Index("ix_contacts_change_seq_id", "change_seq", "id"),
+        Index("ix_contacts_updated_at", "updated_at"),
+        Index(
+            "ix_contacts_owner",
+            "owner",
+            postgresql_where=text("owner IS NOT NULL"),
+            sqlite_where=text("owner IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -93,9 +101,21 @@ class Contact(SQLModel, table=True):
     first_utm_content: str | None = Field(default=None, max_length=200)
     first_referrer: str | None = Field(default=None, max_length=2048)
 
+    # Sales work, kept apart from the lifecycle stage as CRMs do.
+    owner: str | None = Field(default=None, max_length=200)
+    owned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    lead_status: str = Field(
+        default="new", max_length=16, sa_column_kwargs={"server_default": "new"}
+    )
+    lead_status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = 1
+    # Where the contact's last change sits in the order changes become visible: set by a
+    # trigger whenever `version` moves (on PostgreSQL the writing transaction's id, which the
+    # change feed holds back until every older transaction has ended).
+    change_seq: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 class Capture(SQLModel, table=True):
@@ -203,3 +223,52 @@ class RemapRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     checked: int = 0
     changed: int = 0
+
+
+class LeadNote(SQLModel, table=True):
+    """A note a rep wrote on a lead."""
+
+    __tablename__ = "lead_notes"
+    __table_args__ = (Index("ix_lead_notes_contact_id_id", "contact_id", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    body: str = Field(sa_type=Text)
+    author: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LeadEvent(SQLModel, table=True):
+    """The outbox: what happened to a lead, written in the transaction that made it happen.
+
+    The worker hands each event on (to webhook subscriptions) and marks it dispatched.
+    """
+
+    __tablename__ = "lead_events"
+    __table_args__ = (
+        Index(
+            "ix_lead_events_undispatched",
+            "seq",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
+        Index("ix_lead_events_occurred_at", "occurred_at"),
+    )
+
+    # Insertion order: one lead's events are written under its row lock, so they get
+    # increasing numbers in the order they happened, whatever the clocks of the writers.
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    id: uuid.UUID = Field(default_factory=new_id, unique=True)
+    type: str = Field(max_length=32)
+    lead_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    # The lead's version after the change, and the event's place among that change's events.
+    lead_version: int
+    ordinal: int = 0
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

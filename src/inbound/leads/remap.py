@@ -19,10 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.db import utcnow
 from inbound.leads.evaluation import evaluate
+from inbound.leads.events import lead_events
 from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import RemapRun
 from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
+from inbound.leads.scoring import decayed
 
 logger = structlog.get_logger(__name__)
 
@@ -118,10 +120,14 @@ async def _remap_all(
 
 @dataclass(slots=True)
 class BatchChanges:
-    """What re-mapping one batch changes: plain re-mappings, and promotions to MQL."""
+    """What re-mapping one batch changes: plain re-mappings, and promotions to MQL, each with
+    the events it makes."""
 
     remapped: list[dict[str, Any]] = field(default_factory=list)
-    promoted: list[tuple[dict[str, Any], int, list[dict[str, Any]]]] = field(default_factory=list)
+    remapped_events: list[dict[str, Any]] = field(default_factory=list)
+    promoted: list[tuple[dict[str, Any], int, list[dict[str, Any]], list[dict[str, Any]]]] = field(
+        default_factory=list
+    )
 
     def __len__(self) -> int:
         return len(self.remapped) + len(self.promoted)
@@ -135,9 +141,11 @@ async def _remap_batch(
     changes = _reevaluate(contacts, inputs, now)
     repository = LeadRepository(session)
     await repository.write_mappings(changes.remapped, now)
-    for contact, seen_version, stage_changes in changes.promoted:
+    await repository.insert_events_if_written(changes.remapped_events)
+    for contact, seen_version, stage_changes, events in changes.promoted:
         if await repository.update_contact_if_version(contact.pop("id"), seen_version, contact):
             await repository.insert_stage_changes(stage_changes)
+            await repository.insert_events(events)
     return len(changes)
 
 
@@ -145,7 +153,9 @@ def _reevaluate(
     contacts: list[dict[str, Any]], inputs: MappingInputs, now: datetime
 ) -> BatchChanges:
     changes = BatchChanges()
+    half_life = inputs.settings.scoring.half_life_days
     for contact in contacts:
+        before = dict(contact)
         columns = evaluate(contact, inputs.personas, inputs.relevance, inputs.settings)
         remapped = any(contact.get(name) != value for name, value in columns.items())
         seen_version = contact["version"]
@@ -154,14 +164,17 @@ def _reevaluate(
         stage_changes = promote_if_qualified(contact, inputs.settings, now=now, actor=ACTOR)
         if not remapped and not stage_changes:
             continue
+        contact.update(version=seen_version + 1, updated_at=now)
+        score = decayed(contact["score"], contact["score_at"], now, half_life)
+        events = lead_events(before, contact, score=score, at=now, stage_changes=stage_changes)
         if stage_changes:
-            contact.update(version=seen_version + 1, updated_at=now)
-            changes.promoted.append((contact, seen_version, stage_changes))
+            changes.promoted.append((contact, seen_version, stage_changes, events))
         else:
             changes.remapped.append(
                 {name: contact[name] for name in MAPPING_COLUMNS}
                 | {"id": contact["id"], "version": seen_version}
             )
+            changes.remapped_events.extend(events)
     return changes
 
 

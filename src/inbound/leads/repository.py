@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, func, insert, select, update
+from sqlalchemy import RowMapping, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -14,11 +14,14 @@ from inbound.leads.models import (
     Capture,
     CaptureIdempotencyKey,
     Contact,
+    LeadEvent,
+    LeadNote,
     LeadSetting,
     RemapRun,
     ScoreEvent,
     StageChange,
 )
+from inbound.pagination import PageRequest
 from inbound.repository import Repository
 
 
@@ -37,6 +40,7 @@ SETTINGS = _table(LeadSetting)
 MAPPING_COLUMNS = ("persona_id", "persona_source", "persona_confidence", "persona_explanation",
                    "fit", "grade")  # fmt: skip
 REMAP_RUNS = _table(RemapRun)
+LEAD_EVENTS = _table(LeadEvent)
 
 
 class LeadRepository(Repository[Contact]):
@@ -75,6 +79,24 @@ class LeadRepository(Repository[Contact]):
     async def insert_stage_changes(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             await (await self._connection()).execute(insert(STAGE_CHANGES), list(rows))
+
+    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Put a change's events in the outbox."""
+        if rows:
+            await (await self._connection()).execute(insert(LEAD_EVENTS), list(rows))
+
+    async def insert_events_if_written(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Put events in the outbox, each only if its lead is at the version the event names
+        (a guarded write that found the lead changed meanwhile has no events)."""
+        if not rows:
+            return
+        columns = ("id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at")
+        written = exists().where(
+            CONTACTS.c.id == bindparam("lead_id"), CONTACTS.c.version == bindparam("lead_version")
+        )
+        values = select(*(bindparam(name, type_=LEAD_EVENTS.c[name].type) for name in columns))
+        statement = insert(LEAD_EVENTS).from_select(columns, values.where(written))
+        await (await self._connection()).execute(statement, list(rows))
 
     async def get_capture(self, capture_id: uuid.UUID) -> Capture | None:
         """One capture."""
@@ -174,3 +196,15 @@ class LeadRepository(Repository[Contact]):
         )
         parameters = [{f"b_{name}": value for name, value in row.items()} for row in rows]
         await (await self._connection()).execute(statement, parameters)
+
+
+class NoteRepository(Repository[LeadNote]):
+    """Reps' notes on leads."""
+
+    model = LeadNote
+
+    async def of_lead(
+        self, contact_id: uuid.UUID, page: PageRequest
+    ) -> tuple[Sequence[LeadNote], str | None]:
+        """A lead's notes, oldest first."""
+        return await self.page(self.select().where(col(LeadNote.contact_id) == contact_id), page)

@@ -255,6 +255,13 @@ class LeadRead(ResponseSchema):
     score: float = Field(description="Engagement now, decayed since the last activity.")
     consent: ConsentRead
     first_touch: FirstTouchRead
+    owner: str | None = Field(description="Who works the lead; null while nobody claimed it.")
+    owned_at: datetime | None
+    lead_status: str = Field(
+        description="How working the lead goes: `new`, `attempting`, `connected`, "
+        "`unqualified` or `bad_timing`; apart from its lifecycle stage."
+    )
+    lead_status_at: datetime | None
     timeline: list[TimelineEntry] = Field(description="Newest first; at most 200 entries.")
     created_at: datetime
     updated_at: datetime

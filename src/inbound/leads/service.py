@@ -1,21 +1,25 @@
 """The team's view of leads: read one, move its stage, set its persona; and the lead settings."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import AssetService
 from inbound.db import utcnow
-from inbound.errors import NotFound, Unprocessable
+from inbound.errors import Conflict, NotFound, Unprocessable
 from inbound.leads.evaluation import MANUAL, LeadSettings, evaluate
+from inbound.leads.events import lead_events
 from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.models import Capture, LeadSetting, ScoreEvent, StageChange
-from inbound.leads.repository import LeadRepository
+from inbound.leads.models import Capture, LeadNote, LeadSetting, ScoreEvent, StageChange
+from inbound.leads.repository import LeadRepository, NoteRepository
+from inbound.leads.scoring import decayed
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import LifecycleStage, StageCause, is_regression
+from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.service import PersonaService
 
@@ -37,6 +41,32 @@ class InconsistentSettings(Unprocessable):
 
 class CaptureNotFound(NotFound):
     problem = "capture-not-found"
+
+
+class NoteNotFound(NotFound):
+    problem = "note-not-found"
+
+
+class LeadClaimed(Conflict):
+    problem = "lead-claimed"
+
+
+# Called with the locked lead's version before a write: `If-Match` refuses a stale one there.
+Precondition = Callable[[int], None]
+
+
+def _anything(version: int) -> None:
+    """No precondition."""
+
+
+class LeadStatus(StrEnum):
+    """How working a lead goes, kept apart from its lifecycle stage as CRMs do."""
+
+    NEW = "new"
+    ATTEMPTING = "attempting"
+    CONNECTED = "connected"
+    UNQUALIFIED = "unqualified"
+    BAD_TIMING = "bad_timing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +117,7 @@ class LeadService:
 
     def __init__(self, session: AsyncSession) -> None:
         self.leads = LeadRepository(session)
+        self.notes_of_leads = NoteRepository(session)
         self.personas = PersonaService(session)
         self.assets = AssetService(session)
         self.settings = LeadSettingsService(session)
@@ -116,9 +147,10 @@ class LeadService:
         reason: str | None,
         allow_regression: bool,
         actor: str,
+        precondition: Precondition = _anything,
     ) -> None:
         """Move a lead to ``stage``; backwards only when the caller says so."""
-        state = await self._lock(contact_id)
+        state, before = await self._lock(contact_id, precondition)
         current = LifecycleStage(state["stage"])
         if is_regression(current, stage) and not allow_regression:
             raise StageRegression(
@@ -132,13 +164,19 @@ class LeadService:
             allow_regression=True,
         )  # fmt: skip
         if rows:  # already there: nothing changes, not even the version
-            await self._save(state, rows)
+            await self._save(before, state, rows)
 
     async def assign_persona(
-        self, contact_id: uuid.UUID, persona_ref: str, *, reason: str | None, actor: str
+        self,
+        contact_id: uuid.UUID,
+        persona_ref: str,
+        *,
+        reason: str | None,
+        actor: str,
+        precondition: Precondition = _anything,
     ) -> None:
         """Set a lead's persona by hand; automatic mapping leaves it alone from now on."""
-        state = await self._lock(contact_id)
+        state, before = await self._lock(contact_id, precondition)
         persona = await self.personas.get(persona_ref)
         state.update(
             persona_id=persona.id,
@@ -151,13 +189,103 @@ class LeadService:
                 "assigned_at": utcnow().isoformat(),
             },
         )
-        await self._reevaluate_and_save(state, actor)
+        await self._reevaluate_and_save(before, state, actor)
 
-    async def clear_persona(self, contact_id: uuid.UUID, *, actor: str) -> None:
+    async def clear_persona(
+        self, contact_id: uuid.UUID, *, actor: str, precondition: Precondition = _anything
+    ) -> None:
         """Return a lead to automatic mapping, and map it now."""
-        state = await self._lock(contact_id)
+        state, before = await self._lock(contact_id, precondition)
         state["persona_source"] = None
-        await self._reevaluate_and_save(state, actor)
+        await self._reevaluate_and_save(before, state, actor)
+
+    async def claim(
+        self, contact_id: uuid.UUID, owner: str, *, precondition: Precondition = _anything
+    ) -> bool:
+        """Make ``owner`` the lead's owner unless someone else holds it; True when it is new.
+
+        The row lock decides races: the first claim commits, the others find its owner.
+        """
+        state, before = await self._lock(contact_id, precondition)
+        if state["owner"] == owner:
+            return False
+        if state["owner"] is not None:
+            raise LeadClaimed(
+                f"the lead is claimed by {state['owner']!r}",
+                extensions={"owner": state["owner"]},
+            )
+        state.update(owner=owner, owned_at=utcnow())
+        await self._save(before, state, [], claimed=True)
+        return True
+
+    async def reassign(
+        self, contact_id: uuid.UUID, owner: str, *, precondition: Precondition = _anything
+    ) -> None:
+        """Give the lead to ``owner``, whoever holds it now."""
+        state, before = await self._lock(contact_id, precondition)
+        if state["owner"] != owner:
+            state.update(owner=owner, owned_at=utcnow())
+            await self._save(before, state, [], claimed=True)
+
+    async def release(
+        self,
+        contact_id: uuid.UUID,
+        *,
+        owner: str | None,
+        precondition: Precondition = _anything,
+    ) -> None:
+        """Let go of the lead's claim; when ``owner`` is named, only if it is theirs."""
+        state, before = await self._lock(contact_id, precondition)
+        if state["owner"] is None:
+            return
+        if owner is not None and state["owner"] != owner:
+            raise LeadClaimed(
+                f"the lead is claimed by {state['owner']!r}, not {owner!r}",
+                extensions={"owner": state["owner"]},
+            )
+        state.update(owner=None, owned_at=None)
+        await self._save(before, state, [])
+
+    async def set_lead_status(
+        self, contact_id: uuid.UUID, status: LeadStatus, *, precondition: Precondition = _anything
+    ) -> None:
+        """Record how working the lead goes; the lifecycle stage stays where it is."""
+        state, before = await self._lock(contact_id, precondition)
+        if state["lead_status"] != status.value:
+            state.update(lead_status=status.value, lead_status_at=utcnow())
+            await self._save(before, state, [])
+
+    async def add_note(
+        self,
+        contact_id: uuid.UUID,
+        body: str,
+        *,
+        actor: str,
+        precondition: Precondition = _anything,
+    ) -> tuple[LeadNote, int]:
+        """Keep a rep's note on the lead; the lead's version moves with it. The note, and the
+        lead's new version."""
+        state, before = await self._lock(contact_id, precondition)
+        note = LeadNote(contact_id=contact_id, body=body, author=actor)
+        await self.notes_of_leads.add(note)
+        await self._save(before, state, [], changes=("notes",))
+        version: int = state["version"]
+        return note, version
+
+    async def note(self, contact_id: uuid.UUID, note_id: uuid.UUID) -> LeadNote:
+        """One note on a lead."""
+        note = await self.notes_of_leads.get_or_none(note_id)
+        if note is None or note.contact_id != contact_id:
+            raise NoteNotFound(f"no note {note_id} on lead {contact_id}")
+        return note
+
+    async def notes(
+        self, contact_id: uuid.UUID, page: PageRequest
+    ) -> tuple[Sequence[LeadNote], str | None]:
+        """A lead's notes, oldest first."""
+        if await self.leads.contact(contact_id) is None:
+            raise LeadNotFound(f"no lead {contact_id}")
+        return await self.notes_of_leads.of_lead(contact_id, page)
 
     async def capture(self, capture_id: uuid.UUID) -> Capture:
         """One stored capture."""
@@ -166,24 +294,52 @@ class LeadService:
             raise CaptureNotFound(f"no capture {capture_id}")
         return capture
 
-    async def _lock(self, contact_id: uuid.UUID) -> dict[str, Any]:
+    async def _lock(
+        self, contact_id: uuid.UUID, precondition: Precondition
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The lead locked until the commit, checked against the caller's precondition: its
+        state to change, and a copy of it as it was."""
         row = await self.leads.lock_contact(contact_id)
         if row is None:
             raise LeadNotFound(f"no lead {contact_id}")
-        return dict(row)
+        precondition(row["version"])
+        return dict(row), dict(row)
 
-    async def _reevaluate_and_save(self, state: dict[str, Any], actor: str) -> None:
+    async def _reevaluate_and_save(
+        self, before: dict[str, Any], state: dict[str, Any], actor: str
+    ) -> None:
         settings = await self.settings.current()
         personas = await self.personas.matchable()
         touched = {uuid.UUID(asset_id) for asset_id in state["touches"]}
         relevance = await self.assets.relevance(touched)
         state.update(evaluate(state, personas, relevance, settings))
         rows = promote_if_qualified(state, settings, now=utcnow(), actor=actor)
-        await self._save(state, rows)
+        await self._save(before, state, rows)
 
-    async def _save(self, state: dict[str, Any], stage_changes: list[dict[str, Any]]) -> None:
-        state["updated_at"] = utcnow()
+    async def _save(
+        self,
+        before: dict[str, Any],
+        state: dict[str, Any],
+        stage_changes: list[dict[str, Any]],
+        *,
+        claimed: bool = False,
+        changes: Sequence[str] = (),
+    ) -> None:
+        """Write the lead's new state, its stage changes and its events."""
+        now = utcnow()
+        state["updated_at"] = now
         state["version"] += 1
-        contact_id = state.pop("id")
-        await self.leads.update_contact(contact_id, state)
+        half_life = (await self.settings.current()).scoring.half_life_days
+        events = lead_events(
+            before, state, score=decayed(state["score"], state["score_at"], now, half_life),
+            at=now, stage_changes=stage_changes, claimed=claimed,
+            claimed_from=before["owner"], changes=changes,
+        )  # fmt: skip
+        contact_id = state["id"]
+        await self.leads.update_contact(contact_id, _without(state, "id", "change_seq"))
         await self.leads.insert_stage_changes(stage_changes)
+        await self.leads.insert_events(events)
+
+
+def _without(state: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: value for name, value in state.items() if name not in names}

@@ -91,14 +91,6 @@ def counted(query: ReportQuery, stage: LifecycleStage, dialect: str) -> ColumnEl
     return condition
 
 
-def seconds_between(later: Any, earlier: Any, dialect: str) -> Any:
-    """``later - earlier`` in seconds."""
-    if dialect == "postgresql":
-        # date_part, not EXTRACT: EXTRACT answers numeric, several times slower to sort.
-        return func.date_part("epoch", later - earlier)
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def partitions(by: Breakdown) -> bool:
     """Whether the breakdown puts each contact in exactly one group (so groups add up)."""
     return by is not Breakdown.ANY_ASSET

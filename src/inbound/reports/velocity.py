@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, text, union_all
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.db import seconds_between
 from inbound.leads.stages import LifecycleStage
 from inbound.reports.query import (
     Breakdown,
@@ -25,7 +26,6 @@ from inbound.reports.query import (
     grouped,
     partitions,
     reached,
-    seconds_between,
 )
 
 MEDIAN, P90 = 0.5, 0.9

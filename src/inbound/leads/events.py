@@ -1,0 +1,133 @@
+"""What happened to a lead, as events for the outbox: built from the state before and after a
+change, and written in the transaction that made the change (see `LeadEvent`)."""
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert
+
+from inbound.db import new_id
+from inbound.leads.models import LeadEvent
+from inbound.leads.stages import LifecycleStage
+from inbound.lean_sql import LeanStatement
+
+
+class LeadEventType(StrEnum):
+    """Every event a lead's changes produce; webhook subscriptions choose among them."""
+
+    CREATED = "lead.created"
+    UPDATED = "lead.updated"
+    STAGE_CHANGED = "lead.stage_changed"
+    QUALIFIED = "lead.qualified"
+    CLAIMED = "lead.claimed"
+    CAPTURE_CREATED = "capture.created"
+
+
+# A lead's events leave in the order they happened: version first, then this many per change.
+EVENTS_PER_CHANGE = 8
+# The fields of a lead an event reports, and whose change makes a `lead.updated`.
+SUMMARY_FIELDS = (
+    "email", "first_name", "last_name", "company", "job_title", "phone", "country",
+    "industry", "company_size", "seniority", "stage", "lead_status", "owner", "persona_id",
+    "persona_source", "fit", "grade", "consent",
+)  # fmt: skip
+QUALIFIED_AT = LifecycleStage.MQL.reached_column
+
+LEAD_EVENTS: Table = LeadEvent.__table__  # type: ignore[attr-defined]
+EVENT_COLUMNS = ("id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at")
+INSERT_LEAD_EVENT = LeanStatement(
+    insert(LEAD_EVENTS).values({name: bindparam(name) for name in EVENT_COLUMNS})
+)
+
+
+def lead_sequence(version: int, ordinal: int) -> int:
+    """An event's place in its lead's history."""
+    return version * EVENTS_PER_CHANGE + ordinal
+
+
+def summary(state: Mapping[str, Any], score: float) -> dict[str, Any]:
+    """The lead as events show it: enough to act on, the rest is one GET away."""
+    found: dict[str, Any] = {"id": str(state["id"])}
+    for name in SUMMARY_FIELDS:
+        value = state.get(name)
+        found[name] = str(value) if isinstance(value, uuid.UUID) else value
+    found["score"] = round(score, 2)
+    found["version"] = state["version"]
+    found["updated_at"] = _when(state["updated_at"])
+    return found
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The reported fields a change moved, in a fixed order."""
+    return [name for name in SUMMARY_FIELDS if before.get(name) != after.get(name)]
+
+
+def lead_events(
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any],
+    *,
+    score: float,
+    at: datetime,
+    stage_changes: Sequence[Mapping[str, Any]] = (),
+    capture: Mapping[str, Any] | None = None,
+    claimed_from: str | None = None,
+    claimed: bool = False,
+    changes: Iterable[str] = (),
+) -> list[dict[str, Any]]:
+    """The outbox rows of one change to a lead, in the order a receiver should see them.
+
+    ``changes`` names what changed besides the reported fields (a note, say).
+    """
+    lead = summary(after, score)
+    found: list[tuple[LeadEventType, dict[str, Any]]] = []
+    if before is None:
+        found.append((LeadEventType.CREATED, {"lead": lead}))
+    else:
+        moved = [*changed_fields(before, after), *changes]
+        found.append((LeadEventType.UPDATED, {"lead": lead, "changes": moved}))
+    if capture is not None:
+        found.append((LeadEventType.CAPTURE_CREATED, {"lead": lead, "capture": dict(capture)}))
+    for change in stage_changes:
+        move = {
+            "from": change["from_stage"], "to": change["to_stage"], "cause": change["cause"],
+            "actor": change["actor"], "reason": change["reason"],
+            "changed_at": _when(change["changed_at"]),
+        }  # fmt: skip
+        found.append((LeadEventType.STAGE_CHANGED, {"lead": lead, "stage_change": move}))
+    if after.get(QUALIFIED_AT) is not None and (before or {}).get(QUALIFIED_AT) is None:
+        found.append((LeadEventType.QUALIFIED, {"lead": lead}))
+    if claimed:
+        found.append((LeadEventType.CLAIMED, {"lead": lead, "previous_owner": claimed_from}))
+    return [
+        {
+            "id": new_id(),
+            "type": kind.value,
+            "lead_id": after["id"],
+            "lead_version": after["version"],
+            "ordinal": ordinal,
+            "data": data,
+            "occurred_at": at,
+        }
+        for ordinal, (kind, data) in enumerate(found)
+    ]
+
+
+def capture_detail(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A capture as `capture.created` reports it."""
+    return {
+        "id": str(row["id"]),
+        "asset_id": str(row["asset_id"]),
+        "site_id": str(row["site_id"]),
+        "utm_source": row.get("utm_source"),
+        "utm_medium": row.get("utm_medium"),
+        "utm_campaign": row.get("utm_campaign"),
+        "page_url": row.get("page_url"),
+        "created_at": _when(row["created_at"]),
+    }
+
+
+def _when(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

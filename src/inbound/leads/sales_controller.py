@@ -1,0 +1,402 @@
+"""`/api/v1/leads` for sales: the list (and its CSV export), claims, lead status and notes."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, cast
+
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.content.service import AssetNotFound, AssetService
+from inbound.db import utcnow
+from inbound.errors import BadRequest, FieldError, problems
+from inbound.leads.controller import ADMIN, READ, WRITE, actor_of, lead_response
+from inbound.leads.export import CSV, csv_header, csv_rows
+from inbound.leads.listing import (
+    NO_PERSONA,
+    QUALIFIED,
+    QUALIFIED_STAGES,
+    UNOWNED,
+    LeadFilter,
+    LeadPage,
+    LeadSort,
+    list_leads,
+)
+from inbound.leads.sales_schemas import (
+    ClaimRequest,
+    LeadList,
+    LeadListItem,
+    LeadWork,
+    NoteCreate,
+    NoteList,
+    NoteRead,
+)
+from inbound.leads.schemas import LeadRead
+from inbound.leads.service import LeadService, LeadSettingsService, Precondition
+from inbound.leads.stages import LifecycleStage
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
+from inbound.personas.service import PersonaNotFound, PersonaService
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, etag
+from inbound.schemas import NO_NUL
+
+EXPORT_PAGE = 1000
+RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$"
+Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
+ListCursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="`next_cursor` or `poll_cursor` of an earlier page; opaque.",
+    ),
+]
+LIST_DESCRIPTION = (
+    "Filters narrow the list: `stage` (one or several, comma-separated; `qualified` means "
+    "`mql,sql`), `persona` (id or slug; `none` for leads without one), `min_grade` (that grade "
+    "or better), `min_score` (decayed engagement now), `owner` (or `unowned`), `site` and "
+    "`first_asset` (first touch), `source` (first-touch UTM source, any case) and "
+    "`updated_since` (changed at or after). `sort=updated` (the default) lists the oldest "
+    "change first and is a change feed: a lead changed while you page moves behind the "
+    "pages you have not read yet, and a change in a transaction still running is held back "
+    "until it can no longer be overtaken. To poll, walk the pages, keep the last page's "
+    "`poll_cursor`, and send it as `cursor` (with the same filters) next time: you get "
+    "every change made since, each lead once per walk at its latest version, none twice. "
+    "`recency` lists the latest change first, `score` the highest score first, `grade` the "
+    "best grade first (then by score). Send `Accept: text/csv` for every matching lead as "
+    "CSV, streamed (`limit` and `cursor` are then ignored; spreadsheet formulas in text "
+    "cells are neutralised with a leading `'`)."
+)
+
+
+class InvalidLeadFilter(BadRequest):
+    problem = "validation"
+
+
+def provide_lead_service(db_session: NamedDependency[AsyncSession]) -> LeadService:
+    return LeadService(db_session)
+
+
+def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadSettingsService:
+    return LeadSettingsService(db_session)
+
+
+def if_match(request: Request[Any, Any, Any]) -> Precondition:
+    """The request's `If-Match`, checked against the locked lead's version."""
+    return lambda version: check_if_match(request, version)
+
+
+class SalesController(Controller):
+    path = "/leads"
+    tags = ["leads"]
+    dependencies = {
+        "leads": Provide(provide_lead_service, sync_to_thread=False),
+        "settings": Provide(provide_settings_service, sync_to_thread=False),
+    }
+
+    @get(
+        "/",
+        operation_id="listLeads",
+        summary="List leads to work, with filters, sorts and a change feed",
+        description=LIST_DESCRIPTION,
+        guards=READ,
+        responses=problems(400, 401, 403),
+    )
+    async def list_leads(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[LeadSettingsService],
+        stage: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+        persona: Ref = None,
+        min_grade: Annotated[str | None, QueryParameter(pattern="^[A-D]$")] = None,
+        min_score: Annotated[float | None, QueryParameter(ge=0)] = None,
+        owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+        site: FromQuery[uuid.UUID | None] = None,
+        first_asset: Ref = None,
+        source: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+        updated_since: Annotated[
+            str | None,
+            QueryParameter(
+                pattern=RFC3339,
+                description="RFC 3339 time with its offset, e.g. `2026-11-24T09:00:00Z`.",
+            ),
+        ] = None,
+        sort: FromQuery[LeadSort] = LeadSort.UPDATED,
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: ListCursor = None,
+    ) -> Response[LeadList]:
+        filters = LeadFilter(
+            stages=_stages(stage),
+            persona_id=await _persona_id(db_session, persona),
+            without_persona=persona == NO_PERSONA,
+            min_grade=min_grade,
+            min_score=min_score,
+            owner=None if owner == UNOWNED else owner,
+            unowned=owner == UNOWNED,
+            site_id=site,
+            first_asset_id=await _asset_id(db_session, first_asset),
+            source=source,
+            updated_since=_instant(updated_since),
+        )
+        half_life = (await settings.current()).scoring.half_life_days
+        if CSV in (request.headers.get("accept") or ""):
+            sessionmaker = request.app.state.sessionmaker
+            body = _export(sessionmaker, filters, sort, half_life)
+            disposition = 'attachment; filename="leads.csv"'
+            stream = Stream(body, media_type=CSV, headers={"Content-Disposition": disposition})
+            # The same operation, answered in CSV: the contract documents the JSON.
+            return cast(Response[LeadList], stream)
+        page = await list_leads(
+            await db_session.connection(), filters, sort=sort, limit=limit, cursor=cursor,
+            half_life_days=half_life, now=utcnow(),
+        )  # fmt: skip
+        return Response(
+            LeadList(items=_items(page), next_cursor=page.next_cursor,
+                     poll_cursor=page.poll_cursor),
+            media_type=MediaType.JSON,
+        )  # fmt: skip
+
+    @post(
+        "/{lead_id:uuid}/claim",
+        operation_id="claimLead",
+        summary="Claim a lead for an owner; the first claim wins",
+        description="201 when the claim is new, 200 when the owner already holds the lead; "
+        "409 (with `owner`) when someone else does. An admin may reassign with PUT.",
+        guards=WRITE,
+        status_code=201,
+        responses=problems(400, 401, 403, 404, 409, 412),
+        response_headers=[ETAG_HEADER],
+    )
+    async def claim_lead(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[ClaimRequest],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        new = await leads.claim(lead_id, data.owner, precondition=if_match(request))
+        return await lead_response(leads, settings, lead_id, status_code=201 if new else 200)
+
+    @put(
+        "/{lead_id:uuid}/claim",
+        operation_id="reassignLead",
+        summary="Give a lead to an owner, whoever holds it (admin)",
+        guards=ADMIN,
+        responses=problems(400, 401, 403, 404, 412),
+        response_headers=[ETAG_HEADER],
+    )
+    async def reassign_lead(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[ClaimRequest],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        await leads.reassign(lead_id, data.owner, precondition=if_match(request))
+        return await lead_response(leads, settings, lead_id)
+
+    @delete(
+        "/{lead_id:uuid}/claim",
+        operation_id="releaseLead",
+        summary="Release a lead's claim",
+        description="With `owner`, only that owner's claim is released (409 naming the owner "
+        "otherwise). Releasing an unclaimed lead changes nothing.",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404, 409, 412),
+    )
+    async def release_lead(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        leads: NamedDependency[LeadService],
+        owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
+    ) -> None:
+        await leads.release(lead_id, owner=owner, precondition=if_match(request))
+
+    @patch(
+        "/{lead_id:uuid}",
+        operation_id="workLead",
+        summary="Set how working a lead goes (lead status)",
+        description="The lead status is kept apart from the lifecycle stage: move the stage "
+        "with POST /leads/{id}/stage.",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404, 412),
+        response_headers=[ETAG_HEADER],
+    )
+    async def work_lead(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[LeadWork],
+        leads: NamedDependency[LeadService],
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Response[LeadRead]:
+        await leads.set_lead_status(lead_id, data.lead_status, precondition=if_match(request))
+        return await lead_response(leads, settings, lead_id)
+
+    @post(
+        "/{lead_id:uuid}/notes",
+        operation_id="addLeadNote",
+        summary="Write a note on a lead",
+        guards=WRITE,
+        responses=problems(400, 401, 403, 404, 412),
+        response_headers=[LOCATION_HEADER, ETAG_HEADER],
+    )
+    async def add_note(
+        self,
+        request: Request[Any, Any, Any],
+        lead_id: FromPath[uuid.UUID],
+        data: JSONBody[NoteCreate],
+        leads: NamedDependency[LeadService],
+    ) -> Response[NoteRead]:
+        note, version = await leads.add_note(
+            lead_id, data.body, actor=actor_of(request), precondition=if_match(request)
+        )
+        return Response(
+            NoteRead.model_validate(note),
+            status_code=201,
+            headers={
+                "Location": f"{request.url.path.rstrip('/')}/{note.id}",
+                "ETag": etag(version),
+            },
+        )
+
+    @get(
+        "/{lead_id:uuid}/notes/{note_id:uuid}",
+        operation_id="getLeadNote",
+        summary="One note on a lead",
+        guards=READ,
+        responses=problems(400, 401, 403, 404),
+    )
+    async def get_note(
+        self,
+        lead_id: FromPath[uuid.UUID],
+        note_id: FromPath[uuid.UUID],
+        leads: NamedDependency[LeadService],
+    ) -> NoteRead:
+        return NoteRead.model_validate(await leads.note(lead_id, note_id))
+
+    @get(
+        "/{lead_id:uuid}/notes",
+        operation_id="listLeadNotes",
+        summary="A lead's notes, oldest first",
+        guards=READ,
+        responses=problems(400, 401, 403, 404),
+    )
+    async def list_notes(
+        self,
+        lead_id: FromPath[uuid.UUID],
+        leads: NamedDependency[LeadService],
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> NoteList:
+        notes, next_cursor = await leads.notes(
+            lead_id, PageRequest.parse(limit=limit, cursor=cursor)
+        )
+        items = [NoteRead.model_validate(note) for note in notes]
+        return NoteList(items=items, next_cursor=next_cursor)
+
+
+def _instant(given: str | None) -> datetime | None:
+    if given is None:
+        return None
+    try:
+        return datetime.fromisoformat(given)
+    except ValueError:
+        raise InvalidLeadFilter(f"not a time: {given!r}", field="updated_since") from None
+
+
+def _stages(given: str | None) -> tuple[LifecycleStage, ...]:
+    if given is None:
+        return ()
+    found: list[LifecycleStage] = []
+    for name in (part.strip() for part in given.split(",")):
+        if name == QUALIFIED:
+            found.extend(QUALIFIED_STAGES)
+            continue
+        try:
+            found.append(LifecycleStage(name))
+        except ValueError:
+            known = ", ".join([QUALIFIED, *LifecycleStage])
+            raise InvalidLeadFilter(
+                f"unknown stage {name!r}; stages are {known}",
+                errors=[FieldError(field="stage", message="unknown stage", source="query")],
+            ) from None
+    return tuple(dict.fromkeys(found))
+
+
+async def _persona_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
+    if ref is None or ref == NO_PERSONA:
+        return None
+    try:
+        return (await PersonaService(session).get(ref)).id
+    except PersonaNotFound:
+        raise InvalidLeadFilter(f"no persona {ref!r}", field="persona") from None
+
+
+async def _asset_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
+    if ref is None:
+        return None
+    try:
+        return (await AssetService(session).get(ref)).id
+    except AssetNotFound:
+        raise InvalidLeadFilter(f"no asset {ref!r}", field="first_asset") from None
+
+
+def _items(page: LeadPage) -> list[LeadListItem]:
+    return [LeadListItem.model_validate(listed(row, page)) for row in page.rows]
+
+
+def listed(row: dict[str, Any], page: LeadPage) -> dict[str, Any]:
+    """A listed lead, as its schema reads it."""
+    persona = None
+    if row["persona_id"] is not None:
+        persona = {
+            "id": row["persona_id"], "slug": row["persona_slug"], "name": row["persona_name"],
+            "source": row["persona_source"], "confidence": row["persona_confidence"],
+            "explanation": row["persona_explanation"],
+        }  # fmt: skip
+    return {
+        **row,
+        "persona": persona,
+        "consent": {
+            "given": row["consent"], "at": row["consent_at"],
+            "text_version": row["consent_text_version"], "capture_id": row["consent_capture_id"],
+        },
+        "first_touch": {
+            "site_id": row["first_site_id"], "asset_id": row["first_asset_id"],
+            "utm_source": row["first_utm_source"], "utm_medium": row["first_utm_medium"],
+            "utm_campaign": row["first_utm_campaign"], "utm_term": row["first_utm_term"],
+            "utm_content": row["first_utm_content"], "referrer": row["first_referrer"],
+        },
+        "assets": page.assets.get(row["id"], []),
+    }  # fmt: skip
+
+
+async def _export(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    filters: LeadFilter,
+    sort: LeadSort,
+    half_life_days: float,
+) -> AsyncIterator[str]:
+    """Every matching lead as CSV, a page at a time, each page read in its own short
+    transaction so that a long download holds no snapshot open."""
+    yield csv_header()
+    cursor = None
+    now = utcnow()
+    while True:
+        async with sessionmaker() as session:
+            page = await list_leads(
+                await session.connection(), filters, sort=sort, limit=EXPORT_PAGE,
+                cursor=cursor, half_life_days=half_life_days, now=now,
+            )  # fmt: skip
+        yield csv_rows(listed(row, page) for row in page.rows)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor

@@ -1,0 +1,274 @@
+"""The sales API: listing leads with filters and sorts, claims, lead status, notes, If-Match,
+and CSV export."""
+
+import csv
+import io
+from typing import Any
+
+import httpx
+import pytest
+
+from inbound.auth.scopes import Scope
+from tests.conftest import Headers, KeyMaker
+from tests.leads.helpers import LEADS, World, capture, error_fields, make_asset, make_persona
+from tests.leads.helpers import make_world as make_site
+
+CIO_RULES: list[dict[str, Any]] = [
+    {"field": "job_title", "operator": "contains_any", "values": ["CIO"]},
+]
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, admin: Headers) -> World:
+    """A site, the persona `cio`, and an e-book tagged highly to it."""
+    world = await make_site(client, admin)
+    await make_persona(client, admin, "cio", rules=CIO_RULES)
+    await make_asset(client, admin, personas=[{"persona": "cio", "relevance": 3}])
+    return world
+
+
+@pytest.fixture
+async def sales(make_key: KeyMaker) -> Headers:
+    return await make_key(Scope.LEADS_WRITE, name="sales")
+
+
+async def new_lead(client: httpx.AsyncClient, world: World, email: str, **fields: Any) -> str:
+    response = await capture(client, world, email=email, **fields)
+    assert response.status_code == 201, response.text
+    contact_id: str = response.json()["contact_id"]
+    return contact_id
+
+
+async def listed(client: httpx.AsyncClient, headers: Headers, **params: Any) -> dict[str, Any]:
+    response = await client.get(LEADS, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def emails(page: dict[str, Any]) -> list[str]:
+    return [item["email"] for item in page["items"]]
+
+
+class TestListing:
+    async def test_items_carry_what_a_rep_needs(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        await new_lead(client, world, "ana@example.com", job_title="CIO", consent=True,
+                       consent_text_version="v1", utm_source="linkedin")  # fmt: skip
+        page = await listed(client, sales)
+        [item] = page["items"]
+        assert item["email"] == "ana@example.com"
+        assert item["persona"]["slug"] == "cio"
+        assert item["persona"]["explanation"]
+        assert [asset["slug"] for asset in item["assets"]] == ["scoring-ebook"]
+        assert item["consent"]["given"] is True
+        assert item["first_touch"]["utm_source"] == "linkedin"
+        assert item["stage"] == "lead"
+        assert item["lead_status"] == "new"
+        assert item["owner"] is None
+        assert item["grade"] in "ABCD"
+        assert item["score"] > 0
+        assert page["next_cursor"] is None
+
+    async def test_filters_narrow_the_list(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        await make_asset(client, world.admin, slug="newsletter-digest", title="Digest")
+        cio = await new_lead(client, world, "cio@example.com", job_title="CIO",
+                             utm_source="LinkedIn")  # fmt: skip
+        other = await new_lead(client, world, "other@example.com", job_title="Intern",
+                               asset="newsletter-digest")  # fmt: skip
+        response = await client.post(
+            f"{LEADS}/{cio}/stage", json={"stage": "sql"}, headers=world.admin
+        )
+        assert response.status_code == 200, response.text
+        await client.post(f"{LEADS}/{other}/claim", json={"owner": "bo"}, headers=sales)
+
+        assert emails(await listed(client, sales, stage="qualified")) == ["cio@example.com"]
+        assert emails(await listed(client, sales, stage="lead,sql", sort="recency")) == [
+            "other@example.com", "cio@example.com",
+        ]  # fmt: skip
+        assert emails(await listed(client, sales, persona="cio")) == ["cio@example.com"]
+        assert emails(await listed(client, sales, persona="none")) == ["other@example.com"]
+        assert emails(await listed(client, sales, owner="unowned")) == ["cio@example.com"]
+        assert emails(await listed(client, sales, owner="bo")) == ["other@example.com"]
+        assert emails(await listed(client, sales, source="linkedin")) == ["cio@example.com"]
+        assert emails(await listed(client, sales, min_score=1000)) == []
+        assert emails(await listed(client, sales, first_asset="scoring-ebook")) == [
+            "cio@example.com"
+        ]
+        assert len((await listed(client, sales, site=world.site_id))["items"]) == 2
+
+    async def test_pages_follow_the_cursor_in_every_sort(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        for n in range(7):
+            await new_lead(client, world, f"lead{n}@example.com", job_title="CIO" if n % 2 else "")
+        for sort in ("updated", "recency", "score", "grade"):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = {"sort": sort, "limit": 3} | ({"cursor": cursor} if cursor else {})
+                page = await listed(client, sales, **params)
+                seen += emails(page)
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+            assert sorted(seen) == sorted(f"lead{n}@example.com" for n in range(7)), sort
+            assert len(seen) == 7, sort
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"stage": "nope"}, "stage"),
+            ({"persona": "ghost"}, "persona"),
+            ({"first_asset": "ghost"}, "first_asset"),
+            ({"min_grade": "E"}, "min_grade"),
+            ({"limit": 501}, "limit"),
+            ({"sort": "name"}, "sort"),
+            ({"cursor": "garbage"}, "cursor"),
+            ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"),
+        ],
+    )
+    async def test_bad_parameters_are_named(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        sales: Headers,
+        params: dict[str, Any],
+        field: str,
+    ) -> None:
+        response = await client.get(LEADS, params=params, headers=sales)
+        assert response.status_code == 400, response.text
+        assert field in error_fields(response)
+
+    async def test_a_cursor_is_refused_with_other_filters(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        for n in range(3):
+            await new_lead(client, world, f"lead{n}@example.com")
+        page = await listed(client, sales, limit=1)
+        response = await client.get(
+            LEADS, params={"limit": 1, "cursor": page["next_cursor"], "stage": "mql"},
+            headers=sales,
+        )  # fmt: skip
+        assert response.status_code == 400
+        assert error_fields(response) == ["cursor"]
+
+
+class TestClaims:
+    async def test_the_first_claim_wins_and_the_others_learn_the_owner(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        first = await client.post(f"{LEADS}/{lead}/claim", json={"owner": "ana"}, headers=sales)
+        assert first.status_code == 201, first.text
+        assert first.json()["owner"] == "ana"
+        again = await client.post(f"{LEADS}/{lead}/claim", json={"owner": "ana"}, headers=sales)
+        assert again.status_code == 200
+        other = await client.post(f"{LEADS}/{lead}/claim", json={"owner": "bo"}, headers=sales)
+        assert other.status_code == 409
+        assert other.json()["owner"] == "ana"
+        assert "ana" in other.json()["detail"]
+
+    async def test_release_and_reassign(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        await client.post(f"{LEADS}/{lead}/claim", json={"owner": "ana"}, headers=sales)
+        wrong = await client.delete(f"{LEADS}/{lead}/claim", params={"owner": "bo"}, headers=sales)
+        assert wrong.status_code == 409
+        refused = await client.put(f"{LEADS}/{lead}/claim", json={"owner": "bo"}, headers=sales)
+        assert refused.status_code == 403
+        moved = await client.put(f"{LEADS}/{lead}/claim", json={"owner": "bo"}, headers=world.admin)
+        assert moved.status_code == 200
+        assert moved.json()["owner"] == "bo"
+        released = await client.delete(f"{LEADS}/{lead}/claim", headers=sales)
+        assert released.status_code == 204
+        lead_now = await client.get(f"{LEADS}/{lead}", headers=sales)
+        assert lead_now.json()["owner"] is None
+
+
+class TestWorkingALead:
+    async def test_lead_status_is_kept_apart_from_the_stage(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        response = await client.patch(
+            f"{LEADS}/{lead}", json={"lead_status": "attempting"}, headers=sales
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["lead_status"] == "attempting"
+        assert response.json()["stage"] == "lead"
+        bad = await client.patch(f"{LEADS}/{lead}", json={"lead_status": "sold"}, headers=sales)
+        assert bad.status_code == 400
+        assert error_fields(bad) == ["lead_status"]
+
+    async def test_notes_are_kept_in_order(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        for body in ("Called, no answer", "Call back Tuesday"):
+            response = await client.post(
+                f"{LEADS}/{lead}/notes", json={"body": body}, headers=sales
+            )
+            assert response.status_code == 201, response.text
+        note = await client.get(response.headers["location"], headers=sales)
+        assert note.json()["body"] == "Call back Tuesday"
+        notes = (await client.get(f"{LEADS}/{lead}/notes", headers=sales)).json()["items"]
+        assert [n["body"] for n in notes] == ["Called, no answer", "Call back Tuesday"]
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body"),
+        [
+            ("POST", "/stage", {"stage": "mql"}),
+            ("PUT", "/persona", {"persona": "cio"}),
+            ("DELETE", "/persona", None),
+            ("POST", "/claim", {"owner": "ana"}),
+            ("DELETE", "/claim", None),
+            ("PATCH", "", {"lead_status": "connected"}),
+            ("POST", "/notes", {"body": "hello"}),
+        ],
+    )
+    async def test_a_stale_if_match_is_refused_on_every_write(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        sales: Headers,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        etag = (await client.get(f"{LEADS}/{lead}", headers=sales)).headers["etag"]
+        await client.patch(f"{LEADS}/{lead}", json={"lead_status": "attempting"}, headers=sales)
+        before = (await client.get(f"{LEADS}/{lead}", headers=sales)).json()
+        response = await client.request(
+            method, f"{LEADS}/{lead}{path}", json=body, headers=sales | {"If-Match": etag}
+        )
+        assert response.status_code == 412, response.text
+        after = (await client.get(f"{LEADS}/{lead}", headers=sales)).json()
+        assert after["version"] == before["version"]
+        fresh = (await client.get(f"{LEADS}/{lead}", headers=sales)).headers["etag"]
+        accepted = await client.request(
+            method, f"{LEADS}/{lead}{path}", json=body, headers=sales | {"If-Match": fresh}
+        )
+        assert accepted.status_code < 300, accepted.text
+
+
+class TestExport:
+    async def test_csv_lists_every_matching_lead_and_defuses_formulas(
+        self, client: httpx.AsyncClient, world: World, sales: Headers
+    ) -> None:
+        await new_lead(client, world, "ana@example.com", first_name='=HYPERLINK("x")')
+        await new_lead(client, world, "bo@example.com")
+        response = await client.get(
+            LEADS, params={"sort": "recency"}, headers=sales | {"Accept": "text/csv"}
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [row["email"] for row in rows] == ["bo@example.com", "ana@example.com"]
+        assert rows[1]["first_name"] == '\'=HYPERLINK("x")'
+        assert rows[1]["assets"] == "scoring-ebook"

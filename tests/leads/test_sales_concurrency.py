@@ -1,0 +1,133 @@
+"""The sales API on real, committed transactions: claim races, and the change feed read while
+leads change under it."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import Headers
+from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+
+pytestmark = pytest.mark.committing
+
+STATUSES = ("attempting", "connected", "bad_timing", "new")
+SLOW_WRITE_SETUP = (
+    "CREATE FUNCTION slow_write() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN PERFORM pg_sleep(0.15); RETURN NEW; END $$",
+    "CREATE TRIGGER slow_write AFTER UPDATE ON contacts FOR EACH ROW "
+    "WHEN (NEW.lead_status = 'connected') EXECUTE FUNCTION slow_write()",
+)
+
+
+@pytest.fixture
+async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
+    world = await make_world(committing_client, committing_admin)
+    await make_asset(committing_client, committing_admin)
+    return world
+
+
+async def new_leads(client: httpx.AsyncClient, world: World, count: int) -> list[str]:
+    found = []
+    for n in range(count):
+        response = await capture(client, world, email=f"lead{n}@example.com")
+        assert response.status_code == 201, response.text
+        found.append(response.json()["contact_id"])
+    return found
+
+
+async def test_ten_concurrent_claims_have_one_winner(
+    committing_client: httpx.AsyncClient, world: World
+) -> None:
+    [lead] = await new_leads(committing_client, world, 1)
+    answers = await asyncio.gather(
+        *(
+            committing_client.post(
+                f"{LEADS}/{lead}/claim", json={"owner": f"rep{n}"}, headers=world.admin
+            )
+            for n in range(10)
+        )
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] + [409] * 9, [answer.text for answer in answers]
+    [winner] = [answer.json()["owner"] for answer in answers if answer.status_code == 201]
+    assert {answer.json()["owner"] for answer in answers if answer.status_code == 409} == {winner}
+    lead_now = await committing_client.get(f"{LEADS}/{lead}", headers=world.admin)
+    assert lead_now.json()["owner"] == winner
+
+
+@pytest.fixture
+async def slow_writes(engine: AsyncEngine) -> AsyncIterator[None]:
+    """On PostgreSQL, a change to `connected` holds its transaction open for a while, so that
+    later transactions commit first: the order a careless feed would skip changes in."""
+    if engine.dialect.name != "postgresql":
+        yield  # one writer at a time: commits come in order anyway
+        return
+    async with engine.begin() as connection:
+        for statement in SLOW_WRITE_SETUP:
+            await connection.execute(text(statement))
+    yield
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP TRIGGER slow_write ON contacts"))
+        await connection.execute(text("DROP FUNCTION slow_write()"))
+
+
+@pytest.mark.usefixtures("slow_writes")
+async def test_a_poller_sees_every_change_once_while_leads_change(
+    committing_client: httpx.AsyncClient, world: World
+) -> None:
+    leads = await new_leads(committing_client, world, 25)
+    writing = True
+    rng = random.Random(7)
+
+    async def write(lane: int) -> None:
+        while writing:
+            lead = rng.choice(leads)
+            body = {"lead_status": rng.choice(STATUSES)}
+            response = await committing_client.patch(
+                f"{LEADS}/{lead}", json=body, headers=world.admin
+            )
+            assert response.status_code == 200, response.text
+
+    seen: list[tuple[str, int]] = []
+    cursor: str | None = None
+
+    async def poll() -> int:
+        """One poll: walk the pages from the last poll's cursor; how many changes came."""
+        nonlocal cursor
+        count = 0
+        while True:
+            params: dict[str, Any] = {"limit": 7} | ({"cursor": cursor} if cursor else {})
+            response = await committing_client.get(LEADS, params=params, headers=world.admin)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            seen.extend((item["id"], item["version"]) for item in page["items"])
+            count += len(page["items"])
+            cursor = page["poll_cursor"]
+            if page["next_cursor"] is None:
+                return count
+
+    writers = [asyncio.create_task(write(lane)) for lane in range(4)]
+    try:
+        for _ in range(15):
+            await poll()
+            await asyncio.sleep(0.02)
+    finally:
+        writing = False
+        await asyncio.gather(*writers)
+    while await poll():
+        pass
+
+    assert len(seen) == len(set(seen)), "a change was seen twice"
+    latest: dict[str, int] = {}
+    for lead, version in seen:
+        assert version > latest.get(lead, 0), "a lead went back to an older version"
+        latest[lead] = version
+    for lead in leads:
+        final = (await committing_client.get(f"{LEADS}/{lead}", headers=world.admin)).json()
+        assert latest[lead] == final["version"], "the latest change of a lead was missed"
