@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.content.service import AssetNotFound, AssetService
 from inbound.db import utcnow
 from inbound.errors import BadRequest, FieldError, problems
-from inbound.leads.controller import ADMIN, READ, WRITE, actor_of, lead_response
+from inbound.leads.controller import (
+    ADMIN,
+    READ,
+    WRITE,
+    actor_of,
+    lead_response,
+    provide_lead_service,
+    provide_settings_service,
+)
 from inbound.leads.export import CSV, csv_header, csv_rows
 from inbound.leads.listing import (
     NO_PERSONA,
@@ -74,14 +82,6 @@ LIST_DESCRIPTION = (
 
 class InvalidLeadFilter(BadRequest):
     problem = "validation"
-
-
-def provide_lead_service(db_session: NamedDependency[AsyncSession]) -> LeadService:
-    return LeadService(db_session)
-
-
-def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadSettingsService:
-    return LeadSettingsService(db_session)
 
 
 def if_match(request: Request[Any, Any, Any]) -> Precondition:
