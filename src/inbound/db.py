@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import uuid_utils.compat as uuid_compat
 from litestar.datastructures import State
-from sqlalchemy import JSON, DateTime, event, func
+from sqlalchemy import JSON, DateTime, Table, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -54,6 +54,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None or value.tzinfo is not None:
             return value
         return value.replace(tzinfo=UTC)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table behind a table model, typed."""
+    table: Table = model.__table__
+    return table
 
 
 def seconds_between(later: Any, earlier: Any, dialect: str) -> Any:

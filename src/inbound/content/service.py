@@ -18,6 +18,7 @@ from inbound.content.schemas import (
 )
 from inbound.db import utcnow
 from inbound.errors import (
+    BadRequest,
     Conflict,
     FieldError,
     NotFound,
@@ -36,6 +37,22 @@ ASSET_COLUMNS = (
 
 class AssetNotFound(NotFound):
     problem = "asset-not-found"
+
+
+class UnknownAssetFilter(BadRequest):
+    problem = "validation"
+
+
+async def filtered_asset_id(
+    session: AsyncSession, ref: str | None, *, field: str
+) -> uuid.UUID | None:
+    """The id of the asset a query filter names (by id or slug); naming none is a 400."""
+    if ref is None:
+        return None
+    try:
+        return (await AssetService(session).get(ref)).id
+    except AssetNotFound:
+        raise UnknownAssetFilter(f"no asset {ref!r}", field=field) from None
 
 
 class AssetSlugTaken(Conflict):

@@ -30,6 +30,7 @@ from inbound.leads.service import (
     LeadService,
     LeadSettingsService,
     LeadView,
+    Precondition,
 )
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
@@ -46,6 +47,11 @@ def provide_lead_service(db_session: NamedDependency[AsyncSession]) -> LeadServi
 
 def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadSettingsService:
     return LeadSettingsService(db_session)
+
+
+def if_match(request: Request[Any, Any, Any]) -> Precondition:
+    """The request's `If-Match`, checked against the locked lead's version."""
+    return lambda version: check_if_match(request, version)
 
 
 def actor_of(request: Request[Any, Any, Any]) -> str:
@@ -103,7 +109,7 @@ class LeadController(Controller):
             reason=data.reason,
             allow_regression=data.allow_regression,
             actor=actor_of(request),
-            precondition=lambda version: check_if_match(request, version),
+            precondition=if_match(request),
         )
         return await lead_response(leads, settings, lead_id)
 
@@ -126,7 +132,7 @@ class LeadController(Controller):
     ) -> Response[LeadRead]:
         await leads.assign_persona(
             lead_id, data.persona, reason=data.reason, actor=actor_of(request),
-            precondition=lambda version: check_if_match(request, version),
+            precondition=if_match(request),
         )  # fmt: skip
         return await lead_response(leads, settings, lead_id)
 
@@ -145,7 +151,7 @@ class LeadController(Controller):
     ) -> None:
         await leads.clear_persona(
             lead_id, actor=actor_of(request),
-            precondition=lambda version: check_if_match(request, version),
+            precondition=if_match(request),
         )  # fmt: skip
 
 

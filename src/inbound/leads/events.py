@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert
+from sqlalchemy import bindparam, insert
 
 from inbound.db import new_id
-from inbound.leads.models import LeadEvent
+from inbound.leads.repository import LEAD_EVENTS
 from inbound.leads.stages import LifecycleStage
 from inbound.lean_sql import LeanStatement
 
@@ -36,7 +36,6 @@ SUMMARY_FIELDS = (
 )  # fmt: skip
 QUALIFIED_AT = LifecycleStage.MQL.reached_column
 
-LEAD_EVENTS: Table = LeadEvent.__table__  # type: ignore[attr-defined]
 EVENT_COLUMNS = ("id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at")
 INSERT_LEAD_EVENT = LeanStatement(
     insert(LEAD_EVENTS).values({name: bindparam(name) for name in EVENT_COLUMNS})

@@ -12,8 +12,8 @@ import binascii
 import hashlib
 import math
 import uuid
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.content.models import ContentAsset
-from inbound.db import seconds_between
+from inbound.db import seconds_between, table_of
 from inbound.errors import BadRequest
 from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.scoring import decayed
@@ -47,8 +47,8 @@ UNOWNED = "unowned"
 NO_PERSONA = "none"
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
 
-PERSONAS = Persona.__table__  # type: ignore[attr-defined]
-ASSETS = ContentAsset.__table__  # type: ignore[attr-defined]
+PERSONAS = table_of(Persona)
+ASSETS = table_of(ContentAsset)
 
 
 class LeadSort(StrEnum):
@@ -130,7 +130,7 @@ class LeadPage:
     next_cursor: str | None
     # In `updated` order, where the next poll resumes; see the module's description.
     poll_cursor: str | None
-    assets: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
+    assets: dict[uuid.UUID, list[dict[str, Any]]]
 
 
 async def list_leads(
@@ -173,12 +173,12 @@ async def list_leads(
     next_cursor = at(_key(sort, rows[-1])) if more else None
     poll_cursor = None
     if horizon is not None:
-        # The last page resumes past every change below the horizon: none can come later.
-        last = _key(sort, rows[-1]) if rows else (0, LAST_ID)
-        poll_cursor = next_cursor or at(max((horizon - 1, LAST_ID), last))
-    page = LeadPage(rows, next_cursor, poll_cursor)
-    page.assets = await _assets_taken(connection, [row["id"] for row in rows])
-    return page
+        # The last page resumes past every change below the horizon (and never behind where
+        # the reader already was): none can come later.
+        reached = _key(sort, rows[-1]) if rows else position.key if position else (0, LAST_ID)
+        poll_cursor = next_cursor or at(max((horizon - 1, LAST_ID), reached))
+    assets = await _assets_taken(connection, [row["id"] for row in rows])
+    return LeadPage(rows, next_cursor, poll_cursor, assets)
 
 
 def _selected(score: ColumnElement[float]) -> Select[Any]:
@@ -232,7 +232,8 @@ def _scored(sort: LeadSort) -> bool:
     return sort in (LeadSort.SCORE, LeadSort.GRADE)
 
 
-After = Any  # a function from a position's key to the condition for the rows past it
+# From the key of a page's last row, the condition for the rows after it.
+After = Callable[[tuple[Any, ...]], ColumnElement[bool]]
 
 
 def _order(sort: LeadSort, score: ColumnElement[float]) -> tuple[list[Any], After]:

@@ -5,11 +5,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, Table, bindparam, exists, func, insert, select, update
+from sqlalchemy import RowMapping, bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
-from inbound.db import dialect_insert, utcnow
+from inbound.db import dialect_insert, table_of, utcnow
 from inbound.leads.models import (
     Capture,
     CaptureIdempotencyKey,
@@ -24,23 +24,17 @@ from inbound.leads.models import (
 from inbound.pagination import PageRequest
 from inbound.repository import Repository
 
-
-def _table(model: type[Any]) -> Table:
-    table: Table = model.__table__
-    return table
-
-
-CONTACTS = _table(Contact)
-CAPTURES = _table(Capture)
-IDEMPOTENCY_KEYS = _table(CaptureIdempotencyKey)
-STAGE_CHANGES = _table(StageChange)
-SCORE_EVENTS = _table(ScoreEvent)
-SETTINGS = _table(LeadSetting)
+CONTACTS = table_of(Contact)
+CAPTURES = table_of(Capture)
+IDEMPOTENCY_KEYS = table_of(CaptureIdempotencyKey)
+STAGE_CHANGES = table_of(StageChange)
+SCORE_EVENTS = table_of(ScoreEvent)
+SETTINGS = table_of(LeadSetting)
 # What persona mapping decides for a contact.
 MAPPING_COLUMNS = ("persona_id", "persona_source", "persona_confidence", "persona_explanation",
                    "fit", "grade")  # fmt: skip
-REMAP_RUNS = _table(RemapRun)
-LEAD_EVENTS = _table(LeadEvent)
+REMAP_RUNS = table_of(RemapRun)
+LEAD_EVENTS = table_of(LeadEvent)
 
 
 class LeadRepository(Repository[Contact]):
@@ -90,7 +84,7 @@ class LeadRepository(Repository[Contact]):
         (a guarded write that found the lead changed meanwhile has no events)."""
         if not rows:
             return
-        columns = ("id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at")
+        columns = tuple(rows[0])
         written = exists().where(
             CONTACTS.c.id == bindparam("lead_id"), CONTACTS.c.version == bindparam("lead_version")
         )

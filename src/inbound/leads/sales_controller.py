@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.content.service import AssetNotFound, AssetService
+from inbound.content.service import filtered_asset_id
 from inbound.db import utcnow
 from inbound.errors import BadRequest, FieldError, problems
 from inbound.leads.controller import (
@@ -19,6 +19,7 @@ from inbound.leads.controller import (
     READ,
     WRITE,
     actor_of,
+    if_match,
     lead_response,
     provide_lead_service,
     provide_settings_service,
@@ -44,11 +45,11 @@ from inbound.leads.sales_schemas import (
     NoteRead,
 )
 from inbound.leads.schemas import LeadRead
-from inbound.leads.service import LeadService, LeadSettingsService, Precondition
+from inbound.leads.service import LeadService, LeadSettingsService
 from inbound.leads.stages import LifecycleStage
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
-from inbound.personas.service import PersonaNotFound, PersonaService
-from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, etag
+from inbound.personas.service import filtered_persona_id
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, etag
 from inbound.schemas import NO_NUL
 
 EXPORT_PAGE = 1000
@@ -82,11 +83,6 @@ LIST_DESCRIPTION = (
 
 class InvalidLeadFilter(BadRequest):
     problem = "validation"
-
-
-def if_match(request: Request[Any, Any, Any]) -> Precondition:
-    """The request's `If-Match`, checked against the locked lead's version."""
-    return lambda version: check_if_match(request, version)
 
 
 class SalesController(Controller):
@@ -131,14 +127,16 @@ class SalesController(Controller):
     ) -> Response[LeadList]:
         filters = LeadFilter(
             stages=_stages(stage),
-            persona_id=await _persona_id(db_session, persona),
+            persona_id=None
+            if persona == NO_PERSONA
+            else await filtered_persona_id(db_session, persona, field="persona"),
             without_persona=persona == NO_PERSONA,
             min_grade=min_grade,
             min_score=min_score,
             owner=None if owner == UNOWNED else owner,
             unowned=owner == UNOWNED,
             site_id=site,
-            first_asset_id=await _asset_id(db_session, first_asset),
+            first_asset_id=await filtered_asset_id(db_session, first_asset, field="first_asset"),
             source=source,
             updated_since=_instant(updated_since),
         )
@@ -329,24 +327,6 @@ def _stages(given: str | None) -> tuple[LifecycleStage, ...]:
                 errors=[FieldError(field="stage", message="unknown stage", source="query")],
             ) from None
     return tuple(dict.fromkeys(found))
-
-
-async def _persona_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
-    if ref is None or ref == NO_PERSONA:
-        return None
-    try:
-        return (await PersonaService(session).get(ref)).id
-    except PersonaNotFound:
-        raise InvalidLeadFilter(f"no persona {ref!r}", field="persona") from None
-
-
-async def _asset_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
-    if ref is None:
-        return None
-    try:
-        return (await AssetService(session).get(ref)).id
-    except AssetNotFound:
-        raise InvalidLeadFilter(f"no asset {ref!r}", field="first_asset") from None
 
 
 def _items(page: LeadPage) -> list[LeadListItem]:

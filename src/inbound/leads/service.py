@@ -314,7 +314,7 @@ class LeadService:
         relevance = await self.assets.relevance(touched)
         state.update(evaluate(state, personas, relevance, settings))
         rows = promote_if_qualified(state, settings, now=utcnow(), actor=actor)
-        await self._save(before, state, rows)
+        await self._save(before, state, rows, settings=settings)
 
     async def _save(
         self,
@@ -324,12 +324,14 @@ class LeadService:
         *,
         claimed: bool = False,
         changes: Sequence[str] = (),
+        settings: LeadSettings | None = None,
     ) -> None:
         """Write the lead's new state, its stage changes and its events."""
         now = utcnow()
         state["updated_at"] = now
         state["version"] += 1
-        half_life = (await self.settings.current()).scoring.half_life_days
+        settings = settings or await self.settings.current()
+        half_life = settings.scoring.half_life_days
         events = lead_events(
             before, state, score=decayed(state["score"], state["score_at"], now, half_life),
             at=now, stage_changes=stage_changes, claimed=claimed,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
 from inbound.errors import (
+    BadRequest,
     Conflict,
     FieldError,
     NotFound,
@@ -24,6 +25,22 @@ from inbound.schemas import slug_from
 
 class PersonaNotFound(NotFound):
     problem = "persona-not-found"
+
+
+class UnknownPersonaFilter(BadRequest):
+    problem = "validation"
+
+
+async def filtered_persona_id(
+    session: AsyncSession, ref: str | None, *, field: str
+) -> uuid.UUID | None:
+    """The id of the persona a query filter names (by id or slug); naming none is a 400."""
+    if ref is None:
+        return None
+    try:
+        return (await PersonaService(session).get(ref)).id
+    except PersonaNotFound:
+        raise UnknownPersonaFilter(f"no persona {ref!r}", field=field) from None
 
 
 class SlugTaken(Conflict):

@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
-from inbound.content.service import AssetNotFound, AssetService
+from inbound.content.service import filtered_asset_id
 from inbound.db import utcnow
 from inbound.errors import BadRequest, problems
 from inbound.leads.stages import LifecycleStage
-from inbound.personas.service import PersonaNotFound, PersonaService
+from inbound.personas.service import filtered_persona_id
 from inbound.reports.assets import AssetQuery
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import (
@@ -91,9 +91,9 @@ async def provide_grouped_query(
         as_of=utcnow(),
         window_days=window_days,
         by=by,
-        persona_id=await _persona_id(db_session, persona),
+        persona_id=await filtered_persona_id(db_session, persona, field="persona"),
         site_id=site,
-        asset_id=await _asset_id(db_session, asset),
+        asset_id=await filtered_asset_id(db_session, asset, field="asset"),
     )
     return GroupedQuery(period, query)
 
@@ -208,7 +208,7 @@ class ReportController(Controller):
             stage=stage,
             start=period.start,
             end=period.end,
-            persona_id=await _persona_id(db_session, persona),
+            persona_id=await filtered_persona_id(db_session, persona, field="persona"),
             site_id=site,
         )
         report = await ReportService(db_session).assets(query)
@@ -236,21 +236,3 @@ def parse_period(from_date: date, to_date: date, tz: str) -> Period:
     if end - start > MAX_PERIOD:
         raise InvalidReportParameter("the period is longer than 5 years", field="to")
     return Period(from_date, to_date, tz, start, end)
-
-
-async def _persona_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
-    if ref is None:
-        return None
-    try:
-        return (await PersonaService(session).get(ref)).id
-    except PersonaNotFound:
-        raise InvalidReportParameter(f"no persona {ref!r}", field="persona") from None
-
-
-async def _asset_id(session: AsyncSession, ref: str | None) -> uuid.UUID | None:
-    if ref is None:
-        return None
-    try:
-        return (await AssetService(session).get(ref)).id
-    except AssetNotFound:
-        raise InvalidReportParameter(f"no asset {ref!r}", field="asset") from None
