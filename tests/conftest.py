@@ -125,7 +125,10 @@ async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[As
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_json=True, log_level="WARNING")
+    # Tests run the webhook worker themselves, when they want it.
+    return Settings(
+        database_url=database_url, log_json=True, log_level="WARNING", worker_in_process=False
+    )
 
 
 @pytest.fixture

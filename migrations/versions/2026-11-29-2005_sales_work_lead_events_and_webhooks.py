@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_lead_events_id")),
     )
     with op.batch_alter_table("lead_events", schema=None) as batch_op:
+        batch_op.create_index("ix_lead_events_lead_id", ["lead_id"], unique=False)
         batch_op.create_index("ix_lead_events_occurred_at", ["occurred_at"], unique=False)
         batch_op.create_index(
             "ix_lead_events_undispatched",
@@ -149,6 +150,7 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("give_up_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("leased_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_status_code", sa.Integer(), nullable=True),
@@ -186,6 +188,12 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_webhook_deliveries_subscription_id_id", ["subscription_id", "id"], unique=False
+        )
+        batch_op.create_index("ix_webhook_deliveries_event_id", ["event_id"], unique=False)
+        batch_op.create_index(
+            "ix_webhook_deliveries_subscription_id_status_id",
+            ["subscription_id", "status", "id"],
+            unique=False,
         )
 
     op.create_table(
@@ -259,6 +267,8 @@ def downgrade() -> None:
 
     op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_subscription_id_status_id")
+        batch_op.drop_index("ix_webhook_deliveries_event_id")
         batch_op.drop_index("ix_webhook_deliveries_subscription_id_id")
         batch_op.drop_index(
             "ix_webhook_deliveries_due",
@@ -283,6 +293,7 @@ def downgrade() -> None:
             sqlite_where=sa.text("dispatched_at IS NULL"),
         )
         batch_op.drop_index("ix_lead_events_occurred_at")
+        batch_op.drop_index("ix_lead_events_lead_id")
 
     op.drop_table("lead_events")
     op.drop_table("webhook_subscriptions")

@@ -33,17 +33,20 @@ from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
+from inbound.webhooks.controller import WebhookController
+from inbound.worker import Worker
 
 DOCS_ASSETS = "/docs/assets"
 TAGS = [
     Tag(name="personas", description="Buyer personas: goals, pain points, matching rules."),
     Tag(name="assets", description="Content assets, their funnel stage and persona tags."),
     Tag(name="captures", description="Lead forms posted by sites, with their public keys."),
-    Tag(name="leads", description="Contacts for the team: persona, grade, score, stage."),
+    Tag(name="leads", description="Leads for the team: list, claim, work; persona, score, stage."),
     Tag(name="settings", description="Scoring and persona-mapping settings."),
     Tag(name="reports", description="The funnel: stage counts and conversion rates."),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
+    Tag(name="webhooks", description="Signed deliveries of lead events, retried; their log."),
     Tag(name="operations", description="Health and readiness."),
 ]
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeadController,
             SalesController,
             LeadSettingsController,
+            WebhookController,
             ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
@@ -87,6 +91,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 )
             )
             background.add(task)
+
+    async def start_worker(app: Litestar) -> None:
+        if settings.worker_in_process:
+            worker = Worker(engine, settings)
+            stop = asyncio.Event()
+
+            async def work() -> None:
+                try:
+                    await worker.run(stop)
+                finally:
+                    await worker.close()
+
+            background.add(asyncio.create_task(work()))
 
     async def stop_background_and_dispose_engine() -> None:
         for task in background:
@@ -121,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 ),
             }
         ),
-        on_startup=[start_remapping],
+        on_startup=[start_remapping, start_worker],
         on_shutdown=[stop_background_and_dispose_engine],
         openapi_config=openapi_config(settings),
         request_max_body_size=settings.max_body_bytes,

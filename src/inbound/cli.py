@@ -1,7 +1,9 @@
-"""The `inbound` command: serve, migrate, issue keys, fill a demo, export the API contract."""
+"""The `inbound` command: serve, migrate, issue keys, run the worker, fill a demo, export the API
+contract."""
 
 import asyncio
 import json
+import signal
 from pathlib import Path
 
 import click
@@ -20,6 +22,7 @@ from inbound.db import create_engine, create_sessionmaker
 from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
+from inbound.worker import Worker
 
 
 @click.group()
@@ -210,6 +213,35 @@ async def _watch(interval: float) -> None:
             settle=settle_seconds(settings.cache_seconds),
         )
     finally:
+        await engine.dispose()
+
+
+@main.command()
+@click.option(
+    "--until-idle", is_flag=True, help="Stop once nothing is left to do now, instead of waiting."
+)
+def worker(until_idle: bool) -> None:
+    """Deliver lead events to webhook subscriptions, with retries; runs until stopped."""
+    asyncio.run(_work(until_idle))
+
+
+async def _work(until_idle: bool) -> None:
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    running = Worker(engine, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Finish the round in hand; deliveries not yet sent stay pending for the next worker.
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if until_idle:
+            await running.drain()
+        else:
+            click.echo("worker started", err=True)
+            await running.run(stop)
+    finally:
+        await running.close()
         await engine.dispose()
 
 

@@ -50,6 +50,33 @@ class Settings(BaseSettings):
         "contacts after; 0 turns background re-mapping off in this process.",
     )
 
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
+    )
+    webhook_concurrency: int = Field(
+        default=64, ge=1, le=1000, description="Webhook deliveries one worker sends at once."
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="The wait after a delivery's first failure; it doubles with every further "
+        "failure (with jitter), up to INBOUND_WEBHOOK_RETRY_MAX_SECONDS.",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="The longest wait between two tries of a delivery."
+    )
+    webhook_give_up_hours: float = Field(
+        default=24.0, gt=0, description="How long a delivery is retried before it is dead."
+    )
+    worker_in_process: bool = Field(
+        default=True,
+        description="Deliver webhooks from inside each API process too; false when "
+        "`inbound worker` processes of their own do it.",
+    )
+    worker_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="How often an idle worker looks for work."
+    )
+
     @field_validator("capture_rate_per_ip", "capture_rate_per_key")
     @classmethod
     def _readable_limit(cls, value: str) -> str:

@@ -253,6 +253,7 @@ class LeadEvent(SQLModel, table=True):
             sqlite_where=text("dispatched_at IS NULL"),
         ),
         Index("ix_lead_events_occurred_at", "occurred_at"),
+        Index("ix_lead_events_lead_id", "lead_id"),
     )
 
     # Insertion order: one lead's events are written under its row lock, so they get

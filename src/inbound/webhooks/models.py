@@ -48,6 +48,8 @@ class WebhookDelivery(SQLModel, table=True):
             sqlite_where=PENDING_ONLY,
         ),
         Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
+        Index("ix_webhook_deliveries_event_id", "event_id"),
+        Index("ix_webhook_deliveries_subscription_id_status_id", "subscription_id", "status", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -60,6 +62,8 @@ class WebhookDelivery(SQLModel, table=True):
     status: str = Field(default=PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Retries stop here and the delivery is dead; a replay sets it anew.
+    give_up_at: datetime = Field(sa_type=UTCDateTime)
     # A worker sending it holds it until then; a worker that died lets it go when it passes.
     leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,207 @@
+"""`/api/v1/webhooks`: subscriptions to lead events, their delivery log, and replays."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import requires
+from inbound.auth.scopes import Scope
+from inbound.config import Settings
+from inbound.errors import problems
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.webhooks.models import WebhookAttempt, WebhookDelivery
+from inbound.webhooks.schemas import (
+    AttemptRead,
+    DeliveryDetail,
+    DeliveryList,
+    DeliveryRead,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+    SubscriptionUpdate,
+)
+from inbound.webhooks.service import WebhookService
+
+StatusFilter = Annotated[
+    str | None,
+    QueryParameter(pattern="^(pending|succeeded|dead)$", description="Only deliveries in it."),
+]
+SIGNING = (
+    'Each delivery is a POST of `{"type", "timestamp", "data"}` signed the Standard '
+    "Webhooks way: `webhook-id` (the event's id, the same on every retry and replay: "
+    "deduplicate on it), `webhook-timestamp` (Unix seconds of this attempt) and "
+    "`webhook-signature` (`v1,` and the base64 HMAC-SHA256, keyed with the secret's base64 "
+    "part decoded, of `id.timestamp.body`). Any 2xx answer within the timeout delivers it; "
+    "anything else is retried with exponential backoff and jitter for up to 24 hours, then the "
+    "delivery is dead (and can be replayed). A lead's events reach an endpoint in the order "
+    "they happened: one waits while an earlier one for the same lead is pending."
+)
+
+
+def provide_webhook_service(
+    db_session: NamedDependency[AsyncSession], state: State
+) -> WebhookService:
+    settings: Settings = state.settings
+    give_up_after = timedelta(hours=settings.webhook_give_up_hours)
+    return WebhookService(db_session, give_up_after=give_up_after)
+
+
+def _delivery(delivery: WebhookDelivery) -> dict[str, Any]:
+    fields = delivery.model_dump()
+    if delivery.status != "pending":
+        fields["next_attempt_at"] = None
+    return fields
+
+
+def _detail(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> DeliveryDetail:
+    log = [AttemptRead.model_validate(attempt) for attempt in attempts]
+    return DeliveryDetail.model_validate(_delivery(delivery) | {"attempt_log": log})
+
+
+class WebhookController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]
+    guards = [requires(Scope.ADMIN)]
+    dependencies = {"webhooks": Provide(provide_webhook_service, sync_to_thread=False)}
+
+    @post(
+        operation_id="createWebhook",
+        summary="Subscribe an endpoint to lead events",
+        description="The answer carries the signing secret, once. " + SIGNING,
+        responses=problems(400, 401, 403, 413),
+        response_headers=[LOCATION_HEADER],
+    )
+    async def create_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[SubscriptionCreate],
+        webhooks: NamedDependency[WebhookService],
+    ) -> Response[SubscriptionCreated]:
+        subscription = await webhooks.create(
+            url=data.url,
+            events=[event.value for event in data.events],
+            secret=data.secret,
+            description=data.description,
+        )
+        body = SubscriptionCreated.model_validate(subscription)
+        return created(request, body, subscription.id)
+
+    @get(
+        operation_id="listWebhooks", summary="List subscriptions", responses=problems(400, 401, 403)
+    )
+    async def list_webhooks(
+        self,
+        webhooks: NamedDependency[WebhookService],
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> Page[SubscriptionRead]:
+        rows, next_cursor = await webhooks.list_page(PageRequest.parse(limit=limit, cursor=cursor))
+        items = [SubscriptionRead.model_validate(row) for row in rows]
+        return Page(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/{webhook_id:uuid}",
+        operation_id="getWebhook",
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_webhook(
+        self, webhooks: NamedDependency[WebhookService], webhook_id: FromPath[uuid.UUID]
+    ) -> Response[SubscriptionRead]:
+        subscription = await webhooks.get(webhook_id)
+        return one(SubscriptionRead.model_validate(subscription), version=subscription.version)
+
+    @patch(
+        "/{webhook_id:uuid}",
+        operation_id="updateWebhook",
+        summary="Change a subscription's URL or events, or pause it",
+        description="A paused subscription keeps its pending deliveries until it is resumed.",
+        responses=problems(400, 401, 403, 404, 412, 413),
+        response_headers=[ETAG_HEADER],
+    )
+    async def update_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: FromPath[uuid.UUID],
+        data: JSONBody[SubscriptionUpdate],
+    ) -> Response[SubscriptionRead]:
+        subscription = await webhooks.get(webhook_id, lock=True)
+        check_if_match(request, subscription.version)
+        changes = data.changes()
+        subscription = await webhooks.update(subscription, changes)
+        return one(SubscriptionRead.model_validate(subscription), version=subscription.version)
+
+    @delete(
+        "/{webhook_id:uuid}",
+        operation_id="deleteWebhook",
+        summary="Delete a subscription, its pending deliveries and its log",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_webhook(
+        self, webhooks: NamedDependency[WebhookService], webhook_id: FromPath[uuid.UUID]
+    ) -> None:
+        await webhooks.delete(await webhooks.get(webhook_id, lock=True))
+
+    @get(
+        "/{webhook_id:uuid}/deliveries",
+        operation_id="listWebhookDeliveries",
+        summary="The subscription's delivery log, oldest first",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def list_deliveries(
+        self,
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: FromPath[uuid.UUID],
+        status: StatusFilter = None,
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> DeliveryList:
+        subscription = await webhooks.get(webhook_id)
+        page = PageRequest.parse(limit=limit, cursor=cursor)
+        rows, next_cursor = await webhooks.deliveries_page(subscription, status, page)
+        items = [DeliveryRead.model_validate(_delivery(row)) for row in rows]
+        return DeliveryList(items=items, next_cursor=next_cursor)
+
+    @get(
+        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}",
+        operation_id="getWebhookDelivery",
+        summary="One delivery with every attempt at it",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def get_delivery(
+        self,
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
+    ) -> DeliveryDetail:
+        subscription = await webhooks.get(webhook_id)
+        delivery, attempts = await webhooks.delivery(subscription, delivery_id)
+        return _detail(delivery, attempts)
+
+    @post(
+        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/replay",
+        operation_id="replayWebhookDelivery",
+        summary="Send a dead (or delivered) delivery again",
+        description="The delivery goes out again with the same `webhook-id` and body, and a "
+        "new 24 hours of retries; 409 while it is still pending.",
+        status_code=202,
+        responses=problems(400, 401, 403, 404, 409),
+    )
+    async def replay_delivery(
+        self,
+        webhooks: NamedDependency[WebhookService],
+        webhook_id: FromPath[uuid.UUID],
+        delivery_id: FromPath[uuid.UUID],
+    ) -> DeliveryDetail:
+        subscription = await webhooks.get(webhook_id)
+        delivery, attempts = await webhooks.delivery(subscription, delivery_id, lock=True)
+        return _detail(await webhooks.replay(delivery), attempts)

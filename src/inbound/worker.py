@@ -1,0 +1,97 @@
+"""`inbound worker`: hands the outbox's lead events on to webhook subscriptions and sends them.
+
+Work that talks to the outside world never runs in a request; the request writes events in
+its own transaction, and this loop delivers them. Start as many workers as needed.
+"""
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbound.config import Settings
+from inbound.db import utcnow
+from inbound.webhooks import delivery
+
+logger = structlog.get_logger(__name__)
+
+# A claim lasts twice the receiver's timeout and this much: a live worker has answered and
+# recorded by then; after it, another worker takes over from one that died.
+LEASE_MARGIN = timedelta(seconds=5)
+PURGE_EVERY_SECONDS = 300.0
+RETENTION = timedelta(days=30)
+
+
+@dataclass
+class Worker:
+    """One worker process's loop; `step` does one round of everything."""
+
+    engine: AsyncEngine
+    settings: Settings
+    rng: random.Random = field(default_factory=random.Random)
+    _purged_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.policy = delivery.RetryPolicy(
+            base_seconds=self.settings.webhook_retry_base_seconds,
+            max_seconds=self.settings.webhook_retry_max_seconds,
+            give_up_after=timedelta(hours=self.settings.webhook_give_up_hours),
+        )
+        self.lease = 2 * timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
+        concurrency = self.settings.webhook_concurrency
+        self.client = httpx.AsyncClient(
+            timeout=self.settings.webhook_timeout_seconds,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set; rest while there is nothing to do."""
+        while not stop.is_set():
+            try:
+                busy = await self.step()
+            except Exception:
+                logger.exception("worker round failed; trying again shortly")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_seconds)
+
+    async def step(self) -> int:
+        """Dispatch new events, send what is due, now and then forget old history; how many
+        events and deliveries were handled."""
+        async with self.engine.begin() as connection:
+            dispatched = await delivery.dispatch(connection, self.policy.give_up_after)
+        sent = await self.send_due()
+        if time.monotonic() - self._purged_at > PURGE_EVERY_SECONDS:
+            self._purged_at = time.monotonic()
+            async with self.engine.begin() as connection:
+                await delivery.purge(connection, utcnow() - RETENTION)
+        return dispatched + sent
+
+    async def send_due(self) -> int:
+        """Claim a batch of due deliveries, send them at once, record how each went."""
+        async with self.engine.begin() as connection:
+            claimed = await delivery.claim(
+                connection, limit=self.settings.webhook_concurrency, lease=self.lease
+            )
+        if not claimed:
+            return 0
+        outcomes = await delivery.send_all(self.client, claimed)
+        async with self.engine.begin() as connection:
+            await delivery.record(connection, outcomes, self.policy, self.rng)
+        return len(outcomes)
+
+    async def drain(self) -> None:
+        """Step until nothing is left to do now (for tests and one-off runs)."""
+        while await self.step():
+            pass
