@@ -59,8 +59,9 @@ from inbound.leads.capture_sql import (
     POINTS_SINCE,
     UPDATE_CONTACT,
 )
+from inbound.leads.events import INSERT_LEAD_EVENT
 from inbound.leads.repository import CAPTURES as CAPTURE_ROWS
-from inbound.leads.repository import CONTACTS, SCORE_EVENTS, STAGE_CHANGES
+from inbound.leads.repository import CONTACTS, LEAD_EVENTS, SCORE_EVENTS, STAGE_CHANGES
 from inbound.lean_sql import LeanStatement
 
 CAPTURES = "/api/v1/captures"
@@ -209,6 +210,25 @@ class Templates:
     capture: dict[str, Any]
     stage_change: dict[str, Any]
     score_event: dict[str, Any]
+    new_events: list[dict[str, Any]]  # the outbox rows of a new contact's first capture
+    returning_events: list[dict[str, Any]]  # and of a returning contact's capture
+
+
+async def events_of(url: str, contact: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The outbox rows the contact's last change wrote, in order."""
+    engine = plain_engine(url)
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(LEAD_EVENTS)
+            .where(
+                LEAD_EVENTS.c.lead_id == contact["id"],
+                LEAD_EVENTS.c.lead_version == contact["version"],
+            )
+            .order_by(LEAD_EVENTS.c.seq)
+        )
+        rows = [dict(row) for row in found.mappings()]
+    await engine.dispose()
+    return rows
 
 
 async def rows_of_capture(url: str, capture_id: str) -> dict[str, dict[str, Any] | None]:
@@ -255,6 +275,8 @@ def serving(
         INBOUND_CAPTURE_RATE_PER_IP=UNLIMITED,
         INBOUND_CAPTURE_RATE_PER_KEY=UNLIMITED,
         INBOUND_REMAP_INTERVAL_SECONDS="0",
+        # What is timed is the request path: workers deliver the outbox elsewhere.
+        INBOUND_WORKER_IN_PROCESS="false",
     )
     env.update(extra_env or {})
     script = Path(sys.executable).with_name("inbound")
@@ -527,7 +549,7 @@ def pgbench_script(
         "\\set n random(1, :returning)",
         "\\endif",
     ]
-    for seed in ("capture", "contacts", "stage_changes", "score_events"):
+    for seed in ("capture", "contacts", "stage_changes", "score_events", "lead_events"):
         lines.append(f"\\set {seed}_seed random(1, 4611686018427387903)")
     script.sql("BEGIN;")
     script.sql(script.statement(LOCK_CONTACT_BY_EMAIL, {}, {"email": EMAIL}, tail=" \\aset c_"))
@@ -552,9 +574,24 @@ def pgbench_script(
         raise ValueError("a returning capture moved its contact's stage; the seed is off")
     lines.append("\\endif")
     script.sql(script.statement(INSERT_SCORE_EVENT, templates.score_event))
+    lines.append("\\if :r <= :new_pct")
+    add_events(script, templates.new_events, "new")
+    lines.append("\\else")
+    add_events(script, templates.returning_events, "returning")
+    lines.append("\\endif")
     script.sql(script.statement(INSERT_CAPTURE, templates.capture))
     script.sql("COMMIT;")
     return script
+
+
+def add_events(script: PgbenchScript, events: Sequence[Mapping[str, Any]], branch: str) -> None:
+    """The capture's outbox rows, sent in one round trip as the service's batch is."""
+    script.lines.append("\\startpipeline")
+    for n, event in enumerate(events):
+        special = {"id": f"bench_uuid(:lead_events_seed + {n})", "lead_id": ":c_id::UUID"}
+        statement = script.statement(INSERT_LEAD_EVENT, event, special, prefix=f"{branch}{n}_")
+        script.sql(statement, branch)
+    script.lines.append("\\endpipeline")
 
 
 def parity(service: Sequence[str], script: Sequence[str]) -> list[str]:
@@ -959,6 +996,8 @@ def learn_the_sql(
         capture=first["capture"] or {},
         stage_change=first["stage_change"] or {},
         score_event=first["score_event"] or {},
+        new_events=run(events_of(url, first["contact"] or {})),
+        returning_events=run(events_of(url, later["contact"] or {})),
     )
     script = pgbench_script(new, returning_tx, templates, world, new_pct, returning)
     differences = {

@@ -190,11 +190,6 @@ def upgrade() -> None:
             "ix_webhook_deliveries_subscription_id_id", ["subscription_id", "id"], unique=False
         )
         batch_op.create_index("ix_webhook_deliveries_event_id", ["event_id"], unique=False)
-        batch_op.create_index(
-            "ix_webhook_deliveries_subscription_id_status_id",
-            ["subscription_id", "status", "id"],
-            unique=False,
-        )
 
     op.create_table(
         "webhook_attempts",
@@ -267,7 +262,6 @@ def downgrade() -> None:
 
     op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_webhook_deliveries_subscription_id_status_id")
         batch_op.drop_index("ix_webhook_deliveries_event_id")
         batch_op.drop_index("ix_webhook_deliveries_subscription_id_id")
         batch_op.drop_index(

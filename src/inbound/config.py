@@ -54,7 +54,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
     )
     webhook_concurrency: int = Field(
-        default=64, ge=1, le=1000, description="Webhook deliveries one worker sends at once."
+        default=32, ge=1, le=1000, description="Webhook deliveries one worker sends at once."
+    )
+    webhook_batch: int = Field(
+        default=256, ge=1, le=5000, description="Deliveries one worker takes on per round."
     )
     webhook_retry_base_seconds: float = Field(
         default=10.0,

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,8 +20,8 @@ from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
 
-# A claim lasts twice the receiver's timeout and this much: a live worker has answered and
-# recorded by then; after it, another worker takes over from one that died.
+# A claim outlasts the sending of its batch by this much; after it, another worker takes over
+# the deliveries of one that died.
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
 RETENTION = timedelta(days=30)
@@ -43,16 +42,18 @@ class Worker:
             max_seconds=self.settings.webhook_retry_max_seconds,
             give_up_after=timedelta(hours=self.settings.webhook_give_up_hours),
         )
-        self.lease = 2 * timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
-        concurrency = self.settings.webhook_concurrency
-        self.client = httpx.AsyncClient(
-            timeout=self.settings.webhook_timeout_seconds,
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            follow_redirects=False,
+        settings = self.settings
+        # Each round sends its batch `concurrency` at a time; a live worker has answered and
+        # recorded the whole batch well before its lease ends.
+        rounds = -(-settings.webhook_batch // settings.webhook_concurrency)
+        self.lease = (rounds + 1) * timedelta(seconds=settings.webhook_timeout_seconds)
+        self.lease += LEASE_MARGIN
+        self.sender = delivery.Sender(
+            concurrency=settings.webhook_concurrency, timeout=settings.webhook_timeout_seconds
         )
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.sender.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do."""
@@ -82,11 +83,11 @@ class Worker:
         """Claim a batch of due deliveries, send them at once, record how each went."""
         async with self.engine.begin() as connection:
             claimed = await delivery.claim(
-                connection, limit=self.settings.webhook_concurrency, lease=self.lease
+                connection, limit=self.settings.webhook_batch, lease=self.lease
             )
         if not claimed:
             return 0
-        outcomes = await delivery.send_all(self.client, claimed)
+        outcomes = await self.sender.send_all(claimed)
         async with self.engine.begin() as connection:
             await delivery.record(connection, outcomes, self.policy, self.rng)
         return len(outcomes)

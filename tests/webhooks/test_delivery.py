@@ -317,7 +317,10 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     await new_lead(committing_client, world, "ana@example.com")
     environment = os.environ | {
         "INBOUND_DATABASE_URL": database_url,
+        # A lease of one round: twice the timeout, and five seconds.
         "INBOUND_WEBHOOK_TIMEOUT_SECONDS": "1",
+        "INBOUND_WEBHOOK_BATCH": "8",
+        "INBOUND_WEBHOOK_CONCURRENCY": "8",
         "INBOUND_WORKER_POLL_SECONDS": "0.05",
     }
     process = await asyncio.create_subprocess_exec(

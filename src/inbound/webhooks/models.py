@@ -49,7 +49,6 @@ class WebhookDelivery(SQLModel, table=True):
         ),
         Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
         Index("ix_webhook_deliveries_event_id", "event_id"),
-        Index("ix_webhook_deliveries_subscription_id_status_id", "subscription_id", "status", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
