@@ -588,7 +588,7 @@ def add_events(script: PgbenchScript, events: Sequence[Mapping[str, Any]], branc
     """The capture's outbox rows, sent in one round trip as the service's batch is."""
     script.lines.append("\\startpipeline")
     for n, event in enumerate(events):
-        special = {"id": f"bench_uuid(:lead_events_seed + {n})", "lead_id": ":c_id::UUID"}
+        special = {"id": f"bench_uuid(:lead_events_seed::BIGINT + {n})", "lead_id": ":c_id::UUID"}
         statement = script.statement(INSERT_LEAD_EVENT, event, special, prefix=f"{branch}{n}_")
         script.sql(statement, branch)
     script.lines.append("\\endpipeline")

@@ -50,6 +50,21 @@ async def test_values_go_in_and_come_back_as_python_values(connection: AsyncConn
     assert missing is None
 
 
+async def test_a_column_left_out_takes_its_default(connection: AsyncConnection) -> None:
+    without_version = LeanStatement(
+        insert(SETTINGS).values(
+            name=bindparam("name"), value=bindparam("value"), updated_at=bindparam("updated_at")
+        )
+    )
+    async with LeanTransaction.begin(connection) as transaction:
+        await transaction.execute(
+            without_version, {"name": "probe", "value": {}, "updated_at": WHEN}
+        )
+        row = await transaction.first(SETTING, {"name": "probe"})
+    assert row is not None
+    assert row["version"] == 1
+
+
 async def test_a_failure_in_the_block_leaves_nothing(connection: AsyncConnection) -> None:
     async def write_then_fail() -> None:
         async with LeanTransaction.begin(connection) as transaction:

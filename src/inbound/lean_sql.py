@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 Processor = Callable[[Any], Any]
 
@@ -77,10 +78,23 @@ class LeanStatement:
                 for name, bind in ((name, compiled.binds[name]) for name in names)
                 if not bind.required and bind.callable is None
             }
+            constants.update(_column_defaults(compiled))
             found = self._compiled[dialect.name] = _Compiled(
                 compiled.string, names, processors, constants
             )
         return found
+
+
+def _column_defaults(compiled: SQLCompiler) -> dict[str, Any]:
+    """The values of the columns a statement leaves to their Python-side defaults, which
+    SQLAlchemy fills in at execution time and a compiled statement only names."""
+    found: dict[str, Any] = {}
+    for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
+        default = column.default
+        if not isinstance(default, ScalarElementColumnDefault):
+            raise ValueError(f"lean statements need a value for {column.key}: no scalar default")
+        found[column.key] = default.arg
+    return found
 
 
 class LeanTransaction:
