@@ -31,6 +31,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.content.models import ContentAsset
@@ -161,7 +162,7 @@ async def list_leads(
     if position is not None:
         statement = statement.where(after(position.key))
     statement = statement.order_by(*ordering).limit(limit + 1)
-    rows = [dict(row) for row in (await connection.execute(statement)).mappings()]
+    rows = _dicts(await connection.execute(statement))
     more = len(rows) > limit
     rows = rows[:limit]
     for row in rows:
@@ -181,9 +182,21 @@ async def list_leads(
     return LeadPage(rows, next_cursor, poll_cursor, assets)
 
 
+# What a listed lead shows and sorts by: the profile's other JSON stays unread.
+LISTED_COLUMNS = (
+    "id", "email", "first_name", "last_name", "company", "job_title", "phone", "country",
+    "industry", "company_size", "seniority", "stage", "lead_status", "owner", "owned_at",
+    "persona_id", "persona_source", "persona_confidence", "persona_explanation", "fit", "grade",
+    "score", "score_at", "consent", "consent_at", "consent_text_version", "consent_capture_id",
+    "first_site_id", "first_asset_id", "first_utm_source", "first_utm_medium",
+    "first_utm_campaign", "first_utm_term", "first_utm_content", "first_referrer", "created_at",
+    "updated_at", "version", "change_seq",
+)  # fmt: skip
+
+
 def _selected(score: ColumnElement[float]) -> Select[Any]:
     return select(
-        CONTACTS,
+        *(CONTACTS.c[name] for name in LISTED_COLUMNS),
         score.label("sort_score"),
         PERSONAS.c.slug.label("persona_slug"),
         PERSONAS.c.name.label("persona_name"),
@@ -330,7 +343,12 @@ async def _assets_taken(
         .order_by(CAPTURES.c.contact_id, func.min(CAPTURES.c.created_at))
     )  # fmt: skip
     found: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for row in (await connection.execute(statement)).mappings():
-        taken = dict(row)
+    for taken in _dicts(await connection.execute(statement)):
         found.setdefault(taken.pop("contact_id"), []).append(taken)
     return found
+
+
+def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """The rows as dicts, the column names read once."""
+    names = tuple(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]
