@@ -98,8 +98,8 @@ class WebhookService:
         return delivery, await self.attempts.of_delivery(delivery.id)
 
     async def replay(self, delivery: WebhookDelivery) -> WebhookDelivery:
-        """Send a finished delivery again, as it was (same `webhook-id`), with a fresh day of
-        retries. It goes out after anything still pending for its lead."""
+        """Send a finished delivery again, as it was (same `webhook-id`), with a fresh period of
+        retries. Its lead's later events still pending wait until it is through."""
         if delivery.status == PENDING:
             raise DeliveryInFlight("the delivery is still pending: it is being sent or retried")
         now = utcnow()
