@@ -7,7 +7,8 @@ POSTGRES_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test
 SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run demo test test-postgres test-sqlite lint format openapi lock clean bench bench-reports
+.PHONY: run demo test test-postgres test-sqlite lint format openapi lock clean bench bench-reports \
+	bench-leads bench-webhooks
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,14 @@ bench: $(VENV)/.installed-test
 ## bench-reports: report latency over 1,000,000 contacts, against hand-written SQL (BENCH_ARGS adds options)
 bench-reports: $(VENV)/.installed-test
 	$(BIN)/python bench/reports.py $(BENCH_ARGS)
+
+## bench-leads: listing 500 qualified leads of 1,000,000 contacts, against hand-written SQL
+bench-leads: $(VENV)/.installed-test
+	$(BIN)/python bench/leads.py $(BENCH_ARGS)
+
+## bench-webhooks: webhook deliveries per second to a local receiver, against the bare sender
+bench-webhooks: $(VENV)/.installed-test
+	$(BIN)/python bench/webhooks.py $(BENCH_ARGS)
 
 ## openapi: regenerate the committed API contract from the code
 openapi: $(VENV)/.installed
