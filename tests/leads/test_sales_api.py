@@ -1,14 +1,17 @@
 """The sales API: listing leads with filters and sorts, claims, lead status, notes, If-Match,
 and CSV export."""
 
+import base64
 import csv
 import io
+import json
 from typing import Any
 
 import httpx
 import pytest
 
 from inbound.auth.scopes import Scope
+from inbound.leads.listing import LeadFilter
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import LEADS, World, capture, error_fields, make_asset, make_persona
 from tests.leads.helpers import make_world as make_site
@@ -142,6 +145,30 @@ class TestListing:
         response = await client.get(LEADS, params=params, headers=sales)
         assert response.status_code == 400, response.text
         assert field in error_fields(response)
+
+    @pytest.mark.parametrize(
+        ("sort", "key", "as_of"),
+        [
+            ("updated", [1], None),
+            ("score", [1.0, "01a20c4a-c977-72f1-b9e6-5e758768b236"], "2026-01-01T00:00:00"),
+            ("recency", ["2026-01-01T00:00:00", "01a20c4a-c977-72f1-b9e6-5e758768b236"], None),
+            ("grade", ["A", "high", "01a20c4a-c977-72f1-b9e6-5e758768b236"], None),
+        ],
+    )
+    async def test_a_forged_cursor_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        sales: Headers,
+        sort: str,
+        key: list[Any],
+        as_of: str | None,
+    ) -> None:
+        document = {"s": sort, "k": key, "t": as_of, "f": LeadFilter().fingerprint()}
+        forged = base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+        response = await client.get(LEADS, params={"sort": sort, "cursor": forged}, headers=sales)
+        assert response.status_code == 400, response.text
+        assert error_fields(response) == ["cursor"]
 
     async def test_a_cursor_is_refused_with_other_filters(
         self, client: httpx.AsyncClient, world: World, sales: Headers

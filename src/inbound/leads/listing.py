@@ -110,10 +110,10 @@ class Position:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             document = msgspec.json.decode(raw, type=dict[str, Any])
             made_for = LeadSort(document["s"])
-            as_of = datetime.fromisoformat(document["t"]) if document["t"] else None
+            as_of = _aware(datetime.fromisoformat(document["t"])) if document["t"] else None
             key = _typed_key(made_for, document["k"])
             fingerprint = str(document["f"])
-        except (binascii.Error, msgspec.DecodeError, KeyError, TypeError, ValueError):
+        except (binascii.Error, msgspec.DecodeError, IndexError, KeyError, TypeError, ValueError):
             raise BadRequest("not a cursor this API returned", field="cursor") from None
         if made_for is not sort or fingerprint != filters.fingerprint():
             raise BadRequest(
@@ -299,11 +299,17 @@ def _typed_key(sort: LeadSort, values: list[Any]) -> tuple[Any, ...]:
         case LeadSort.UPDATED:
             return (int(values[0]), uuid.UUID(values[1]))
         case LeadSort.RECENCY:
-            return (datetime.fromisoformat(values[0]), uuid.UUID(values[1]))
+            return (_aware(datetime.fromisoformat(values[0])), uuid.UUID(values[1]))
         case LeadSort.SCORE:
             return (float(values[0]), uuid.UUID(values[1]))
         case LeadSort.GRADE:
             return (str(values[0]), float(values[1]), uuid.UUID(values[2]))
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's moments carry their zone")
+    return moment
 
 
 async def _horizon(connection: AsyncConnection) -> tuple[int, int | None]:
