@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from inbound.db import create_engine
 from inbound.leads.capture_sql import INSERT_STAGE_CHANGE
 from inbound.leads.repository import (
     SETTINGS,
@@ -225,3 +226,29 @@ class TestOnTheEnginesOwnConnection:
                     assert f"probe-after-{step:03}" in committed, f"cancelled at {step}"
         finally:
             await checker.dispose()
+
+    async def test_a_connection_left_inside_a_transaction_is_not_lent_again(
+        self, database_url: str, committing_app: Litestar
+    ) -> None:
+        if not database_url.startswith("postgresql"):
+            pytest.skip("SQLite's driver keeps no transaction of its own")
+        # A pool of one: what is returned to it is what it lends next.
+        single = create_engine(database_url, pool_size=1)
+        try:
+            async with single.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver = raw.driver_connection
+                assert driver is not None
+                # A transaction begun behind the pool's back, as an interrupted BEGIN leaves.
+                await driver.execute("BEGIN")
+                await driver.execute("SELECT 1")
+                left_behind = await driver.fetchval("SELECT pg_backend_pid()")
+            async with LeanTransaction.begin(single) as transaction:
+                await transaction.execute(INSERT_SETTING, probe("probe-after"))
+            async with single.connect() as connection:
+                lent = await connection.scalar(text("SELECT pg_backend_pid()"))
+                assert lent != left_behind
+                assert await open_transactions(connection) == 0
+                assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
+        finally:
+            await single.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, DateTime, Table, event, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -98,7 +99,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     # No pre-ping: it costs a round trip per request. A connection found dead makes
     # SQLAlchemy replace it and every older one in the pool, so one request fails after a
     # database restart (answered 503), not every one.
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
@@ -106,6 +107,24 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         pool_recycle=3600,
         **json_codec,
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_a_transaction_left_open)
+    return engine
+
+
+def _refuse_a_transaction_left_open(
+    dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any
+) -> None:
+    """Never lend a connection that is still inside a transaction.
+
+    The pool rolls back only what SQLAlchemy itself began. The hot paths run asyncpg's own
+    transactions, and one interrupted at the wrong instant (a client hanging up during BEGIN
+    or COMMIT) can leave the server inside a transaction that asyncpg no longer tracks: every
+    later use of that connection would fail. The check reads the state of the last reply,
+    with no round trip; the pool replaces such a connection and lends a fresh one.
+    """
+    driver = dbapi_connection.driver_connection
+    if driver.is_in_transaction():
+        raise DisconnectionError("connection returned to the pool inside a transaction")
 
 
 def _make_sqlite_transactional(engine: AsyncEngine) -> None:
