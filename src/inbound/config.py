@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inbound.ratelimit import parse_limit
@@ -79,6 +79,65 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often an idle worker looks for work."
     )
+
+    hubspot_token: SecretStr | None = Field(
+        default=None,
+        description="The HubSpot private app's access token (pat-...); the CRM sync is off "
+        "without it. Scopes: crm.objects.contacts.read/write, crm.schemas.contacts.read/write.",
+    )
+    hubspot_portal_id: int | None = Field(
+        default=None, description="The HubSpot account (portal) id, shown in CRM links."
+    )
+    hubspot_url: str = Field(
+        default="https://api.hubapi.com",
+        description="HubSpot's API address; point it at `inbound crm emulator` to try the "
+        "sync without a HubSpot account.",
+    )
+    hubspot_client_secret: SecretStr | None = Field(
+        default=None,
+        description="The private app's client secret, which signs HubSpot's webhooks; they "
+        "are refused without it.",
+    )
+    hubspot_webhook_url: str | None = Field(
+        default=None,
+        description="The address HubSpot posts webhooks to, as HubSpot sees it, when a proxy "
+        "in between changes it: signatures cover it. Default: the address the request came to.",
+    )
+    crm_batch_size: int = Field(
+        default=100, ge=1, le=100, description="Contacts per HubSpot batch upsert (100 at most)."
+    )
+    crm_concurrency: int = Field(
+        default=4, ge=1, le=32, description="HubSpot calls the sync has in flight at once."
+    )
+    crm_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=300, description="How long HubSpot has to answer one call."
+    )
+    crm_retry_base_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="The wait after a HubSpot server error or timeout; it doubles with every "
+        "further failure of the same contacts (with jitter), up to INBOUND_CRM_RETRY_MAX_SECONDS.",
+    )
+    crm_retry_max_seconds: float = Field(
+        default=300.0, gt=0, description="The longest wait before trying a contact again."
+    )
+    crm_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="One worker syncs at a time; when it stops renewing its turn for this "
+        "long (it died), another takes over.",
+    )
+    crm_rate_limit: int = Field(
+        default=100,
+        ge=1,
+        description="Calls allowed per 10 seconds until HubSpot's rate-limit headers say: "
+        "100 for Free and Starter accounts, 190 for Professional and Enterprise.",
+    )
+
+    @property
+    def crm_enabled(self) -> bool:
+        """Whether contacts are synced to HubSpot: only with a token."""
+        return self.hubspot_token is not None and bool(self.hubspot_token.get_secret_value())
 
     @field_validator("capture_rate_per_ip", "capture_rate_per_key")
     @classmethod

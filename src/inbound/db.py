@@ -160,6 +160,15 @@ def dialect_insert(
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+def dialect_insert_for(
+    connection: AsyncConnection, table: Table
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT into ``table`` with `ON CONFLICT` support, for the connection's database."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 CHANGED_TABLES = "changed_tables"
 TablesChanged = Callable[[set[str]], Awaitable[None]]
 

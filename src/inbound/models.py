@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from inbound.auth.models import ApiKey
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
+from inbound.crm.models import CrmContact, CrmErasure, CrmInboundMark, CrmResync, CrmSyncState
 from inbound.leads.models import (
     Capture,
     CaptureIdempotencyKey,
@@ -29,6 +30,11 @@ __all__ = [
     "CaptureIdempotencyKey",
     "Contact",
     "ContentAsset",
+    "CrmContact",
+    "CrmErasure",
+    "CrmInboundMark",
+    "CrmResync",
+    "CrmSyncState",
     "LeadEvent",
     "LeadNote",
     "LeadSetting",

@@ -1,13 +1,16 @@
-"""`inbound worker`: hands the outbox's lead events on to webhook subscriptions and sends them.
+"""`inbound worker`: hands the outbox's lead events on to webhook subscriptions and to the CRM
+sync, sends the webhooks, and syncs contacts to HubSpot.
 
 Work that talks to the outside world never runs in a request; the request writes events in
-its own transaction, and this loop delivers them. Start as many workers as needed.
+its own transaction, and this loop delivers them. Start as many workers as needed: webhooks
+are shared out between them, and one at a time syncs to HubSpot.
 """
 
 import asyncio
 import contextlib
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,6 +18,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.config import Settings
+from inbound.crm import queue as crm_queue
+from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
 from inbound.webhooks import delivery
 
@@ -25,6 +30,7 @@ logger = structlog.get_logger(__name__)
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
 RETENTION = timedelta(days=30)
+CRM_ORIGIN = "crm"
 
 
 @dataclass
@@ -51,15 +57,22 @@ class Worker:
         self.sender = delivery.Sender(
             concurrency=settings.webhook_concurrency, timeout=settings.webhook_timeout_seconds
         )
+        self.crm = CrmSync(self.engine, settings, rng=self.rng) if settings.crm_enabled else None
 
     async def close(self) -> None:
         await self.sender.close()
+        if self.crm is not None:
+            self.crm.close()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; rest while there is nothing to do."""
+        """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
+        sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
+        await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
+
+    async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         while not stop.is_set():
             try:
-                busy = await self.step()
+                busy = await step()
             except Exception:
                 logger.exception("worker round failed; trying again shortly")
                 busy = 0
@@ -68,10 +81,24 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), self.settings.worker_poll_seconds)
 
     async def step(self) -> int:
+        """One round of everything; how many events, deliveries and contacts were handled."""
+        return await self.webhook_step() + await self.crm_step()
+
+    async def crm_step(self) -> int:
+        """Sync the contacts whose turn has come to HubSpot, when the sync is on."""
+        return await self.crm.step() if self.crm is not None else 0
+
+    async def webhook_step(self) -> int:
         """Dispatch new events, send what is due, now and then forget old history; how many
         events and deliveries were handled."""
         async with self.engine.begin() as connection:
-            dispatched = await delivery.dispatch(connection, self.policy.give_up_after)
+            events = await delivery.dispatch(connection, self.policy.give_up_after)
+            if self.crm is not None:
+                # What HubSpot itself reported is not sent back to it.
+                changed = {event.lead_id for event in events if event.origin != CRM_ORIGIN}
+                if changed:
+                    await crm_queue.enqueue(connection, changed, utcnow())
+        dispatched = len(events)
         sent = await self.send_due()
         if time.monotonic() - self._purged_at > PURGE_EVERY_SECONDS:
             self._purged_at = time.monotonic()

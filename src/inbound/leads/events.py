@@ -36,7 +36,9 @@ SUMMARY_FIELDS = (
 )  # fmt: skip
 QUALIFIED_AT = LifecycleStage.MQL.reached_column
 
-EVENT_COLUMNS = ("id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at")
+EVENT_COLUMNS = (
+    "id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at", "origin",
+)  # fmt: skip
 INSERT_LEAD_EVENT = LeanStatement(
     insert(LEAD_EVENTS).values({name: bindparam(name) for name in EVENT_COLUMNS})
 )
@@ -75,10 +77,12 @@ def lead_events(
     claimed_from: str | None = None,
     claimed: bool = False,
     changes: Iterable[str] = (),
+    origin: str | None = None,
 ) -> list[dict[str, Any]]:
     """The outbox rows of one change to a lead, in the order a receiver should see them.
 
-    ``changes`` names what changed besides the reported fields (a note, say).
+    ``changes`` names what changed besides the reported fields (a note, say); ``origin``, the
+    outside system the change came from, which is not told of it again.
     """
     lead = summary(after, score)
     found: list[tuple[LeadEventType, dict[str, Any]]] = []
@@ -109,6 +113,7 @@ def lead_events(
             "ordinal": ordinal,
             "data": data,
             "occurred_at": at,
+            "origin": origin,
         }
         for ordinal, (kind, data) in enumerate(found)
     ]

@@ -273,3 +273,6 @@ class LeadEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the change came from outside and must not be sent back there: `crm` for what
+    # HubSpot reported, which the CRM sync leaves out.
+    origin: str | None = Field(default=None, max_length=16)

@@ -74,6 +74,14 @@ class Due:
 
 
 @dataclass(frozen=True, slots=True)
+class Dispatched:
+    """An event handed on: whose it is, and where its change came from."""
+
+    lead_id: uuid.UUID
+    origin: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """How one attempt went."""
 
@@ -89,15 +97,16 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> int:
+async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> list[Dispatched]:
     """Turn undispatched lead events into deliveries for the active subscriptions that chose
-    them, in the order the events were written; how many events were handled."""
+    them, in the order the events were written; the events handed on, for the caller to pass
+    to other consumers in the same transaction."""
     if connection.dialect.name == "postgresql":
         taken = await connection.execute(
             text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": DISPATCH_LOCK}
         )
         if not taken.scalar_one():
-            return 0
+            return []
     events = (
         await connection.execute(
             select(
@@ -107,6 +116,7 @@ async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> int
                 LEAD_EVENTS.c.lead_id,
                 LEAD_EVENTS.c.lead_version,
                 LEAD_EVENTS.c.ordinal,
+                LEAD_EVENTS.c.origin,
             )
             .where(LEAD_EVENTS.c.dispatched_at.is_(None))
             .order_by(LEAD_EVENTS.c.seq)
@@ -114,7 +124,7 @@ async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> int
         )
     ).all()
     if not events:
-        return 0
+        return []
     subscriptions = (
         await connection.execute(
             select(SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.events).where(SUBSCRIPTIONS.c.active)
@@ -140,7 +150,7 @@ async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> int
         .where(LEAD_EVENTS.c.seq.in_([event.seq for event in events]))
         .values(dispatched_at=now)
     )
-    return len(events)
+    return [Dispatched(event.lead_id, event.origin) for event in events]
 
 
 async def claim(connection: AsyncConnection, *, limit: int, lease: timedelta) -> list[Due]:

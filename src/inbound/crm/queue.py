@@ -1,0 +1,207 @@
+"""The sync queue in SQL: contacts made pending by their changes, taken in turn, and recorded
+as synced, failed or due again."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbound.content.models import ContentAsset
+from inbound.crm.models import FAILED, PENDING, SYNCED, CrmContact, CrmResync
+from inbound.db import dialect_insert_for, table_of
+from inbound.leads.models import Contact
+from inbound.personas.models import Persona
+from inbound.sites.models import Site
+
+QUEUE = table_of(CrmContact)
+RESYNCS = table_of(CrmResync)
+CONTACTS = table_of(Contact)
+PERSONAS = table_of(Persona)
+ASSETS = table_of(ContentAsset)
+SITES = table_of(Site)
+
+SYNCED_COLUMNS = (
+    "id", "email", "first_name", "last_name", "company", "job_title", "phone", "country",
+    "industry", "stage", "lead_status", "persona_explanation", "grade", "score", "consent",
+    "owner", "first_utm_source", "first_utm_medium", "first_utm_campaign",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A contact due for sync, as it is now."""
+
+    contact_id: uuid.UUID
+    generation: int
+    attempts: int
+    resync_id: uuid.UUID | None
+    contact: dict[str, Any]
+
+
+async def enqueue(
+    connection: AsyncConnection,
+    contact_ids: Iterable[uuid.UUID] | None,
+    now: datetime,
+    *,
+    resync_id: uuid.UUID | None = None,
+    chosen: Any = None,
+) -> int:
+    """Make contacts pending: those named, or those the ``chosen`` condition on contacts picks.
+
+    A contact already pending keeps its place and backoff; the new generation makes its sync
+    send the latest state. Contacts erased meanwhile are skipped. How many were queued.
+    """
+    source = select(
+        CONTACTS.c.id, literal(PENDING), literal(1), literal(now), literal(0), literal(resync_id)
+    )
+    if contact_ids is not None:
+        source = source.where(CONTACTS.c.id.in_(list(contact_ids)))
+    if chosen is not None:
+        source = source.where(chosen)
+    statement = dialect_insert_for(connection, QUEUE).from_select(
+        ["contact_id", "state", "generation", "due_at", "attempts", "resync_id"], source
+    )
+    was_pending = QUEUE.c.state == PENDING
+    changes: dict[str, Any] = {
+        "generation": QUEUE.c.generation + 1,
+        "state": PENDING,
+        "due_at": case((was_pending, QUEUE.c.due_at), else_=statement.excluded.due_at),
+        "attempts": case((was_pending, QUEUE.c.attempts), else_=0),
+    }
+    if resync_id is not None:
+        changes["resync_id"] = resync_id
+    statement = statement.on_conflict_do_update(index_elements=["contact_id"], set_=changes)
+    result = await connection.execute(statement)
+    return int(result.rowcount or 0)
+
+
+async def due(connection: AsyncConnection, now: datetime, limit: int) -> list[Pending]:
+    """The pending contacts whose turn has come, earliest first, with what their HubSpot
+    properties are made of."""
+    first_asset, first_site = ASSETS.alias("first_asset"), SITES.alias("first_site")
+    rows = await connection.execute(
+        select(
+            QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id,
+            *(CONTACTS.c[name] for name in SYNCED_COLUMNS),
+            PERSONAS.c.slug.label("persona_slug"),
+            first_asset.c.slug.label("first_asset_slug"),
+            first_site.c.name.label("first_site_name"),
+        )
+        .select_from(
+            QUEUE.join(CONTACTS, CONTACTS.c.id == QUEUE.c.contact_id)
+            .outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
+            .outerjoin(first_asset, first_asset.c.id == CONTACTS.c.first_asset_id)
+            .outerjoin(first_site, first_site.c.id == CONTACTS.c.first_site_id)
+        )
+        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= now)
+        .order_by(QUEUE.c.due_at)
+        .limit(limit)
+    )  # fmt: skip
+    found = []
+    for row in rows.mappings():
+        contact = dict(row)
+        found.append(
+            Pending(
+                contact.pop("contact_id"), contact.pop("generation"), contact.pop("attempts"),
+                contact.pop("resync_id"), contact,
+            )
+        )  # fmt: skip
+    return found
+
+
+async def record_done(
+    connection: AsyncConnection,
+    synced: Sequence[tuple[Pending, str]],
+    failed: Sequence[tuple[Pending, str]],
+    now: datetime,
+) -> None:
+    """Contacts HubSpot wrote (with their HubSpot id) or refused (with its message).
+
+    A contact that changed while its sync was under way stays pending: the next sync sends
+    the newer state. A backfill counts its contacts as they finish.
+    """
+    current = QUEUE.c.generation == bindparam("b_generation")
+    if synced:
+        await connection.execute(
+            update(QUEUE)
+            .where(QUEUE.c.contact_id == bindparam("b_contact_id"))
+            .values(
+                crm_id=bindparam("crm_id"),
+                state=case((current, SYNCED), else_=PENDING),
+                due_at=case((current, None), else_=QUEUE.c.due_at),
+                synced_at=now, attempts=0, error=None, failed_at=None,
+            ),
+            [{"b_contact_id": p.contact_id, "b_generation": p.generation, "crm_id": crm_id}
+             for p, crm_id in synced],
+        )  # fmt: skip
+    if failed:
+        await connection.execute(
+            update(QUEUE)
+            .where(QUEUE.c.contact_id == bindparam("b_contact_id"))
+            .values(
+                state=case((current, FAILED), else_=PENDING),
+                due_at=case((current, None), else_=QUEUE.c.due_at),
+                error=bindparam("error"), failed_at=now, attempts=0,
+            ),
+            [{"b_contact_id": p.contact_id, "b_generation": p.generation, "error": message}
+             for p, message in failed],
+        )  # fmt: skip
+    await _count_for_resyncs(connection, synced, failed, now)
+
+
+async def _count_for_resyncs(
+    connection: AsyncConnection,
+    synced: Sequence[tuple[Pending, str]],
+    failed: Sequence[tuple[Pending, str]],
+    now: datetime,
+) -> None:
+    """Count the backfilled contacts that are now done (not those left pending because they
+    changed meanwhile) towards their backfill, once."""
+    ids = [p.contact_id for p, _ in (*synced, *failed) if p.resync_id is not None]
+    if not ids:
+        return
+    finished = (
+        QUEUE.c.contact_id.in_(ids),
+        QUEUE.c.state != PENDING,
+        QUEUE.c.resync_id.is_not(None),
+    )
+    counts = await connection.execute(
+        select(QUEUE.c.resync_id, QUEUE.c.state, func.count())
+        .where(*finished)
+        .group_by(QUEUE.c.resync_id, QUEUE.c.state)
+    )
+    progress: dict[uuid.UUID, dict[str, int]] = {}
+    for resync_id, state, count in counts:
+        progress.setdefault(resync_id, {SYNCED: 0, FAILED: 0})[state] = count
+    await connection.execute(update(QUEUE).where(*finished).values(resync_id=None))
+    for resync_id, done in progress.items():
+        progressed = RESYNCS.c.synced + RESYNCS.c.failed + done[SYNCED] + done[FAILED]
+        await connection.execute(
+            update(RESYNCS)
+            .where(RESYNCS.c.id == resync_id)
+            .values(
+                synced=RESYNCS.c.synced + done[SYNCED],
+                failed=RESYNCS.c.failed + done[FAILED],
+                finished_at=case(
+                    (progressed >= RESYNCS.c.total, func.coalesce(RESYNCS.c.finished_at, now)),
+                    else_=None,
+                ),
+            )
+        )
+
+
+async def record_retry(
+    connection: AsyncConnection, retries: Sequence[tuple[Pending, datetime]]
+) -> None:
+    """Contacts to try again at the given times, one more failed try counted."""
+    if retries:
+        await connection.execute(
+            update(QUEUE)
+            .where(QUEUE.c.contact_id == bindparam("b_contact_id"), QUEUE.c.state == PENDING)
+            .values(attempts=QUEUE.c.attempts + 1, due_at=bindparam("due_at")),
+            [{"b_contact_id": p.contact_id, "due_at": at} for p, at in retries],
+        )

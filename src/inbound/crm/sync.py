@@ -1,0 +1,302 @@
+"""The worker's side of the CRM sync: pending contacts go to HubSpot in batch upserts.
+
+One worker syncs at a time (it holds a renewable turn in `crm_sync_state`), because HubSpot's
+rate limit belongs to the app, not to a worker: that worker paces every call to stay under it.
+A round takes the contacts whose turn has come, sends them `crm_batch_size` to a call with
+`crm_concurrency` calls in flight, and records each call's outcome as soon as it comes:
+
+- written: the contact is synced and its HubSpot id kept;
+- refused for one contact (HubSpot names it by its trace id): that contact is failed, with
+  HubSpot's message, and the rest of its batch is written;
+- refused as a whole (400 and the like): the batch is split in two and each half sent again,
+  until the contact at fault is alone and fails by itself;
+- 429: every call waits for `Retry-After`, and the batch goes again;
+- a server error, a timeout, a dropped connection: the batch's contacts are due again after a
+  backoff that doubles with each failure;
+- 401 or 403: the token or its scopes are wrong; nothing is marked failed, the sync waits.
+
+Upserts go by email, so a batch sent twice (a worker killed after HubSpot wrote it, before we
+recorded it) updates what the first wrote: nothing is ever created twice.
+"""
+
+import asyncio
+import collections
+import os
+import random
+import socket
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from inbound.config import Settings
+from inbound.crm import queue
+from inbound.crm.hubspot import NO_ANSWER, Answer, HubSpot
+from inbound.crm.mapping import SCHEMA_VERSION, properties_of
+from inbound.crm.models import CrmSyncState
+from inbound.crm.pacing import Pacer
+from inbound.db import dialect_insert_for, table_of, utcnow
+
+logger = structlog.get_logger(__name__)
+
+STATE = table_of(CrmSyncState)
+RATE_LIMIT_HEADER = "x-hubspot-ratelimit-"
+AUTH_PAUSE_SECONDS = 60.0
+SCHEMA_RETRY_SECONDS = 60.0
+
+
+@dataclass
+class Round:
+    """One round's batches still to send, and what it did."""
+
+    batches: collections.deque[list[queue.Pending]]
+    synced: int = 0
+    failed: int = 0
+
+
+@dataclass
+class CrmSync:
+    """The CRM sync of one worker process; `step` does one round when it holds the turn."""
+
+    engine: AsyncEngine
+    settings: Settings
+    rng: random.Random = field(default_factory=random.Random)
+    name: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+    hubspot: HubSpot | None = None
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        if self.hubspot is None and settings.hubspot_token is not None:
+            self.hubspot = HubSpot(
+                token=settings.hubspot_token.get_secret_value(),
+                url=settings.hubspot_url,
+                timeout=settings.crm_timeout_seconds,
+                connections=settings.crm_concurrency,
+            )
+        self.pacer = Pacer(limit=settings.crm_rate_limit)
+        self._threads = ThreadPoolExecutor(
+            max_workers=settings.crm_concurrency, thread_name_prefix="hubspot"
+        )
+        self._schema_checked_at: datetime | None = None
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    async def step(self) -> int:
+        """Sync what is due, if this worker holds the turn; how many contacts were handled."""
+        if self.hubspot is None or not await self._take_turn():
+            return 0
+        if not await self._schema_ready():
+            return 0
+        async with self.engine.connect() as connection:
+            pending = await queue.due(
+                connection,
+                utcnow(),
+                self.settings.crm_batch_size * self.settings.crm_concurrency,
+            )
+        if not pending:
+            return 0
+        size = self.settings.crm_batch_size
+        work = Round(collections.deque(pending[i : i + size] for i in range(0, len(pending), size)))
+        await asyncio.gather(*(self._send(work) for _ in range(self.settings.crm_concurrency)))
+        return work.synced + work.failed
+
+    # The turn
+
+    async def _take_turn(self) -> bool:
+        """Hold, or renew, this worker's turn to sync; False while another holds it."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.settings.crm_lease_seconds)
+        async with self.engine.begin() as connection:
+            taken = await connection.execute(
+                update(STATE)
+                .where(STATE.c.id == 1)
+                .where(
+                    or_(
+                        STATE.c.leader.is_(None),
+                        STATE.c.leader == self.name,
+                        STATE.c.leader_until < now,
+                    )
+                )
+                .values(leader=self.name, leader_until=until)
+            )
+            if taken.rowcount:
+                return True
+            created = await connection.execute(
+                dialect_insert_for(connection, STATE)
+                .values(id=1, leader=self.name, leader_until=until, schema_version=0, rate_limit={})
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            return bool(created.rowcount)
+
+    async def _schema_ready(self) -> bool:
+        """Our properties exist in HubSpot: created on the first run, or after they change."""
+        async with self.engine.connect() as connection:
+            version = await connection.scalar(select(STATE.c.schema_version).where(STATE.c.id == 1))
+        if version == SCHEMA_VERSION:
+            return True
+        now = utcnow()
+        if self._schema_checked_at and now - self._schema_checked_at < timedelta(
+            seconds=SCHEMA_RETRY_SECONDS
+        ):
+            return False
+        self._schema_checked_at = now
+        answer = await self.set_up_properties()
+        return answer.ok
+
+    async def set_up_properties(self) -> Answer:
+        """Create our property group and properties in HubSpot where missing, and note it."""
+        assert self.hubspot is not None
+        await self.pacer.acquire()
+        answer = await asyncio.get_running_loop().run_in_executor(
+            self._threads, self.hubspot.set_up_properties
+        )
+        async with self.engine.begin() as connection:
+            if answer.ok:
+                await self._ensure_state_row(connection)
+                await connection.execute(
+                    update(STATE).where(STATE.c.id == 1)
+                    .values(schema_version=SCHEMA_VERSION, schema_at=utcnow())
+                )  # fmt: skip
+            else:
+                await self._note_error(connection, f"setting up properties: {answer.message}")
+        return answer
+
+    async def _ensure_state_row(self, connection: AsyncConnection) -> None:
+        await connection.execute(
+            dialect_insert_for(connection, STATE)
+            .values(id=1, schema_version=0, rate_limit={})
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+
+    # Sending
+
+    async def _send(self, work: Round) -> None:
+        """Send batches until none is left, recording each as it comes back."""
+        assert self.hubspot is not None
+        loop = asyncio.get_running_loop()
+        while work.batches:
+            batch = work.batches.popleft()
+            inputs = [
+                {"id": p.contact["email"], "idProperty": "email",
+                 "objectWriteTraceId": str(p.contact_id), "properties": properties_of(p.contact)}
+                for p in batch
+            ]  # fmt: skip
+            await self.pacer.acquire()
+            answer = await loop.run_in_executor(self._threads, self.hubspot.upsert, inputs)
+            self.pacer.observe(answer.headers)
+            await self._settle(work, batch, answer)
+
+    async def _settle(self, work: Round, batch: list[queue.Pending], answer: Answer) -> None:
+        now = utcnow()
+        if answer.ok:
+            synced = [(p, answer.written[str(p.contact_id)]) for p in batch
+                      if str(p.contact_id) in answer.written]  # fmt: skip
+            failed = [(p, answer.refused[str(p.contact_id)]) for p in batch
+                      if str(p.contact_id) in answer.refused]  # fmt: skip
+            unanswered = [p for p in batch if str(p.contact_id) not in answer.written
+                          and str(p.contact_id) not in answer.refused]  # fmt: skip
+            async with self.engine.begin() as connection:
+                await queue.record_done(connection, synced, failed, now)
+                await queue.record_retry(
+                    connection, [(p, self._backoff(p, now)) for p in unanswered]
+                )
+                await self._note_success(connection, answer, now)
+            work.synced += len(synced)
+            work.failed += len(failed)
+            return
+        if answer.status == 429:
+            self.pacer.pause(answer.retry_after or self.pacer.interval)
+            work.batches.append(batch)
+            await self._note(answer, f"rate limited: {answer.message}")
+            return
+        if answer.status in (401, 403):
+            self.pacer.pause(AUTH_PAUSE_SECONDS)
+            await self._retry(batch, now, answer, seconds=AUTH_PAUSE_SECONDS)
+            return
+        if answer.status == NO_ANSWER or answer.status >= 500:
+            await self._retry(batch, now, answer)
+            return
+        # Refused as a whole: halve the batch until the contact at fault is alone.
+        if len(batch) > 1:
+            middle = len(batch) // 2
+            work.batches.extend((batch[:middle], batch[middle:]))
+            return
+        async with self.engine.begin() as connection:
+            await queue.record_done(connection, [], [(batch[0], answer.message)], now)
+            await self._note_success(connection, answer, now)
+        work.failed += 1
+
+    async def _retry(
+        self, batch: Sequence[queue.Pending], now: datetime, answer: Answer, seconds: float = 0.0
+    ) -> None:
+        retries = [
+            (p, now + timedelta(seconds=seconds) if seconds else self._backoff(p, now))
+            for p in batch
+        ]
+        async with self.engine.begin() as connection:
+            await queue.record_retry(connection, retries)
+            await self._note_error(connection, _describe(answer), answer)
+
+    def _backoff(self, pending: queue.Pending, now: datetime) -> datetime:
+        """A random point in the upper half of the doubled wait, so that contacts failing
+        together spread out."""
+        settings = self.settings
+        ceiling = min(
+            settings.crm_retry_max_seconds,
+            settings.crm_retry_base_seconds * 2**pending.attempts,
+        )
+        return now + timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
+
+    # What the status shows
+
+    async def _note(self, answer: Answer, error: str) -> None:
+        async with self.engine.begin() as connection:
+            await self._note_error(connection, error, answer)
+
+    async def _note_success(
+        self, connection: AsyncConnection, answer: Answer, now: datetime
+    ) -> None:
+        await connection.execute(
+            update(STATE).where(STATE.c.id == 1)
+            .values(last_success_at=now, **self._rate_limit(answer, now))
+        )  # fmt: skip
+
+    async def _note_error(
+        self, connection: AsyncConnection, error: str, answer: Answer | None = None
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"last_error": error[:2000], "last_error_at": now}
+        if answer is not None:
+            values |= self._rate_limit(answer, now)
+        logger.warning("crm sync call failed", error=error)
+        await connection.execute(update(STATE).where(STATE.c.id == 1).values(values))
+
+    def _rate_limit(self, answer: Answer, now: datetime) -> dict[str, Any]:
+        seen = {
+            name.removeprefix(RATE_LIMIT_HEADER).replace("-", "_"): int(value)
+            for name, value in answer.headers.items()
+            if name.startswith(RATE_LIMIT_HEADER) and value.isdigit()
+        }
+        values: dict[str, Any] = {}
+        if seen:
+            values["rate_limit"] = seen | {"seen_at": now.isoformat()}
+        if self.pacer.paused_until > self.pacer.clock():
+            values["paused_until"] = now + timedelta(
+                seconds=self.pacer.paused_until - self.pacer.clock()
+            )
+        return values
+
+
+def _describe(answer: Answer) -> str:
+    if answer.status == NO_ANSWER:
+        return answer.message
+    return f"HubSpot answered {answer.status}: {answer.message}"

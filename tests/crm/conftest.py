@@ -1,0 +1,48 @@
+"""The CRM sync against the HubSpot emulator, through the real `hubspot-api-client`."""
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbound.config import Settings
+from inbound.crm.emulator import Emulator, Faults, RateLimit
+from inbound.worker import Worker
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    running = Emulator().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def portal(emulator: Emulator) -> Emulator:
+    """The emulator as a new, empty HubSpot portal without faults."""
+    emulator.reset()
+    emulator.faults = Faults(seed=7)
+    emulator.rate_limit = RateLimit()
+    emulator.webhooks.target = None
+    return emulator
+
+
+@pytest.fixture
+def settings(settings: Settings, portal: Emulator) -> Settings:
+    """The test settings with the sync on, pointed at the emulator, retrying within a test's
+    patience."""
+    return settings.model_copy(
+        update={
+            "hubspot_token": SecretStr(portal.token), "hubspot_url": portal.url,
+            "crm_retry_base_seconds": 0.05, "crm_retry_max_seconds": 0.2,
+            "crm_lease_seconds": 2.0, "crm_timeout_seconds": 2.0,
+        }
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worker]:
+    running = Worker(engine, settings)
+    yield running
+    await running.close()
