@@ -18,6 +18,7 @@ from inbound.auth.principal import authenticate
 from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
 from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlugin
+from inbound.crm.controller import CrmController, HubSpotWebhookController
 from inbound.db import create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
@@ -28,6 +29,7 @@ from inbound.leads.remap import remap_forever, settle_seconds
 from inbound.leads.sales_controller import SalesController
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
+from inbound.privacy.controller import ErasureController
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
@@ -47,6 +49,7 @@ TAGS = [
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
     Tag(name="webhooks", description="Signed deliveries of lead events, retried; their log."),
+    Tag(name="crm", description="The HubSpot sync: status, backfills, HubSpot's webhooks."),
     Tag(name="operations", description="Health and readiness."),
 ]
 
@@ -70,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SalesController,
             LeadSettingsController,
             WebhookController,
+            CrmController,
+            ErasureController,
             ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
@@ -117,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             api,
             CaptureController,
+            HubSpotWebhookController,
             HealthController,
             DashboardController,
             create_static_files_router(

@@ -21,6 +21,7 @@ from inbound.config import Settings
 from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
+from inbound.leads.events import CRM_ORIGIN
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -30,7 +31,6 @@ logger = structlog.get_logger(__name__)
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
 RETENTION = timedelta(days=30)
-CRM_ORIGIN = "crm"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from hubspot import HubSpot as Client
 from hubspot.crm.properties import OptionInput, PropertyCreate, PropertyGroupCreate
 from urllib3.util.retry import Retry
 
-from inbound.crm.mapping import GROUP, PROPERTIES
+from inbound.crm.mapping import GROUP
 
 CONNECT_SECONDS = 5.0
 NO_ANSWER = 0
@@ -96,43 +96,52 @@ class HubSpot:
                 refused[str(trace)] = _readable(problem.message)
         return Answer(status, _plain(headers), written=written, refused=refused)
 
-    def erase(self, email: str) -> Answer:
-        """GDPR-delete the contact with this email."""
+    def erase(self, *, crm_id: str | None, email: str | None) -> Answer:
+        """GDPR-delete a contact: by its HubSpot id when known (its email may have changed
+        there), else by email."""
+        target = {"objectId": crm_id} if crm_id else {"objectId": email, "idProperty": "email"}
         try:
             _, status, headers = self._client()["basic"].purge_with_http_info(
-                public_gdpr_delete_input={"objectId": email, "idProperty": "email"},
-                _request_timeout=self._timeout,
+                public_gdpr_delete_input=target, _request_timeout=self._timeout
             )
         except Exception as error:
             return _failure(error)
         return Answer(status, _plain(headers))
 
-    def set_up_properties(self) -> Answer:
-        """Create our property group and properties where they are missing; the first
-        refusal, or success."""
+    def existing(self, kind: str) -> tuple[Answer, set[str]]:
+        """The names of the contact property ``groups`` or ``properties`` HubSpot has."""
+        api = self._client()[kind]
         try:
-            groups = self._client()["groups"]
-            properties = self._client()["properties"]
-            existing_groups = {
-                g.name for g in groups.get_all("contacts", _request_timeout=self._timeout).results
-            }
-            if GROUP["name"] not in existing_groups:
-                groups.create("contacts", PropertyGroupCreate(**GROUP),
-                              _request_timeout=self._timeout)  # fmt: skip
-            existing = {
-                p.name
-                for p in properties.get_all("contacts", _request_timeout=self._timeout).results
-            }
-            for definition in PROPERTIES:
-                if definition["name"] in existing:
-                    continue
-                options = [OptionInput(**option) for option in definition.get("options", [])]
-                create = PropertyCreate(**(definition | {"options": options}),
-                                        group_name=GROUP["name"])  # fmt: skip
-                properties.create("contacts", create, _request_timeout=self._timeout)
+            data, status, headers = api.get_all_with_http_info(
+                "contacts", _request_timeout=self._timeout
+            )
+        except Exception as error:
+            return _failure(error), set()
+        return Answer(status, _plain(headers)), {item.name for item in data.results or []}
+
+    def create_group(self) -> Answer:
+        """Create our property group."""
+        try:
+            _, status, headers = self._client()["groups"].create_with_http_info(
+                "contacts", PropertyGroupCreate(**GROUP), _request_timeout=self._timeout
+            )
         except Exception as error:
             return _failure(error)
-        return Answer(200)
+        return Answer(status, _plain(headers))
+
+    def create_property(self, definition: Mapping[str, Any]) -> Answer:
+        """Create one of our contact properties, in our group."""
+        options = [OptionInput(**option) for option in definition.get("options", [])]
+        create = PropertyCreate(
+            **(dict(definition) | {"options": options}), group_name=GROUP["name"]
+        )
+        try:
+            _, status, headers = self._client()["properties"].create_with_http_info(
+                "contacts", create, _request_timeout=self._timeout
+            )
+        except Exception as error:
+            return _failure(error)
+        return Answer(status, _plain(headers))
 
 
 def _plain(headers: Any) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, select, update
+from sqlalchemy import bindparam, case, func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.content.models import ContentAsset
@@ -62,6 +62,9 @@ async def enqueue(
         source = source.where(CONTACTS.c.id.in_(list(contact_ids)))
     if chosen is not None:
         source = source.where(chosen)
+    if contact_ids is None and chosen is None:
+        # SQLite reads `SELECT ... FROM t ON CONFLICT` as a join; a WHERE ends the SELECT.
+        source = source.where(true())
     statement = dialect_insert_for(connection, QUEUE).from_select(
         ["contact_id", "state", "generation", "due_at", "attempts", "resync_id"], source
     )

@@ -25,11 +25,12 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -38,16 +39,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from inbound.config import Settings
 from inbound.crm import queue
 from inbound.crm.hubspot import NO_ANSWER, Answer, HubSpot
-from inbound.crm.mapping import SCHEMA_VERSION, properties_of
-from inbound.crm.models import CrmSyncState
+from inbound.crm.mapping import GROUP, PROPERTIES, SCHEMA_VERSION, properties_of
+from inbound.crm.models import CrmErasure, CrmSyncState
 from inbound.crm.pacing import Pacer
 from inbound.db import dialect_insert_for, table_of, utcnow
 
 logger = structlog.get_logger(__name__)
 
 STATE = table_of(CrmSyncState)
+ERASURES = table_of(CrmErasure)
+ERASURES_PER_ROUND = 50
 RATE_LIMIT_HEADER = "x-hubspot-ratelimit-"
 AUTH_PAUSE_SECONDS = 60.0
+RATE_LIMITED_TRIES = 5
+T = TypeVar("T")
 SCHEMA_RETRY_SECONDS = 60.0
 
 
@@ -96,6 +101,7 @@ class CrmSync:
             return 0
         if not await self._schema_ready():
             return 0
+        erased = await self._erase_due()
         async with self.engine.connect() as connection:
             pending = await queue.due(
                 connection,
@@ -103,11 +109,60 @@ class CrmSync:
                 self.settings.crm_batch_size * self.settings.crm_concurrency,
             )
         if not pending:
-            return 0
+            return erased
         size = self.settings.crm_batch_size
         work = Round(collections.deque(pending[i : i + size] for i in range(0, len(pending), size)))
         await asyncio.gather(*(self._send(work) for _ in range(self.settings.crm_concurrency)))
-        return work.synced + work.failed
+        return erased + work.synced + work.failed
+
+    # Erasures: before the round's upserts, so that none can bring an erased contact back.
+
+    async def _erase_due(self) -> int:
+        """GDPR-delete in HubSpot the contacts erased here whose turn has come; how many."""
+        hubspot = self.hubspot
+        assert hubspot is not None
+        now = utcnow()
+        async with self.engine.connect() as connection:
+            due = (
+                await connection.execute(
+                    select(ERASURES.c.id, ERASURES.c.email, ERASURES.c.crm_id, ERASURES.c.attempts)
+                    .where(ERASURES.c.done_at.is_(None), ERASURES.c.due_at <= now)
+                    .order_by(ERASURES.c.due_at)
+                    .limit(ERASURES_PER_ROUND)
+                )
+            ).all()
+        erased = 0
+        for erasure in due:
+            answer = await self._call(
+                partial(hubspot.erase, crm_id=erasure.crm_id, email=erasure.email)
+            )
+            now = utcnow()
+            # Gone already (404) is what an erasure wants, too.
+            done = answer.ok or answer.status == 404
+            values: dict[str, Any] = {"attempts": erasure.attempts + 1}
+            if done:
+                # The email was kept only to erase it there.
+                values |= {"done_at": now, "email": None, "error": None}
+            else:
+                ceiling = min(
+                    self.settings.crm_retry_max_seconds,
+                    self.settings.crm_retry_base_seconds * 2**erasure.attempts,
+                )
+                wait = self.rng.uniform(ceiling / 2, ceiling)
+                values |= {"error": _describe(answer), "due_at": now + timedelta(seconds=wait)}
+            async with self.engine.begin() as connection:
+                await connection.execute(
+                    update(ERASURES).where(ERASURES.c.id == erasure.id).values(values)
+                )
+                if done:
+                    await self._note_success(connection, answer, now)
+                else:
+                    await self._note_error(connection, f"erasing: {_describe(answer)}", answer)
+            erased += done
+            if answer.status in (401, 403, 429):
+                self.pacer.pause(AUTH_PAUSE_SECONDS)
+                break
+        return erased
 
     # The turn
 
@@ -154,11 +209,7 @@ class CrmSync:
 
     async def set_up_properties(self) -> Answer:
         """Create our property group and properties in HubSpot where missing, and note it."""
-        assert self.hubspot is not None
-        await self.pacer.acquire()
-        answer = await asyncio.get_running_loop().run_in_executor(
-            self._threads, self.hubspot.set_up_properties
-        )
+        answer = await self._create_missing_properties()
         async with self.engine.begin() as connection:
             if answer.ok:
                 await self._ensure_state_row(connection)
@@ -167,8 +218,35 @@ class CrmSync:
                     .values(schema_version=SCHEMA_VERSION, schema_at=utcnow())
                 )  # fmt: skip
             else:
-                await self._note_error(connection, f"setting up properties: {answer.message}")
+                await self._note_error(connection, f"setting up properties: {_describe(answer)}")
         return answer
+
+    async def _create_missing_properties(self) -> Answer:
+        hubspot = self.hubspot
+        assert hubspot is not None
+        answer, groups = await self._call(partial(hubspot.existing, "groups"))
+        if answer.ok and GROUP["name"] not in groups:
+            answer = await self._call(hubspot.create_group)
+        if not answer.ok:
+            return answer
+        answer, names = await self._call(partial(hubspot.existing, "properties"))
+        for definition in PROPERTIES:
+            if answer.ok and definition["name"] not in names:
+                answer = await self._call(partial(hubspot.create_property, definition))
+        return answer
+
+    async def _call(self, call: Callable[[], T]) -> T:
+        """A paced call to HubSpot in a worker thread, again after a 429 (a few times)."""
+        for _ in range(RATE_LIMITED_TRIES):
+            await self.pacer.acquire()
+            found = await asyncio.get_running_loop().run_in_executor(self._threads, call)
+            answer = found[0] if isinstance(found, tuple) else found
+            assert isinstance(answer, Answer)
+            self.pacer.observe(answer.headers)
+            if answer.status != 429:
+                break
+            self.pacer.pause(answer.retry_after or self.pacer.interval)
+        return found
 
     async def _ensure_state_row(self, connection: AsyncConnection) -> None:
         await connection.execute(
@@ -181,8 +259,8 @@ class CrmSync:
 
     async def _send(self, work: Round) -> None:
         """Send batches until none is left, recording each as it comes back."""
-        assert self.hubspot is not None
-        loop = asyncio.get_running_loop()
+        hubspot = self.hubspot
+        assert hubspot is not None
         while work.batches:
             batch = work.batches.popleft()
             inputs = [
@@ -190,9 +268,7 @@ class CrmSync:
                  "objectWriteTraceId": str(p.contact_id), "properties": properties_of(p.contact)}
                 for p in batch
             ]  # fmt: skip
-            await self.pacer.acquire()
-            answer = await loop.run_in_executor(self._threads, self.hubspot.upsert, inputs)
-            self.pacer.observe(answer.headers)
+            answer = await self._call(partial(hubspot.upsert, inputs))
             await self._settle(work, batch, answer)
 
     async def _settle(self, work: Round, batch: list[queue.Pending], answer: Answer) -> None:
@@ -213,8 +289,7 @@ class CrmSync:
             work.synced += len(synced)
             work.failed += len(failed)
             return
-        if answer.status == 429:
-            self.pacer.pause(answer.retry_after or self.pacer.interval)
+        if answer.status == 429:  # still, after a few paced tries
             work.batches.append(batch)
             await self._note(answer, f"rate limited: {answer.message}")
             return

@@ -26,6 +26,8 @@ class LeadEventType(StrEnum):
     CAPTURE_CREATED = "capture.created"
 
 
+# The origin of changes the CRM reported: the CRM sync does not send them back.
+CRM_ORIGIN = "crm"
 # A lead's events leave in the order they happened: version first, then this many per change.
 EVENTS_PER_CHANGE = 8
 # The fields of a lead an event reports, and whose change makes a `lead.updated`.

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, bindparam, exists, func, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -56,6 +56,11 @@ class LeadRepository(Repository[Contact]):
     async def update_contact(self, contact_id: uuid.UUID, values: dict[str, Any]) -> None:
         """Write these columns of one contact."""
         statement = update(CONTACTS).where(CONTACTS.c.id == contact_id).values(values)
+        await (await self._connection()).execute(statement)
+
+    async def delete_contact(self, contact_id: uuid.UUID) -> None:
+        """Delete a contact and, by cascade, everything recorded about it."""
+        statement = delete(CONTACTS).where(CONTACTS.c.id == contact_id)
         await (await self._connection()).execute(statement)
 
     async def update_contact_if_version(

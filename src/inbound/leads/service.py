@@ -12,7 +12,7 @@ from inbound.content.service import AssetService
 from inbound.db import utcnow
 from inbound.errors import Conflict, NotFound, Unprocessable
 from inbound.leads.evaluation import MANUAL, LeadSettings, evaluate
-from inbound.leads.events import lead_events
+from inbound.leads.events import CRM_ORIGIN, lead_events
 from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.models import Capture, LeadNote, LeadSetting, ScoreEvent, StageChange
 from inbound.leads.repository import LeadRepository, NoteRepository
@@ -53,6 +53,10 @@ class LeadClaimed(Conflict):
 
 # Called with the locked lead's version before a write: `If-Match` refuses a stale one there.
 Precondition = Callable[[int], None]
+
+
+# Who made the changes the CRM reported, as stage changes record it.
+CRM_ACTOR = "crm:hubspot"
 
 
 def _anything(version: int) -> None:
@@ -246,6 +250,46 @@ class LeadService:
         state.update(owner=None, owned_at=None)
         await self._save(before, state, [])
 
+    async def erase(self, contact_id: uuid.UUID, *, precondition: Precondition = _anything) -> str:
+        """Forget a lead for good (the right to erasure): the contact, its captures, stage
+        changes, scores, notes and events. Its email, for what must be erased elsewhere."""
+        state, _ = await self._lock(contact_id, precondition)
+        await self.leads.delete_contact(contact_id)
+        email: str = state["email"]
+        return email
+
+    async def apply_crm_change(
+        self,
+        contact_id: uuid.UUID,
+        *,
+        stage: LifecycleStage | None = None,
+        owner: str | None = None,
+        owner_changed: bool = False,
+    ) -> bool:
+        """Apply what the CRM reported changed, with cause `crm`; True when anything changed.
+
+        The stage only moves forward, as in HubSpot: a backward value is our own earlier
+        state coming back late, or a reset HubSpot itself makes explicit. The events carry
+        origin `crm`, so that the CRM sync does not send the change back.
+        """
+        state, before = await self._lock(contact_id, _anything)
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        if stage is not None and stage.rank > LifecycleStage(state["stage"]).rank:
+            rows = move_to(
+                state, stage, cause=StageCause.CRM, now=now, actor=CRM_ACTOR,
+                reason="changed in the CRM",
+            )  # fmt: skip
+        claimed = owner_changed and owner != state["owner"]
+        if claimed:
+            state.update(owner=owner, owned_at=now if owner is not None else None)
+        if not rows and not claimed:
+            return False
+        await self._save(
+            before, state, rows, claimed=claimed and owner is not None, origin=CRM_ORIGIN
+        )
+        return True
+
     async def set_lead_status(
         self, contact_id: uuid.UUID, status: LeadStatus, *, precondition: Precondition = _anything
     ) -> None:
@@ -325,6 +369,7 @@ class LeadService:
         claimed: bool = False,
         changes: Sequence[str] = (),
         settings: LeadSettings | None = None,
+        origin: str | None = None,
     ) -> None:
         """Write the lead's new state, its stage changes and its events."""
         now = utcnow()
@@ -335,7 +380,7 @@ class LeadService:
         events = lead_events(
             before, state, score=decayed(state["score"], state["score_at"], now, half_life),
             at=now, stage_changes=stage_changes, claimed=claimed,
-            claimed_from=before["owner"], changes=changes,
+            claimed_from=before["owner"], changes=changes, origin=origin,
         )  # fmt: skip
         contact_id = state["id"]
         await self.leads.update_contact(contact_id, _without(state, "id", "change_seq"))

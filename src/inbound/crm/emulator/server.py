@@ -45,7 +45,7 @@ WATCHED = frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"})
 class Webhooks:
     """Where the portal reports contact property changes, signed as HubSpot signs them (v3)."""
 
-    target: str | None = None
+    target: str | None = None  # without one, events are only kept in `sent`
     client_secret: str = "emulator-client-secret"
     app_id: int = 1160452
     watched: frozenset[str] = WATCHED
@@ -113,8 +113,7 @@ class Emulator:
             self.stats[key] += 1
 
     def reset(self) -> None:
-        self.portal = Portal(portal_id=self.portal.portal_id,
-                             lifecycle_forward_only=self.portal.lifecycle_forward_only)  # fmt: skip
+        self.portal = Portal(portal_id=self.portal.portal_id)
         self.rate_limit.reset()
         self.webhooks.sent.clear()
         with self._stats_lock:
@@ -133,8 +132,10 @@ class Emulator:
             }
             for change in changes if change["propertyName"] in self.webhooks.watched
         ]  # fmt: skip
-        if events and self.webhooks.target:
-            self.webhooks.sent.extend(events)
+        if not events:
+            return
+        self.webhooks.sent.extend(events)
+        if self.webhooks.target:
             threading.Thread(target=self._deliver, args=(events,), daemon=True).start()
 
     def _deliver(self, events: list[dict[str, Any]]) -> None:
@@ -418,6 +419,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "rate_limit": emulator.rate_limit.limit,
                 "interval_seconds": emulator.rate_limit.interval_seconds,
                 "contacts": len(emulator.portal.contacts),
+                "contacts_created": emulator.portal.created,
                 "webhooks_sent": len(emulator.webhooks.sent),
             })  # fmt: skip
         elif method == "POST" and path == "/_emulator/faults":
@@ -438,8 +440,9 @@ class _Handler(BaseHTTPRequestHandler):
             if k in body
         }
         webhook = {k: body.pop(k) for k in ("webhook_target", "client_secret") if k in body}
-        if "lifecycle_forward_only" in body:
-            emulator.portal.lifecycle_forward_only = bool(body.pop("lifecycle_forward_only"))
+        for name in ("lifecycle_forward_only", "multi_status"):
+            if name in body:
+                setattr(emulator.portal, name, bool(body.pop(name)))
         try:
             emulator.faults.update(body)
         except ValueError as error:

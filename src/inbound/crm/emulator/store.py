@@ -125,12 +125,16 @@ class Portal:
     portal_id: int = 62515
     # HubSpot ignores a move back to an earlier stage unless the stage was first cleared.
     lifecycle_forward_only: bool = True
+    # With unique trace ids, HubSpot writes the valid inputs of a batch and reports the others
+    # (207); integrators also saw it refuse the whole batch (400). False answers that way.
+    multi_status: bool = True
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_email: dict[str, str] = field(default_factory=dict)
     properties: dict[str, dict[str, Any]] = field(default_factory=builtin_properties)
     groups: dict[str, dict[str, Any]] = field(default_factory=builtin_groups)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1001))
+    created: int = 0
     # Every change a write made to a watched property: what the portal's webhooks report.
     changes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -166,7 +170,7 @@ class Portal:
                     f"Unable to perform update/upsert by non-unique 0-1 property {id_property}",
                 )  # fmt: skip
         traces = [item.get("objectWriteTraceId") for item in inputs]
-        partial = all(traces) and len(set(traces)) == len(traces)
+        partial = self.multi_status and all(traces) and len(set(traces)) == len(traces)
         with self.lock:
             verdicts = [self._check(email, item.get("properties") or {}) for email, item in
                         zip(ids, inputs, strict=True)]  # fmt: skip
@@ -234,6 +238,7 @@ class Portal:
         new = contact_id is None
         if contact_id is None:
             contact_id = str(next(self._ids))
+            self.created += 1
             self.by_email[email] = contact_id
             self.contacts[contact_id] = {
                 "id": contact_id, "createdAt": now, "updatedAt": now, "archived": False,

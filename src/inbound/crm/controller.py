@@ -1,0 +1,120 @@
+"""`/api/v1/crm`: the HubSpot sync's status and backfills, and HubSpot's signed webhooks."""
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import requires
+from inbound.auth.scopes import Scope
+from inbound.config import Settings
+from inbound.crm import inbound
+from inbound.crm.schemas import CrmStatus, ResyncRead, ResyncRequest
+from inbound.crm.service import CrmService
+from inbound.errors import problems
+from inbound.responses import LOCATION_HEADER
+
+RESYNCS = "/api/v1/crm/resyncs"
+
+
+def provide_crm_service(db_session: NamedDependency[AsyncSession], state: State) -> CrmService:
+    return CrmService(db_session, state.settings)
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return f"key:{request.auth.key_id}"
+
+
+class CrmController(Controller):
+    path = "/crm"
+    tags = ["crm"]
+    guards = [requires(Scope.ADMIN)]
+    dependencies = {"crm": Provide(provide_crm_service, sync_to_thread=False)}
+
+    @get(
+        "/status",
+        operation_id="getCrmStatus",
+        summary="How the sync to HubSpot stands",
+        description="Contacts pending, synced and failed (the latest failures with HubSpot's "
+        "message), erasures still to carry out in HubSpot, the last success and error, and the "
+        "rate-limit budget HubSpot's last answer showed.",
+        responses=problems(400, 401, 403),
+    )
+    async def status(self, crm: NamedDependency[CrmService]) -> CrmStatus:
+        return CrmStatus.model_validate(await crm.status())
+
+    @post(
+        "/resync",
+        operation_id="resyncCrm",
+        summary="Send contacts to HubSpot again: a backfill",
+        description="Queues every contact the filters choose (every contact, without "
+        "filters) for the sync, which sends each as it is then; the answer is the backfill, "
+        "whose progress `GET /api/v1/crm/resyncs/{id}` shows. 409 when the sync is off.",
+        status_code=202,
+        responses=problems(400, 401, 403, 409, 413),
+        response_headers=[LOCATION_HEADER],
+    )
+    async def resync(
+        self,
+        request: Request[Any, Any, Any],
+        crm: NamedDependency[CrmService],
+        data: JSONBody[ResyncRequest | None] = None,
+    ) -> Response[ResyncRead]:
+        resync = await crm.resync(data or ResyncRequest(), actor=_actor(request))
+        return Response(
+            ResyncRead.model_validate(resync),
+            status_code=202,
+            headers={"Location": f"{RESYNCS}/{resync.id}"},
+        )
+
+    @get(
+        "/resyncs/{resync_id:uuid}",
+        operation_id="getCrmResync",
+        summary="A backfill's progress",
+        responses=problems(400, 401, 403, 404),
+    )
+    async def resync_progress(
+        self, resync_id: FromPath[uuid.UUID], crm: NamedDependency[CrmService]
+    ) -> ResyncRead:
+        return ResyncRead.model_validate(await crm.resync_of(resync_id))
+
+
+class HubSpotWebhookController(Controller):
+    """Outside the API keys: HubSpot proves itself with its signature."""
+
+    path = "/api/v1/crm/hubspot/webhook"
+    tags = ["crm"]
+    security = []
+
+    @post(
+        operation_id="receiveHubSpotWebhook",
+        summary="HubSpot's contact property-change webhooks",
+        description="HubSpot posts a JSON array of events, signed with the app's client secret "
+        "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`); an unsigned, wrongly "
+        "signed or more than five minutes old request is refused with 401. Changes of "
+        "`lifecyclestage` (forward only, as in HubSpot) and `hubspot_owner_id` are applied to "
+        "the contact with cause `crm`, each only when newer than the last applied; they are "
+        "not sent back to HubSpot. Other events are accepted and ignored.",
+        status_code=200,
+        responses=problems(400, 401, 413, 503),
+    )
+    async def receive(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> dict[str, int]:
+        settings: Settings = request.app.state.settings
+        body = await request.body()
+        secret = settings.hubspot_client_secret
+        inbound.verify(
+            secret=secret.get_secret_value() if secret else None,
+            method=request.method,
+            url=settings.hubspot_webhook_url or str(request.url),
+            body=body,
+            headers=request.headers,
+        )
+        events = inbound.parse(body)
+        applied = await inbound.apply(db_session, events)
+        return {"received": len(events), "applied": applied}

@@ -1,0 +1,1 @@
+"""The right to erasure: a lead forgotten here and in the CRM."""
