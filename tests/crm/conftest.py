@@ -35,6 +35,7 @@ def settings(settings: Settings, portal: Emulator) -> Settings:
     return settings.model_copy(
         update={
             "hubspot_token": SecretStr(portal.token), "hubspot_url": portal.url,
+            "hubspot_client_secret": SecretStr(portal.webhooks.client_secret),
             "crm_retry_base_seconds": 0.05, "crm_retry_max_seconds": 0.2,
             "crm_lease_seconds": 2.0, "crm_timeout_seconds": 2.0,
         }

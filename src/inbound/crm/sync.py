@@ -51,9 +51,8 @@ ERASURES = table_of(CrmErasure)
 ERASURES_PER_ROUND = 50
 RATE_LIMIT_HEADER = "x-hubspot-ratelimit-"
 AUTH_PAUSE_SECONDS = 60.0
-RATE_LIMITED_TRIES = 5
+RETRIED_TRIES = 5
 T = TypeVar("T")
-SCHEMA_RETRY_SECONDS = 60.0
 
 
 @dataclass
@@ -90,7 +89,8 @@ class CrmSync:
         self._threads = ThreadPoolExecutor(
             max_workers=settings.crm_concurrency, thread_name_prefix="hubspot"
         )
-        self._schema_checked_at: datetime | None = None
+        self._schema_failures = 0
+        self._schema_retry_at: datetime | None = None
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
@@ -144,12 +144,7 @@ class CrmSync:
                 # The email was kept only to erase it there.
                 values |= {"done_at": now, "email": None, "error": None}
             else:
-                ceiling = min(
-                    self.settings.crm_retry_max_seconds,
-                    self.settings.crm_retry_base_seconds * 2**erasure.attempts,
-                )
-                wait = self.rng.uniform(ceiling / 2, ceiling)
-                values |= {"error": _describe(answer), "due_at": now + timedelta(seconds=wait)}
+                values |= {"error": _describe(answer), "due_at": now + self._wait(erasure.attempts)}
             async with self.engine.begin() as connection:
                 await connection.execute(
                     update(ERASURES).where(ERASURES.c.id == erasure.id).values(values)
@@ -198,13 +193,14 @@ class CrmSync:
             version = await connection.scalar(select(STATE.c.schema_version).where(STATE.c.id == 1))
         if version == SCHEMA_VERSION:
             return True
-        now = utcnow()
-        if self._schema_checked_at and now - self._schema_checked_at < timedelta(
-            seconds=SCHEMA_RETRY_SECONDS
-        ):
+        if self._schema_retry_at and utcnow() < self._schema_retry_at:
             return False
-        self._schema_checked_at = now
         answer = await self.set_up_properties()
+        if answer.ok:
+            self._schema_failures, self._schema_retry_at = 0, None
+        else:
+            self._schema_failures += 1
+            self._schema_retry_at = utcnow() + self._wait(self._schema_failures - 1)
         return answer.ok
 
     async def set_up_properties(self) -> Answer:
@@ -224,29 +220,43 @@ class CrmSync:
     async def _create_missing_properties(self) -> Answer:
         hubspot = self.hubspot
         assert hubspot is not None
-        answer, groups = await self._call(partial(hubspot.existing, "groups"))
+        # Each step is safe to repeat: what exists is left alone, and a 409 (made by a try
+        # whose answer was lost) counts as made.
+        answer, groups = await self._call(partial(hubspot.existing, "groups"), transient=True)
         if answer.ok and GROUP["name"] not in groups:
-            answer = await self._call(hubspot.create_group)
+            answer = _made(await self._call(hubspot.create_group, transient=True))
         if not answer.ok:
             return answer
-        answer, names = await self._call(partial(hubspot.existing, "properties"))
+        answer, names = await self._call(partial(hubspot.existing, "properties"), transient=True)
         for definition in PROPERTIES:
             if answer.ok and definition["name"] not in names:
-                answer = await self._call(partial(hubspot.create_property, definition))
+                made = partial(hubspot.create_property, definition)
+                answer = _made(await self._call(made, transient=True))
         return answer
 
-    async def _call(self, call: Callable[[], T]) -> T:
-        """A paced call to HubSpot in a worker thread, again after a 429 (a few times)."""
-        for _ in range(RATE_LIMITED_TRIES):
+    async def _call(self, call: Callable[[], T], *, transient: bool = False) -> T:
+        """A paced call to HubSpot in a worker thread, again after a 429 (a few times), and
+        with ``transient``, after a server error or no answer too."""
+        for tries in range(RETRIED_TRIES):
             await self.pacer.acquire()
             found = await asyncio.get_running_loop().run_in_executor(self._threads, call)
             answer = found[0] if isinstance(found, tuple) else found
             assert isinstance(answer, Answer)
             self.pacer.observe(answer.headers)
-            if answer.status != 429:
+            if answer.status == 429:
+                self.pacer.pause(answer.retry_after or self.pacer.interval)
+            elif transient and (answer.status == NO_ANSWER or answer.status >= 500):
+                await asyncio.sleep(self._wait(tries).total_seconds())
+            else:
                 break
-            self.pacer.pause(answer.retry_after or self.pacer.interval)
         return found
+
+    def _wait(self, failures: int) -> timedelta:
+        """The backoff after ``failures`` earlier failures: a random point in the upper half of
+        the doubled wait, so that what failed together spreads out."""
+        settings = self.settings
+        ceiling = min(settings.crm_retry_max_seconds, settings.crm_retry_base_seconds * 2**failures)
+        return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
 
     async def _ensure_state_row(self, connection: AsyncConnection) -> None:
         await connection.execute(
@@ -369,6 +379,11 @@ class CrmSync:
                 seconds=self.pacer.paused_until - self.pacer.clock()
             )
         return values
+
+
+def _made(answer: Answer) -> Answer:
+    """A create's answer, with 409 (it exists already) as success."""
+    return Answer(200, answer.headers) if answer.status == 409 else answer
 
 
 def _describe(answer: Answer) -> str:

@@ -52,9 +52,11 @@ class Webhooks:
     sent: list[dict[str, Any]] = field(default_factory=list)
     _event_ids: Any = field(default_factory=lambda: iter(range(3_816_279_340, 10**12)))
 
-    def signed(self, body: bytes, at_ms: int) -> dict[str, str]:
+    def signed(self, body: bytes, at_ms: int, url: str | None = None) -> dict[str, str]:
+        """The headers HubSpot sends with ``body`` posted to ``url`` (the target's, unless
+        given) at ``at_ms``."""
         signature = Signature.get_signature(
-            self.client_secret, body.decode(), "v3", self.target, "POST", str(at_ms)
+            self.client_secret, body.decode(), "v3", url or self.target, "POST", str(at_ms)
         )
         return {
             "Content-Type": "application/json",
