@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.crm.emulator import Emulator
-from inbound.crm.models import CrmContact
+from inbound.crm.queue import QUEUE
 from inbound.demo.load import load_history
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, our_contacts
@@ -30,7 +30,7 @@ CONTACTS = 3_000
 async def unfinished(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
         found = await connection.scalar(
-            select(func.count()).select_from(CrmContact).where(CrmContact.state != "synced")
+            select(func.count()).select_from(QUEUE).where(QUEUE.c.state != "synced")
         )
     return int(found or 0)
 
