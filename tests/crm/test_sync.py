@@ -265,3 +265,19 @@ async def test_an_erased_lead_is_deleted_in_hubspot_too(
     await worker.drain()
     assert sorted(in_hubspot(portal)) == ["ben@example.com"]
     assert (await status(committing_client, world))["erasures_pending"] == 0
+
+
+async def test_results_without_trace_ids_are_matched_by_email(
+    committing_client: httpx.AsyncClient,
+    world: World,
+    worker: Worker,
+    portal: Emulator,
+    engine: AsyncEngine,
+) -> None:
+    # HubSpot's results come in any order and need not echo the trace ids.
+    portal.portal.echo_trace_ids = False
+    await new_leads(committing_client, world, "ana", "ben", "cleo")
+    await worker.drain()
+    now = await status(committing_client, world)
+    assert (now["synced"], now["pending"]) == (3, 0)
+    assert in_hubspot(portal) == await our_contacts(engine)

@@ -1,12 +1,12 @@
 """`/api/v1/crm`: the HubSpot sync's status and backfills, and HubSpot's signed webhooks."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
@@ -19,6 +19,21 @@ from inbound.errors import problems
 from inbound.responses import LOCATION_HEADER
 
 RESYNCS = "/api/v1/crm/resyncs"
+SignatureHeader = Annotated[
+    str | None,
+    Parameter(
+        header="X-HubSpot-Signature-v3", required=False,
+        description="base64 HMAC-SHA256, keyed with the app's client secret, of method, URL, "
+        "body and timestamp; a request without it is refused.",
+    ),
+]  # fmt: skip
+TimestampHeader = Annotated[
+    str | None,
+    Parameter(
+        header="X-HubSpot-Request-Timestamp", required=False,
+        description="When HubSpot sent the request, in Unix milliseconds.",
+    ),
+]  # fmt: skip
 
 
 def provide_crm_service(db_session: NamedDependency[AsyncSession], state: State) -> CrmService:
@@ -103,9 +118,14 @@ class HubSpotWebhookController(Controller):
         responses=problems(400, 401, 413, 503),
     )
     async def receive(
-        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        signature: SignatureHeader = None,
+        timestamp: TimestampHeader = None,
     ) -> dict[str, int]:
         settings: Settings = request.app.state.settings
+        # The raw bytes, as signed: the events are parsed only once the signature holds.
         body = await request.body()
         secret = settings.hubspot_client_secret
         inbound.verify(
@@ -113,7 +133,8 @@ class HubSpotWebhookController(Controller):
             method=request.method,
             url=settings.hubspot_webhook_url or str(request.url),
             body=body,
-            headers=request.headers,
+            signature=signature,
+            timestamp=timestamp,
         )
         events = inbound.parse(body)
         applied = await inbound.apply(db_session, events)

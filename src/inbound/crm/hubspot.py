@@ -32,6 +32,8 @@ class Answer:
     headers: Mapping[str, str] = field(default_factory=dict)  # names in lowercase
     message: str = ""
     written: Mapping[str, str] = field(default_factory=dict)  # trace id -> HubSpot id
+    # HubSpot may leave trace ids out of its results: they are matched by email too.
+    written_by_email: Mapping[str, str] = field(default_factory=dict)
     refused: Mapping[str, str] = field(default_factory=dict)  # trace id -> message
 
     @property
@@ -85,16 +87,20 @@ class HubSpot:
             )
         except Exception as error:  # each sub-package of the client has exceptions of its own
             return _failure(error)
-        written = {
-            str(result.object_write_trace_id): str(result.id)
-            for result in data.results or []
-            if result.object_write_trace_id is not None
-        }
+        written, by_email = {}, {}
+        for result in data.results or []:
+            if result.object_write_trace_id is not None:
+                written[str(result.object_write_trace_id)] = str(result.id)
+            email = (result.properties or {}).get("email")
+            if email:
+                by_email[email.lower()] = str(result.id)
         refused = {}
         for problem in getattr(data, "errors", None) or []:
             for trace in (problem.context or {}).get("objectWriteTraceId", []):
                 refused[str(trace)] = _readable(problem.message)
-        return Answer(status, _plain(headers), written=written, refused=refused)
+        return Answer(
+            status, _plain(headers), written=written, written_by_email=by_email, refused=refused
+        )
 
     def erase(self, *, crm_id: str | None, email: str | None) -> Answer:
         """GDPR-delete a contact: by its HubSpot id when known (its email may have changed

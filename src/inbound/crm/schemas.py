@@ -67,8 +67,12 @@ class ResyncRequest(RequestSchema):
     persona: str | None = Field(
         default=None, max_length=100, description="A persona's id or slug, or `none`."
     )
-    site: uuid.UUID | None = Field(default=None, description="First captured on this site.")
-    updated_since: AwareDatetime | None = None
+    site: Annotated[uuid.UUID, Strict(False)] | None = Field(
+        default=None, description="First captured on this site."
+    )
+    updated_since: Annotated[AwareDatetime, Strict(False)] | None = Field(
+        default=None, description="Only contacts changed since (RFC 3339, with an offset)."
+    )
     only_unsynced: bool = Field(
         default=False, description="Only contacts HubSpot does not have yet, or refused."
     )

@@ -99,6 +99,8 @@ class CrmSync:
         """Sync what is due, if this worker holds the turn; how many contacts were handled."""
         if self.hubspot is None or not await self._take_turn():
             return 0
+        if self.pacer.paused_until - self.pacer.clock() > self.settings.crm_lease_seconds / 2:
+            return 0  # HubSpot asked for a long wait: no round sits through it
         if not await self._schema_ready():
             return 0
         erased = await self._erase_due()
@@ -284,12 +286,16 @@ class CrmSync:
     async def _settle(self, work: Round, batch: list[queue.Pending], answer: Answer) -> None:
         now = utcnow()
         if answer.ok:
-            synced = [(p, answer.written[str(p.contact_id)]) for p in batch
-                      if str(p.contact_id) in answer.written]  # fmt: skip
-            failed = [(p, answer.refused[str(p.contact_id)]) for p in batch
-                      if str(p.contact_id) in answer.refused]  # fmt: skip
-            unanswered = [p for p in batch if str(p.contact_id) not in answer.written
-                          and str(p.contact_id) not in answer.refused]  # fmt: skip
+            synced, failed, unanswered = [], [], []
+            for pending in batch:
+                trace, email = str(pending.contact_id), str(pending.contact["email"]).lower()
+                crm_id = answer.written.get(trace) or answer.written_by_email.get(email)
+                if crm_id is not None:
+                    synced.append((pending, crm_id))
+                elif trace in answer.refused:
+                    failed.append((pending, answer.refused[trace]))
+                else:
+                    unanswered.append(pending)
             async with self.engine.begin() as connection:
                 await queue.record_done(connection, synced, failed, now)
                 await queue.record_retry(
@@ -299,9 +305,9 @@ class CrmSync:
             work.synced += len(synced)
             work.failed += len(failed)
             return
-        if answer.status == 429:  # still, after a few paced tries
-            work.batches.append(batch)
-            await self._note(answer, f"rate limited: {answer.message}")
+        if answer.status == 429:  # still, after a few paced tries: due when HubSpot said
+            wait = max(1.0, self.pacer.paused_until - self.pacer.clock())
+            await self._retry(batch, now, answer, seconds=wait)
             return
         if answer.status in (401, 403):
             self.pacer.pause(AUTH_PAUSE_SECONDS)
@@ -343,16 +349,21 @@ class CrmSync:
 
     # What the status shows
 
-    async def _note(self, answer: Answer, error: str) -> None:
-        async with self.engine.begin() as connection:
-            await self._note_error(connection, error, answer)
-
     async def _note_success(
         self, connection: AsyncConnection, answer: Answer, now: datetime
     ) -> None:
         await connection.execute(
             update(STATE).where(STATE.c.id == 1)
             .values(last_success_at=now, **self._rate_limit(answer, now))
+        )  # fmt: skip
+        await self._renew_turn(connection, now)
+
+    async def _renew_turn(self, connection: AsyncConnection, now: datetime) -> None:
+        """Hold the turn for another lease after each call, so that a long round keeps it."""
+        until = now + timedelta(seconds=self.settings.crm_lease_seconds)
+        await connection.execute(
+            update(STATE).where(STATE.c.id == 1, STATE.c.leader == self.name)
+            .values(leader_until=until)
         )  # fmt: skip
 
     async def _note_error(
@@ -364,6 +375,7 @@ class CrmSync:
             values |= self._rate_limit(answer, now)
         logger.warning("crm sync call failed", error=error)
         await connection.execute(update(STATE).where(STATE.c.id == 1).values(values))
+        await self._renew_turn(connection, now)
 
     def _rate_limit(self, answer: Answer, now: datetime) -> dict[str, Any]:
         seen = {

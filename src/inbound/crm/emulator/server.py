@@ -442,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
             if k in body
         }
         webhook = {k: body.pop(k) for k in ("webhook_target", "client_secret") if k in body}
-        for name in ("lifecycle_forward_only", "multi_status"):
+        for name in ("lifecycle_forward_only", "multi_status", "echo_trace_ids"):
             if name in body:
                 setattr(emulator.portal, name, bool(body.pop(name)))
         try:

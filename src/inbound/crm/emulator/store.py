@@ -128,6 +128,8 @@ class Portal:
     # With unique trace ids, HubSpot writes the valid inputs of a batch and reports the others
     # (207); integrators also saw it refuse the whole batch (400). False answers that way.
     multi_status: bool = True
+    # Whether results echo each input's objectWriteTraceId; clients must not rely on it.
+    echo_trace_ids: bool = True
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_email: dict[str, str] = field(default_factory=dict)
     properties: dict[str, dict[str, Any]] = field(default_factory=builtin_properties)
@@ -188,7 +190,7 @@ class Portal:
                     })  # fmt: skip
                     continue
                 result = self._write(email, item.get("properties") or {}, source)
-                if item.get("objectWriteTraceId"):
+                if item.get("objectWriteTraceId") and self.echo_trace_ids:
                     result["objectWriteTraceId"] = item["objectWriteTraceId"]
                 results.append(result)
         return results, errors
