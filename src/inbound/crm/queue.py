@@ -82,37 +82,53 @@ async def enqueue(
     return int(result.rowcount or 0)
 
 
-async def due(connection: AsyncConnection, now: datetime, limit: int) -> list[Pending]:
-    """The pending contacts whose turn has come, earliest first, with what their HubSpot
-    properties are made of."""
+async def claim(
+    connection: AsyncConnection, now: datetime, limit: int, lease_until: datetime
+) -> list[Pending]:
+    """Take up to ``limit`` pending contacts whose turn has come, earliest first, with what
+    their HubSpot properties are made of; they are not due again before ``lease_until``.
+
+    The lease is what brings a contact back when the worker sending it dies: until its
+    answer is recorded, a contact stays pending.
+    """
+    turn = (
+        select(QUEUE.c.contact_id)
+        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= now)
+        .order_by(QUEUE.c.due_at)
+        .limit(limit)
+    )
+    if connection.dialect.name == "postgresql":
+        turn = turn.with_for_update(skip_locked=True)
+    taken = await connection.execute(
+        update(QUEUE)
+        .where(QUEUE.c.contact_id.in_(turn.scalar_subquery()))
+        .values(due_at=lease_until)
+        .returning(QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id)
+    )
+    queued = {row.contact_id: row for row in taken}
+    if not queued:
+        return []
     first_asset, first_site = ASSETS.alias("first_asset"), SITES.alias("first_site")
     rows = await connection.execute(
         select(
-            QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id,
             *(CONTACTS.c[name] for name in SYNCED_COLUMNS),
             PERSONAS.c.slug.label("persona_slug"),
             first_asset.c.slug.label("first_asset_slug"),
             first_site.c.name.label("first_site_name"),
         )
         .select_from(
-            QUEUE.join(CONTACTS, CONTACTS.c.id == QUEUE.c.contact_id)
-            .outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
+            CONTACTS.outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
             .outerjoin(first_asset, first_asset.c.id == CONTACTS.c.first_asset_id)
             .outerjoin(first_site, first_site.c.id == CONTACTS.c.first_site_id)
         )
-        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= now)
-        .order_by(QUEUE.c.due_at)
-        .limit(limit)
+        .where(CONTACTS.c.id.in_(list(queued)))
     )  # fmt: skip
     found = []
     for row in rows.mappings():
         contact = dict(row)
-        found.append(
-            Pending(
-                contact.pop("contact_id"), contact.pop("generation"), contact.pop("attempts"),
-                contact.pop("resync_id"), contact,
-            )
-        )  # fmt: skip
+        place = queued[contact["id"]]
+        found.append(Pending(place.contact_id, place.generation, place.attempts,
+                             place.resync_id, contact))  # fmt: skip
     return found
 
 
@@ -124,8 +140,8 @@ async def record_done(
 ) -> None:
     """Contacts HubSpot wrote (with their HubSpot id) or refused (with its message).
 
-    A contact that changed while its sync was under way stays pending: the next sync sends
-    the newer state. A backfill counts its contacts as they finish.
+    A contact that changed while its sync was under way stays pending, due at once: the
+    next sync sends the newer state. A backfill counts its contacts as they finish.
     """
     current = QUEUE.c.generation == bindparam("b_generation")
     if synced:
@@ -135,7 +151,7 @@ async def record_done(
             .values(
                 crm_id=bindparam("crm_id"),
                 state=case((current, SYNCED), else_=PENDING),
-                due_at=case((current, None), else_=QUEUE.c.due_at),
+                due_at=case((current, None), else_=now),
                 synced_at=now, attempts=0, error=None, failed_at=None,
             ),
             [{"b_contact_id": p.contact_id, "b_generation": p.generation, "crm_id": crm_id}
@@ -147,7 +163,7 @@ async def record_done(
             .where(QUEUE.c.contact_id == bindparam("b_contact_id"))
             .values(
                 state=case((current, FAILED), else_=PENDING),
-                due_at=case((current, None), else_=QUEUE.c.due_at),
+                due_at=case((current, None), else_=now),
                 error=bindparam("error"), failed_at=now, attempts=0,
             ),
             [{"b_contact_id": p.contact_id, "b_generation": p.generation, "error": message}

@@ -52,6 +52,10 @@ ERASURES_PER_ROUND = 50
 RATE_LIMIT_HEADER = "x-hubspot-ratelimit-"
 AUTH_PAUSE_SECONDS = 60.0
 RETRIED_TRIES = 5
+# A round goes on as long as contacts are due, up to this long; then the turn is checked.
+ROUND_SECONDS = 20.0
+NOTE_EVERY = 1.0  # seconds
+LEASE_MARGIN_SECONDS = 5.0
 T = TypeVar("T")
 
 
@@ -60,6 +64,10 @@ class Round:
     """One round's batches still to send, and what it did."""
 
     batches: collections.deque[list[queue.Pending]]
+    ends_at: float
+    recording: list[asyncio.Task[None]] = field(default_factory=list)
+    refilling: asyncio.Lock = field(default_factory=asyncio.Lock)
+    drained: bool = False
     synced: int = 0
     failed: int = 0
 
@@ -86,10 +94,14 @@ class CrmSync:
                 connections=settings.crm_concurrency,
             )
         self.pacer = Pacer(limit=settings.crm_rate_limit)
+        # Contacts taken for a call are not due again before this, unless their answer is
+        # recorded first: long enough for the call and its retries after 429s.
+        self.lease = timedelta(seconds=2 * settings.crm_timeout_seconds + LEASE_MARGIN_SECONDS)
         self._threads = ThreadPoolExecutor(
             max_workers=settings.crm_concurrency, thread_name_prefix="hubspot"
         )
         self._schema_failures = 0
+        self._noted_at: datetime | None = None
         self._schema_retry_at: datetime | None = None
 
     def close(self) -> None:
@@ -104,17 +116,11 @@ class CrmSync:
         if not await self._schema_ready():
             return 0
         erased = await self._erase_due()
-        async with self.engine.connect() as connection:
-            pending = await queue.due(
-                connection,
-                utcnow(),
-                self.settings.crm_batch_size * self.settings.crm_concurrency,
-            )
-        if not pending:
-            return erased
-        size = self.settings.crm_batch_size
-        work = Round(collections.deque(pending[i : i + size] for i in range(0, len(pending), size)))
-        await asyncio.gather(*(self._send(work) for _ in range(self.settings.crm_concurrency)))
+        work = Round(collections.deque(), ends_at=self.pacer.clock() + ROUND_SECONDS)
+        try:
+            await asyncio.gather(*(self._send(work) for _ in range(self.settings.crm_concurrency)))
+        finally:
+            await asyncio.gather(*work.recording)
         return erased + work.synced + work.failed
 
     # Erasures: before the round's upserts, so that none can bring an erased contact back.
@@ -269,11 +275,33 @@ class CrmSync:
 
     # Sending
 
+    async def _refill(self, work: Round) -> None:
+        """Take the next contacts whose turn has come, when few batches are left to send: the
+        calls in flight never wait for a round to end before the next contacts are read."""
+        async with work.refilling:
+            if len(work.batches) >= self.settings.crm_concurrency or work.drained:
+                return
+            if self.pacer.clock() >= work.ends_at:
+                work.drained = True  # the round ends; the next one checks the turn again
+                return
+            size = self.settings.crm_batch_size
+            now = utcnow()
+            async with self.engine.begin() as connection:
+                pending = await queue.claim(
+                    connection, now, size * self.settings.crm_concurrency, now + self.lease
+                )
+            if len(pending) < size * self.settings.crm_concurrency:
+                work.drained = True
+            work.batches.extend(pending[i : i + size] for i in range(0, len(pending), size))
+
     async def _send(self, work: Round) -> None:
-        """Send batches until none is left, recording each as it comes back."""
+        """Send batches until none is due, recording each as it comes back."""
         hubspot = self.hubspot
         assert hubspot is not None
-        while work.batches:
+        while True:
+            await self._refill(work)
+            if not work.batches:
+                return
             batch = work.batches.popleft()
             inputs = [
                 {"id": p.contact["email"], "idProperty": "email",
@@ -281,7 +309,13 @@ class CrmSync:
                 for p in batch
             ]  # fmt: skip
             answer = await self._call(partial(hubspot.upsert, inputs))
-            await self._settle(work, batch, answer)
+            if _refused_as_a_whole(answer) and len(batch) > 1:
+                # Halve the batch until the contact at fault is alone.
+                middle = len(batch) // 2
+                work.batches.extend((batch[:middle], batch[middle:]))
+                continue
+            # Recorded beside the next call, not before it: the call is what takes time.
+            work.recording.append(asyncio.create_task(self._settle(work, batch, answer)))
 
     async def _settle(self, work: Round, batch: list[queue.Pending], answer: Answer) -> None:
         now = utcnow()
@@ -316,11 +350,7 @@ class CrmSync:
         if answer.status == NO_ANSWER or answer.status >= 500:
             await self._retry(batch, now, answer)
             return
-        # Refused as a whole: halve the batch until the contact at fault is alone.
-        if len(batch) > 1:
-            middle = len(batch) // 2
-            work.batches.extend((batch[:middle], batch[middle:]))
-            return
+        # Refused as a whole, and alone: the contact is at fault.
         async with self.engine.begin() as connection:
             await queue.record_done(connection, [], [(batch[0], answer.message)], now)
             await self._note_success(connection, answer, now)
@@ -352,6 +382,11 @@ class CrmSync:
     async def _note_success(
         self, connection: AsyncConnection, answer: Answer, now: datetime
     ) -> None:
+        # Every call in flight records its answer: one of them a second is enough for the
+        # status, and spares the others a wait on the state row's lock.
+        if self._noted_at is not None and (now - self._noted_at).total_seconds() < NOTE_EVERY:
+            return
+        self._noted_at = now
         await connection.execute(
             update(STATE).where(STATE.c.id == 1)
             .values(last_success_at=now, **self._rate_limit(answer, now))
@@ -391,6 +426,11 @@ class CrmSync:
                 seconds=self.pacer.paused_until - self.pacer.clock()
             )
         return values
+
+
+def _refused_as_a_whole(answer: Answer) -> bool:
+    """A 4xx that will never succeed as it is, for a reason HubSpot did not pin on one input."""
+    return 400 <= answer.status < 500 and answer.status not in (401, 403, 429)
 
 
 def _made(answer: Answer) -> Answer:

@@ -18,7 +18,6 @@ Besides HubSpot's paths, ``/_emulator/...`` lets a test look inside and switch f
 
 import collections
 import contextlib
-import json
 import re
 import socket
 import threading
@@ -32,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msgspec
 from hubspot.utils.signature import Signature
 
 from inbound.crm.emulator.limits import Faults, RateLimit
@@ -141,7 +141,7 @@ class Emulator:
             threading.Thread(target=self._deliver, args=(events,), daemon=True).start()
 
     def _deliver(self, events: list[dict[str, Any]]) -> None:
-        body = json.dumps(events).encode()
+        body = msgspec.json.encode(events)
         for attempt in range(3):
             headers = self.webhooks.signed(body, int(time.time() * 1000))
             try:
@@ -319,8 +319,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
+            body = msgspec.json.decode(raw) if raw else None
+        except msgspec.DecodeError:
             self._answer(400, _error(400, "VALIDATION_ERROR", "Invalid input JSON"))
             return
         if url.path.startswith("/_emulator/"):
@@ -471,7 +471,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(200, contact)
 
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
+        payload = b"" if body is None else msgspec.json.encode(body)
         self.send_response(status)
         if payload:
             self.send_header("Content-Type", "application/json;charset=utf-8")
