@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, select, true, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Integer, Uuid, any_, bindparam, case, func, literal, select, true, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.expression import Executable
 
 from inbound.content.models import ContentAsset
 from inbound.crm.models import FAILED, PENDING, SYNCED, CrmContact, CrmResync
 from inbound.db import dialect_insert_for, table_of
 from inbound.leads.models import Contact
+from inbound.lean_sql import LeanStatement, LeanTransaction
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
 
@@ -82,34 +85,30 @@ async def enqueue(
     return int(result.rowcount or 0)
 
 
-async def claim(
-    connection: AsyncConnection, now: datetime, limit: int, lease_until: datetime
-) -> list[Pending]:
-    """Take up to ``limit`` pending contacts whose turn has come, earliest first, with what
-    their HubSpot properties are made of; they are not due again before ``lease_until``.
-
-    The lease is what brings a contact back when the worker sending it dies: until its
-    answer is recorded, a contact stays pending.
-    """
+def _claim_statement(dialect: str) -> Executable:
     turn = (
         select(QUEUE.c.contact_id)
-        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= now)
+        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= bindparam("now"))
         .order_by(QUEUE.c.due_at)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer()))
     )
-    if connection.dialect.name == "postgresql":
+    if dialect == "postgresql":
         turn = turn.with_for_update(skip_locked=True)
-    taken = await connection.execute(
+    return (
         update(QUEUE)
         .where(QUEUE.c.contact_id.in_(turn.scalar_subquery()))
-        .values(due_at=lease_until)
+        .values(due_at=bindparam("lease_until"))
         .returning(QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id)
     )
-    queued = {row.contact_id: row for row in taken}
-    if not queued:
-        return []
+
+
+def _synced_contacts_statement(dialect: str) -> Executable:
     first_asset, first_site = ASSETS.alias("first_asset"), SITES.alias("first_site")
-    rows = await connection.execute(
+    if dialect == "postgresql":
+        chosen = CONTACTS.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Uuid())))
+    else:
+        chosen = CONTACTS.c.id.in_(bindparam("ids", expanding=True))
+    return (
         select(
             *(CONTACTS.c[name] for name in SYNCED_COLUMNS),
             PERSONAS.c.slug.label("persona_slug"),
@@ -121,14 +120,39 @@ async def claim(
             .outerjoin(first_asset, first_asset.c.id == CONTACTS.c.first_asset_id)
             .outerjoin(first_site, first_site.c.id == CONTACTS.c.first_site_id)
         )
-        .where(CONTACTS.c.id.in_(list(queued)))
-    )  # fmt: skip
+        .where(chosen)
+    )
+
+
+CLAIM = LeanStatement(_claim_statement)
+SYNCED_CONTACTS = LeanStatement(_synced_contacts_statement)
+
+
+async def claim(
+    engine: AsyncEngine, now: datetime, limit: int, lease_until: datetime
+) -> list[Pending]:
+    """Take up to ``limit`` pending contacts whose turn has come, earliest first, with what
+    their HubSpot properties are made of; they are not due again before ``lease_until``.
+
+    The lease is what brings a contact back when the worker sending it dies: until its
+    answer is recorded, a contact stays pending. Lean statements: the sync reads every
+    contact it sends, and SQLAlchemy's rows cost more than the reading.
+    """
+    async with LeanTransaction.begin(engine) as transaction:
+        taken = await transaction.rows(
+            CLAIM, {"now": now, "limit": limit, "lease_until": lease_until}
+        )
+        if not taken:
+            return []
+        # asyncpg's UUIDs are `uuid.UUID`s: equal, hashed alike, printed alike.
+        queued = {row["contact_id"]: row for row in taken}
+        contacts = await transaction.rows(SYNCED_CONTACTS, {"ids": list(queued)})
     found = []
-    for row in rows.mappings():
-        contact = dict(row)
+    for contact in contacts:
         place = queued[contact["id"]]
-        found.append(Pending(place.contact_id, place.generation, place.attempts,
-                             place.resync_id, contact))  # fmt: skip
+        found.append(Pending(
+            contact["id"], place["generation"], place["attempts"], place["resync_id"], contact,
+        ))  # fmt: skip
     return found
 
 

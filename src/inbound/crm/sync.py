@@ -286,10 +286,9 @@ class CrmSync:
                 return
             size = self.settings.crm_batch_size
             now = utcnow()
-            async with self.engine.begin() as connection:
-                pending = await queue.claim(
-                    connection, now, size * self.settings.crm_concurrency, now + self.lease
-                )
+            pending = await queue.claim(
+                self.engine, now, size * self.settings.crm_concurrency, now + self.lease
+            )
             if len(pending) < size * self.settings.crm_concurrency:
                 work.drained = True
             work.batches.extend(pending[i : i + size] for i in range(0, len(pending), size))
