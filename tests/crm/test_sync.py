@@ -281,3 +281,30 @@ async def test_results_without_trace_ids_are_matched_by_email(
     now = await status(committing_client, world)
     assert (now["synced"], now["pending"]) == (3, 0)
     assert in_hubspot(portal) == await our_contacts(engine)
+
+
+async def test_a_call_hubspot_does_not_answer_in_time_is_tried_again(
+    committing_client: httpx.AsyncClient,
+    world: World,
+    worker: Worker,
+    portal: Emulator,
+    engine: AsyncEngine,
+) -> None:
+    leads = await new_leads(committing_client, world, "ana")
+    await worker.drain()
+    # HubSpot answers after the sync's timeout (2 s here): the change waits, unlost.
+    portal.faults.update({"slow_rate": 1.0, "slow_seconds": 3.0})
+    await committing_client.post(
+        f"{LEADS}/{leads['ana']}/stage", json={"stage": "customer"}, headers=world.admin
+    )
+    await worker.step()
+    now = await status(committing_client, world)
+    assert (now["pending"], now["failed"]) == (1, 0)
+    assert "no answer from HubSpot" in now["last_error"]
+    portal.faults.update({"slow_rate": 0.0})
+    deadline = time.monotonic() + 10
+    while (await status(committing_client, world))["pending"]:
+        assert time.monotonic() < deadline
+        await worker.step()
+    assert in_hubspot(portal)["ana@example.com"]["lifecyclestage"] == "customer"
+    assert in_hubspot(portal) == await our_contacts(engine)
