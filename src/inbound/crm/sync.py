@@ -2,15 +2,17 @@
 
 One worker syncs at a time (it holds a renewable turn in `crm_sync_state`), because HubSpot's
 rate limit belongs to the app, not to a worker: that worker paces every call to stay under it.
-A round takes the contacts whose turn has come, sends them `crm_batch_size` to a call with
-`crm_concurrency` calls in flight, and records each call's outcome as soon as it comes:
+A round claims the contacts whose turn has come, a few batches ahead of the calls, sends them
+`crm_batch_size` to a call with `crm_concurrency` calls in flight, and records each call's
+outcome beside the next call:
 
 - written: the contact is synced and its HubSpot id kept;
 - refused for one contact (HubSpot names it by its trace id): that contact is failed, with
   HubSpot's message, and the rest of its batch is written;
 - refused as a whole (400 and the like): the batch is split in two and each half sent again,
   until the contact at fault is alone and fails by itself;
-- 429: every call waits for `Retry-After`, and the batch goes again;
+- 429: every call waits for `Retry-After`, and the batch goes again (a few times; then its
+  contacts are due when HubSpot said);
 - a server error, a timeout, a dropped connection: the batch's contacts are due again after a
   backoff that doubles with each failure;
 - 401 or 403: the token or its scopes are wrong; nothing is marked failed, the sync waits.
@@ -162,9 +164,10 @@ class CrmSync:
                 else:
                     await self._note_error(connection, f"erasing: {_describe(answer)}", answer)
             erased += done
-            if answer.status in (401, 403, 429):
+            if answer.status in (401, 403):
                 self.pacer.pause(AUTH_PAUSE_SECONDS)
-                break
+            if answer.status in (401, 403, 429):
+                break  # the rest wait for the next round
         return erased
 
     # The turn
@@ -367,14 +370,7 @@ class CrmSync:
             await self._note_error(connection, _describe(answer), answer)
 
     def _backoff(self, pending: queue.Pending, now: datetime) -> datetime:
-        """A random point in the upper half of the doubled wait, so that contacts failing
-        together spread out."""
-        settings = self.settings
-        ceiling = min(
-            settings.crm_retry_max_seconds,
-            settings.crm_retry_base_seconds * 2**pending.attempts,
-        )
-        return now + timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
+        return now + self._wait(pending.attempts)
 
     # What the status shows
 

@@ -64,8 +64,23 @@ class GroupedQuery:
     query: ReportQuery
 
 
-async def provide_grouped_query(
-    db_session: NamedDependency[AsyncSession],
+@dataclass(frozen=True, slots=True)
+class ReportParameters:
+    """The question the funnel and velocity reports share, as asked."""
+
+    from_date: date
+    to_date: date
+    tz: str
+    mode: Mode
+    entry: LifecycleStage
+    window_days: int | None
+    by: Breakdown
+    persona: str | None
+    site: uuid.UUID | None
+    asset: str | None
+
+
+def provide_report_parameters(
     from_date: FromDate,
     to_date: ToDate,
     tz: TimeZone = "UTC",
@@ -76,29 +91,38 @@ async def provide_grouped_query(
     persona: Ref = None,
     site: FromQuery[uuid.UUID | None] = None,
     asset: Ref = None,
-) -> GroupedQuery:
-    """The question the funnel and velocity reports share, checked."""
-    period = parse_period(from_date, to_date, tz)
-    if window_days is not None and mode is Mode.PERIOD:
+) -> ReportParameters:
+    """The parameters, unchecked: a dependency must not raise. Litestar cleans up the request's
+    session only once every dependency is resolved, so a refusal raised here would leave the
+    session to be closed later by the garbage collector, on a connection in use again."""
+    return ReportParameters(
+        from_date, to_date, tz, mode, entry, window_days, by, persona, site, asset
+    )
+
+
+async def grouped_query(session: AsyncSession, asked: ReportParameters) -> GroupedQuery:
+    """The question, checked: a 400 naming the parameter that cannot be answered."""
+    period = parse_period(asked.from_date, asked.to_date, asked.tz)
+    if asked.window_days is not None and asked.mode is Mode.PERIOD:
         raise InvalidReportParameter(
             "`window_days` applies to cohort mode only", field="window_days"
         )
     query = ReportQuery(
-        mode=mode,
-        entry=entry,
+        mode=asked.mode,
+        entry=asked.entry,
         start=period.start,
         end=period.end,
         as_of=utcnow(),
-        window_days=window_days,
-        by=by,
-        persona_id=await filtered_persona_id(db_session, persona, field="persona"),
-        site_id=site,
-        asset_id=await filtered_asset_id(db_session, asset, field="asset"),
+        window_days=asked.window_days,
+        by=asked.by,
+        persona_id=await filtered_persona_id(session, asked.persona, field="persona"),
+        site_id=asked.site,
+        asset_id=await filtered_asset_id(session, asked.asset, field="asset"),
     )
     return GroupedQuery(period, query)
 
 
-GROUPED = {"grouped": Provide(provide_grouped_query)}
+GROUPED = {"asked": Provide(provide_report_parameters, sync_to_thread=False)}
 PARAMETERS = (
     "The period runs from the start of `from` to the end of `to` in `tz`. `by=persona` groups "
     "by the contact's current persona (a group for contacts without one); `first_asset`, "
@@ -135,9 +159,10 @@ class ReportController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        grouped: NamedDependency[GroupedQuery],
+        asked: NamedDependency[ReportParameters],
         format: Format = None,
     ) -> Response[FunnelRead]:
+        grouped = await grouped_query(db_session, asked)
         report = await ReportService(db_session).funnel(grouped.query)
         body = funnel_read(report, grouped.period)
         return _answer(request, format, body, funnel_csv)
@@ -165,9 +190,10 @@ class ReportController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        grouped: NamedDependency[GroupedQuery],
+        asked: NamedDependency[ReportParameters],
         format: Format = None,
     ) -> Response[VelocityRead]:
+        grouped = await grouped_query(db_session, asked)
         report = await ReportService(db_session).velocity(grouped.query)
         body = velocity_read(report, grouped.period)
         return _answer(request, format, body, velocity_csv)
