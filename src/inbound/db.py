@@ -116,9 +116,9 @@ def _refuse_a_transaction_left_open(
 ) -> None:
     """Never lend a connection that is still inside a transaction.
 
-    The pool rolls back only what SQLAlchemy itself began. The hot paths run asyncpg's own
-    transactions, and one interrupted at the wrong instant (a client hanging up during BEGIN
-    or COMMIT) can leave the server inside a transaction that asyncpg no longer tracks: every
+    The pool rolls back only what SQLAlchemy itself began. A transaction left open behind its
+    back (asyncpg's own on the hot paths, interrupted at the wrong instant; a rollback that
+    could not run) leaves the server inside a transaction asyncpg no longer tracks, and every
     later use of that connection would fail. The check reads the state of the last reply,
     with no round trip; the pool replaces such a connection and lends a fresh one.
     """
