@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
@@ -21,16 +21,16 @@ from inbound.responses import LOCATION_HEADER
 RESYNCS = "/api/v1/crm/resyncs"
 SignatureHeader = Annotated[
     str | None,
-    Parameter(
-        header="X-HubSpot-Signature-v3", required=False,
+    HeaderParameter(
+        name="X-HubSpot-Signature-v3", required=False,
         description="base64 HMAC-SHA256, keyed with the app's client secret, of method, URL, "
         "body and timestamp; a request without it is refused.",
     ),
 ]  # fmt: skip
 TimestampHeader = Annotated[
     str | None,
-    Parameter(
-        header="X-HubSpot-Request-Timestamp", required=False,
+    HeaderParameter(
+        name="X-HubSpot-Request-Timestamp", required=False,
         description="When HubSpot sent the request, in Unix milliseconds.",
     ),
 ]  # fmt: skip
