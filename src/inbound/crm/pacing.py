@@ -1,24 +1,34 @@
 """Pacing calls to HubSpot so that its rate limit is never reached.
 
 HubSpot allows a private app a number of calls in any rolling window (100 or 190 in 10 s) and
-says so in every answer's headers: the limit, the window, and what is left of it. The pacer
-counts the calls it starts in the window and waits when the next would be one too many. What
-is left by HubSpot's count can be less than by ours (a worker that stopped a moment ago
-spent some of it): the difference is counted as spent now, so the pacer slows down before
-HubSpot refuses. A refusal (429) stops every call until its `Retry-After` has passed.
+says so in every answer's headers: the limit, the window, and what is left of it. HubSpot
+counts a call when it arrives, which is some time after we start it (a busy worker thread, the
+network). So the pacer keeps each call in its window from the moment it starts until one
+window after its answer came back, which is never earlier than HubSpot lets it go, and waits
+when the next call would be one too many. What is left by HubSpot's count can be less than by
+ours (a worker that stopped a moment ago spent some of it): the difference is counted as
+spent now, so the pacer slows down before HubSpot refuses. A refusal (429) stops every call
+until its `Retry-After` has passed.
 """
 
 import asyncio
-import collections
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# A call leaves our count of the window this long after HubSpot's: it reaches HubSpot a
-# little after we start it, and HubSpot's window must not see it in a later second than ours.
-MARGIN_SECONDS = 0.25
+# Clocks and rounding: a call leaves our window this much after it has left HubSpot's.
+MARGIN_SECONDS = 0.05
+IN_FLIGHT = math.inf
 DEFAULT_INTERVAL_SECONDS = 10.0
+
+
+@dataclass
+class Slot:
+    """One call's place in the window."""
+
+    leaves_at: float
 
 
 @dataclass
@@ -28,25 +38,40 @@ class Pacer:
     clock: Callable[[], float] = time.monotonic
     paused_until: float = 0.0
     daily_left: int | None = None
-    _started: collections.deque[float] = field(default_factory=collections.deque)
+    # When each call in the window leaves it: IN_FLIGHT until its answer is back.
+    _calls: list[Slot] = field(default_factory=list)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _answered: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def acquire(self) -> None:
-        """Wait until one more call fits in the window, and count it."""
+    async def acquire(self) -> Slot:
+        """Wait until one more call fits in the window, and count it; `release` the slot
+        when the call's answer (or its failure) is back."""
         async with self._lock:
-            # Each wait runs to the moment the window next has room: a deadline, not polling.
-            while (wait := self._wait(self.clock())) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(wait)
-            self._started.append(self.clock())
+            while True:
+                self._answered.clear()
+                wait = self._wait(self.clock())
+                if wait <= 0:
+                    break
+                if math.isinf(wait):
+                    # Every call in the window is still out: the first answer frees a place.
+                    await self._answered.wait()
+                else:
+                    await asyncio.sleep(wait)
+            slot = Slot(IN_FLIGHT)
+            self._calls.append(slot)
+            return slot
+
+    def release(self, slot: Slot) -> None:
+        """The call's answer is back: it leaves the window one interval from now."""
+        slot.leaves_at = self.clock() + self.interval + MARGIN_SECONDS
+        self._answered.set()
 
     def _wait(self, now: float) -> float:
         if now < self.paused_until:
             return self.paused_until - now
-        horizon = self.interval + MARGIN_SECONDS
-        while self._started and self._started[0] <= now - horizon:
-            self._started.popleft()
-        if len(self._started) >= self.limit:
-            return self._started[0] + horizon - now
+        self._calls = [call for call in self._calls if call.leaves_at > now]
+        if len(self._calls) >= self.limit:
+            return min(call.leaves_at for call in self._calls) - now
         return 0.0
 
     def observe(self, headers: Mapping[str, str]) -> None:
@@ -61,9 +86,9 @@ class Pacer:
         if interval:
             self.interval = interval / 1000
         if remaining is not None:
-            unknown = (self.limit - remaining) - len(self._started)
-            now = self.clock()
-            self._started.extend([now] * max(0, unknown))
+            unknown = (self.limit - remaining) - len(self._calls)
+            leaves_at = self.clock() + self.interval + MARGIN_SECONDS
+            self._calls.extend(Slot(leaves_at) for _ in range(max(0, unknown)))
         if daily_left is not None:
             self.daily_left = daily_left
             if daily_left <= 0:
@@ -74,10 +99,6 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Start no call for ``seconds``."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)
-
-    @property
-    def in_window(self) -> int:
-        return len(self._started)
 
 
 def _integer(value: Any) -> int | None:

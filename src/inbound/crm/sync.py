@@ -249,8 +249,11 @@ class CrmSync:
         """A paced call to HubSpot in a worker thread, again after a 429 (a few times), and
         with ``transient``, after a server error or no answer too."""
         for tries in range(RETRIED_TRIES):
-            await self.pacer.acquire()
-            found = await asyncio.get_running_loop().run_in_executor(self._threads, call)
+            slot = await self.pacer.acquire()
+            try:
+                found = await asyncio.get_running_loop().run_in_executor(self._threads, call)
+            finally:
+                self.pacer.release(slot)
             answer = found[0] if isinstance(found, tuple) else found
             assert isinstance(answer, Answer)
             self.pacer.observe(answer.headers)
