@@ -16,6 +16,7 @@ from inbound.crm import inbound
 from inbound.crm.schemas import CrmStatus, ResyncRead, ResyncRequest
 from inbound.crm.service import CrmService
 from inbound.errors import problems
+from inbound.leads.controller import actor_of
 from inbound.responses import LOCATION_HEADER
 
 RESYNCS = "/api/v1/crm/resyncs"
@@ -38,10 +39,6 @@ TimestampHeader = Annotated[
 
 def provide_crm_service(db_session: NamedDependency[AsyncSession], state: State) -> CrmService:
     return CrmService(db_session, state.settings)
-
-
-def _actor(request: Request[Any, Any, Any]) -> str:
-    return f"key:{request.auth.key_id}"
 
 
 class CrmController(Controller):
@@ -79,7 +76,7 @@ class CrmController(Controller):
         crm: NamedDependency[CrmService],
         data: JSONBody[ResyncRequest | None] = None,
     ) -> Response[ResyncRead]:
-        resync = await crm.resync(data or ResyncRequest(), actor=_actor(request))
+        resync = await crm.resync(data or ResyncRequest(), actor=actor_of(request))
         return Response(
             ResyncRead.model_validate(resync),
             status_code=202,

@@ -94,12 +94,19 @@ async def apply(session: AsyncSession, events: list[dict[str, Any]]) -> int:
         (change for event in events if (change := _change(event)) is not None),
         key=lambda change: change[2],
     )
+    if not changes:
+        return 0
+    # Every contact the request names, in one query: HubSpot batches up to 100 events.
+    named = await session.execute(
+        select(queue.QUEUE.c.crm_id, queue.QUEUE.c.contact_id).where(
+            queue.QUEUE.c.crm_id.in_({change[0] for change in changes})
+        )
+    )
+    ours: dict[str, uuid.UUID] = {row.crm_id: row.contact_id for row in named}
     leads = LeadService(session)
     applied = 0
     for crm_id, name, occurred_at, value in changes:
-        contact_id = await session.scalar(
-            select(queue.QUEUE.c.contact_id).where(queue.QUEUE.c.crm_id == crm_id)
-        )
+        contact_id = ours.get(crm_id)
         if contact_id is None or not await _newest(session, contact_id, name, occurred_at):
             continue
         if name == "lifecyclestage":
