@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     webhook_give_up_hours: float = Field(
         default=24.0, gt=0, description="How long a delivery is retried before it is dead."
     )
+    webhook_allow_loopback: bool = Field(
+        default=False,
+        description="Let webhooks go to this machine's loopback addresses (127.0.0.0/8, ::1, "
+        "localhost), for a receiver in local development; private, link-local and other "
+        "non-public addresses stay refused.",
+    )
     worker_in_process: bool = Field(
         default=True,
         description="Deliver webhooks from inside each API process too; false when "

@@ -55,7 +55,9 @@ class Worker:
         self.lease = (rounds + 1) * timedelta(seconds=settings.webhook_timeout_seconds)
         self.lease += LEASE_MARGIN
         self.sender = delivery.Sender(
-            concurrency=settings.webhook_concurrency, timeout=settings.webhook_timeout_seconds
+            concurrency=settings.webhook_concurrency,
+            timeout=settings.webhook_timeout_seconds,
+            allow_loopback=settings.webhook_allow_loopback,
         )
         self.crm = CrmSync(self.engine, settings, rng=self.rng) if settings.crm_enabled else None
 

@@ -7,6 +7,7 @@ sockets; each request's answer comes from a `Reply` chosen by the test.
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,10 +48,11 @@ class Receiver:
     answer: Answer = field(default_factory=lambda: always(200))
     received: list[Received] = field(default_factory=list)
     port: int = 0
+    tls: ssl.SSLContext | None = None  # serve HTTPS with it
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks"
 
     def delivered(self) -> list[Received]:
         """What arrived and was answered with a 2xx, in order."""
@@ -89,7 +91,7 @@ class Receiver:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator["Receiver"]:
-        server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, ssl=self.tls)
         self.port = server.sockets[0].getsockname()[1]
         try:
             yield self

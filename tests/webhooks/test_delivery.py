@@ -32,6 +32,15 @@ EVERY_EVENT = ["lead.created", "lead.updated", "lead.stage_changed", "lead.quali
 
 
 @pytest.fixture
+def settings(database_url: str) -> Settings:
+    """The test receivers listen on 127.0.0.1: a server set up for local development."""
+    return Settings(
+        database_url=database_url, log_json=True, log_level="WARNING", worker_in_process=False,
+        webhook_allow_loopback=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
 async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
     world = await make_world(committing_client, committing_admin)
     await make_asset(committing_client, committing_admin)
@@ -322,6 +331,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         "INBOUND_WEBHOOK_BATCH": "8",
         "INBOUND_WEBHOOK_CONCURRENCY": "8",
         "INBOUND_WORKER_POLL_SECONDS": "0.05",
+        "INBOUND_WEBHOOK_ALLOW_LOOPBACK": "true",
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "inbound"), "worker", env=environment,
@@ -348,3 +358,48 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     assert [r.event_id for r in receiver.received] == [receiver.received[0].event_id] * 2
     [done] = await deliveries(committing_client, world, subscription)
     assert done["status"] == "succeeded"
+
+
+async def test_a_worker_without_the_loopback_setting_refuses_to_send_there(
+    committing_client: httpx.AsyncClient,
+    world: World,
+    receiver: Receiver,
+    engine: AsyncEngine,
+    settings: Settings,
+) -> None:
+    # Registered while loopback was allowed, sent by a worker with the default settings: it is
+    # refused like any failure, retried for about one second, then dead.
+    strict = Worker(
+        engine, fast(settings, webhook_allow_loopback=False, webhook_give_up_hours=1 / 3600)
+    )
+    try:
+        subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
+        await new_lead(committing_client, world, "ana@example.com")
+
+        async def dead() -> list[dict[str, Any]]:
+            return await deliveries(committing_client, world, subscription, status="dead")
+
+        deadline = time.monotonic() + 15
+        while not await dead():
+            assert time.monotonic() < deadline
+            await strict.step()
+            await asyncio.sleep(0.05)
+    finally:
+        await strict.close()
+    assert receiver.received == []
+    [item] = await dead()
+    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
+    detail = (await committing_client.get(path, headers=world.admin)).json()
+    assert detail["attempts"] >= 2
+    assert detail["last_error"].startswith("refused: 127.0.0.1 is a loopback address")
+    for attempt in detail["attempt_log"]:
+        assert (attempt["status_code"], attempt["response_body"]) == (None, None)
+        assert attempt["error"] == detail["last_error"]
+    # Once the worker may send there, a replay delivers it.
+    replay = await committing_client.post(f"{path}/replay", headers=world.admin)
+    assert replay.status_code == 202, replay.text
+    allowed = Worker(engine, fast(settings))
+    try:
+        await work_until(allowed, lambda: len(receiver.delivered()) == 1)
+    finally:
+        await allowed.close()

@@ -31,6 +31,8 @@ from inbound.webhooks.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from inbound.webhooks.targets import TargetRefused
+from inbound.webhooks.transport import CheckedTransport
 
 DELIVERIES = table_of(WebhookDelivery)
 ATTEMPTS = table_of(WebhookAttempt)
@@ -248,6 +250,9 @@ async def send(client: httpx.AsyncClient, due: Due) -> Outcome:
         status_code, answer = response.status_code, response.text[:KEPT_RESPONSE]
         if not 200 <= status_code < 300:
             error = f"the receiver answered {status_code}"
+    except TargetRefused as exc:
+        # Nothing was sent, so there is no answer to keep: only why.
+        error = f"refused: {exc}"
     except httpx.TimeoutException:
         error = "no answer within the timeout"
     except httpx.HTTPError as exc:
@@ -263,12 +268,18 @@ class Sender:
     request grows with its connections, and one large pool spends more on it than on HTTP.
     """
 
-    def __init__(self, *, concurrency: int, timeout: float) -> None:
+    def __init__(self, *, concurrency: int, timeout: float, allow_loopback: bool = False) -> None:
         per_pool = min(concurrency, CONNECTIONS_PER_POOL)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
         pools = -(-concurrency // per_pool)
+        # No proxy from the environment: the transport must connect to the address it checked.
         self.clients = [
-            httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+            httpx.AsyncClient(
+                transport=CheckedTransport(limits=limits, allow_loopback=allow_loopback),
+                timeout=timeout,
+                follow_redirects=False,
+                trust_env=False,
+            )
             for _ in range(pools)
         ]
         self.slots = asyncio.Semaphore(concurrency)
