@@ -45,6 +45,9 @@ REFUSED = {
     "http://metadata.google.internal/computeMetadata/v1/": ".internal",
     "http://printer.local/": ".local",
     "http://router.home.arpa/": ".home.arpa",
+    "https://[78dDc2]/": "not an IPv6 address",
+    "http://[1.2.3.4]/": "not an IPv6 address",
+    "http://[v1.x]/": "not an IPv6 address",
 }
 ALLOWED = [
     "https://crm.example.com/hooks/inbound",

@@ -44,6 +44,14 @@ SIGNING = (
     "delivery is dead (and can be replayed). A lead's events reach an endpoint in the order "
     "they happened: one waits while an earlier one for the same lead is pending."
 )
+TARGETS = (
+    "The URL must be http or https, without a user name or password, on port 80, 443 or "
+    "1024 and above, and name a public address: loopback (unless the server allows it for "
+    "local development), private, link-local, multicast and reserved addresses, names "
+    "without a dot and names under .localhost, .local, .internal, .home.arpa and "
+    ".localdomain are refused with 422. A host name is checked again when each delivery is "
+    "sent, on every address it resolves to then, and the delivery connects to a checked one."
+)
 
 
 def provide_webhook_service(
@@ -51,7 +59,9 @@ def provide_webhook_service(
 ) -> WebhookService:
     settings: Settings = state.settings
     give_up_after = timedelta(hours=settings.webhook_give_up_hours)
-    return WebhookService(db_session, give_up_after=give_up_after)
+    return WebhookService(
+        db_session, give_up_after=give_up_after, allow_loopback=settings.webhook_allow_loopback
+    )
 
 
 def _delivery(delivery: WebhookDelivery) -> dict[str, Any]:
@@ -75,8 +85,8 @@ class WebhookController(Controller):
     @post(
         operation_id="createWebhook",
         summary="Subscribe an endpoint to lead events",
-        description="The answer carries the signing secret, once. " + SIGNING,
-        responses=problems(400, 401, 403, 413),
+        description="The answer carries the signing secret, once. " + TARGETS + " " + SIGNING,
+        responses=problems(400, 401, 403, 413, 422),
         response_headers=[LOCATION_HEADER],
     )
     async def create_webhook(
@@ -123,8 +133,9 @@ class WebhookController(Controller):
         "/{webhook_id:uuid}",
         operation_id="updateWebhook",
         summary="Change a subscription's URL or events, or pause it",
-        description="A paused subscription keeps its pending deliveries until it is resumed.",
-        responses=problems(400, 401, 403, 404, 412, 413),
+        description="A paused subscription keeps its pending deliveries until it is resumed. "
+        + TARGETS,
+        responses=problems(400, 401, 403, 404, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )
     async def update_webhook(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, Strict, StringConstraints, field_validator
 
 from inbound.leads.events import LeadEventType
-from inbound.schemas import HttpUrl, RequestSchema, ResponseSchema, ShortText, UpdateSchema
+from inbound.schemas import RequestSchema, ResponseSchema, ShortText, UpdateSchema
 
 # Standard Webhooks secrets: `whsec_` and the base64 of 24 to 64 random bytes.
 SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"
@@ -27,13 +27,27 @@ Secret = Annotated[
     Field(description="`whsec_` and the base64 of 24 to 64 random bytes; made for you when "
           "left out.", examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]),
 ]  # fmt: skip
+# An http(s) URL naming its host or an IP address (IPv6 in brackets); which hosts may be named
+# is the service's rule (a 422), since it depends on the server's settings.
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=2048,
+        pattern=r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
+        r"([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+    ),
+    Field(
+        description="Where deliveries are POSTed: a public http(s) address.",
+        examples=["https://crm.example.com/hooks/inbound"],
+    ),
+]
 DeliveryStatus = Literal["pending", "succeeded", "dead"]
 
 
 class SubscriptionCreate(RequestSchema):
     """An endpoint to send lead events to."""
 
-    url: HttpUrl
+    url: WebhookUrl
     events: EventTypes
     secret: Secret | None = None
     description: ShortText | None = None
@@ -51,7 +65,7 @@ class SubscriptionUpdate(UpdateSchema):
 
     nullable = frozenset({"description"})
 
-    url: HttpUrl | None = None
+    url: WebhookUrl | None = None
     events: EventTypes | None = None
     active: bool | None = Field(default=None, description="false pauses deliveries.")
     description: ShortText | None = None

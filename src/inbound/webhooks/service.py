@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
-from inbound.errors import Conflict, NotFound
+from inbound.errors import Conflict, NotFound, Unprocessable
 from inbound.pagination import PageRequest
 from inbound.webhooks.models import PENDING, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from inbound.webhooks.repository import (
@@ -18,6 +18,7 @@ from inbound.webhooks.repository import (
     DeliveryRepository,
     SubscriptionRepository,
 )
+from inbound.webhooks.targets import url_refusal
 
 SECRET_BYTES = 32
 
@@ -34,21 +35,36 @@ class DeliveryInFlight(Conflict):
     problem = "delivery-pending"
 
 
+class TargetNotAllowed(Unprocessable):
+    problem = "webhook-target-refused"
+
+
 def new_secret() -> str:
     """A Standard Webhooks signing secret."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 class WebhookService:
-    def __init__(self, session: AsyncSession, *, give_up_after: timedelta) -> None:
+    def __init__(
+        self, session: AsyncSession, *, give_up_after: timedelta, allow_loopback: bool = False
+    ) -> None:
         self.subscriptions = SubscriptionRepository(session)
         self.deliveries = DeliveryRepository(session)
         self.attempts = AttemptRepository(session)
         self.give_up_after = give_up_after
+        self.allow_loopback = allow_loopback
+
+    def check_target(self, url: str) -> None:
+        """Refuse a URL that webhooks may not go to: not http(s), with a password, on another
+        protocol's port, or naming an address or a name that is not public."""
+        refusal = url_refusal(url, allow_loopback=self.allow_loopback)
+        if refusal is not None:
+            raise TargetNotAllowed(refusal, field="url")
 
     async def create(
         self, *, url: str, events: list[str], secret: str | None, description: str | None
     ) -> WebhookSubscription:
+        self.check_target(url)
         subscription = WebhookSubscription(
             url=url, events=events, secret=secret or new_secret(), description=description
         )
@@ -71,6 +87,8 @@ class WebhookService:
         """Change the URL, the events, the description, or pause and resume."""
         if not changes:
             return subscription
+        if "url" in changes:
+            self.check_target(changes["url"])
         for name, value in changes.items():
             setattr(subscription, name, value)
         subscription.updated_at = utcnow()

@@ -28,7 +28,12 @@ class TargetRefused(Exception):
 def url_refusal(url: str, *, allow_loopback: bool) -> str | None:
     """Why a webhook may not go to ``url`` as written; None when it may (its host name, if it
     has one, is judged again by what it resolves to when a delivery connects)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # only a bracketed host that is no IPv6 address gets this far
+        return "the host in brackets is not an IPv6 address"
+    if parts.netloc.startswith("[") and ":" not in (parts.hostname or ""):
+        return "the host in brackets is not an IPv6 address"
     if parts.scheme.lower() not in ("http", "https"):
         return "only http and https URLs are allowed"
     if "@" in parts.netloc:
