@@ -5,12 +5,15 @@ any of its addresses is not public, and the connection goes to the checked addre
 import re
 import ssl
 import subprocess
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from inbound.webhooks.delivery import Due, Sender
 from inbound.webhooks.targets import TargetRefused
 from inbound.webhooks.transport import CheckedTransport, Resolver
 from tests.support.receiver import Receiver
@@ -121,3 +124,22 @@ async def test_tls_names_and_verifies_the_host_in_the_url(tmp_path: Path) -> Non
         with pytest.raises(httpx.ConnectError, match="certificate"):
             await http.post(f"https://other.example.test:{receiver.port}/", content=b"{}")
     assert [r.headers["host"] for r in receiver.received] == [f"{NAME}:{receiver.port}"]
+
+
+async def test_deliveries_ignore_a_proxy_set_in_the_environment(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through a proxy, the proxy would resolve and connect: nothing here could check where to.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{receiver.port}")
+    monkeypatch.setenv("ALL_PROXY", f"http://127.0.0.1:{receiver.port}")
+    now = datetime.now(UTC)
+    due = Due(uuid.uuid4(), uuid.uuid4(), 0, now, now, "http://192.168.1.20/hooks",
+              "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", b"{}")  # fmt: skip
+    sender = Sender(concurrency=1, timeout=2)
+    try:
+        [outcome] = await sender.send_all([due])
+    finally:
+        await sender.close()
+    assert outcome.error == "refused: 192.168.1.20 is a private address"
+    assert (outcome.status_code, outcome.response_body) == (None, None)
+    assert receiver.received == []

@@ -272,7 +272,8 @@ class Sender:
         per_pool = min(concurrency, CONNECTIONS_PER_POOL)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
         pools = -(-concurrency // per_pool)
-        # No proxy from the environment: the transport must connect to the address it checked.
+        # Nothing from the environment: no proxy (the transport must itself connect to the
+        # address it checked) and no .netrc credentials sent to receivers.
         self.clients = [
             httpx.AsyncClient(
                 transport=CheckedTransport(limits=limits, allow_loopback=allow_loopback),
