@@ -17,7 +17,6 @@ import msgspec
 import structlog
 from limits import RateLimitItem
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.types import (
@@ -53,6 +52,7 @@ from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter
+from inbound.responses import documented_header
 from inbound.sites.service import SiteKey
 
 logger = structlog.get_logger(__name__)
@@ -122,11 +122,11 @@ class CaptureController(Controller):
         security=[{"siteKey": []}],
         responses=problems(400, 401, 403, 413, 415, 422, 429),
         response_headers=[
-            ResponseHeader(name="Location", description="The capture.", documentation_only=True),
-            ResponseHeader(
-                name="Idempotent-Replayed",
-                description="`true` when this is the first answer to the same idempotency key.",
-                documentation_only=True,
+            documented_header("Location", "The capture."),
+            documented_header(
+                "Idempotent-Replayed",
+                "`true` when this answer repeats the first one to the same idempotency key "
+                "(nothing new was written).",
             ),
         ],
     )
