@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.principal import authenticate, bearer_token, requires
 from inbound.auth.scopes import Scope as KeyScope
 from inbound.auth.scopes import effective_scopes
-from inbound.contract import document_request_body
+from inbound.contract import document_request_body, document_request_header, document_response
 from inbound.db import bind_of, new_id
 from inbound.errors import (
     PROBLEM_JSON,
@@ -407,4 +407,19 @@ document_request_body(
     "captureLead",
     CaptureCreate,
     ("application/json", "application/x-www-form-urlencoded"),
+)
+document_request_header(
+    "captureLead",
+    "Idempotency-Key",
+    "1 to 200 visible ASCII characters chosen by the page (or the `_idem` field): a post with "
+    "the same key within 24 hours answers as the first did and writes nothing more.",
+    {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+)
+document_response(
+    "captureLead",
+    303,
+    "See Other: a form that sent `_redirect` (a URL on one of the site's origins) is sent "
+    "there, with `capture_id` and `delivery_url` added to its query, so that a plain HTML form "
+    "lands on a thank-you page.",
+    {"Location": "The `_redirect` URL with `capture_id` and `delivery_url` in its query."},
 )

@@ -12,6 +12,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.content.service import filtered_asset_id
+from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import BadRequest, FieldError, problems
 from inbound.leads.controller import (
@@ -388,3 +389,11 @@ async def _export(
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+document_media_type(
+    "listLeads",
+    CSV,
+    "With `Accept: text/csv`: every matching lead, streamed as an attachment, one line per lead "
+    "after a header line naming the columns.",
+)
