@@ -47,6 +47,7 @@ from inbound.leads.sales_schemas import (
 )
 from inbound.leads.schemas import LeadRead
 from inbound.leads.service import LeadService, LeadSettingsService
+from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id
@@ -109,7 +110,7 @@ class SalesController(Controller):
         settings: NamedDependency[LeadSettingsService],
         stage: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         persona: Ref = None,
-        min_grade: Annotated[str | None, QueryParameter(pattern="^[A-D]$")] = None,
+        min_grade: FromQuery[Grade | None] = None,
         min_score: Annotated[float | None, QueryParameter(ge=0)] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         site: FromQuery[uuid.UUID | None] = None,

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, MediaType, Request, Response, get
@@ -41,7 +41,7 @@ Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
 FromDate = Annotated[date, QueryParameter(name="from", description="First day.")]
 ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
 TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
-Format = Annotated[str | None, QueryParameter(pattern="^(json|csv)$")]
+Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
 
 
 class InvalidReportParameter(BadRequest):
