@@ -3,7 +3,9 @@
 import json
 
 import httpx
+import pytest
 import yaml
+from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from inbound.app import create_app
 from inbound.config import Settings
@@ -19,6 +21,26 @@ def test_committed_json_matches_the_code(settings: Settings) -> None:
 def test_committed_yaml_matches_the_code(settings: Settings) -> None:
     committed = yaml.safe_load((ROOT / "openapi" / "openapi.yaml").read_text())
     assert committed == openapi_document(create_app(settings)), "run `make openapi`"
+
+
+@pytest.mark.parametrize("name", ["openapi.json", "openapi.yaml"])
+def test_committed_document_is_valid_openapi(name: str) -> None:
+    document = yaml.safe_load((ROOT / "openapi" / name).read_text())  # JSON is YAML too
+    problems = [error.message for error in OpenAPIV31SpecValidator(document).iter_errors()]
+    assert problems == []
+
+
+def test_every_response_header_has_a_schema() -> None:
+    document = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    headers = [
+        (path, status, name, header)
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        for status, response in operation["responses"].items()
+        for name, header in response.get("headers", {}).items()
+    ]
+    assert headers, "the document declares response headers"
+    assert [h for h in headers if h[3].get("schema", {}).get("type") != "string"] == []
 
 
 async def test_served_document_is_the_committed_one(client: httpx.AsyncClient) -> None:

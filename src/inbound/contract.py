@@ -3,7 +3,8 @@
 Litestar's generator drops what our request models enforce (closed objects, patterns inside
 optional fields, null refused in partial updates), so clients would believe such bodies valid.
 Pydantic describes its own models exactly; its schemas replace the generated ones for every
-request model.
+request model. What handlers do by hand (read a header, negotiate CSV, redirect a plain form)
+Litestar cannot see; they declare it here, and the document says it too.
 """
 
 import copy
@@ -19,6 +20,22 @@ from inbound.schemas import RequestSchema
 REF_TEMPLATE = "#/components/schemas/{model}"
 # Bodies a handler reads itself (to take several media types), by operation id.
 _RAW_BODIES: dict[str, tuple[type[RequestSchema], tuple[str, ...]]] = {}
+# Headers, answers and media types handlers deal with themselves, by operation id.
+_REQUEST_HEADERS: dict[str, list[dict[str, Any]]] = {}
+_EXTRA_RESPONSES: dict[str, dict[str, dict[str, Any]]] = {}
+_ALTERNATIVE_MEDIA_TYPES: dict[str, dict[str, dict[str, Any]]] = {}
+STRING = {"type": "string"}
+# 412 comes only from `If-Match` (see responses.check_if_match): an operation that can answer
+# it reads the header.
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "schema": STRING,
+    "description": "The `ETag` of the version this write is based on: if the resource has "
+    "changed since, the write is refused with 412 and nothing changes. Leave it out to write "
+    "over whatever version is current.",
+}
 
 
 def document_request_body(
@@ -26,6 +43,36 @@ def document_request_body(
 ) -> None:
     """Describe the body of an operation whose handler parses it itself."""
     _RAW_BODIES[operation_id] = (model, media_types)
+
+
+def document_request_header(
+    operation_id: str, name: str, description: str, schema: dict[str, Any] | None = None
+) -> None:
+    """Describe an optional header that an operation's handler reads itself."""
+    _REQUEST_HEADERS.setdefault(operation_id, []).append(
+        {"name": name, "in": "header", "required": False, "schema": schema or STRING}
+        | {"description": description}
+    )
+
+
+def document_response(
+    operation_id: str, status: int, description: str, headers: dict[str, str]
+) -> None:
+    """Describe a bodiless answer (a redirect) that an operation's handler gives itself."""
+    _EXTRA_RESPONSES.setdefault(operation_id, {})[str(status)] = {
+        "description": description,
+        "headers": {
+            name: {"description": text, "required": True, "schema": STRING}
+            for name, text in headers.items()
+        },
+    }
+
+
+def document_media_type(operation_id: str, media_type: str, description: str) -> None:
+    """Describe another representation of an operation's 200 answer, chosen by `Accept`."""
+    _ALTERNATIVE_MEDIA_TYPES.setdefault(operation_id, {})[media_type] = {
+        "schema": STRING | {"description": description}
+    }
 
 
 def openapi_document(app: Litestar) -> dict[str, Any]:
@@ -41,15 +88,34 @@ def refine_document(document: dict[str, Any]) -> dict[str, Any]:
     refined.setdefault("components", {}).setdefault("schemas", {}).update(top.get("$defs", {}))
     for path_item in refined.get("paths", {}).values():
         for operation in path_item.values():
-            documented = _RAW_BODIES.get(operation.get("operationId", ""))
-            if documented is not None:
-                model, media_types = documented
-                schema = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {media_type: {"schema": schema} for media_type in media_types},
-                }
+            _document_raw_body(operation)
+            _document_by_hand(operation)
     return refined
+
+
+def _document_raw_body(operation: dict[str, Any]) -> None:
+    documented = _RAW_BODIES.get(operation.get("operationId", ""))
+    if documented is not None:
+        model, media_types = documented
+        schema = {"$ref": REF_TEMPLATE.format(model=model.__name__)}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {media_type: {"schema": schema} for media_type in media_types},
+        }
+
+
+def _document_by_hand(operation: dict[str, Any]) -> None:
+    operation_id = operation.get("operationId", "")
+    responses = operation.setdefault("responses", {})
+    headers = list(_REQUEST_HEADERS.get(operation_id, []))
+    if "412" in responses:
+        headers.append(IF_MATCH)
+    if headers:
+        operation["parameters"] = [*operation.get("parameters", []), *copy.deepcopy(headers)]
+    responses.update(copy.deepcopy(_EXTRA_RESPONSES.get(operation_id, {})))
+    alternatives = _ALTERNATIVE_MEDIA_TYPES.get(operation_id, {})
+    if alternatives:
+        responses["200"].setdefault("content", {}).update(copy.deepcopy(alternatives))
 
 
 class ContractJsonRenderPlugin(JsonRenderPlugin):

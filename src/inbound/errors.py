@@ -5,6 +5,7 @@ carry an ``errors`` list naming each offending field.
 """
 
 import re
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -15,6 +16,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from inbound.field_messages import choices_of, plain_error, plain_parameter_message
 
 PROBLEM_JSON = "application/problem+json"
 logger = structlog.get_logger(__name__)
@@ -64,17 +67,19 @@ class InboundError(Exception):
 
     @classmethod
     def from_validation(cls, exc: ValidationError, *, source: str = "body") -> "InboundError":
-        """A refusal naming every field pydantic found wrong, as `a.b[0]` paths."""
-        errors = [
-            FieldError(
-                field=_field_path(".".join(str(part) for part in item["loc"])) or source,
-                message=item["msg"],
-                source=source,
-            )
-            for item in exc.errors(include_url=False)
-        ]
+        """A refusal naming every field pydantic found wrong, as `a.b[0]` paths, in plain words."""
+        errors = _plain_errors(exc.errors(include_url=False), source)
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
         return cls(detail, errors=errors)
+
+
+def _plain_errors(items: Iterable[Mapping[str, Any]], source: str) -> list[FieldError]:
+    errors = []
+    for item in items:
+        loc, message = plain_error(item)
+        field = _field_path(".".join(str(part) for part in loc)) or source
+        errors.append(FieldError(field=field, message=message, source=source))
+    return errors
 
 
 class BadRequest(InboundError):
@@ -165,23 +170,52 @@ def handle_inbound_error(request: Request[Any, Any, Any], exc: InboundError) -> 
 def handle_validation_error(
     request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[Any]:
-    errors = [
-        FieldError(
-            field=_field_path(str(item.get("key") or "body")),
-            message=str(item.get("message", "invalid value")),
-            source=str(getattr(item["source"], "value", item["source"]))
-            if item.get("source")
-            else None,
-        )
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    ]
+    # A body model's errors come from pydantic (Litestar keeps them as the cause), with the
+    # kinds and limits that plain words need; parameters' come from msgspec, as text.
+    body_errors = getattr(exc.__cause__, "errors", None)
+    if isinstance(body_errors, list) and all(isinstance(e, dict) for e in body_errors):
+        errors = _plain_errors(body_errors, "body")
+    else:
+        errors = [
+            _parameter_error(request, item)
+            for item in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(item, dict)
+        ]
     missing = _MISSING_PARAMETER.match(exc.detail or "")
     if not errors and missing:
         source, name = missing.groups()
         errors = [FieldError(field=name, message="required", source=source)]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or exc.detail
     return problem_response(request, 400, detail=detail, problem="validation", errors=errors)
+
+
+def _parameter_error(request: Request[Any, Any, Any], item: dict[str, Any]) -> FieldError:
+    key = str(item.get("key") or "body")
+    message = str(item.get("message", "invalid value"))
+    source = item.get("source")
+    return FieldError(
+        field=_field_path(key),
+        message=plain_parameter_message(message, _parameter_choices(request, key)),
+        source=str(getattr(source, "value", source)) if source else None,
+    )
+
+
+def _parameter_choices(request: Request[Any, Any, Any], key: str) -> list[str] | None:
+    """The values a closed parameter takes, from the handler's or a dependency's signature."""
+    handler = request.scope.get("route_handler")
+    if handler is None:
+        return None
+    signatures = [handler.parsed_fn_signature]
+    signatures += [
+        provider.parsed_fn_signature
+        for provider in handler.resolve_dependencies().values()
+        if getattr(provider, "parsed_fn_signature", None) is not None
+    ]
+    for signature in signatures:
+        field = signature.parameters.get(key)
+        if field is not None:
+            return choices_of(field.annotation)
+    return None
 
 
 # How Litestar says that a declared parameter was not sent.

@@ -9,13 +9,17 @@ from inbound.errors import PreconditionFailed
 
 T = TypeVar("T")
 
-LOCATION_HEADER = ResponseHeader(
-    name="Location", description="Where the new resource lives.", documentation_only=True
-)
-ETAG_HEADER = ResponseHeader(
-    name="ETag",
-    description="The resource's version; send it as `If-Match` to update only that version.",
-    documentation_only=True,
+
+def documented_header(name: str, description: str) -> ResponseHeader:
+    """A response header a handler sets itself, declared so that the contract describes it."""
+    # Litestar gives a header its schema from the type of `value`, and OpenAPI requires one;
+    # `documentation_only` keeps this placeholder out of every real response.
+    return ResponseHeader(name=name, description=description, value="", documentation_only=True)
+
+
+LOCATION_HEADER = documented_header("Location", "Where the new resource lives.")
+ETAG_HEADER = documented_header(
+    "ETag", "The resource's version; send it as `If-Match` to update only that version."
 )
 
 

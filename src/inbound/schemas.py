@@ -16,8 +16,12 @@ from pydantic import (
 from slugify import slugify
 
 from inbound.errors import Unprocessable
+from inbound.field_messages import describe_pattern
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_PATTERN = describe_pattern(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "must be lower-case letters and digits, in words joined by single hyphens (it-director)",
+)
 _UUID_SHAPE = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE
 )
@@ -80,15 +84,20 @@ Slug = Annotated[
 # the real minimum. The whitespace is spelt out because regex dialects disagree on `\s` (JSON
 # Schema's leaves out U+0085). NUL is refused everywhere: PostgreSQL cannot store it in text.
 _STRIPPED = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NO_NUL = r"^[^\x00]*$"
-NOT_BLANK = rf"^[^\x00]*[^{_STRIPPED}\x00][^\x00]*$"
+NO_NUL = describe_pattern(r"^[^\x00]*$", "must not contain the NUL character")
+NOT_BLANK = describe_pattern(
+    rf"^[^\x00]*[^{_STRIPPED}\x00][^\x00]*$", "must not be blank or contain the NUL character"
+)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 # An http(s) URL; the pattern is the whole rule, so the API contract states exactly what passes.
 HttpUrl = Annotated[
     str,
     StringConstraints(
         max_length=2048,
-        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+        pattern=describe_pattern(
+            r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+            "must be an http:// or https:// URL, without spaces",
+        ),
     ),
 ]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NOT_BLANK)]

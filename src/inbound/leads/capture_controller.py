@@ -17,7 +17,6 @@ import msgspec
 import structlog
 from limits import RateLimitItem
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.datastructures import ResponseHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.types import (
@@ -35,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.principal import authenticate, bearer_token, requires
 from inbound.auth.scopes import Scope as KeyScope
 from inbound.auth.scopes import effective_scopes
-from inbound.contract import document_request_body
+from inbound.contract import document_request_body, document_request_header, document_response
 from inbound.db import bind_of, new_id
 from inbound.errors import (
     PROBLEM_JSON,
@@ -53,6 +52,7 @@ from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter
+from inbound.responses import documented_header
 from inbound.sites.service import SiteKey
 
 logger = structlog.get_logger(__name__)
@@ -122,11 +122,11 @@ class CaptureController(Controller):
         security=[{"siteKey": []}],
         responses=problems(400, 401, 403, 413, 415, 422, 429),
         response_headers=[
-            ResponseHeader(name="Location", description="The capture.", documentation_only=True),
-            ResponseHeader(
-                name="Idempotent-Replayed",
-                description="`true` when this is the first answer to the same idempotency key.",
-                documentation_only=True,
+            documented_header("Location", "The capture."),
+            documented_header(
+                "Idempotent-Replayed",
+                "`true` when this answer repeats the first one to the same idempotency key "
+                "(nothing new was written).",
             ),
         ],
     )
@@ -407,4 +407,19 @@ document_request_body(
     "captureLead",
     CaptureCreate,
     ("application/json", "application/x-www-form-urlencoded"),
+)
+document_request_header(
+    "captureLead",
+    "Idempotency-Key",
+    "1 to 200 visible ASCII characters chosen by the page (or the `_idem` field): a post with "
+    "the same key within 24 hours answers as the first did and writes nothing more.",
+    {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+)
+document_response(
+    "captureLead",
+    303,
+    "See Other: a form that sent `_redirect` (a URL on one of the site's origins) is sent "
+    "there, with `capture_id` and `delivery_url` added to its query, so that a plain HTML form "
+    "lands on a thank-you page.",
+    {"Location": "The `_redirect` URL with `capture_id` and `delivery_url` in its query."},
 )

@@ -12,6 +12,7 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.content.service import filtered_asset_id
+from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import BadRequest, FieldError, problems
 from inbound.leads.controller import (
@@ -46,6 +47,7 @@ from inbound.leads.sales_schemas import (
 )
 from inbound.leads.schemas import LeadRead
 from inbound.leads.service import LeadService, LeadSettingsService
+from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id
@@ -108,7 +110,7 @@ class SalesController(Controller):
         settings: NamedDependency[LeadSettingsService],
         stage: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         persona: Ref = None,
-        min_grade: Annotated[str | None, QueryParameter(pattern="^[A-D]$")] = None,
+        min_grade: FromQuery[Grade | None] = None,
         min_score: Annotated[float | None, QueryParameter(ge=0)] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
         site: FromQuery[uuid.UUID | None] = None,
@@ -388,3 +390,11 @@ async def _export(
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+document_media_type(
+    "listLeads",
+    CSV,
+    "With `Accept: text/csv`: every matching lead, streamed as an attachment, one line per lead "
+    "after a header line naming the columns.",
+)

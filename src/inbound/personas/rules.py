@@ -4,16 +4,21 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from inbound.field_messages import describe_pattern, describe_union_tags, one_of
 from inbound.schemas import NOT_BLANK, RequestSchema
 
 PROFILE_FIELDS = ("job_title", "industry", "company_size", "country", "seniority", "topic")
 NUMERIC_FIELDS = ("company_size",)
 _FORM_FIELD = r"form\.[a-z][a-z0-9_]{0,63}"
 
+_FORM_FIELD_WORDING = "or form.<name> for a submitted form field (lower-case, digits and _)"
 RuleField = Annotated[
     str,
     Field(
-        pattern=rf"^({'|'.join(PROFILE_FIELDS)}|{_FORM_FIELD})$",
+        pattern=describe_pattern(
+            rf"^({'|'.join(PROFILE_FIELDS)}|{_FORM_FIELD})$",
+            f"{one_of(PROFILE_FIELDS)}, {_FORM_FIELD_WORDING}",
+        ),
         description="A profile field, or `form.<name>` for a submitted form field.",
         examples=["job_title"],
     ),
@@ -21,7 +26,10 @@ RuleField = Annotated[
 NumericRuleField = Annotated[
     str,
     Field(
-        pattern=rf"^({'|'.join(NUMERIC_FIELDS)}|{_FORM_FIELD})$",
+        pattern=describe_pattern(
+            rf"^({'|'.join(NUMERIC_FIELDS)}|{_FORM_FIELD})$",
+            f"{one_of(NUMERIC_FIELDS)}, {_FORM_FIELD_WORDING}",
+        ),
         description="A numeric field: company size, or a submitted form field.",
         examples=["company_size"],
     ),
@@ -62,12 +70,11 @@ class OneOfRule(_Rule):
 class BetweenRule(_Rule):
     """Matches when a numeric field lies within [min, max]; either bound may be left out."""
 
+    # "Not both bounds missing or null", stated with `not`: an `anyOf` of partial objects here
+    # made client generators read the rule as a union of fragments without its other fields.
     model_config = ConfigDict(
         json_schema_extra={
-            "anyOf": [
-                {"required": ["min"], "properties": {"min": {"type": "number"}}},
-                {"required": ["max"], "properties": {"max": {"type": "number"}}},
-            ]
+            "not": {"properties": {"min": {"type": "null"}, "max": {"type": "null"}}}
         }
     )
 
@@ -87,3 +94,4 @@ PersonaRule = Annotated[
     ContainsAnyRule | EqualsRule | OneOfRule | BetweenRule,
     Field(discriminator="operator"),
 ]
+describe_union_tags(["contains_any", "equals", "one_of", "between"])

@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, MediaType, Request, Response, get
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
 from inbound.content.service import filtered_asset_id
+from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import BadRequest, problems
 from inbound.leads.stages import LifecycleStage
@@ -40,7 +41,7 @@ Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
 FromDate = Annotated[date, QueryParameter(name="from", description="First day.")]
 ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
 TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
-Format = Annotated[str | None, QueryParameter(pattern="^(json|csv)$")]
+Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
 
 
 class InvalidReportParameter(BadRequest):
@@ -262,3 +263,12 @@ def parse_period(from_date: date, to_date: date, tz: str) -> Period:
     if end - start > MAX_PERIOD:
         raise InvalidReportParameter("the period is longer than 5 years", field="to")
     return Period(from_date, to_date, tz, start, end)
+
+
+for _operation in ("funnelReport", "velocityReport", "assetsReport"):
+    document_media_type(
+        _operation,
+        CSV,
+        "With `format=csv` or `Accept: text/csv`: the same report as CSV, a header line naming "
+        "the columns.",
+    )

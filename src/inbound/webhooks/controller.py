@@ -23,6 +23,7 @@ from inbound.webhooks.schemas import (
     DeliveryDetail,
     DeliveryList,
     DeliveryRead,
+    DeliveryStatus,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
@@ -31,8 +32,7 @@ from inbound.webhooks.schemas import (
 from inbound.webhooks.service import WebhookService
 
 StatusFilter = Annotated[
-    str | None,
-    QueryParameter(pattern="^(pending|succeeded|dead)$", description="Only deliveries in it."),
+    DeliveryStatus | None, QueryParameter(description="Only deliveries in it.")
 ]
 SIGNING = (
     'Each delivery is a POST of `{"type", "timestamp", "data"}` signed the Standard '
