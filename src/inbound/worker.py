@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.config import Settings
 from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
-from inbound.leads.events import CRM_ORIGIN
+from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -96,10 +96,7 @@ class Worker:
         async with self.engine.begin() as connection:
             events = await delivery.dispatch(connection, self.policy.give_up_after)
             if self.crm is not None:
-                # What HubSpot itself reported is not sent back to it.
-                changed = {event.lead_id for event in events if event.origin != CRM_ORIGIN}
-                if changed:
-                    await crm_queue.enqueue(connection, changed, utcnow())
+                await self._queue_for_crm(connection, events)
         dispatched = len(events)
         sent = await self.send_due()
         if time.monotonic() - self._purged_at > PURGE_EVERY_SECONDS:
@@ -107,6 +104,20 @@ class Worker:
             async with self.engine.begin() as connection:
                 await delivery.purge(connection, utcnow() - RETENTION)
         return dispatched + sent
+
+    async def _queue_for_crm(
+        self, connection: AsyncConnection, events: list[delivery.Dispatched]
+    ) -> None:
+        """Make the contacts these events changed due for the CRM sync."""
+        # What HubSpot itself reported is not sent back to it.
+        changed = {event.lead_id for event in events if event.origin != CRM_ORIGIN}
+        # A new form submission is a new sign of interest: it brings back to HubSpot a contact
+        # someone deleted there, which other changes do not.
+        captured = {e.lead_id for e in events if e.type == LeadEventType.CAPTURE_CREATED}
+        if changed - captured:
+            await crm_queue.enqueue(connection, changed - captured, utcnow())
+        if captured:
+            await crm_queue.enqueue(connection, captured, utcnow(), revive=True)
 
     async def send_due(self) -> int:
         """Claim a batch of due deliveries, send them at once, record how each went."""

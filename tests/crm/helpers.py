@@ -2,13 +2,17 @@
 code under test."""
 
 import json
+import time
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.crm.emulator import Emulator
+from inbound.worker import Worker
+from tests.leads.helpers import World, capture
 
 LIFECYCLE = {
     "subscriber": "subscriber", "lead": "lead", "mql": "marketingqualifiedlead",
@@ -80,4 +84,45 @@ def in_hubspot(portal: Emulator) -> dict[str, dict[str, str]]:
             if name not in made_by_hubspot and value != ""
         }
         for properties in contacts
+    }  # fmt: skip
+
+
+# HubSpot's webhooks, as HubSpot posts them.
+
+WEBHOOK = "/api/v1/crm/hubspot/webhook"
+# The address HubSpot calls, as the app sees it behind the test client.
+WEBHOOK_URL = f"http://testserver{WEBHOOK}"
+
+
+async def synced_lead(
+    client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+) -> tuple[str, str]:
+    """A lead that HubSpot has: our id, and HubSpot's."""
+    response = await capture(client, world, email="ana@example.com")
+    assert response.status_code == 201, response.text
+    await worker.drain()
+    [crm_id] = portal.portal.contacts
+    return response.json()["contact_id"], crm_id
+
+
+async def post_events(
+    client: httpx.AsyncClient,
+    portal: Emulator,
+    events: list[dict[str, Any]],
+    *,
+    at_ms: int | None = None,
+    body: bytes | None = None,
+) -> httpx.Response:
+    """Post events as HubSpot does: signed with the app's client secret."""
+    signed_body = json.dumps(events).encode()
+    headers = portal.webhooks.signed(signed_body, at_ms or int(time.time() * 1000), WEBHOOK_URL)
+    return await client.post(WEBHOOK, content=body or signed_body, headers=headers)
+
+
+def change(crm_id: str, name: str, value: str, *, ago_ms: int = 0) -> dict[str, Any]:
+    return {
+        "objectId": int(crm_id), "propertyName": name, "propertyValue": value,
+        "changeSource": "CRM_UI", "eventId": 1, "subscriptionId": 25, "portalId": 62515,
+        "appId": 1160452, "occurredAt": int(time.time() * 1000) - ago_ms,
+        "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
     }  # fmt: skip

@@ -11,13 +11,10 @@ import pytest
 from inbound.crm.emulator import Emulator
 from inbound.worker import Worker
 from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world, timeline
+from tests.crm.helpers import WEBHOOK, WEBHOOK_URL, change, post_events, synced_lead
+from tests.leads.helpers import LEADS, World, make_asset, make_world, timeline
 
 pytestmark = pytest.mark.committing
-
-WEBHOOK = "/api/v1/crm/hubspot/webhook"
-# The address HubSpot calls, as the app sees it behind the test client.
-WEBHOOK_URL = f"http://testserver{WEBHOOK}"
 
 
 @pytest.fixture
@@ -25,40 +22,6 @@ async def world(committing_client: httpx.AsyncClient, committing_admin: Headers)
     world = await make_world(committing_client, committing_admin)
     await make_asset(committing_client, committing_admin)
     return world
-
-
-async def synced_lead(
-    client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> tuple[str, str]:
-    """A lead that HubSpot has: our id, and HubSpot's."""
-    response = await capture(client, world, email="ana@example.com")
-    assert response.status_code == 201, response.text
-    await worker.drain()
-    [crm_id] = portal.portal.contacts
-    return response.json()["contact_id"], crm_id
-
-
-async def post_events(
-    client: httpx.AsyncClient,
-    portal: Emulator,
-    events: list[dict[str, Any]],
-    *,
-    at_ms: int | None = None,
-    body: bytes | None = None,
-) -> httpx.Response:
-    """Post events as HubSpot does: signed with the app's client secret."""
-    signed_body = json.dumps(events).encode()
-    headers = portal.webhooks.signed(signed_body, at_ms or int(time.time() * 1000), WEBHOOK_URL)
-    return await client.post(WEBHOOK, content=body or signed_body, headers=headers)
-
-
-def change(crm_id: str, name: str, value: str, *, ago_ms: int = 0) -> dict[str, Any]:
-    return {
-        "objectId": int(crm_id), "propertyName": name, "propertyValue": value,
-        "changeSource": "CRM_UI", "eventId": 1, "subscriptionId": 25, "portalId": 62515,
-        "appId": 1160452, "occurredAt": int(time.time() * 1000) - ago_ms,
-        "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
-    }  # fmt: skip
 
 
 async def lead(client: httpx.AsyncClient, world: World, lead_id: str) -> dict[str, Any]:
@@ -83,7 +46,7 @@ async def test_a_change_made_in_hubspot_is_applied_with_cause_crm_and_not_sent_b
     reported = [e for e in portal.webhooks.sent if e["changeSource"] == "CRM_UI"]
     answer = await post_events(committing_client, portal, reported)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"received": 2, "applied": 2}
+    assert answer.json() == {"received": 2, "applied": 2, "rejected": []}
     now = await lead(committing_client, world, lead_id)
     assert now["stage"] == "opportunity"
     assert now["owner"] == "4711"
@@ -163,3 +126,100 @@ async def test_a_signed_body_that_is_not_a_list_of_events_is_a_400(
     answer = await committing_client.post(WEBHOOK, content=body, headers=headers)
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["field"] == "body"
+
+
+async def test_a_request_stamped_in_the_future_is_refused(
+    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+) -> None:
+    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+    events = [change(crm_id, "lifecyclestage", "customer")]
+    six_minutes_ahead = int(time.time() * 1000) + 6 * 60 * 1000
+    early = await post_events(committing_client, portal, events, at_ms=six_minutes_ahead)
+    assert early.status_code == 401
+    assert "five minutes" in early.json()["detail"]
+    four_minutes_ahead = int(time.time() * 1000) + 4 * 60 * 1000
+    skewed = await post_events(committing_client, portal, events, at_ms=four_minutes_ahead)
+    assert skewed.status_code == 200, skewed.text
+    assert (await lead(committing_client, world, lead_id))["stage"] == "customer"
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["soon", "1e300", "-1", "", "99999999999999999999999999", "١٢٣"]
+)
+async def test_a_timestamp_that_is_not_unix_milliseconds_is_refused(
+    committing_client: httpx.AsyncClient, portal: Emulator, timestamp: str
+) -> None:
+    body = b"[]"
+    headers = portal.webhooks.signed(body, 0, WEBHOOK_URL)
+    headers["X-HubSpot-Request-Timestamp"] = timestamp.encode()  # type: ignore[assignment]
+    answer = await committing_client.post(WEBHOOK, content=body, headers=headers)
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("signature", ["é" * 44, "ünïcödé", "\u00ff"])
+async def test_a_signature_that_is_not_ascii_is_refused(
+    committing_client: httpx.AsyncClient, portal: Emulator, signature: str
+) -> None:
+    body = b"[]"
+    headers: dict[str, Any] = portal.webhooks.signed(body, int(time.time() * 1000), WEBHOOK_URL)
+    headers["X-HubSpot-Signature-v3"] = signature.encode("utf-8")
+    answer = await committing_client.post(WEBHOOK, content=body, headers=headers)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["type"].endswith("bad-signature")
+
+
+async def test_a_malformed_event_is_skipped_and_named_and_the_others_are_applied(
+    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+) -> None:
+    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+    good = change(crm_id, "lifecyclestage", "opportunity")
+    bad = [
+        change(crm_id, "hubspot_owner_id", "7") | {"occurredAt": 1e300},
+        change(crm_id, "hubspot_owner_id", "7") | {"occurredAt": -5},
+        change(crm_id, "hubspot_owner_id", "7") | {"occurredAt": "yesterday"},
+        change(crm_id, "hubspot_owner_id", "7") | {"occurredAt": 10**30},
+        change(crm_id, "hubspot_owner_id", "7") | {"objectId": [int(crm_id)]},
+        change(crm_id, "hubspot_owner_id", 7),  # type: ignore[arg-type]
+    ]
+    answer = await post_events(committing_client, portal, [bad[0], good, *bad[1:]])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["received"], body["applied"]) == (7, 1)
+    assert [(r["index"], r["field"]) for r in body["rejected"]] == [
+        (0, "occurredAt"), (2, "occurredAt"), (3, "occurredAt"), (4, "occurredAt"),
+        (5, "objectId"), (6, "propertyValue"),
+    ]  # fmt: skip
+    assert all(r["message"] for r in body["rejected"])
+    now = await lead(committing_client, world, lead_id)
+    assert (now["stage"], now["owner"]) == ("opportunity", None)
+
+
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, -1, 1.5, 10**30, -(10**30), 1e300, "", "x", "12", "é", [], [1], {},
+    {"a": 1},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["objectId", "subscriptionType", "propertyName", "propertyValue", "occurredAt",
+     "objectTypeId", "changeSource"],
+)  # fmt: skip
+async def test_no_shape_of_event_makes_the_receiver_fail(
+    committing_client: httpx.AsyncClient,
+    world: World,
+    worker: Worker,
+    portal: Emulator,
+    name: str,
+) -> None:
+    _, crm_id = await synced_lead(committing_client, world, worker, portal)
+    for kind in ("contact.propertyChange", "contact.deletion", "contact.privacyDeletion"):
+        for value in ODD_VALUES:
+            event = change(crm_id, "hubspot_owner_id", "7") | {"subscriptionType": kind}
+            event[name] = value
+            answer = await post_events(committing_client, portal, [event])
+            assert answer.status_code == 200, (kind, name, value, answer.text)
+            assert answer.json()["received"] == 1
+    # Nothing odd got through: the contact is where it was, here and in HubSpot.
+    assert len(portal.portal.contacts) == 1

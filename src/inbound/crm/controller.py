@@ -13,7 +13,13 @@ from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
 from inbound.config import Settings
 from inbound.crm import inbound
-from inbound.crm.schemas import CrmStatus, ResyncRead, ResyncRequest
+from inbound.crm.schemas import (
+    CrmStatus,
+    RejectedEvent,
+    ResyncRead,
+    ResyncRequest,
+    WebhookReceipt,
+)
 from inbound.crm.service import CrmService
 from inbound.errors import problems
 from inbound.leads.controller import actor_of
@@ -104,13 +110,20 @@ class HubSpotWebhookController(Controller):
 
     @post(
         operation_id="receiveHubSpotWebhook",
-        summary="HubSpot's contact property-change webhooks",
+        summary="HubSpot's contact webhooks: property changes and deletions",
         description="HubSpot posts a JSON array of events, signed with the app's client secret "
-        "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`); an unsigned, wrongly "
-        "signed or more than five minutes old request is refused with 401. Changes of "
-        "`lifecyclestage` (forward only, as in HubSpot) and `hubspot_owner_id` are applied to "
-        "the contact with cause `crm`, each only when newer than the last applied; they are "
-        "not sent back to HubSpot. Other events are accepted and ignored.",
+        "(`X-HubSpot-Signature-v3`, `X-HubSpot-Request-Timestamp`); an unsigned or wrongly "
+        "signed request, or one stamped more than five minutes from now (either way), is "
+        "refused with 401. Changes of `lifecyclestage` (forward only, as in HubSpot) and "
+        "`hubspot_owner_id` are applied to the contact with cause `crm`, each only when newer "
+        "than the last applied; they are not sent back to HubSpot. `contact.deletion` unlinks "
+        "the contact: its changes here are no longer sent (which would create it there "
+        "again) until the person fills in a form again or a backfill asks for it. "
+        "`contact.privacyDeletion` (HubSpot's GDPR delete) erases the lead here too, as "
+        "`DELETE /api/v1/leads/{id}` does, without sending a delete back. An event that is not "
+        "what HubSpot sends (an `objectId` that is no id, an `occurredAt` that is no time, a "
+        "field of the wrong type) is skipped and listed in `rejected`, and the others are "
+        "applied. Other events are accepted and ignored.",
         status_code=200,
         responses=problems(400, 401, 413, 503),
     )
@@ -120,7 +133,7 @@ class HubSpotWebhookController(Controller):
         db_session: NamedDependency[AsyncSession],
         signature: SignatureHeader = None,
         timestamp: TimestampHeader = None,
-    ) -> dict[str, int]:
+    ) -> WebhookReceipt:
         settings: Settings = request.app.state.settings
         # The raw bytes, as signed: the events are parsed only once the signature holds.
         body = await request.body()
@@ -134,5 +147,10 @@ class HubSpotWebhookController(Controller):
             timestamp=timestamp,
         )
         events = inbound.parse(body)
-        applied = await inbound.apply(db_session, events)
-        return {"received": len(events), "applied": applied}
+        applied, rejected = await inbound.apply(db_session, events)
+        return WebhookReceipt(
+            received=len(events),
+            applied=applied,
+            rejected=[RejectedEvent(index=r.index, field=r.field, message=r.message)
+                      for r in rejected],
+        )  # fmt: skip

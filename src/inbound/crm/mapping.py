@@ -4,6 +4,11 @@ HubSpot's own properties carry what it has a place for (name, company, lifecycle
 status); ours, in the `inbound` group, carry the rest (persona and why, grade, score, first
 touch). Every value is a string, as HubSpot's API wants; ours are cleared with "" when we no
 longer hold a value, HubSpot's are left to what sales typed there.
+
+Sales works HubSpot's own properties in HubSpot too (a lead status, a corrected job title, a
+stage): a sync sends each of them only when its value here changed since it was last written
+there, so that an unrelated change here (a score, a claim) never overwrites what sales set.
+Ours are always sent: nobody edits them in HubSpot.
 """
 
 from collections.abc import Mapping
@@ -43,6 +48,10 @@ STANDARD = {
     "country": "country",
     "industry": "industry",
 }
+
+
+# HubSpot's own properties we write, which people edit in HubSpot too.
+HUBSPOT_OWNED = (*STANDARD, "lifecyclestage", "hs_lead_status")
 
 
 def _options(values: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -113,6 +122,26 @@ def properties_of(contact: Mapping[str, Any]) -> dict[str, str]:
         "inbound_owner": contact["owner"] or "",
     }
     return found
+
+
+def owned_values(properties: Mapping[str, str]) -> dict[str, str]:
+    """HubSpot's own properties among ``properties``: what the contact holds there once they
+    are written."""
+    return {name: properties[name] for name in HUBSPOT_OWNED if name in properties}
+
+
+def changed_since(
+    properties: Mapping[str, str], last_sent: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The properties to send: ours, and HubSpot's own where they differ from what was last
+    written there (all of them for a contact never written)."""
+    if last_sent is None:
+        return dict(properties)
+    return {
+        name: value
+        for name, value in properties.items()
+        if name not in HUBSPOT_OWNED or last_sent.get(name) != value
+    }
 
 
 def _number(value: float) -> str:

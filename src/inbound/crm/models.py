@@ -13,6 +13,10 @@ from inbound.db import JSONType, UTCDateTime, new_id, utcnow
 PENDING = "pending"
 SYNCED = "synced"
 FAILED = "failed"
+# Deleted in HubSpot by someone there: the HubSpot id is forgotten, and changes here are not
+# sent (they would create the contact again) until the person fills in a form again or a
+# backfill asks for it.
+UNLINKED = "unlinked"
 PENDING_ONLY = text("state = 'pending'")
 FAILED_ONLY = text("state = 'failed'")
 NOT_DONE = text("done_at IS NULL")
@@ -50,6 +54,9 @@ class CrmContact(SQLModel, table=True):
     resync_id: uuid.UUID | None = Field(
         default=None, foreign_key="crm_resyncs.id", ondelete="SET NULL"
     )
+    # HubSpot's own properties (lead status, stage, name, ...) as last written there: sales
+    # edits them in HubSpot too, so a sync sends only those that changed here since.
+    last_sent: dict[str, str] | None = Field(default=None, sa_type=JSONType)
 
 
 class CrmErasure(SQLModel, table=True):
@@ -61,7 +68,10 @@ class CrmErasure(SQLModel, table=True):
     __tablename__ = "crm_erasures"
     __table_args__ = (
         Index("ix_crm_erasures_due", "due_at", postgresql_where=NOT_DONE, sqlite_where=NOT_DONE),
-    )
+        # The sync holds a contact whose email still has an erasure to land (see queue.claim).
+        Index("ix_crm_erasures_email", "email", postgresql_where=NOT_DONE,
+              sqlite_where=NOT_DONE),
+    )  # fmt: skip
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     email: str | None = Field(default=None, max_length=320)

@@ -2,18 +2,30 @@
 as synced, failed or due again."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Uuid, any_, bindparam, case, func, literal, select, true, update
+from sqlalchemy import (
+    Integer,
+    Uuid,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from inbound.content.models import ContentAsset
-from inbound.crm.models import FAILED, PENDING, SYNCED, CrmContact, CrmResync
+from inbound.crm.models import FAILED, PENDING, SYNCED, UNLINKED, CrmContact, CrmErasure, CrmResync
 from inbound.db import dialect_insert_for, table_of
 from inbound.leads.models import Contact
 from inbound.lean_sql import LeanStatement, LeanTransaction
@@ -22,6 +34,7 @@ from inbound.sites.models import Site
 
 QUEUE = table_of(CrmContact)
 RESYNCS = table_of(CrmResync)
+ERASURES = table_of(CrmErasure)
 CONTACTS = table_of(Contact)
 PERSONAS = table_of(Persona)
 ASSETS = table_of(ContentAsset)
@@ -43,6 +56,8 @@ class Pending:
     attempts: int
     resync_id: uuid.UUID | None
     contact: dict[str, Any]
+    # HubSpot's own properties as last written there (None: never written).
+    last_sent: dict[str, str] | None = None
 
 
 async def enqueue(
@@ -52,11 +67,13 @@ async def enqueue(
     *,
     resync_id: uuid.UUID | None = None,
     chosen: Any = None,
+    revive: bool = False,
 ) -> int:
     """Make contacts pending: those named, or those the ``chosen`` condition on contacts picks.
 
     A contact already pending keeps its place and backoff; the new generation makes its sync
-    send the latest state. Contacts erased meanwhile are skipped. How many were queued.
+    send the latest state. Contacts erased meanwhile are skipped, and so are those deleted in
+    HubSpot, unless ``revive`` (a new capture, a backfill that asks). How many were queued.
     """
     source = select(
         CONTACTS.c.id, literal(PENDING), literal(1), literal(now), literal(0), literal(resync_id)
@@ -80,15 +97,25 @@ async def enqueue(
     }
     if resync_id is not None:
         changes["resync_id"] = resync_id
-    statement = statement.on_conflict_do_update(index_elements=["contact_id"], set_=changes)
+    statement = statement.on_conflict_do_update(
+        index_elements=["contact_id"], set_=changes,
+        where=None if revive else QUEUE.c.state != UNLINKED,
+    )  # fmt: skip
     result = await connection.execute(statement)
     return int(result.rowcount or 0)
 
 
 def _claim_statement(dialect: str) -> Executable:
+    # A contact whose email still has an erasure to carry out in HubSpot waits for it: its
+    # upsert by email would update the erased contact there, which the delete then removes.
+    erasing = exists().where(
+        ERASURES.c.done_at.is_(None),
+        ERASURES.c.email == CONTACTS.c.email,
+        CONTACTS.c.id == QUEUE.c.contact_id,
+    )
     turn = (
         select(QUEUE.c.contact_id)
-        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= bindparam("now"))
+        .where(QUEUE.c.state == PENDING, QUEUE.c.due_at <= bindparam("now"), ~erasing)
         .order_by(QUEUE.c.due_at)
         .limit(bindparam("limit", type_=Integer()))
     )
@@ -98,8 +125,11 @@ def _claim_statement(dialect: str) -> Executable:
         update(QUEUE)
         .where(QUEUE.c.contact_id.in_(turn.scalar_subquery()))
         .values(due_at=bindparam("lease_until"))
-        .returning(QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id)
-    )
+        .returning(
+            QUEUE.c.contact_id, QUEUE.c.generation, QUEUE.c.attempts, QUEUE.c.resync_id,
+            QUEUE.c.last_sent,
+        )
+    )  # fmt: skip
 
 
 def _synced_contacts_statement(dialect: str) -> Executable:
@@ -152,6 +182,7 @@ async def claim(
         place = queued[contact["id"]]
         found.append(Pending(
             contact["id"], place["generation"], place["attempts"], place["resync_id"], contact,
+            place["last_sent"],
         ))  # fmt: skip
     return found
 
@@ -161,8 +192,10 @@ async def record_done(
     synced: Sequence[tuple[Pending, str]],
     failed: Sequence[tuple[Pending, str]],
     now: datetime,
+    sent: Mapping[uuid.UUID, dict[str, str]] | None = None,
 ) -> None:
-    """Contacts HubSpot wrote (with their HubSpot id) or refused (with its message).
+    """Contacts HubSpot wrote (with their HubSpot id) or refused (with its message); ``sent``,
+    HubSpot's own properties as they now are there, by contact.
 
     A contact that changed while its sync was under way stays pending, due at once: the
     next sync sends the newer state. A backfill counts its contacts as they finish.
@@ -177,8 +210,10 @@ async def record_done(
                 state=case((current, SYNCED), else_=PENDING),
                 due_at=case((current, None), else_=now),
                 synced_at=now, attempts=0, error=None, failed_at=None,
+                last_sent=bindparam("last_sent"),
             ),
-            [{"b_contact_id": p.contact_id, "b_generation": p.generation, "crm_id": crm_id}
+            [{"b_contact_id": p.contact_id, "b_generation": p.generation, "crm_id": crm_id,
+              "last_sent": (sent or {}).get(p.contact_id, p.last_sent)}
              for p, crm_id in synced],
         )  # fmt: skip
     if failed:
@@ -248,3 +283,17 @@ async def record_retry(
             .values(attempts=QUEUE.c.attempts + 1, due_at=bindparam("due_at")),
             [{"b_contact_id": p.contact_id, "due_at": at} for p, at in retries],
         )
+
+
+async def unlink(connection: AsyncConnection, crm_id: str) -> bool:
+    """Forget a HubSpot id whose contact was deleted there, and stop sending its changes;
+    False when no contact of ours has that id."""
+    result = await connection.execute(
+        update(QUEUE)
+        .where(QUEUE.c.crm_id == crm_id)
+        .values(
+            crm_id=None, state=UNLINKED, due_at=None, attempts=0, error=None, failed_at=None,
+            last_sent=None, resync_id=None,
+        )
+    )  # fmt: skip
+    return bool(result.rowcount)

@@ -42,6 +42,10 @@ class CrmStatus(ResponseSchema):
     due: int = Field(description="Pending contacts whose turn has come (not backing off).")
     synced: int
     failed: int
+    deleted_in_hubspot: int = Field(
+        description="Contacts someone deleted in HubSpot: their changes are not sent, until the "
+        "person fills in a form again or a backfill asks for them."
+    )
     failures: list[CrmFailure] = Field(description="The latest failures, newest first (20).")
     erasures_pending: int = Field(description="Erased contacts still to delete in HubSpot.")
     last_success_at: datetime | None
@@ -76,6 +80,11 @@ class ResyncRequest(RequestSchema):
     only_unsynced: bool = Field(
         default=False, description="Only contacts HubSpot does not have yet, or refused."
     )
+    include_deleted_in_hubspot: bool = Field(
+        default=False,
+        description="Also send the chosen contacts someone deleted in HubSpot, which creates "
+        "them there again; without it they are left out.",
+    )
 
 
 class ResyncRead(ResponseSchema):
@@ -99,3 +108,21 @@ class ResyncRead(ResponseSchema):
     def progress(self) -> float:
         """The share done, from 0 to 1."""
         return 1.0 if self.total == 0 else round((self.synced + self.failed) / self.total, 4)
+
+
+class RejectedEvent(ResponseSchema):
+    """An event of HubSpot's webhook request skipped as malformed; the others were applied."""
+
+    index: int = Field(description="Its place in the request's array, from 0.")
+    field: str = Field(description="The event's field at fault, e.g. `occurredAt`.")
+    message: str
+
+
+class WebhookReceipt(ResponseSchema):
+    """What a HubSpot webhook request came to."""
+
+    received: int = Field(description="Events in the request.")
+    applied: int = Field(description="Events that changed, unlinked or erased a contact.")
+    rejected: list[RejectedEvent] = Field(
+        description="Events skipped because they are not what HubSpot sends."
+    )

@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.config import Settings
 from inbound.crm import queue
 from inbound.crm.mapping import SCHEMA_VERSION
-from inbound.crm.models import FAILED, PENDING, SYNCED, CrmErasure, CrmResync, CrmSyncState
+from inbound.crm.models import (
+    FAILED,
+    PENDING,
+    SYNCED,
+    UNLINKED,
+    CrmErasure,
+    CrmResync,
+    CrmSyncState,
+)
 from inbound.crm.schemas import ResyncRequest
 from inbound.db import table_of, utcnow
 from inbound.errors import Conflict, NotFound
@@ -70,6 +78,7 @@ class CrmService:
             "properties_ready": state.get("schema_version") == SCHEMA_VERSION,
             "pending": counts.get(PENDING, 0), "due": due or 0,
             "synced": counts.get(SYNCED, 0), "failed": counts.get(FAILED, 0),
+            "deleted_in_hubspot": counts.get(UNLINKED, 0),
             "failures": [dict(row) for row in failures],
             "erasures_pending": erasures or 0,
             "last_success_at": state.get("last_success_at"),
@@ -92,7 +101,10 @@ class CrmService:
         self.session.add(resync)
         await self.session.flush()
         connection = await self.session.connection()
-        total = await queue.enqueue(connection, None, utcnow(), resync_id=resync.id, chosen=chosen)
+        total = await queue.enqueue(
+            connection, None, utcnow(), resync_id=resync.id, chosen=chosen,
+            revive=request.include_deleted_in_hubspot,
+        )  # fmt: skip
         resync.total = total
         if total == 0:
             resync.finished_at = utcnow()

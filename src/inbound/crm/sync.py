@@ -41,7 +41,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from inbound.config import Settings
 from inbound.crm import queue
 from inbound.crm.hubspot import NO_ANSWER, Answer, HubSpot
-from inbound.crm.mapping import GROUP, PROPERTIES, SCHEMA_VERSION, properties_of
+from inbound.crm.mapping import (
+    GROUP,
+    PROPERTIES,
+    SCHEMA_VERSION,
+    changed_since,
+    owned_values,
+    properties_of,
+)
 from inbound.crm.models import CrmErasure, CrmSyncState
 from inbound.crm.pacing import Pacer
 from inbound.db import dialect_insert_for, table_of, utcnow
@@ -308,9 +315,11 @@ class CrmSync:
             if not work.batches:
                 return
             batch = work.batches.popleft()
+            properties = {p.contact_id: properties_of(p.contact) for p in batch}
             inputs = [
                 {"id": p.contact["email"], "idProperty": "email",
-                 "objectWriteTraceId": str(p.contact_id), "properties": properties_of(p.contact)}
+                 "objectWriteTraceId": str(p.contact_id),
+                 "properties": changed_since(properties[p.contact_id], p.last_sent)}
                 for p in batch
             ]  # fmt: skip
             answer = await self._call(partial(hubspot.upsert, inputs))
@@ -320,9 +329,17 @@ class CrmSync:
                 work.batches.extend((batch[:middle], batch[middle:]))
                 continue
             # Recorded beside the next call, not before it: the call is what takes time.
-            work.recording.append(asyncio.create_task(self._settle(work, batch, answer)))
+            sent = {key: owned_values(values) for key, values in properties.items()}
+            work.recording.append(asyncio.create_task(self._settle(work, batch, answer, sent)))
 
-    async def _settle(self, work: Round, batch: list[queue.Pending], answer: Answer) -> None:
+    async def _settle(
+        self,
+        work: Round,
+        batch: list[queue.Pending],
+        answer: Answer,
+        sent: dict[uuid.UUID, dict[str, str]],
+    ) -> None:
+        """Record a call's outcome; ``sent``: HubSpot's own properties as a write leaves them."""
         now = utcnow()
         if answer.ok:
             synced, failed, unanswered = [], [], []
@@ -336,7 +353,7 @@ class CrmSync:
                 else:
                     unanswered.append(pending)
             async with self.engine.begin() as connection:
-                await queue.record_done(connection, synced, failed, now)
+                await queue.record_done(connection, synced, failed, now, sent)
                 await queue.record_retry(
                     connection, [(p, self._backoff(p, now)) for p in unanswered]
                 )

@@ -81,6 +81,7 @@ class Dispatched:
 
     lead_id: uuid.UUID
     origin: str | None
+    type: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ async def dispatch(connection: AsyncConnection, give_up_after: timedelta) -> lis
         .where(LEAD_EVENTS.c.seq.in_([event.seq for event in events]))
         .values(dispatched_at=now)
     )
-    return [Dispatched(event.lead_id, event.origin) for event in events]
+    return [Dispatched(event.lead_id, event.origin, event.type) for event in events]
 
 
 async def claim(connection: AsyncConnection, *, limit: int, lease: timedelta) -> list[Due]:

@@ -20,6 +20,9 @@ class Faults:
     slow_seconds: float = 0.0
     latency_seconds: float = 0.0  # added to every answer, as a distant data centre does
     retry_after_seconds: int = 1
+    # Routes (`upsert`, `gdpr_delete`, ...) that answer 503 to every call until switched off:
+    # one endpoint of HubSpot's down while the others work.
+    failing_routes: tuple[str, ...] = ()
     seed: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -31,7 +34,7 @@ class Faults:
         for name, value in changes.items():
             if name in ("rng",) or not hasattr(self, name):
                 raise ValueError(f"no fault switch {name!r}")
-            setattr(self, name, value)
+            setattr(self, name, tuple(value) if name == "failing_routes" else value)
         if "seed" in changes and self.seed is not None:
             self.rng.seed(self.seed)
 

@@ -13,7 +13,10 @@ Besides HubSpot's paths, ``/_emulator/...`` lets a test look inside and switch f
 - ``POST /_emulator/faults``: set fault rates and latency (see `Faults`), rate limits;
 - ``POST /_emulator/reset``: an empty portal;
 - ``PATCH /_emulator/contacts/{id}``: change properties as a person in HubSpot would, which
-  sends the portal's webhooks to the configured target.
+  sends the portal's webhooks to the configured target;
+- ``DELETE /_emulator/contacts/{id}[?gdpr=true]``: delete a contact as a person in HubSpot
+  would (a GDPR delete with ``gdpr=true``), which sends `contact.deletion` (or
+  `contact.privacyDeletion`) to the webhook target.
 """
 
 import collections
@@ -39,6 +42,7 @@ from inbound.crm.emulator.store import Portal, PortalError, iso
 
 Handler = Callable[["Emulator", dict[str, str], dict[str, list[str]], Any], tuple[int, Any]]
 WATCHED = frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"})
+DELETIONS = frozenset({"contact.deletion", "contact.privacyDeletion"})
 
 
 @dataclass
@@ -126,13 +130,15 @@ class Emulator:
         with self.portal.lock:
             changes, self.portal.changes = self.portal.changes, []
         events = [
-            change | {
+            {
                 "eventId": next(self.webhooks._event_ids), "subscriptionId": 25,
                 "portalId": self.portal.portal_id, "appId": self.webhooks.app_id,
                 "occurredAt": int(time.time() * 1000),
                 "subscriptionType": "contact.propertyChange", "attemptNumber": 0,
-            }
-            for change in changes if change["propertyName"] in self.webhooks.watched
+            } | change
+            for change in changes
+            if change.get("subscriptionType") in DELETIONS
+            or change.get("propertyName") in self.webhooks.watched
         ]  # fmt: skip
         if not events:
             return
@@ -210,6 +216,13 @@ def _gdpr_delete(
     return 204, None
 
 
+def _archive(
+    emulator: Emulator, path: dict[str, str], _q: dict[str, list[str]], _b: Any
+) -> tuple[int, Any]:
+    emulator.portal.remove(path["id"], None)
+    return 204, None
+
+
 def _get_contact(
     emulator: Emulator, path: dict[str, str], query: dict[str, list[str]], _b: Any
 ) -> tuple[int, Any]:
@@ -273,6 +286,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", f"{CONTACTS}/search", _search),
         ("POST", f"{CONTACTS}/gdpr-delete", _gdpr_delete),
         ("GET", f"{CONTACTS}/(?P<id>[^/]+)", _get_contact),
+        ("DELETE", f"{CONTACTS}/(?P<id>[^/]+)", _archive),
         ("GET", f"{PROPERTIES}/groups", _groups),
         ("POST", f"{PROPERTIES}/groups", _create_group),
         ("GET", f"{PROPERTIES}/groups/(?P<name>[^/]+)", _group),
@@ -314,6 +328,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._serve("PATCH")
 
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
@@ -324,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, _error(400, "VALIDATION_ERROR", "Invalid input JSON"))
             return
         if url.path.startswith("/_emulator/"):
-            self._control(method, url.path, body)
+            self._control(method, url.path, body, parse_qs(url.query))
             return
         self._api(method, url.path, parse_qs(url.query), body)
 
@@ -357,7 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.count("429:limit")
             self._limited(policy, max(1, round(wait + 0.5)), search)
             return
-        if fault == "5xx":
+        if fault == "5xx" or name in emulator.faults.failing_routes:
             self._delay()
             self._answer(503, _error(503, "INTERNAL_ERROR", "Service Unavailable"))
             return
@@ -407,7 +424,9 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _control(self, method: str, path: str, body: Any) -> None:
+    def _control(
+        self, method: str, path: str, body: Any, query: dict[str, list[str]] | None = None
+    ) -> None:
         emulator = self.emulator
         if method == "GET" and path == "/_emulator/contacts":
             with emulator.portal.lock:
@@ -431,6 +450,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(204, None)
         elif method == "PATCH" and (found := re.fullmatch(r"/_emulator/contacts/(\d+)", path)):
             self._edit(found.group(1), body if isinstance(body, dict) else {})
+        elif method == "DELETE" and (found := re.fullmatch(r"/_emulator/contacts/(\d+)", path)):
+            gdpr = (query or {}).get("gdpr", ["false"])[0] == "true"
+            self._delete(found.group(1), gdpr)
         else:
             self._answer(404, _error(404, "OBJECT_NOT_FOUND", f"No route for {method} {path}"))
 
@@ -469,6 +491,15 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.portal.set_properties(contact, properties, body.get("source", "CRM_UI"))
         emulator.report_changes()
         self._answer(200, contact)
+
+    def _delete(self, contact_id: str, gdpr: bool) -> None:
+        try:
+            self.emulator.portal.remove(contact_id, None, privacy=gdpr, source="CRM_UI")
+        except PortalError as error:
+            self._answer(error.status, error.body)
+            return
+        self.emulator.report_changes()
+        self._answer(204, None)
 
     def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = b"" if body is None else msgspec.json.encode(body)

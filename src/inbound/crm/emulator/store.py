@@ -297,8 +297,15 @@ class Portal:
             )
         return found[0]
 
-    def purge(self, value: str, id_property: str | None) -> None:
+    def purge(self, value: str, id_property: str | None, *, source: str = "API") -> None:
         """GDPR delete: the contact is gone for good, email included."""
+        self.remove(value, id_property, privacy=True, source=source)
+
+    def remove(
+        self, value: str, id_property: str | None, *, privacy: bool = False, source: str = "API"
+    ) -> None:
+        """Delete a contact (archive, or GDPR delete with ``privacy``), noting the event the
+        portal's webhooks report; an upsert of its email afterwards creates a new contact."""
         with self.lock:
             contact_id = self.by_email.get(value.lower()) if id_property == "email" else value
             contact = self.contacts.pop(contact_id or "", None)
@@ -307,6 +314,10 @@ class Portal:
                     404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric."
                 )
             self.by_email.pop(contact["properties"]["email"], None)
+            kind = "contact.privacyDeletion" if privacy else "contact.deletion"
+            self.changes.append(
+                {"objectId": int(contact["id"]), "subscriptionType": kind, "changeSource": source}
+            )
 
     def search(self, request: dict[str, Any]) -> dict[str, Any]:
         """`POST /crm/v3/objects/contacts/search`: filter groups ORed, filters ANDed."""

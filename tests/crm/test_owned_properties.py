@@ -1,0 +1,81 @@
+"""HubSpot's own properties that sales works in HubSpot (lead status, lifecycle stage, name,
+company, job title, ...) are sent only when they changed here since the last sync: an
+unrelated change here leaves what sales set there alone."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from inbound.crm.emulator import Emulator
+from inbound.worker import Worker
+from tests.conftest import Headers
+from tests.crm.helpers import in_hubspot
+from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+
+pytestmark = pytest.mark.committing
+
+
+@pytest.fixture
+async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
+    world = await make_world(committing_client, committing_admin)
+    await make_asset(committing_client, committing_admin)
+    return world
+
+
+async def edit_in_hubspot(portal: Emulator, crm_id: str, properties: dict[str, str]) -> None:
+    """A rep changes the contact in HubSpot's own screens."""
+    async with httpx.AsyncClient() as rep:
+        edited = await rep.patch(
+            f"{portal.url}/_emulator/contacts/{crm_id}", json={"properties": properties}
+        )
+    assert edited.status_code == 200, edited.text
+
+
+async def change_here(
+    client: httpx.AsyncClient, world: World, lead_id: str, path: str, body: dict[str, Any]
+) -> None:
+    method = client.patch if path == "" else client.post
+    response = await method(f"{LEADS}/{lead_id}{path}", json=body, headers=world.admin)
+    assert response.status_code in (200, 201), response.text
+
+
+async def test_what_sales_set_in_hubspot_survives_an_unrelated_change_here(
+    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+) -> None:
+    response = await capture(
+        committing_client, world, first_name="Ana", company="Acme", job_title="CTO"
+    )
+    assert response.status_code == 201, response.text
+    lead_id = response.json()["contact_id"]
+    await worker.drain()
+    [crm_id] = portal.portal.contacts
+    assert in_hubspot(portal)["ana@example.com"]["hs_lead_status"] == "NEW"
+    # Sales works the contact in HubSpot: a lead status, a corrected title, a stage set back
+    # (HubSpot takes a move back only once the stage is cleared).
+    await edit_in_hubspot(portal, crm_id, {"hs_lead_status": "IN_PROGRESS", "jobtitle": "CIO"})
+    await edit_in_hubspot(portal, crm_id, {"lifecyclestage": ""})
+    await edit_in_hubspot(portal, crm_id, {"lifecyclestage": "subscriber"})
+    upserts = portal.stats["calls:upsert"]
+    # Here, only our own fields change: a rep claims the lead.
+    await change_here(committing_client, world, lead_id, "/claim", {"owner": "rita"})
+    await worker.drain()
+    assert portal.stats["calls:upsert"] == upserts + 1
+    there = in_hubspot(portal)["ana@example.com"]
+    assert there["inbound_owner"] == "rita"
+    assert (there["hs_lead_status"], there["jobtitle"], there["lifecyclestage"]) == (
+        "IN_PROGRESS", "CIO", "subscriber",
+    )  # fmt: skip
+    assert (there["firstname"], there["company"]) == ("Ana", "Acme")
+    # A change of the lead status here is sent, and only it among HubSpot's own.
+    await change_here(committing_client, world, lead_id, "", {"lead_status": "connected"})
+    await worker.drain()
+    there = in_hubspot(portal)["ana@example.com"]
+    assert (there["hs_lead_status"], there["jobtitle"], there["lifecyclestage"]) == (
+        "CONNECTED", "CIO", "subscriber",
+    )  # fmt: skip
+    # So is a stage moved on here.
+    await change_here(committing_client, world, lead_id, "/stage", {"stage": "sql"})
+    await worker.drain()
+    there = in_hubspot(portal)["ana@example.com"]
+    assert (there["lifecyclestage"], there["jobtitle"]) == ("salesqualifiedlead", "CIO")
