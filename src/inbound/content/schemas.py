@@ -3,8 +3,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, Strict, StringConstraints
+from pydantic import AfterValidator, Field, Strict, StringConstraints, model_validator
 
+from inbound.content.forms import FieldType, standard_type
 from inbound.content.models import AssetKind, FunnelStage
 from inbound.schemas import (
     JSON_INTEGER,
@@ -75,6 +76,33 @@ class FormField(RequestSchema):
     )
     label: ShortText | None = None
     required: bool = True
+    type: Annotated[FieldType, Strict(False)] | None = Field(
+        default=None,
+        description="How a page renders it; by default what the standard field takes "
+        "(`email`, `tel` for phone, `number` for company_size, `checkbox` for consent), "
+        "else `text`.",
+    )
+    options: Annotated[list[ShortText], Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="The choices of a `select` field, and only of one."
+    )
+    text_version: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)] | None
+    ) = Field(
+        default=None,
+        description="For the `consent` field only: the version of the consent text its label "
+        "holds, which the page posts as `consent_text_version`.",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FormField":
+        fixed = standard_type(self.name)
+        if fixed is not None and self.type not in (None, fixed):
+            raise ValueError(f"`{self.name}` is always of type `{fixed}`")
+        if (self.type == FieldType.SELECT) != (self.options is not None):
+            raise ValueError("`options` go with `type: select`, and a select needs them")
+        if self.text_version is not None and self.name != "consent":
+            raise ValueError("only the `consent` field has a `text_version`")
+        return self
 
 
 FormFields = Annotated[list[FormField], Field(max_length=30)]
@@ -144,6 +172,9 @@ class FormFieldRead(ResponseSchema):
     name: str
     label: str | None
     required: bool
+    type: FieldType | None = None
+    options: list[str] | None = None
+    text_version: str | None = None
 
 
 class AssetRead(ResponseSchema):

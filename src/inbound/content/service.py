@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.content.forms import FormDefinitionRead, form_definition
 from inbound.content.models import ContentAsset
 from inbound.content.repository import AssetFilter, AssetRepository, TagRow
 from inbound.content.schemas import (
@@ -218,6 +219,13 @@ class AssetService:
             return None
         topics = await self.assets.topic_names(row.id)
         return CaptureTarget(*row, topics=topics)
+
+    async def form_definition(self, ref: str) -> FormDefinitionRead | None:
+        """The form a site's pages show for an asset; None when it is unknown or archived."""
+        asset = await self.assets.get_by_ref(ref)
+        if asset is None or asset.archived:
+            return None
+        return form_definition(asset.id, asset.slug, asset.title, asset.gated, asset.form_fields)
 
     async def relevance(
         self, asset_ids: Collection[uuid.UUID] | None = None

@@ -392,7 +392,7 @@ async def _preflight(send: Send, origin: str | None) -> None:
         status, body = 204, b""
         headers = [
             (b"access-control-allow-origin", origin.encode()),
-            (b"access-control-allow-methods", b"POST, OPTIONS"),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
             (b"access-control-allow-headers", b"Authorization, Content-Type, Idempotency-Key"),
             (b"access-control-max-age", b"600"),
             (b"vary", b"Origin"),
