@@ -166,18 +166,21 @@ class TestRefused:
 
 class TestFormFieldRules:
     @pytest.mark.parametrize(
-        "field",
+        ("field", "problems"),
         [
-            {"name": "email", "type": "text"},
-            {"name": "company_size", "type": "select", "options": ["1-10"]},
-            {"name": "role", "type": "select"},
-            {"name": "role", "options": ["IT"]},
-            {"name": "role", "type": "radio"},
-            {"name": "company", "text_version": "v1"},
+            ({"name": "email", "type": "text"}, ["type"]),
+            ({"name": "company_size", "type": "select", "options": ["1-10"]}, ["type"]),
+            ({"name": "role", "type": "select"}, ["options"]),
+            ({"name": "role", "options": ["IT"]}, ["options"]),
+            ({"name": "company", "text_version": "v1"}, ["text_version"]),
         ],
     )
-    async def test_an_inconsistent_field_is_400(
-        self, client: httpx.AsyncClient, editor: Headers, field: dict[str, Any]
+    async def test_an_inconsistent_field_is_422_naming_it(
+        self,
+        client: httpx.AsyncClient,
+        editor: Headers,
+        field: dict[str, Any],
+        problems: list[str],
     ) -> None:
         response = await client.post(
             ASSETS,
@@ -185,8 +188,30 @@ class TestFormFieldRules:
                   "delivery_url": "https://cdn.example.com/b.pdf", "form_fields": [field]},
             headers=editor,
         )  # fmt: skip
+        assert response.status_code == 422, response.text
+        assert error_fields(response) == [f"form_fields[0].{name}" for name in problems]
+
+    async def test_an_unknown_type_is_400(self, client: httpx.AsyncClient, editor: Headers) -> None:
+        response = await client.post(
+            ASSETS,
+            json={"title": "Bad", "kind": "ebook", "funnel_stage": "convert", "gated": True,
+                  "delivery_url": "https://cdn.example.com/b.pdf",
+                  "form_fields": [{"name": "role", "type": "radio"}]},
+            headers=editor,
+        )  # fmt: skip
         assert response.status_code == 400, response.text
-        assert all(f.startswith("form_fields") for f in error_fields(response)), response.text
+        assert error_fields(response) == ["form_fields[0].type"]
+
+    async def test_a_change_that_makes_a_field_inconsistent_is_422(
+        self, client: httpx.AsyncClient, editor: Headers, ebook: dict[str, Any]
+    ) -> None:
+        response = await client.patch(
+            f"{ASSETS}/cost-ebook",
+            json={"form_fields": [{"name": "phone", "type": "number"}]},
+            headers=editor,
+        )
+        assert response.status_code == 422, response.text
+        assert error_fields(response) == ["form_fields[0].type"]
 
     async def test_the_asset_shows_what_was_set(
         self, client: httpx.AsyncClient, ebook: dict[str, Any]

@@ -45,6 +45,20 @@ def standard_type(name: str) -> FieldType | None:
     return STANDARD_TYPES.get(name)
 
 
+def field_type_problems(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What is inconsistent in a form field's type, options and consent text version."""
+    name, kind = spec["name"], spec.get("type")
+    fixed = standard_type(name)
+    problems = []
+    if fixed is not None and kind not in (None, fixed):
+        problems.append(("type", f"`{name}` is always of type `{fixed}`"))
+    if (kind == FieldType.SELECT) != (spec.get("options") is not None):
+        problems.append(("options", "`options` go with `type: select`, and a select needs them"))
+    if spec.get("text_version") is not None and name != "consent":
+        problems.append(("text_version", "only the `consent` field has a `text_version`"))
+    return problems
+
+
 class FormFieldDefinition(ResponseSchema):
     name: str = Field(description="The name to post it under.", examples=["job_title"])
     label: str = Field(examples=["Job title"])

@@ -3,9 +3,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, Field, Strict, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, Strict, StringConstraints
 
-from inbound.content.forms import FieldType, standard_type
+from inbound.content.forms import FieldType
 from inbound.content.models import AssetKind, FunnelStage
 from inbound.schemas import (
     JSON_INTEGER,
@@ -92,17 +92,6 @@ class FormField(RequestSchema):
         description="For the `consent` field only: the version of the consent text its label "
         "holds, which the page posts as `consent_text_version`.",
     )
-
-    @model_validator(mode="after")
-    def _consistent(self) -> "FormField":
-        fixed = standard_type(self.name)
-        if fixed is not None and self.type not in (None, fixed):
-            raise ValueError(f"`{self.name}` is always of type `{fixed}`")
-        if (self.type == FieldType.SELECT) != (self.options is not None):
-            raise ValueError("`options` go with `type: select`, and a select needs them")
-        if self.text_version is not None and self.name != "consent":
-            raise ValueError("only the `consent` field has a `text_version`")
-        return self
 
 
 FormFields = Annotated[list[FormField], Field(max_length=30)]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.content.forms import FormDefinitionRead, form_definition
+from inbound.content.forms import FormDefinitionRead, field_type_problems, form_definition
 from inbound.content.models import ContentAsset
 from inbound.content.repository import AssetFilter, AssetRepository, TagRow
 from inbound.content.schemas import (
@@ -298,6 +298,11 @@ def _check_gating(
         )
     if any(f["name"] == "email" and not f.get("required", True) for f in form_fields):
         errors.append(FieldError(field="form_fields", message="email is always required"))
+    errors += [
+        FieldError(field=f"form_fields[{i}].{name}", message=message)
+        for i, spec in enumerate(form_fields)
+        for name, message in field_type_problems(spec)
+    ]
     if errors:
         raise Unprocessable("the asset's gating is inconsistent", errors=errors)
     if gated and "email" not in names:
