@@ -32,9 +32,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LANDING = ROOT / "examples" / "landing"
-ASSET = "cloud-cost-guide"
+ASSET = "cloud-cost-guide-2026"  # the example README's e-book
 CONSENT_VERSION = "2026-01"  # the version the pages send with their consent box
 CAPTURES = "/api/v1/captures"
+
+# What the example README's e-book asks for: what the page shows, but a job title required, so
+# that the fetch form's following of the definition shows.
+FORM_FIELDS = [
+    {"name": "email", "label": "Work email"},
+    *({"name": name, "required": False}
+      for name in ("first_name", "last_name", "company", "company_size")),
+    {"name": "job_title", "label": "Job title"},
+    {"name": "consent", "required": False, "text_version": CONSENT_VERSION},
+]  # fmt: skip
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
 
@@ -100,7 +110,7 @@ def _arrange(admin: httpx.Client, origin: str) -> str:
     site = admin.post("/api/v1/sites", json={"name": "Northwind", "allowed_origins": [origin]})
     assert site.status_code == 201, site.text
     personas = [
-        {"slug": "it-director", "name": "IT Director", "values": ["director"]},
+        {"slug": "it-leader", "name": "IT Leader", "values": ["director"]},
         {"slug": "developer", "name": "Developer", "values": ["engineer", "developer"]},
     ]
     for persona in personas:
@@ -115,6 +125,7 @@ def _arrange(admin: httpx.Client, origin: str) -> str:
             "kind": "ebook",
             "funnel_stage": "convert",
             "gated": True,
+            "form_fields": FORM_FIELDS,
             "delivery_url": f"{origin}/ebook.pdf",
             # Equally relevant to both: the job title typed in the form decides the persona.
             "personas": [{"persona": p["slug"], "relevance": 3} for p in personas],
@@ -225,7 +236,7 @@ def test_plain_form_lands_on_the_thank_you_page_with_the_download_link(
     capture = landing.capture(query["capture_id"][0])
     assert (capture["consent"], capture["consent_text_version"]) == (True, CONSENT_VERSION)
     assert not {"_key", "_redirect", "_hp"} & set(capture["fields"])
-    lead = assert_stored(landing, capture["contact_id"], "dana.plain@example.com", "it-director")
+    lead = assert_stored(landing, capture["contact_id"], "dana.plain@example.com", "it-leader")
     assert [entry["id"] for entry in captures_of(lead)] == [capture["id"]]
 
 
@@ -254,7 +265,7 @@ def test_fetch_form_double_clicked_shows_the_download_link_and_captures_once(
     keys = {request.all_headers().get("idempotency-key") for request in posts}
     assert len(keys) == 1
     assert None not in keys
-    lead = assert_stored(landing, accepted["contact_id"], "dana.fetch@example.com", "it-director")
+    lead = assert_stored(landing, accepted["contact_id"], "dana.fetch@example.com", "it-leader")
     assert [entry["id"] for entry in captures_of(lead)] == [accepted["capture_id"]]
     capture = landing.capture(accepted["capture_id"])
     assert capture["idempotency_key"] in keys
@@ -331,3 +342,33 @@ def test_honeypot_is_out_of_sight_and_out_of_reach_for_people(landing: Landing, 
         page.focus("#company_size")
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.name") != "_hp"
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["utm-js", "no-javascript"])
+def test_plain_form_records_the_campaign_in_the_pages_address(
+    landing: Landing, browser: Browser, javascript: bool
+) -> None:
+    context = browser.new_context(java_script_enabled=javascript)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{landing.origin}/?utm_source=linkedin&utm_medium=paid-social&utm_campaign=q3")
+        fill_in(page, f"dana.utm.{javascript}@example.com".lower(), "IT Director")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{landing.origin}/thank-you.html?**")
+        capture_id = parse_qs(urlsplit(page.url).query)["capture_id"][0]
+    finally:
+        context.close()
+    capture = landing.capture(capture_id)
+    utms = (capture["utm_source"], capture["utm_medium"], capture["utm_campaign"])
+    assert utms == ("linkedin", "paid-social", "q3")
+    lead = landing.lead(capture["contact_id"])
+    assert lead["first_touch"]["utm_source"] == "linkedin"
+
+
+def test_fetch_form_marks_the_fields_the_asset_requires(landing: Landing, page: Page) -> None:
+    page.goto(f"{landing.origin}/fetch.html")
+    expect(page.locator("#job_title")).to_have_attribute("required", "")
+    expect(page.locator("label[for=job_title] .optional")).to_be_hidden()
+    expect(page.locator("label[for=company] .optional")).to_be_visible()
+    assert page.locator("#company").get_attribute("required") is None

@@ -20,6 +20,8 @@
   const idempotencyKey = newKey();
   let busy = false;
 
+  followFormDefinition();
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (busy) return;
@@ -67,6 +69,39 @@
       showProblem(answer);
     } else {
       showAlert("Something went wrong (HTTP " + response.status + "). Please try again.");
+    }
+  }
+
+  // The asset's form as the service defines it: which fields it requires, and the version of
+  // its consent text. The page's own HTML stays as it is when the definition cannot be read.
+  async function followFormDefinition() {
+    const asset = encodeURIComponent(form.elements.namedItem("asset").value);
+    const url = form.action.replace(/\/captures$/, "/assets/" + asset + "/form");
+    let definition;
+    try {
+      const response = await fetch(url, {
+        mode: "cors",
+        credentials: "omit",
+        headers: {
+          Accept: "application/json",
+          Authorization: "Bearer " + form.elements.namedItem("_key").value,
+        },
+      });
+      if (!response.ok) return;
+      definition = await response.json();
+    } catch (error) {
+      return;
+    }
+    for (const field of definition.fields) {
+      const input = form.elements.namedItem(field.name);
+      if (!input || !input.id || input.type === "hidden") continue;
+      input.required = field.required;
+      const mark = form.querySelector("label[for='" + input.id + "'] .optional");
+      if (mark) mark.hidden = field.required;
+    }
+    const version = form.elements.namedItem("consent_text_version");
+    if (version && definition.consent && definition.consent.text_version) {
+      version.value = definition.consent.text_version;
     }
   }
 

@@ -1,6 +1,6 @@
 """Serve the landing page with the service's address, a site's public key and an asset filled in.
 
-    python3 examples/landing/serve.py --key inb_pk_... --asset cloud-cost-guide
+    python3 examples/landing/serve.py --key inb_pk_... --asset cloud-cost-guide-2026
 
 The pages hold placeholders that are replaced in every ``.html`` file served:
 

@@ -24,6 +24,7 @@ from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
 from inbound.leads.capture_controller import CaptureController, CaptureLimits
 from inbound.leads.controller import LeadController, LeadSettingsController
+from inbound.leads.form_controller import AssetFormController
 from inbound.leads.reference import CaptureReference
 from inbound.leads.remap import remap_forever, settle_seconds
 from inbound.leads.sales_controller import SalesController
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             api,
             CaptureController,
+            AssetFormController,
             HubSpotWebhookController,
             HealthController,
             DashboardController,

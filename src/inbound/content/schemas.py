@@ -5,6 +5,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field, Strict, StringConstraints
 
+from inbound.content.forms import FieldType
 from inbound.content.models import AssetKind, FunnelStage
 from inbound.schemas import (
     JSON_INTEGER,
@@ -75,6 +76,22 @@ class FormField(RequestSchema):
     )
     label: ShortText | None = None
     required: bool = True
+    type: Annotated[FieldType, Strict(False)] | None = Field(
+        default=None,
+        description="How a page renders it; by default what the standard field takes "
+        "(`email`, `tel` for phone, `number` for company_size, `checkbox` for consent), "
+        "else `text`.",
+    )
+    options: Annotated[list[ShortText], Field(min_length=1, max_length=50)] | None = Field(
+        default=None, description="The choices of a `select` field, and only of one."
+    )
+    text_version: (
+        Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)] | None
+    ) = Field(
+        default=None,
+        description="For the `consent` field only: the version of the consent text its label "
+        "holds, which the page posts as `consent_text_version`.",
+    )
 
 
 FormFields = Annotated[list[FormField], Field(max_length=30)]
@@ -144,6 +161,9 @@ class FormFieldRead(ResponseSchema):
     name: str
     label: str | None
     required: bool
+    type: FieldType | None = None
+    options: list[str] | None = None
+    text_version: str | None = None
 
 
 class AssetRead(ResponseSchema):

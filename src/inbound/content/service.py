@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.content.forms import FormDefinitionRead, field_type_problems, form_definition
 from inbound.content.models import ContentAsset
 from inbound.content.repository import AssetFilter, AssetRepository, TagRow
 from inbound.content.schemas import (
@@ -219,6 +220,13 @@ class AssetService:
         topics = await self.assets.topic_names(row.id)
         return CaptureTarget(*row, topics=topics)
 
+    async def form_definition(self, ref: str) -> FormDefinitionRead | None:
+        """The form a site's pages show for an asset; None when it is unknown or archived."""
+        asset = await self.assets.get_by_ref(ref)
+        if asset is None or asset.archived:
+            return None
+        return form_definition(asset.id, asset.slug, asset.title, asset.gated, asset.form_fields)
+
     async def relevance(
         self, asset_ids: Collection[uuid.UUID] | None = None
     ) -> dict[uuid.UUID, AssetRelevance]:
@@ -290,6 +298,11 @@ def _check_gating(
         )
     if any(f["name"] == "email" and not f.get("required", True) for f in form_fields):
         errors.append(FieldError(field="form_fields", message="email is always required"))
+    errors += [
+        FieldError(field=f"form_fields[{i}].{name}", message=message)
+        for i, spec in enumerate(form_fields)
+        for name, message in field_type_problems(spec)
+    ]
     if errors:
         raise Unprocessable("the asset's gating is inconsistent", errors=errors)
     if gated and "email" not in names:

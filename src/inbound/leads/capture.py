@@ -6,7 +6,7 @@ is there or none of it is.
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,7 +67,11 @@ class CaptureSource:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """One form post for one asset, as the capture will record it."""
+    """One form post for one asset, as the capture will record it.
+
+    ``now`` is the capture's time: taken again once the contact is locked, so that a
+    contact's captures and stage changes are in the order their transactions committed.
+    """
 
     form: CaptureCreate
     target: CaptureTarget
@@ -165,13 +169,15 @@ class CaptureService:
             if idempotency_key is not None:
                 first = await _claim(
                     transaction, source.site_id, idempotency_key, submission.capture_id,
-                    submission.now,
+                    utcnow(),
                 )  # fmt: skip
                 if first is not None:
                     return first, True
             capture = _capture_row(submission, source, posted, idempotency_key)
-            contact_id = await _record_contact(transaction, submission, source, inputs, capture)
-            await transaction.execute(INSERT_CAPTURE, capture | {"contact_id": contact_id})
+            contact_id, at = await _record_contact(transaction, submission, source, inputs, capture)
+            await transaction.execute(
+                INSERT_CAPTURE, capture | {"contact_id": contact_id, "created_at": at}
+            )
         recorded = {
             "id": submission.capture_id,
             "contact_id": contact_id,
@@ -236,19 +242,25 @@ async def _record_contact(
     source: CaptureSource,
     inputs: MappingInputs,
     capture: Mapping[str, Any],
-) -> uuid.UUID:
-    """Create or update the contact behind the submission, with its events; return its id.
+) -> tuple[uuid.UUID, datetime]:
+    """Create or update the contact behind the submission, with its events; return its id
+    and the capture's time.
 
     The contact is locked first. When it does not exist yet and a concurrent capture creates
     it first, the insert does nothing and the second pass updates it instead.
     """
     settings = inputs.settings
-    cap_period = settings.scoring.activities.form_capture.cap_period_days
-    since = submission.now - timedelta(days=cap_period)
+    cap_period = timedelta(days=settings.scoring.activities.form_capture.cap_period_days)
     evidence = Evidence(inputs.personas, inputs.relevance)
     for _ in range(2):
         existing = await transaction.first(LOCK_CONTACT_BY_EMAIL, {"email": submission.form.email})
+        # Timed only now: a capture that waited for this lock (or lost the race to create the
+        # contact) comes after the one it waited for, so the contact's first touch, its
+        # `created_at` and its stage changes follow the order the captures committed in.
+        submission = replace(submission, now=utcnow())
+        capture = {**capture, "created_at": submission.now}
         if existing is not None:
+            since = submission.now - cap_period
             window = {"contact_id": existing["id"], "kind": FORM_CAPTURE, "since": since}
             summed = await transaction.first(POINTS_SINCE, window)
             earned = float(summed["earned"]) if summed else 0.0
@@ -270,7 +282,7 @@ async def _record_contact(
         )  # fmt: skip
         await transaction.execute_many(INSERT_LEAD_EVENT, events)
         contact_id: uuid.UUID = state["id"]
-        return contact_id
+        return contact_id, submission.now
     raise RuntimeError(f"contact {submission.form.email!r} neither inserted nor found")
 
 

@@ -48,6 +48,7 @@ from inbound.errors import (
 )
 from inbound.leads.capture import CaptureService, CaptureSource
 from inbound.leads.reference import CaptureReference
+from inbound.leads.referer import from_referer
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
@@ -115,7 +116,9 @@ class CaptureController(Controller):
             "form. Answers `201` with the contact, the capture and the asset's delivery URL, "
             "or `303` to `_redirect`. The same `Idempotency-Key` (or `_idem`) within 24 hours "
             "answers as the first post did and writes nothing more. A post that fills the "
-            "`_hp` honeypot is answered like a success and stored nowhere."
+            "`_hp` honeypot is answered like a success and stored nowhere. A post without "
+            "`utm_*` fields takes them from the query of its `Referer` (the landing page), "
+            "which also gives `page_url` when the post has none."
         ),
         status_code=201,
         request_max_body_size=MAX_CAPTURE_BYTES,
@@ -151,7 +154,9 @@ class CaptureController(Controller):
             logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
             return await _pretend_accepted(reference, posted, redirect)
         try:
-            form = CaptureCreate.model_validate(posted)
+            form = CaptureCreate.model_validate(
+                posted | from_referer(posted, request.headers.get("referer"))
+            )
         except ValidationError as exc:
             raise InvalidCapture.from_validation(exc) from None
         idempotency_key = _idempotency_key(request) or form.idempotency_key
@@ -387,7 +392,7 @@ async def _preflight(send: Send, origin: str | None) -> None:
         status, body = 204, b""
         headers = [
             (b"access-control-allow-origin", origin.encode()),
-            (b"access-control-allow-methods", b"POST, OPTIONS"),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
             (b"access-control-allow-headers", b"Authorization, Content-Type, Idempotency-Key"),
             (b"access-control-max-age", b"600"),
             (b"vary", b"Origin"),

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.auth.keys import hash_key
+from inbound.content.forms import FormDefinitionRead
 from inbound.content.service import AssetService, CaptureTarget
 from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.schemas import parse_ref
@@ -77,6 +78,14 @@ class CaptureReference:
 
         # By the parsed id: the spellings of one id must not fill the cache with copies.
         return await self._get(("asset", parse_ref(ref)), load)
+
+    async def form(self, ref: str) -> FormDefinitionRead | None:
+        """The form of the live asset named by id or slug, or None."""
+
+        async def load(session: AsyncSession) -> FormDefinitionRead | None:
+            return await AssetService(session).form_definition(ref)
+
+        return await self._get(("form", parse_ref(ref)), load)
 
     async def inputs(self, *, covering: CaptureTarget | None = None) -> MappingInputs:
         """Personas, every asset's tags and the settings.
