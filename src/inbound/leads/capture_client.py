@@ -5,9 +5,7 @@ import functools
 import ipaddress
 import unicodedata
 
-# Invisible characters that make stored text misleading: controls, format characters (zero
-# width, direction marks) and the line and paragraph separators.
-INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+from inbound.leads.schemas import INVISIBLE_CATEGORIES
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
