@@ -32,6 +32,7 @@ from inbound.leads.capture_sql import (
 )
 from inbound.leads.evaluation import LeadSettings, evaluate
 from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
+from inbound.leads.idempotency import IdempotencyKey
 from inbound.leads.inputs import MappingInputs
 from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.reference import CaptureReference
@@ -110,7 +111,7 @@ class CaptureService:
         *,
         posted: dict[str, Any],
         source: CaptureSource,
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[CaptureAccepted, bool]:
         """Record a form post; a replayed idempotency key answers as the first post did.
 
@@ -131,7 +132,7 @@ class CaptureService:
         form: CaptureCreate,
         posted: dict[str, Any],
         source: CaptureSource,
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[CaptureAccepted, bool]:
         target = await self.reference.target(form.asset)
         if target is None:
@@ -157,7 +158,7 @@ class CaptureService:
         source: CaptureSource,
         inputs: MappingInputs,
         posted: dict[str, Any],
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[dict[str, Any], bool]:
         """Write one capture in a transaction of its own; return the capture's id, contact and
         asset, and whether they are those of an earlier post with the same idempotency key."""
@@ -184,7 +185,7 @@ def _capture_row(
     submission: Submission,
     source: CaptureSource,
     posted: dict[str, Any],
-    idempotency_key: str | None,
+    idempotency_key: IdempotencyKey | None,
 ) -> dict[str, Any]:
     """The capture to store, but for its contact."""
     form = submission.form
@@ -201,7 +202,7 @@ def _capture_row(
         "user_agent": source.user_agent,
         "ip_prefix": source.ip_prefix,
         "visitor_id": form.visitor_id,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": idempotency_key.key if idempotency_key else None,
         "created_at": submission.now,
     }
 
@@ -209,15 +210,18 @@ def _capture_row(
 async def _claim(
     transaction: LeanTransaction,
     site_id: uuid.UUID,
-    key: str,
+    idempotency: IdempotencyKey,
     capture_id: uuid.UUID,
     now: datetime,
 ) -> dict[str, Any] | None:
-    """Take an idempotency key for this capture; when a live one holds it, its first capture.
+    """Take an idempotency key for this capture; when a live one holds it, its first capture,
+    unless it was made from another request (refused).
 
     A concurrent post with the same key waits here until the first one commits.
     """
-    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now}
+    key, request_hash = idempotency.key, idempotency.request_hash
+    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now,
+             "request_hash": request_hash}  # fmt: skip
     expired = now - IDEMPOTENCY_WINDOW
     if await transaction.first(CLAIM_IDEMPOTENCY_KEY, {**claim, "expired": expired}):
         return None
@@ -225,8 +229,11 @@ async def _claim(
     if first is None:  # the first capture was erased since: this one takes the key
         await transaction.execute(
             TAKE_OVER_IDEMPOTENCY_KEY,
-            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now},
-        )
+            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now,
+             "request_hash": request_hash},
+        )  # fmt: skip
+    else:
+        idempotency.check_replay(first["request_hash"])
     return first
 
 

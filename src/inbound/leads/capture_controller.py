@@ -5,7 +5,6 @@ the `Authorization` header or a `_key` form field), CORS against the site's orig
 limits and spam checks, before the capture itself.
 """
 
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from inbound.errors import (
 )
 from inbound.leads.capture import CaptureService, CaptureSource
 from inbound.leads.capture_client import ip_prefix, rate_bucket, readable_header
+from inbound.leads.idempotency import idempotency_key
 from inbound.leads.redirects import Redirect, checked_redirect
 from inbound.leads.reference import CaptureReference
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
@@ -61,7 +61,6 @@ CONTROL_FIELDS = {"_key", "_redirect", "_idem", "_hp"}
 FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
                  "off": False, "false": False, "0": False, "no": False}  # fmt: skip
 FORM_INTEGERS = {"company_size"}
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 
 
@@ -108,7 +107,8 @@ class CaptureController(Controller):
             "Posted by a site's pages with the site's public key, as JSON or as a plain HTML "
             "form. Answers `201` with the contact, the capture and the asset's delivery URL, "
             "or `303` to `_redirect`. The same `Idempotency-Key` (or `_idem`) within 24 hours "
-            "answers as the first post did and writes nothing more. A post that fills the "
+            "answers as the first post did and writes nothing more; with another body it is "
+            "refused with `422`. A post that fills the "
             "`_hp` honeypot is answered like a success and stored nowhere."
         ),
         status_code=201,
@@ -147,7 +147,9 @@ class CaptureController(Controller):
             form = CaptureCreate.model_validate(posted)
         except ValidationError as exc:
             raise InvalidCapture.from_validation(exc) from None
-        idempotency_key = _idempotency_key(request) or form.idempotency_key
+        idempotency = idempotency_key(
+            request.headers.get("idempotency-key"), form.idempotency_key, posted
+        )
         accepted, replayed = await CaptureService(bind_of(state.sessionmaker), reference).capture(
             form,
             posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
@@ -157,7 +159,7 @@ class CaptureController(Controller):
                 ip_prefix=ip_prefix(client_ip),
                 user_agent=readable_header(request.headers.get("user-agent"), 500),
             ),
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency,
         )
         if not replayed:
             await limiter.hit(limits.per_key, *site_bucket)
@@ -264,18 +266,6 @@ def _check_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
         raise ForeignOrigin("the Origin header is not an origin", field="Origin")
     if origin.lower() not in site_key.allowed_origins:
         raise ForeignOrigin(f"origin {origin!r} is not one of this site's origins", field="Origin")
-
-
-def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
-    """The `Idempotency-Key` header, held to the same rule as the `_idem` field."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidCapture(
-            "Idempotency-Key is 1 to 200 visible ASCII characters", field="Idempotency-Key"
-        )
-    return key
 
 
 def _answer(
