@@ -30,6 +30,7 @@ from inbound.leads.capture_sql import (
     TAKE_OVER_IDEMPOTENCY_KEY,
     UPDATE_CONTACT,
 )
+from inbound.leads.custom_fields import CustomFieldLimits
 from inbound.leads.evaluation import LeadSettings, evaluate
 from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
 from inbound.leads.idempotency import IdempotencyKey
@@ -75,6 +76,7 @@ class Submission:
     capture_id: uuid.UUID
     now: datetime
     actor: str
+    field_limits: CustomFieldLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +103,15 @@ class CaptureService:
     lean statements in one transaction of their own.
     """
 
-    def __init__(self, bind: AsyncEngine | AsyncConnection, reference: CaptureReference) -> None:
+    def __init__(
+        self,
+        bind: AsyncEngine | AsyncConnection,
+        reference: CaptureReference,
+        field_limits: CustomFieldLimits | None = None,
+    ) -> None:
         self.bind = bind
         self.reference = reference
+        self.field_limits = field_limits or CustomFieldLimits()
 
     async def capture(
         self,
@@ -139,7 +147,10 @@ class CaptureService:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
         _check_required_fields(target, form)
         inputs = await self.reference.inputs(covering=target)
-        submission = Submission(form, target, new_id(), utcnow(), actor=f"key:{source.key_id}")
+        submission = Submission(
+            form, target, new_id(), utcnow(), actor=f"key:{source.key_id}",
+            field_limits=self.field_limits,
+        )  # fmt: skip
         recorded, replayed = await self._write(submission, source, inputs, posted, idempotency_key)
         if replayed:
             # Read once the transaction is over: on SQLite it would wait for its own lock.
@@ -341,7 +352,7 @@ def _apply_capture(
     )
     state.update(form.profile())
     custom = {k: v for k, v in form.fields.items() if v is not None and v != ""}
-    state["custom_fields"] = {**(state["custom_fields"] or {}), **custom}
+    state["custom_fields"] = submission.field_limits.merge(state["custom_fields"], custom)
     state["topics"] = list(dict.fromkeys([*(state["topics"] or []), *target.topics]))[:MAX_TOPICS]
     half_life = settings.mapping.content_half_life_days
     touches = {

@@ -45,6 +45,7 @@ from inbound.errors import (
 )
 from inbound.leads.capture import CaptureService, CaptureSource
 from inbound.leads.capture_client import ip_prefix, rate_bucket, readable_header
+from inbound.leads.custom_fields import CustomFieldLimits
 from inbound.leads.idempotency import idempotency_key
 from inbound.leads.redirects import Redirect, checked_redirect
 from inbound.leads.reference import CaptureReference
@@ -143,24 +144,7 @@ class CaptureController(Controller):
         if posted.get("_hp"):
             logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
             return await _pretend_accepted(reference, posted, redirect)
-        try:
-            form = CaptureCreate.model_validate(posted)
-        except ValidationError as exc:
-            raise InvalidCapture.from_validation(exc) from None
-        idempotency = idempotency_key(
-            request.headers.get("idempotency-key"), form.idempotency_key, posted
-        )
-        accepted, replayed = await CaptureService(bind_of(state.sessionmaker), reference).capture(
-            form,
-            posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
-            source=CaptureSource(
-                site_id=site_key.site_id,
-                key_id=site_key.key_id,
-                ip_prefix=ip_prefix(client_ip),
-                user_agent=readable_header(request.headers.get("user-agent"), 500),
-            ),
-            idempotency_key=idempotency,
-        )
+        accepted, replayed = await _record(request, posted, site_key, client_ip)
         if not replayed:
             await limiter.hit(limits.per_key, *site_bucket)
         return _answer(accepted, redirect, replayed=replayed)
@@ -177,6 +161,37 @@ class CaptureController(Controller):
         self, capture_id: FromPath[uuid.UUID], db_session: NamedDependency[AsyncSession]
     ) -> CaptureRead:
         return CaptureRead.model_validate(await LeadService(db_session).capture(capture_id))
+
+
+async def _record(
+    request: Request[Any, Any, Any], posted: dict[str, Any], site_key: SiteKey, client_ip: str
+) -> tuple[CaptureAccepted, bool]:
+    """Check a post against the form's rules and make its capture; say whether it replays."""
+    state = request.app.state
+    try:
+        form = CaptureCreate.model_validate(posted)
+    except ValidationError as exc:
+        raise InvalidCapture.from_validation(exc) from None
+    settings = state.settings
+    field_limits = CustomFieldLimits(
+        settings.custom_fields_per_contact, settings.custom_fields_bytes_per_contact
+    )
+    field_limits.check_capture(form.fields)
+    idempotency = idempotency_key(
+        request.headers.get("idempotency-key"), form.idempotency_key, posted
+    )
+    service = CaptureService(bind_of(state.sessionmaker), state.capture_reference, field_limits)
+    return await service.capture(
+        form,
+        posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
+        source=CaptureSource(
+            site_id=site_key.site_id,
+            key_id=site_key.key_id,
+            ip_prefix=ip_prefix(client_ip),
+            user_agent=readable_header(request.headers.get("user-agent"), 500),
+        ),
+        idempotency_key=idempotency,
+    )
 
 
 async def _enforce(
