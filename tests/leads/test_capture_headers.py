@@ -84,6 +84,9 @@ class TestHeaderBytes:
             ("Authorization", b"Bearer inb_pk_\x00"),
             ("Referer", b"https://www.example.com/\xff"),
             ("Content-Type", b"application/json; charset=\xff"),
+            ("X-Request-Id", b"req-\xff\xfe"),
+            ("Host", b"www.\xe4\xff.example"),
+            ("Accept", b"application/\xff"),
         ],
     )
     async def test_other_headers_that_are_not_text_are_no_500(
