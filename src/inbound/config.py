@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     capture_rate_per_key: str = Field(
         default="3000/minute", description="Captures one site key may post."
     )
+    custom_fields_per_contact: int = Field(
+        default=200,
+        ge=1,
+        le=10_000,
+        description="Custom form fields a contact keeps; new names past it stay on their "
+        "captures only.",
+    )
+    custom_fields_bytes_per_contact: int = Field(
+        default=65_536,
+        ge=1024,
+        le=16_777_216,
+        description="Bytes of JSON a contact's custom form fields may take together.",
+    )
     cache_seconds: float = Field(
         default=5.0,
         ge=0,

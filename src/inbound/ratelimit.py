@@ -52,8 +52,18 @@ class RateLimiter:
         Refusing every form while Redis is unreachable would lose real leads; letting them
         through for a while only loses the spam protection.
         """
+        return await self._verdict(limit, identifiers, count=True)
+
+    async def check(self, limit: RateLimitItem, *identifiers: str) -> Verdict:
+        """Whether ``limit`` has room for one more request, without counting this one."""
+        return await self._verdict(limit, identifiers, count=False)
+
+    async def _verdict(
+        self, limit: RateLimitItem, identifiers: tuple[str, ...], *, count: bool
+    ) -> Verdict:
+        attempt = self.limiter.hit if count else self.limiter.test
         try:
-            if await self.limiter.hit(limit, *identifiers):
+            if await attempt(limit, *identifiers):
                 return Verdict(allowed=True)
             stats = await self.limiter.get_window_stats(limit, *identifiers)
         except Exception as exc:  # the store is down or misconfigured

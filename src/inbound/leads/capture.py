@@ -30,8 +30,10 @@ from inbound.leads.capture_sql import (
     TAKE_OVER_IDEMPOTENCY_KEY,
     UPDATE_CONTACT,
 )
+from inbound.leads.custom_fields import CustomFieldLimits
 from inbound.leads.evaluation import LeadSettings, evaluate
 from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
+from inbound.leads.idempotency import IdempotencyKey
 from inbound.leads.inputs import MappingInputs
 from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.reference import CaptureReference
@@ -78,6 +80,7 @@ class Submission:
     capture_id: uuid.UUID
     now: datetime
     actor: str
+    field_limits: CustomFieldLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,15 @@ class CaptureService:
     lean statements in one transaction of their own.
     """
 
-    def __init__(self, bind: AsyncEngine | AsyncConnection, reference: CaptureReference) -> None:
+    def __init__(
+        self,
+        bind: AsyncEngine | AsyncConnection,
+        reference: CaptureReference,
+        field_limits: CustomFieldLimits | None = None,
+    ) -> None:
         self.bind = bind
         self.reference = reference
+        self.field_limits = field_limits or CustomFieldLimits()
 
     async def capture(
         self,
@@ -114,7 +123,7 @@ class CaptureService:
         *,
         posted: dict[str, Any],
         source: CaptureSource,
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[CaptureAccepted, bool]:
         """Record a form post; a replayed idempotency key answers as the first post did.
 
@@ -135,14 +144,17 @@ class CaptureService:
         form: CaptureCreate,
         posted: dict[str, Any],
         source: CaptureSource,
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[CaptureAccepted, bool]:
         target = await self.reference.target(form.asset)
         if target is None:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
         _check_required_fields(target, form)
         inputs = await self.reference.inputs(covering=target)
-        submission = Submission(form, target, new_id(), utcnow(), actor=f"key:{source.key_id}")
+        submission = Submission(
+            form, target, new_id(), utcnow(), actor=f"key:{source.key_id}",
+            field_limits=self.field_limits,
+        )  # fmt: skip
         recorded, replayed = await self._write(submission, source, inputs, posted, idempotency_key)
         if replayed:
             # Read once the transaction is over: on SQLite it would wait for its own lock.
@@ -161,7 +173,7 @@ class CaptureService:
         source: CaptureSource,
         inputs: MappingInputs,
         posted: dict[str, Any],
-        idempotency_key: str | None,
+        idempotency_key: IdempotencyKey | None,
     ) -> tuple[dict[str, Any], bool]:
         """Write one capture in a transaction of its own; return the capture's id, contact and
         asset, and whether they are those of an earlier post with the same idempotency key."""
@@ -190,7 +202,7 @@ def _capture_row(
     submission: Submission,
     source: CaptureSource,
     posted: dict[str, Any],
-    idempotency_key: str | None,
+    idempotency_key: IdempotencyKey | None,
 ) -> dict[str, Any]:
     """The capture to store, but for its contact."""
     form = submission.form
@@ -207,7 +219,7 @@ def _capture_row(
         "user_agent": source.user_agent,
         "ip_prefix": source.ip_prefix,
         "visitor_id": form.visitor_id,
-        "idempotency_key": idempotency_key,
+        "idempotency_key": idempotency_key.key if idempotency_key else None,
         "created_at": submission.now,
     }
 
@@ -215,15 +227,18 @@ def _capture_row(
 async def _claim(
     transaction: LeanTransaction,
     site_id: uuid.UUID,
-    key: str,
+    idempotency: IdempotencyKey,
     capture_id: uuid.UUID,
     now: datetime,
 ) -> dict[str, Any] | None:
-    """Take an idempotency key for this capture; when a live one holds it, its first capture.
+    """Take an idempotency key for this capture; when a live one holds it, its first capture,
+    unless it was made from another request (refused).
 
     A concurrent post with the same key waits here until the first one commits.
     """
-    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now}
+    key, request_hash = idempotency.key, idempotency.request_hash
+    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now,
+             "request_hash": request_hash}  # fmt: skip
     expired = now - IDEMPOTENCY_WINDOW
     if await transaction.first(CLAIM_IDEMPOTENCY_KEY, {**claim, "expired": expired}):
         return None
@@ -231,8 +246,11 @@ async def _claim(
     if first is None:  # the first capture was erased since: this one takes the key
         await transaction.execute(
             TAKE_OVER_IDEMPOTENCY_KEY,
-            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now},
-        )
+            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now,
+             "request_hash": request_hash},
+        )  # fmt: skip
+    else:
+        idempotency.check_replay(first["request_hash"])
     return first
 
 
@@ -346,7 +364,7 @@ def _apply_capture(
     )
     state.update(form.profile())
     custom = {k: v for k, v in form.fields.items() if v is not None and v != ""}
-    state["custom_fields"] = {**(state["custom_fields"] or {}), **custom}
+    state["custom_fields"] = submission.field_limits.merge(state["custom_fields"], custom)
     state["topics"] = list(dict.fromkeys([*(state["topics"] or []), *target.topics]))[:MAX_TOPICS]
     half_life = settings.mapping.content_half_life_days
     touches = {

@@ -5,13 +5,10 @@ the `Authorization` header or a `_key` form field), CORS against the site's orig
 limits and spam checks, before the capture itself.
 """
 
-import functools
-import ipaddress
-import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import msgspec
 import structlog
@@ -42,17 +39,20 @@ from inbound.errors import (
     Forbidden,
     TooManyRequests,
     Unauthorized,
-    Unprocessable,
     UnsupportedMediaType,
     problems,
 )
 from inbound.leads.capture import CaptureService, CaptureSource
+from inbound.leads.capture_client import ip_prefix, rate_bucket, readable_header
+from inbound.leads.custom_fields import CustomFieldLimits
+from inbound.leads.idempotency import IDEMPOTENCY_KEY, idempotency_key
+from inbound.leads.redirects import Redirect, checked_redirect
 from inbound.leads.reference import CaptureReference
 from inbound.leads.referer import from_referer
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
-from inbound.ratelimit import RateLimiter
+from inbound.ratelimit import RateLimiter, Verdict
 from inbound.responses import documented_header
 from inbound.sites.service import SiteKey
 
@@ -63,8 +63,6 @@ CONTROL_FIELDS = {"_key", "_redirect", "_idem", "_hp"}
 FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
                  "off": False, "false": False, "0": False, "no": False}  # fmt: skip
 FORM_INTEGERS = {"company_size"}
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
-DEFAULT_PORTS = {"http": 80, "https": 443}
 EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 
 
@@ -100,10 +98,6 @@ class ForeignOrigin(Forbidden):
     problem = "origin-not-allowed"
 
 
-class ForeignRedirect(Unprocessable):
-    problem = "redirect-not-allowed"
-
-
 class CaptureController(Controller):
     path = "/api/v1/captures"
     tags = ["captures"]
@@ -115,10 +109,11 @@ class CaptureController(Controller):
             "Posted by a site's pages with the site's public key, as JSON or as a plain HTML "
             "form. Answers `201` with the contact, the capture and the asset's delivery URL, "
             "or `303` to `_redirect`. The same `Idempotency-Key` (or `_idem`) within 24 hours "
-            "answers as the first post did and writes nothing more. A post that fills the "
-            "`_hp` honeypot is answered like a success and stored nowhere. A post without "
-            "`utm_*` fields takes them from the query of its `Referer` (the landing page), "
-            "which also gives `page_url` when the post has none."
+            "answers as the first post did and writes nothing more; with another body it is "
+            "refused with `422`. A post that fills the `_hp` honeypot is answered like a "
+            "success and stored nowhere. A post without `utm_*` fields takes them from the "
+            "query of its `Referer` (the landing page), which also gives `page_url` when the "
+            "post has none."
         ),
         status_code=201,
         request_max_body_size=MAX_CAPTURE_BYTES,
@@ -139,38 +134,22 @@ class CaptureController(Controller):
         limiter: RateLimiter = state.rate_limiter
         reference: CaptureReference = state.capture_reference
         client_ip = request.client.host if request.client else "unknown"
-        await _enforce(limiter, limits.per_ip, "capture-ip", client_ip)
+        await _enforce(limiter.hit, limits.per_ip, "capture-ip", rate_bucket(client_ip))
         posted = await _read_body(request)
         await reference.follow_other_processes()
         site_key = await _site_key(reference, request, posted)
-        await _enforce(limiter, limits.per_key, "capture-key", str(site_key.key_id))
+        # The public key is in every page: only captures actually made count against the
+        # site, or anyone could spend its captures with invalid posts.
+        site_bucket = ("capture-key", str(site_key.key_id))
+        await _enforce(limiter.check, limits.per_key, *site_bucket)
         _check_origin(request, site_key)
-        redirect = posted.get("_redirect")
-        if isinstance(redirect, str) and _origin_of(redirect) not in site_key.allowed_origins:
-            raise ForeignRedirect(
-                "`_redirect` must lead to one of the site's origins", field="_redirect"
-            )
+        redirect = checked_redirect(posted.get("_redirect"), site_key.allowed_origins)
         if posted.get("_hp"):
             logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
             return await _pretend_accepted(reference, posted, redirect)
-        try:
-            form = CaptureCreate.model_validate(
-                posted | from_referer(posted, request.headers.get("referer"))
-            )
-        except ValidationError as exc:
-            raise InvalidCapture.from_validation(exc) from None
-        idempotency_key = _idempotency_key(request) or form.idempotency_key
-        accepted, replayed = await CaptureService(bind_of(state.sessionmaker), reference).capture(
-            form,
-            posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
-            source=CaptureSource(
-                site_id=site_key.site_id,
-                key_id=site_key.key_id,
-                ip_prefix=_ip_prefix(client_ip),
-                user_agent=(request.headers.get("user-agent") or "")[:500] or None,
-            ),
-            idempotency_key=idempotency_key,
-        )
+        accepted, replayed = await _record(request, posted, site_key, client_ip)
+        if not replayed:
+            await limiter.hit(limits.per_key, *site_bucket)
         return _answer(accepted, redirect, replayed=replayed)
 
     @get(
@@ -187,8 +166,43 @@ class CaptureController(Controller):
         return CaptureRead.model_validate(await LeadService(db_session).capture(capture_id))
 
 
-async def _enforce(limiter: RateLimiter, limit: RateLimitItem, *identifiers: str) -> None:
-    verdict = await limiter.hit(limit, *identifiers)
+async def _record(
+    request: Request[Any, Any, Any], posted: dict[str, Any], site_key: SiteKey, client_ip: str
+) -> tuple[CaptureAccepted, bool]:
+    """Check a post against the form's rules and make its capture; say whether it replays."""
+    state = request.app.state
+    try:
+        form = CaptureCreate.model_validate(
+            posted | from_referer(posted, request.headers.get("referer"))
+        )
+    except ValidationError as exc:
+        raise InvalidCapture.from_validation(exc) from None
+    settings = state.settings
+    field_limits = CustomFieldLimits(
+        settings.custom_fields_per_contact, settings.custom_fields_bytes_per_contact
+    )
+    field_limits.check_capture(form.fields)
+    idempotency = idempotency_key(
+        request.headers.get("idempotency-key"), form.idempotency_key, posted
+    )
+    service = CaptureService(bind_of(state.sessionmaker), state.capture_reference, field_limits)
+    return await service.capture(
+        form,
+        posted={k: v for k, v in posted.items() if k not in CONTROL_FIELDS},
+        source=CaptureSource(
+            site_id=site_key.site_id,
+            key_id=site_key.key_id,
+            ip_prefix=ip_prefix(client_ip),
+            user_agent=readable_header(request.headers.get("user-agent"), 500),
+        ),
+        idempotency_key=idempotency,
+    )
+
+
+async def _enforce(
+    count: Callable[..., Awaitable[Verdict]], limit: RateLimitItem, *identifiers: str
+) -> None:
+    verdict = await count(limit, *identifiers)
     if not verdict.allowed:
         raise TooManyRequests(
             f"too many captures; retry in {verdict.retry_after} s",
@@ -266,69 +280,34 @@ async def _site_key(
 def _check_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
     """A browser names the page's origin; it must be one of the site's."""
     origin = request.headers.get("origin")
-    if origin is not None and origin.lower() not in site_key.allowed_origins:
+    if origin is None:
+        return
+    if not origin.isascii():  # an origin is ASCII: these bytes name no site's
+        raise ForeignOrigin("the Origin header is not an origin", field="Origin")
+    if origin.lower() not in site_key.allowed_origins:
         raise ForeignOrigin(f"origin {origin!r} is not one of this site's origins", field="Origin")
 
 
-def _idempotency_key(request: Request[Any, Any, Any]) -> str | None:
-    """The `Idempotency-Key` header, held to the same rule as the `_idem` field."""
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidCapture(
-            "Idempotency-Key is 1 to 200 visible ASCII characters", field="Idempotency-Key"
-        )
-    return key
-
-
-def _origin_of(url: str) -> str | None:
-    """The origin of ``url`` as browsers name it (default ports left out), or None."""
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        return None
-    if not parts.scheme or not parts.hostname:
-        return None
-    scheme = parts.scheme.lower()
-    shown = "" if port is None or DEFAULT_PORTS.get(scheme) == port else f":{port}"
-    return f"{scheme}://{parts.hostname.lower()}{shown}"
-
-
-@functools.lru_cache(maxsize=4096)  # the same clients post again and again
-def _ip_prefix(host: str) -> str | None:
-    """The client's network, not its address: /24 for IPv4, /48 for IPv6."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    bits = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
-
-
 def _answer(
-    accepted: CaptureAccepted, redirect: Any, *, replayed: bool = False
+    accepted: CaptureAccepted, redirect: Redirect | None, *, replayed: bool = False
 ) -> Response[CaptureAccepted]:
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    if not isinstance(redirect, str):
+    if redirect is None:
         location = f"{CaptureController.path}/{accepted.capture_id}"
         return Response(accepted, status_code=201, headers={"Location": location, **headers})
-    parts = urlsplit(redirect)
     extra = {"capture_id": str(accepted.capture_id)}
     if accepted.delivery_url:
         extra["delivery_url"] = accepted.delivery_url
-    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
     return Response(
         b"",  # type: ignore[arg-type]
         media_type=MediaType.TEXT,
         status_code=303,
-        headers={"Location": urlunsplit(parts._replace(query=query)), **headers},
+        headers={"Location": redirect.with_query(extra), **headers},
     )
 
 
 async def _pretend_accepted(
-    reference: CaptureReference, posted: dict[str, Any], redirect: Any
+    reference: CaptureReference, posted: dict[str, Any], redirect: Redirect | None
 ) -> Response[CaptureAccepted]:
     """What a real capture would answer, so that a bot learns nothing; nothing is stored."""
     asset = posted.get("asset")
@@ -357,7 +336,7 @@ def capture_cors(app: ASGIApp) -> ASGIApp:
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        origin = next((v.decode() for k, v in scope["headers"] if k == b"origin"), None)
+        origin = _ascii_origin(scope)
         known = origin is not None and await known_origin(scope["app"].state, origin)
         if scope.get("method") == "OPTIONS":
             # Answered here: Litestar's own OPTIONS handler would take the route's place.
@@ -381,6 +360,12 @@ def capture_cors(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_cors)
 
     return middleware
+
+
+def _ascii_origin(scope: Scope) -> str | None:
+    """The `Origin` header; None when absent or not ASCII, which no site's origin is."""
+    raw = next((value for name, value in scope["headers"] if name == b"origin"), None)
+    return raw.decode() if raw is not None and raw.isascii() else None
 
 
 async def _preflight(send: Send, origin: str | None) -> None:
@@ -417,7 +402,8 @@ document_request_header(
     "captureLead",
     "Idempotency-Key",
     "1 to 200 visible ASCII characters chosen by the page (or the `_idem` field): a post with "
-    "the same key within 24 hours answers as the first did and writes nothing more.",
+    "the same key within 24 hours answers as the first did and writes nothing more; the same "
+    "key with another body is refused with `422`.",
     {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
 )
 document_response(

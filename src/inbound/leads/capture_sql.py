@@ -47,13 +47,13 @@ def _insert_every_column(table: Table) -> Executable:
 
 
 def _claim_key(dialect_name: str) -> Any:
-    columns = ("site_id", "key", "capture_id", "created_at")
+    columns = ("site_id", "key", "capture_id", "created_at", "request_hash")
     claim = _dialect_insert(dialect_name, IDEMPOTENCY_KEYS).values(
         {name: bindparam(name) for name in columns}
     )
     return claim.on_conflict_do_update(
         index_elements=["site_id", "key"],
-        set_={"capture_id": claim.excluded.capture_id, "created_at": claim.excluded.created_at},
+        set_={name: claim.excluded[name] for name in ("capture_id", "created_at", "request_hash")},
         where=IDEMPOTENCY_KEYS.c.created_at < bindparam("expired"),
     ).returning(IDEMPOTENCY_KEYS.c.capture_id)
 
@@ -71,9 +71,12 @@ def _insert_contact(dialect_name: str) -> Any:
 # A site's idempotency key, taken for a new capture unless a live one holds it. A concurrent
 # request with the same key waits here until the first one commits or rolls back.
 CLAIM_IDEMPOTENCY_KEY = LeanStatement(_claim_key)
-# The capture first made under an idempotency key, if it still exists.
+# The capture first made under an idempotency key, if it still exists, and the fingerprint of
+# the request that made it.
 REPLAYED_CAPTURE = LeanStatement(
-    select(CAPTURES.c.id, CAPTURES.c.contact_id, CAPTURES.c.asset_id)
+    select(
+        CAPTURES.c.id, CAPTURES.c.contact_id, CAPTURES.c.asset_id, IDEMPOTENCY_KEYS.c.request_hash
+    )
     .join(IDEMPOTENCY_KEYS, IDEMPOTENCY_KEYS.c.capture_id == CAPTURES.c.id)
     .where(
         IDEMPOTENCY_KEYS.c.site_id == bindparam("site_id"),
@@ -87,7 +90,11 @@ TAKE_OVER_IDEMPOTENCY_KEY = LeanStatement(
         IDEMPOTENCY_KEYS.c.site_id == bindparam("b_site_id"),
         IDEMPOTENCY_KEYS.c.key == bindparam("b_key"),
     )
-    .values(capture_id=bindparam("capture_id"), created_at=bindparam("created_at"))
+    .values(
+        capture_id=bindparam("capture_id"),
+        created_at=bindparam("created_at"),
+        request_hash=bindparam("request_hash"),
+    )
 )
 # The contact with this email, locked until the commit.
 LOCK_CONTACT_BY_EMAIL = LeanStatement(

@@ -160,6 +160,9 @@ class CaptureIdempotencyKey(SQLModel, table=True):
     key: str = Field(max_length=200, primary_key=True)
     capture_id: uuid.UUID
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # SHA-256 of the request the key was first sent with: the same key with another body is
+    # refused rather than answered as the first. Null for keys claimed before it was kept.
+    request_hash: str | None = Field(default=None, max_length=64)
 
 
 class StageChange(SQLModel, table=True):

@@ -1,8 +1,16 @@
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, Strict, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
@@ -16,13 +24,32 @@ from inbound.schemas import (
     ShortText,
 )
 
+# Characters that cannot be seen, or that reorder what is seen: controls, soft hyphens, zero
+# width and direction marks, line separators, the byte order mark. In an email they make one
+# address look like another, and two spellings of one person two contacts.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_INVISIBLE = (
+    r"\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f"
+    r"\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+)
 # Syntax only, and stated whole by the pattern so that the contract says exactly what passes:
-# a local part without spaces, and a domain of dot-separated DNS labels (IDNs in punycode).
+# a local part without spaces or invisible characters, and a domain of dot-separated DNS
+# labels (IDNs in punycode).
 EMAIL_PATTERN = (
-    r"^\s*[^@\s\x00\"<>(),;:\[\]\\]{1,64}@"
+    rf"^\s*[^@\s{_INVISIBLE}\"<>(),;:\[\]\\]{{1,64}}@"
     r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\s*$"
 )
 CUSTOM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def _visible(email: object) -> object:
+    # Also before trimming, which would quietly drop the controls Python counts as spaces,
+    # and beyond the pattern, for the characters a JSON Schema pattern cannot name.
+    if isinstance(email, str) and any(
+        unicodedata.category(c) in INVISIBLE_CATEGORIES for c in email.strip(" \t\r\n")
+    ):
+        raise ValueError("an email cannot hold control, zero-width or direction characters")
+    return email
 
 
 def normalise_email(email: str) -> str:
@@ -34,6 +61,7 @@ Email = Annotated[
     str,
     StringConstraints(max_length=320, pattern=EMAIL_PATTERN),
     Field(examples=["ana@example.com"]),
+    BeforeValidator(_visible),
 ]
 Text100 = Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)]
 Text200 = Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]

@@ -1,0 +1,73 @@
+"""Emails with control, zero-width or direction characters are refused, whatever the form."""
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import Headers
+from tests.leads.helpers import (
+    World,
+    capture,
+    error_fields,
+    make_asset,
+    make_world,
+    post_form,
+)
+from tests.leads.refusals import assert_problem, nothing_written
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, admin: Headers) -> World:
+    world = await make_world(client, admin)
+    await make_asset(client, admin)
+    return world
+
+
+INVISIBLE_EMAILS = [
+    "\u200bana@example.com",
+    "ana\u200b@example.com",
+    "an\u200ea@example.com",
+    "ana\u202e@example.com",
+    "\ufeffana@example.com",
+    "ana\x00@example.com",
+    "ana\x01@example.com",
+    "\x1fana@example.com",
+    "ana@example.com\x1f",
+    "ana\x7f@example.com",
+    "ana\u2028@example.com",
+    "an\u00ada@example.com",
+    "ana\u2066@example.com",
+    "ana\U000e0041@example.com",
+]
+
+
+class TestEmailCharacters:
+    @pytest.mark.parametrize("email", INVISIBLE_EMAILS)
+    async def test_an_email_with_invisible_characters_is_refused_naming_email(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, email: str
+    ) -> None:
+        response = await capture(client, world, email=email)
+        assert_problem(response, {400, 422})
+        assert error_fields(response) == ["email"]
+        assert await nothing_written(db)
+
+    @pytest.mark.parametrize("email", INVISIBLE_EMAILS[:3])
+    async def test_a_form_with_an_invisible_character_in_its_email_is_refused(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, email: str
+    ) -> None:
+        fields: dict[str, str | list[str]] = {
+            "_key": world.public_key, "asset": "scoring-ebook", "email": email,
+        }  # fmt: skip
+        response = await post_form(client, fields)
+        assert_problem(response, {400, 422})
+        assert error_fields(response) == ["email"]
+        assert await nothing_written(db)
+
+    @pytest.mark.parametrize(
+        "email", [" ana@example.com\n", "\tAna@Example.com ", "josé@example.com"]
+    )
+    async def test_ordinary_spacing_around_and_letters_are_still_taken(
+        self, client: httpx.AsyncClient, world: World, email: str
+    ) -> None:
+        response = await capture(client, world, email=email)
+        assert response.status_code == 201, response.text
