@@ -23,7 +23,7 @@ from inbound.db import utcnow
 from inbound.errors import InboundError
 from inbound.leads.stages import STAGES, LifecycleStage
 from inbound.reports.assets import AssetQuery
-from inbound.reports.controller import InvalidReportParameter, parse_period
+from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import assets_read, funnel_read
 from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead
