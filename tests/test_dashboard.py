@@ -216,7 +216,8 @@ def test_signing_out_ends_the_session_for_good(service: Service, page: Page) -> 
     page.goto(f"{service.live.url}/dashboard")
     expect(page.locator("input[name=key]")).to_be_visible()
     # The old cookie, put back, opens nothing: the session ended on the server.
-    page.context.add_cookies([cookie])
+    page.context.add_cookies([{"name": cookie["name"], "value": cookie["value"],
+                               "domain": cookie["domain"], "path": cookie["path"]}])  # fmt: skip
     page.goto(f"{service.live.url}/dashboard")
     expect(page.locator("[role=alert]")).to_contain_text("your session has ended")
     expect(page.locator("[data-testid=funnel]")).to_have_count(0)

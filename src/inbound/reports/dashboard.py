@@ -26,6 +26,7 @@ from inbound.leads.stages import STAGES, LifecycleStage
 from inbound.reports.assets import AssetQuery
 from inbound.reports.dashboard_auth import (
     COOKIE,
+    end_session,
     forget_session,
     keep_session,
     key_principal,
@@ -33,7 +34,6 @@ from inbound.reports.dashboard_auth import (
     signed_in_reader,
     start_session,
 )
-from inbound.reports.dashboard_auth import end_session as end_server_session
 from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import assets_read, funnel_read
@@ -44,7 +44,7 @@ TOP_ASSETS = 10
 NO_RATE = "n/a"  # a rate over nobody
 DEFAULT_DAYS = 365
 PARAMETERS = ("from", "to", "tz", "stage")
-ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CROSS_SITE = "refused: this form was not posted from this dashboard's own page"
 # Nothing but the page itself and its inline styles.
 POLICY = (
@@ -160,7 +160,7 @@ class DashboardController(Controller):
     ) -> Response[Any]:
         if not posted_from_here(request):
             return _sign_in(request, CROSS_SITE, status=403, forget=False)
-        await end_server_session(request, db_session)
+        await end_session(request, db_session)
         response: Response[Any] = Redirect("/dashboard", status_code=303)
         forget_session(request, response)
         return response
@@ -198,6 +198,7 @@ def _unexpected_parameters(request: Request[Any, Any, Any]) -> str | None:
 
 
 def _day(chosen: dict[str, str], name: str) -> date:
+    """The day a date field of the form holds, written as the date input writes it."""
     text = chosen[name]
     try:
         if not ISO_DATE.fullmatch(text):
