@@ -39,6 +39,10 @@ class Service:
     reader_key: str
     leads_only_key: str
 
+    @property
+    def admin_key(self) -> str:
+        return self.live.admin_headers["Authorization"].removeprefix("Bearer ")
+
     def report(self, name: str, **params: str) -> dict[str, Any]:
         response = httpx.get(
             f"{self.live.url}/api/v1/reports/{name}",
@@ -149,6 +153,14 @@ def test_the_page_shows_the_numbers_of_the_json_reports(service: Service, page: 
         [to_customer] = [r for r in group["from_entry"] if r["to_stage"] == "customer"]
         overall = percent(to_customer["rate"])
         assert card.locator("[data-testid=overall]").inner_text() == overall
+    # Cohort counts and period counts are never side by side unlabelled.
+    funnel_section = page.locator("[data-testid=funnel-section]")
+    assets_section = page.locator("[data-testid=assets-section]")
+    assert funnel_section.get_attribute("data-mode") == funnel["mode"] == "cohort"
+    expect(funnel_section.locator("[data-testid=mode]")).to_have_text("cohort counts")
+    assert assets_section.get_attribute("data-mode") == "period"
+    expect(assets_section.locator("[data-testid=mode]")).to_have_text("period counts")
+    expect(assets_section.locator("thead")).to_contain_text("Captures in period")
     # The numbers are not all zero: the chart has something to show.
     assert funnel["total"]["stages"][0]["count"] == len(LEADS)
     assert group_count(funnel, "it-director", "customer") == 1
@@ -191,13 +203,51 @@ def test_a_bad_period_is_explained_on_the_page(service: Service, page: Page) -> 
     expect(page.locator("[data-testid=error]")).to_contain_text("`to` comes before `from`")
 
 
-def test_signing_out_forgets_the_key(service: Service, page: Page) -> None:
+def test_signing_out_ends_the_session_for_good(service: Service, page: Page) -> None:
     sign_in(page, service, service.reader_key)
     expect(page.locator("[data-testid=funnel]").first).to_be_visible()
+    [cookie] = page.context.cookies()
+    assert cookie["value"] != service.reader_key  # the browser never holds the key
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (True, "Strict",
+                                                                        "/dashboard")  # fmt: skip
     page.click("text=Sign out")
     expect(page.locator("input[name=key]")).to_be_visible()
+    assert page.context.cookies() == []
     page.goto(f"{service.live.url}/dashboard")
     expect(page.locator("input[name=key]")).to_be_visible()
+    # The old cookie, put back, opens nothing: the session ended on the server.
+    page.context.add_cookies([{"name": cookie["name"], "value": cookie["value"],
+                               "domain": cookie["domain"], "path": cookie["path"]}])  # fmt: skip
+    page.goto(f"{service.live.url}/dashboard")
+    expect(page.locator("[role=alert]")).to_contain_text("your session has ended")
+    expect(page.locator("[data-testid=funnel]")).to_have_count(0)
+
+
+def test_an_admin_key_is_kept_out_of_the_browser(service: Service, page: Page) -> None:
+    sign_in(page, service, service.admin_key)
+    expect(page.locator("[role=alert]")).to_contain_text("`admin`")
+    expect(page.locator("[role=alert]")).to_contain_text("must not be used in a browser")
+    assert page.context.cookies() == []
+
+
+def test_a_sign_in_posted_from_another_page_is_refused(service: Service, page: Page) -> None:
+    """A form on a page of another origin (here one without any) that signs the visitor in."""
+    page.set_content(
+        f'<form method="post" action="{service.live.url}/dashboard/session">'
+        f'<input name="key" value="{service.reader_key}"><button>go</button></form>'
+    )
+    page.click("button")
+    expect(page.locator("[role=alert]")).to_contain_text("not posted from this dashboard")
+    assert page.context.cookies() == []
+
+
+def test_an_unknown_query_parameter_is_refused(service: Service, page: Page) -> None:
+    sign_in(page, service, service.reader_key)
+    answer = page.goto(f"{service.live.url}/dashboard?from=2026-01-01&persona=it-director")
+    assert answer is not None
+    assert answer.status == 400
+    expect(page.locator("[data-testid=error]")).to_contain_text("unknown query parameter")
+    expect(page.locator("[data-testid=error]")).to_contain_text("persona")
 
 
 def test_without_a_key_the_page_asks_for_one(service: Service) -> None:

@@ -2,7 +2,7 @@
 
 from sqlmodel import SQLModel
 
-from inbound.auth.models import ApiKey
+from inbound.auth.models import ApiKey, DashboardSession
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
 from inbound.crm.models import CrmContact, CrmErasure, CrmInboundMark, CrmResync, CrmSyncState
 from inbound.leads.models import (
@@ -35,6 +35,7 @@ __all__ = [
     "CrmInboundMark",
     "CrmResync",
     "CrmSyncState",
+    "DashboardSession",
     "LeadEvent",
     "LeadNote",
     "LeadSetting",

@@ -9,6 +9,7 @@ from inbound.auth.keys import KeyKind, generate_key, hash_key, key_prefix
 from inbound.auth.models import ApiKey
 from inbound.auth.repository import ApiKeyRepository
 from inbound.auth.scopes import Scope
+from inbound.auth.sessions import DashboardSessionService
 from inbound.db import utcnow
 from inbound.errors import NotFound
 from inbound.pagination import PageRequest
@@ -66,8 +67,9 @@ class ApiKeyService:
         return by_site
 
     async def revoke(self, key_id: uuid.UUID) -> None:
-        """Stop a key from working; revoking twice is harmless."""
+        """Stop a key from working, in the dashboard too; revoking twice is harmless."""
         api_key = await self.get(key_id)
         if api_key.revoked_at is None:
             api_key.revoked_at = utcnow()
             await self.keys.session.flush()
+        await DashboardSessionService(self.keys.session).end_all_of(key_id)

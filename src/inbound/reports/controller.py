@@ -3,9 +3,8 @@
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import NamedDependency, Provide
@@ -17,10 +16,11 @@ from inbound.auth.scopes import Scope
 from inbound.content.service import filtered_asset_id
 from inbound.contract import document_media_type
 from inbound.db import utcnow
-from inbound.errors import BadRequest, problems
+from inbound.errors import problems
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import filtered_persona_id
 from inbound.reports.assets import AssetQuery
+from inbound.reports.period import InvalidReportParameter, Period, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import (
     assets_csv,
@@ -33,8 +33,8 @@ from inbound.reports.render import (
 from inbound.reports.schemas import AssetsRead, FunnelRead, VelocityRead
 from inbound.reports.service import ReportService
 from inbound.schemas import NO_NUL
+from inbound.sites.service import SiteNotFound, SiteService
 
-MAX_PERIOD = timedelta(days=5 * 366)
 CSV = "text/csv"
 
 Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
@@ -42,21 +42,6 @@ FromDate = Annotated[date, QueryParameter(name="from", description="First day.")
 ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
 TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
 Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
-
-
-class InvalidReportParameter(BadRequest):
-    problem = "validation"
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """The days a report covers, as asked, and as UTC instants."""
-
-    from_date: date
-    to_date: date
-    time_zone: str
-    start: datetime
-    end: datetime  # exclusive
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,20 +102,30 @@ async def grouped_query(session: AsyncSession, asked: ReportParameters) -> Group
         window_days=asked.window_days,
         by=asked.by,
         persona_id=await filtered_persona_id(session, asked.persona, field="persona"),
-        site_id=asked.site,
+        site_id=await filtered_site_id(session, asked.site),
         asset_id=await filtered_asset_id(session, asked.asset, field="asset"),
     )
     return GroupedQuery(period, query)
 
 
 GROUPED = {"asked": Provide(provide_report_parameters, sync_to_thread=False)}
+PERIOD = (
+    "The period runs from the start of `from` to the end of `to` in `tz` (an IANA time zone "
+    "name) and spans at most 5 calendar years: `to` comes before the same day 5 years after "
+    "`from` (1 March for 29 February), inside the years 1 to 9999 in UTC. "
+)
+WINDOW = (
+    "`window_days` counts exact 24-hour days from the instant the contact reached the entry "
+    "stage, whatever the time zone and its daylight-saving changes. "
+)
 PARAMETERS = (
-    "The period runs from the start of `from` to the end of `to` in `tz`. `by=persona` groups "
-    "by the contact's current persona (a group for contacts without one); `first_asset`, "
-    "`source` (first-touch UTM source / medium) and `site` by first touch; `any_asset` counts "
-    "a contact under every asset it captured. Groups nobody is in show zeros. `persona`, "
-    "`site` (first touch) and `asset` (captured it) narrow the contacts. `format=csv` or "
-    "`Accept: text/csv` answers CSV."
+    PERIOD
+    + WINDOW
+    + "`by=persona` groups by the contact's current persona (a group for contacts without "
+    "one); `first_asset`, `source` (first-touch UTM source / medium) and `site` by first touch; "
+    "`any_asset` counts a contact under every asset it captured. Groups nobody is in show "
+    "zeros. `persona`, `site` (first touch) and `asset` (captured it) narrow the contacts; "
+    "naming one that does not exist is a 400. `format=csv` or `Accept: text/csv` answers CSV."
 )
 
 
@@ -213,8 +208,9 @@ class ReportController(Controller):
             "each model the credits sum to `converted`; contacts that converted without any "
             "capture before are counted in `unattributed`. Captures at the same instant are "
             "ordered by id. `persona` (current) and `site` (first touch) narrow the contacts "
-            "every figure counts. The period runs from the start of `from` to the end of `to` "
-            "in `tz`. `format=csv` or `Accept: text/csv` answers CSV."
+            "every figure counts; naming one that does not exist is a 400. "
+            + PERIOD
+            + "`format=csv` or `Accept: text/csv` answers CSV."
         ),
         responses=problems(400, 401, 403),
     )
@@ -236,7 +232,7 @@ class ReportController(Controller):
             start=period.start,
             end=period.end,
             persona_id=await filtered_persona_id(db_session, persona, field="persona"),
-            site_id=site,
+            site_id=await filtered_site_id(db_session, site),
         )
         report = await ReportService(db_session).assets(query)
         return _answer(request, format, assets_read(report, period), assets_csv)
@@ -251,18 +247,14 @@ def _answer(
     return Response(body, media_type=MediaType.JSON)
 
 
-def parse_period(from_date: date, to_date: date, tz: str) -> Period:
+async def filtered_site_id(session: AsyncSession, site: uuid.UUID | None) -> uuid.UUID | None:
+    """The site a report narrows to; naming one that does not exist is a 400, not zeros."""
+    if site is None:
+        return None
     try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidReportParameter(f"unknown time zone {tz!r}", field="tz") from None
-    if to_date < from_date:
-        raise InvalidReportParameter("`to` comes before `from`", field="to")
-    start = datetime.combine(from_date, time(), zone).astimezone(UTC)
-    end = datetime.combine(to_date + timedelta(days=1), time(), zone).astimezone(UTC)
-    if end - start > MAX_PERIOD:
-        raise InvalidReportParameter("the period is longer than 5 years", field="to")
-    return Period(from_date, to_date, tz, start, end)
+        return (await SiteService(session).get(site)).id
+    except SiteNotFound:
+        raise InvalidReportParameter(f"no site {site}", field="site") from None
 
 
 for _operation in ("funnelReport", "velocityReport", "assetsReport"):

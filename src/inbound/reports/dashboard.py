@@ -1,10 +1,13 @@
 """`/dashboard`: the funnel per persona and the top assets, as a page a person can read.
 
 Rendered on the server from the same report objects the API answers with, so the page and the
-JSON never disagree; no script, nothing fetched from elsewhere. The page reads a key with the
-`reports:read` scope, given once through its sign-in form and kept in an HTTP-only cookie.
+JSON never disagree; no script, nothing fetched from elsewhere. A key whose only scope is
+`reports:read` signs in once through the page's form; the browser then holds a session (see
+`dashboard_auth`), never the key. Like the API, the page refuses query parameters it does not
+take.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -17,23 +20,32 @@ from litestar.params import Body
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import Principal, principal_for
-from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.errors import InboundError
 from inbound.leads.stages import STAGES, LifecycleStage
 from inbound.reports.assets import AssetQuery
-from inbound.reports.controller import InvalidReportParameter, parse_period
+from inbound.reports.dashboard_auth import (
+    COOKIE,
+    end_session,
+    forget_session,
+    keep_session,
+    key_principal,
+    posted_from_here,
+    signed_in_reader,
+    start_session,
+)
+from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import assets_read, funnel_read
 from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead
 from inbound.reports.service import ReportService
 
-COOKIE = "inbound_reports_key"
-COOKIE_SECONDS = 8 * 3600
 TOP_ASSETS = 10
 NO_RATE = "n/a"  # a rate over nobody
 DEFAULT_DAYS = 365
+PARAMETERS = ("from", "to", "tz", "stage")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+CROSS_SITE = "refused: this form was not posted from this dashboard's own page"
 # Nothing but the page itself and its inline styles.
 POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
@@ -101,23 +113,17 @@ class DashboardController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
     ) -> Response[str]:
-        principal = await _reader(request)
-        if principal is None:
-            return _sign_in(request, None, status=200)
-        if not principal.allows(Scope.REPORTS_READ):
-            return _sign_in(request, "this key lacks the `reports:read` scope", status=403)
-        asked = request.query_params
-        today = utcnow().date()
-        chosen = {
-            "from": asked.get("from") or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
-            "to": asked.get("to") or today.isoformat(),
-            "tz": asked.get("tz") or "UTC",
-            "stage": asked.get("stage") or LifecycleStage.CUSTOMER.value,
-        }
+        if await signed_in_reader(request, db_session) is None:
+            ended = "your session has ended: sign in again" if _has_session(request) else None
+            return _sign_in(request, ended, status=401 if ended else 200)
+        chosen = _chosen(request)
+        refusal = _unexpected_parameters(request)
+        if refusal:
+            return _page({"chosen": chosen, "error": refusal}, status=400)
         try:
             funnel, assets = await _reports(db_session, chosen)
         except InboundError as error:
-            return _page({"chosen": chosen, "error": error.detail}, status=400)
+            return _page({"chosen": chosen, "error": error.detail}, status=error.status_code)
         context = {
             "chosen": chosen,
             "funnel": funnel,
@@ -132,45 +138,80 @@ class DashboardController(Controller):
     async def sign_in(
         self,
         request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
         data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        key = (data.get("key") or "").strip()
-        principal = await principal_for(request.app.state.sessionmaker, key) if key else None
+        if not posted_from_here(request):
+            return _sign_in(request, CROSS_SITE, status=403, forget=False)
+        principal = await key_principal(request, (data.get("key") or "").strip())
         if principal is None:
             return _sign_in(request, "unknown or revoked key", status=401)
-        if not principal.allows(Scope.REPORTS_READ):
-            return _sign_in(request, "this key lacks the `reports:read` scope", status=403)
+        try:
+            signed_in = await start_session(db_session, principal)
+        except InboundError as error:
+            return _sign_in(request, error.detail, status=error.status_code)
         response: Response[Any] = Redirect("/dashboard", status_code=303)
-        response.set_cookie(
-            COOKIE,
-            key,
-            path="/dashboard",
-            max_age=COOKIE_SECONDS,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+        keep_session(request, response, signed_in)
         return response
 
     @post("/session/end", status_code=303)
-    async def sign_out(self) -> Response[Any]:
+    async def sign_out(
+        self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+    ) -> Response[Any]:
+        if not posted_from_here(request):
+            return _sign_in(request, CROSS_SITE, status=403, forget=False)
+        await end_session(request, db_session)
         response: Response[Any] = Redirect("/dashboard", status_code=303)
-        response.delete_cookie(COOKIE, path="/dashboard")
+        forget_session(request, response)
         return response
 
 
-async def _reader(request: Request[Any, Any, Any]) -> Principal | None:
-    key = request.cookies.get(COOKIE)
-    if not key:
-        return None
-    return await principal_for(request.app.state.sessionmaker, key)
+def _has_session(request: Request[Any, Any, Any]) -> bool:
+    return bool(request.cookies.get(COOKIE))
+
+
+def _chosen(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The period and stage asked for, or the defaults: the last year, customers."""
+    asked = request.query_params
+    today = utcnow().date()
+    return {
+        "from": asked.get("from") or (today - timedelta(days=DEFAULT_DAYS - 1)).isoformat(),
+        "to": asked.get("to") or today.isoformat(),
+        "tz": asked.get("tz") or "UTC",
+        "stage": asked.get("stage") or LifecycleStage.CUSTOMER.value,
+    }
+
+
+def _unexpected_parameters(request: Request[Any, Any, Any]) -> str | None:
+    """Why the query cannot be answered as asked: a misspelt parameter must not be ignored."""
+    asked = request.query_params
+    unknown = sorted(set(asked) - set(PARAMETERS))
+    if unknown:
+        return (
+            f"unknown query parameter(s): {', '.join(unknown)}; this page takes: "
+            f"{', '.join(PARAMETERS)}"
+        )
+    repeated = [name for name in PARAMETERS if len(asked.getall(name, [])) > 1]
+    if repeated:
+        return f"query parameter(s) given more than once: {', '.join(repeated)}"
+    return None
+
+
+def _day(chosen: dict[str, str], name: str) -> date:
+    """The day a date field of the form holds, written as the date input writes it."""
+    text = chosen[name]
+    try:
+        if not ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidReportParameter(
+            f"`{name}` is not a date: write it YYYY-MM-DD", field=name
+        ) from None
 
 
 async def _reports(session: AsyncSession, chosen: dict[str, str]) -> tuple[FunnelRead, AssetsRead]:
-    try:
-        from_date, to_date = date.fromisoformat(chosen["from"]), date.fromisoformat(chosen["to"])
-    except ValueError:
-        raise InvalidReportParameter("dates are written YYYY-MM-DD", field="from") from None
+    from_date, to_date = _day(chosen, "from"), _day(chosen, "to")
     try:
         stage = LifecycleStage(chosen["stage"])
     except ValueError:
@@ -197,11 +238,13 @@ def _page(context: dict[str, Any], *, status: int) -> Response[str]:
     return _html(html, status)
 
 
-def _sign_in(request: Request[Any, Any, Any], error: str | None, *, status: int) -> Response[str]:
+def _sign_in(
+    request: Request[Any, Any, Any], error: str | None, *, status: int, forget: bool = True
+) -> Response[str]:
     html = _templates.get_template("sign_in.html.j2").render(error=error)
     response = _html(html, status)
-    if error and request.cookies.get(COOKIE):
-        response.delete_cookie(COOKIE, path="/dashboard")
+    if error and forget:
+        forget_session(request, response)
     return response
 
 

@@ -19,6 +19,7 @@ from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.stages import STAGES, LifecycleStage
 
 Figures = TypeVar("Figures")
+HOURS_PER_DAY = 24
 
 
 class Mode(StrEnum):
@@ -69,9 +70,12 @@ def reached(stage: LifecycleStage) -> Any:
 
 
 def _within_days(later: Any, earlier: Any, days: int, dialect: str) -> ColumnElement[bool]:
-    """``later`` at most ``days`` days after ``earlier``; PostgreSQL and SQLite spell it apart."""
+    """``later`` at most ``days`` times 24 hours after ``earlier``."""
     if dialect == "postgresql":
-        return later <= earlier + func.make_interval(0, 0, 0, days)  # type: ignore[no-any-return]
+        # In hours: PostgreSQL adds an interval's days as calendar days of the session's time
+        # zone, 23 or 25 hours long across a daylight-saving change.
+        hours = func.make_interval(0, 0, 0, 0, days * HOURS_PER_DAY)
+        return later <= earlier + hours  # type: ignore[no-any-return]
     return func.julianday(later) - func.julianday(earlier) <= days
 
 
