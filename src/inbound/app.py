@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 import inbound.models  # noqa: F401  (maps every table before the first request)
 from inbound.auth.controller import ApiKeyController
 from inbound.auth.principal import authenticate
+from inbound.caching import no_store_middleware
 from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
 from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlugin
@@ -31,6 +32,7 @@ from inbound.leads.sales_controller import SalesController
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.privacy.controller import ErasureController
+from inbound.proxies import trusted_proxies
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
@@ -133,7 +135,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware],
+        # Outermost first: the access log sees the client behind the proxies.
+        middleware=[
+            trusted_proxies(settings.trusted_proxies),
+            request_context_middleware,
+            no_store_middleware,
+        ],
         state=State(
             {
                 "settings": settings,

@@ -52,7 +52,8 @@ def serve(host: str | None, port: int | None, run_migrations: bool, workers: int
         log_config=None,
         access_log=False,
         server_header=False,
-        proxy_headers=True,
+        # The application believes forwarded headers from INBOUND_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

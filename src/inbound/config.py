@@ -1,10 +1,11 @@
 """Settings, read only from ``INBOUND_*`` environment variables."""
 
+import ipaddress
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inbound.ratelimit import parse_limit
 
@@ -26,6 +27,11 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, description="JSON log lines; false for plain text.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
     docs_enabled: bool = True
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Reverse proxies (IP addresses or CIDR networks, comma-separated) whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty believes none.",
+    )
     redis_url: str | None = Field(
         default=None,
         description="redis://HOST:PORT/DB; rate-limit counters are shared there when set.",
@@ -157,6 +163,22 @@ class Settings(BaseSettings):
     def crm_enabled(self) -> bool:
         """Whether contacts are synced to HubSpot: only with a token."""
         return self.hubspot_token is not None and bool(self.hubspot_token.get_secret_value())
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> list[str]:
+        items = value.split(",") if isinstance(value, str) else value
+        networks = []
+        for item in (str(item).strip() for item in items):
+            if not item:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or a CIDR network (e.g. 10.0.0.0/8)"
+                ) from None
+        return networks
 
     @field_validator("capture_rate_per_ip", "capture_rate_per_key")
     @classmethod

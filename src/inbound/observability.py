@@ -82,10 +82,12 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_with_id)
         finally:
+            client = http_scope.get("client")
             access_log.info(
                 "request",
                 method=http_scope["method"],
                 path=scope["path"],
+                client=client[0] if client else None,
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )

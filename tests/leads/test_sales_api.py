@@ -5,13 +5,19 @@ import base64
 import csv
 import io
 import json
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.scopes import Scope
+from inbound.db import utcnow
 from inbound.leads.listing import LeadFilter
+from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import LEADS, World, capture, error_fields, make_asset, make_persona
 from tests.leads.helpers import make_world as make_site
@@ -182,6 +188,135 @@ class TestListing:
         )  # fmt: skip
         assert response.status_code == 400
         assert error_fields(response) == ["cursor"]
+
+
+def forged_cursor(sort: str, key: list[Any], as_of: str | None = None, **extra: Any) -> str:
+    document = {"s": sort, "k": key, "t": as_of, "f": LeadFilter().fingerprint(), **extra}
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+
+
+LEAD_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
+HUGE = 2**70
+
+
+class TestOutOfRange:
+    @pytest.mark.parametrize(
+        ("sort", "key", "extra"),
+        [
+            ("updated", [HUGE, LEAD_ID], {}),
+            ("updated", [-HUGE, LEAD_ID], {}),
+            ("updated", [1, LEAD_ID], {"w": [HUGE, []]}),
+            ("updated", [1, LEAD_ID], {"w": [10, [-HUGE]]}),
+            ("updated", [1, LEAD_ID], {"x": [HUGE, [1]]}),
+            ("updated", [1, LEAD_ID], {"x": [10, [HUGE]]}),
+            ("score", [10**400, LEAD_ID], {}),
+            ("score", [1e999, LEAD_ID], {}),
+            ("grade", ["A", 10**400, LEAD_ID], {}),
+            ("grade", ["A\u0000", 1.0, LEAD_ID], {}),
+        ],
+    )
+    async def test_a_cursor_key_beyond_its_type_is_refused(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        sales: Headers,
+        sort: str,
+        key: list[Any],
+        extra: dict[str, Any],
+    ) -> None:
+        await new_lead(client, world, "ana@example.com")
+        # json.dumps writes 1e999 as Infinity, which is no JSON: either way, not a cursor.
+        as_of = "2026-01-01T00:00:00+00:00" if sort in ("score", "grade") else None
+        cursor = forged_cursor(sort, key, as_of, **extra)
+        response = await client.get(LEADS, params={"sort": sort, "cursor": cursor}, headers=sales)
+        assert response.status_code == 400, response.text
+        assert error_fields(response) == ["cursor"]
+
+    @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+    async def test_a_cursor_time_beyond_the_calendar_is_refused(
+        self, client: httpx.AsyncClient, world: World, sales: Headers, as_of: str
+    ) -> None:
+        cursor = forged_cursor("score", [1.0, LEAD_ID], as_of)
+        response = await client.get(LEADS, params={"sort": "score", "cursor": cursor},
+                                    headers=sales)  # fmt: skip
+        assert response.status_code == 400, response.text
+        assert error_fields(response) == ["cursor"]
+
+    @pytest.mark.parametrize("as_of", ["1900-01-01T00:00:00+00:00", "2999-01-01T00:00:00+00:00"])
+    async def test_a_cursor_far_from_the_scores_still_reads(
+        self, client: httpx.AsyncClient, world: World, sales: Headers, as_of: str
+    ) -> None:
+        await new_lead(client, world, "ana@example.com")
+        cursor = forged_cursor("score", [1e300, LEAD_ID], as_of)
+        page = await listed(client, sales, sort="score", cursor=cursor)
+        assert emails(page) == ["ana@example.com"]
+
+    @pytest.mark.parametrize(
+        ("params", "field"),
+        [
+            ({"limit": HUGE}, "limit"),
+            ({"limit": -HUGE}, "limit"),
+            ({"min_score": -1}, "min_score"),
+            ({"min_score": "nan"}, "min_score"),
+            ({"updated_since": "0001-01-01T00:00:00+14:00"}, "updated_since"),
+            ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since"),
+        ],
+    )
+    async def test_numeric_parameters_out_of_range_are_named(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        sales: Headers,
+        params: dict[str, Any],
+        field: str,
+    ) -> None:
+        response = await client.get(LEADS, params=params, headers=sales)
+        assert response.status_code == 400, response.text
+        assert field in error_fields(response)
+
+    @pytest.mark.parametrize("min_score", [HUGE, "1e308", "inf"])
+    async def test_a_huge_min_score_matches_nothing(
+        self, client: httpx.AsyncClient, world: World, sales: Headers, min_score: Any
+    ) -> None:
+        await new_lead(client, world, "ana@example.com")
+        for sort in ("updated", "score"):
+            assert emails(await listed(client, sales, min_score=min_score, sort=sort)) == []
+
+
+class TestScoreAsShown:
+    async def test_min_score_matches_the_score_the_item_shows(
+        self, client: httpx.AsyncClient, world: World, sales: Headers, db: AsyncSession
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        # 50 points a minute ago: 49.9992 now, shown as 50.
+        await db.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.id == uuid.UUID(lead))
+            .values(score=50.0, score_at=utcnow() - timedelta(minutes=1))
+        )
+        await db.commit()
+        [item] = (await listed(client, sales))["items"]
+        assert item["score"] == 50.0
+        for sort in ("updated", "score", "grade"):
+            assert emails(await listed(client, sales, min_score=50, sort=sort)) == [
+                "ana@example.com"
+            ], sort
+            assert emails(await listed(client, sales, min_score=50.01, sort=sort)) == [], sort
+
+    async def test_a_score_decayed_past_a_float_lists_as_zero(
+        self, client: httpx.AsyncClient, world: World, sales: Headers, db: AsyncSession
+    ) -> None:
+        lead = await new_lead(client, world, "ana@example.com")
+        # Thousands of half-lives ago: exp() would underflow on PostgreSQL.
+        await db.execute(
+            update(CONTACTS)
+            .where(CONTACTS.c.id == uuid.UUID(lead))
+            .values(score_at=utcnow() - timedelta(days=3650 * 40))
+        )
+        await db.commit()
+        for sort in ("updated", "score"):
+            [item] = (await listed(client, sales, sort=sort))["items"]
+            assert item["score"] == 0.0, sort
 
 
 class TestClaims:

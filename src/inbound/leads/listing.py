@@ -1,10 +1,8 @@
 """The sales team's list of leads: filters, sorts and keyset cursors, read in lean SQL.
 
-In `updated` order (the default) the list is a change feed. Each contact's `change_seq` is
-set by a trigger when it changes; on PostgreSQL it is the writing transaction's id, and the
-list stops below the oldest transaction still running, so that a change committed late by a
-slow transaction still sorts after every position a reader was already given. A reader that
-keeps the cursor therefore sees every change once, and none twice.
+In `updated` order (the default) the list is also a change feed: see `inbound.leads.feed` for
+which changes a page may show. A reader that keeps the poll cursor sees every change once, and
+none twice.
 """
 
 import base64
@@ -14,20 +12,22 @@ import math
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import msgspec
 from sqlalchemy import (
     ColumnElement,
+    Numeric,
     Select,
     and_,
+    case,
+    cast,
     func,
     literal,
     or_,
     select,
-    text,
     true,
     tuple_,
 )
@@ -37,8 +37,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbound.content.models import ContentAsset
 from inbound.db import seconds_between, table_of
 from inbound.errors import BadRequest
+from inbound.leads.feed import (
+    MAX_RUNNING,
+    Committed,
+    Shown,
+    Snapshot,
+    feed_rows,
+    first_committed,
+    handover,
+    in_bigint,
+    plain_rows,
+    read_snapshot,
+)
 from inbound.leads.repository import CAPTURES, CONTACTS
-from inbound.leads.scoring import decayed
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.models import Persona
 
@@ -47,6 +58,9 @@ QUALIFIED_STAGES = (LifecycleStage.MQL, LifecycleStage.SQL)
 UNOWNED = "unowned"
 NO_PERSONA = "none"
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
+GRADES = ("A", "B", "C", "D")
+# exp(-700) is still a float; much further, PostgreSQL refuses to compute it.
+MAX_EXPONENT = 700.0
 
 PERSONAS = table_of(Persona)
 ASSETS = table_of(ContentAsset)
@@ -92,6 +106,9 @@ class Position:
     # The moment scores are decayed to, fixed for a whole walk so that pages agree.
     as_of: datetime | None = None
     filters: str = ""
+    # In `updated` order: set on a plain walk's pages, or on the feed that took over from one.
+    committed: Committed | None = None
+    shown: Shown | None = None
 
     def encode(self) -> str:
         document = {
@@ -101,6 +118,10 @@ class Position:
             "t": self.as_of.isoformat() if self.as_of else None,
             "f": self.filters,
         }  # fmt: skip
+        if self.committed is not None:
+            document["w"] = _relative(self.committed.xmax, self.committed.running)
+        if self.shown is not None:
+            document["x"] = _relative(self.shown.through, self.shown.running)
         return base64.urlsafe_b64encode(msgspec.json.encode(document)).rstrip(b"=").decode()
 
     @classmethod
@@ -113,14 +134,32 @@ class Position:
             as_of = _aware(datetime.fromisoformat(document["t"])) if document["t"] else None
             key = _typed_key(made_for, document["k"])
             fingerprint = str(document["f"])
-        except (binascii.Error, msgspec.DecodeError, IndexError, KeyError, TypeError, ValueError):
+            committed = Committed(*_absolute(document["w"])) if "w" in document else None
+            shown = Shown(*_absolute(document["x"])) if "x" in document else None
+        except (binascii.Error, msgspec.DecodeError, IndexError, KeyError, TypeError, ValueError,
+                OverflowError):  # fmt: skip
             raise BadRequest("not a cursor this API returned", field="cursor") from None
         if made_for is not sort or fingerprint != filters.fingerprint():
             raise BadRequest(
                 "the cursor was made for another sort or other filters: send the same ones",
                 field="cursor",
             )
-        return cls(sort, key, as_of, fingerprint)
+        return cls(sort, key, as_of, fingerprint, committed, shown)
+
+
+def _relative(base: int, running: tuple[int, ...]) -> list[Any]:
+    """Transaction ids as their distance below ``base``: short in a cursor."""
+    return [base, [base - xid for xid in running]]
+
+
+def _absolute(document: list[Any]) -> tuple[int, tuple[int, ...]]:
+    base, below = in_bigint(int(document[0])), document[1]
+    if not isinstance(below, list) or len(below) > MAX_RUNNING:
+        raise ValueError("not a list of transactions")
+    running = tuple(in_bigint(base - in_bigint(int(gap))) for gap in below)
+    if any(gap < 0 for gap in below):
+        raise ValueError("a running transaction above the base")
+    return base, running
 
 
 @dataclass(slots=True)
@@ -149,15 +188,11 @@ async def list_leads(
     position = Position.decode(cursor, sort, filters) if cursor else None
     as_of = position.as_of if position and position.as_of else now
     score = _score(as_of, half_life_days, dialect)
-    statement = _selected(score).where(*_conditions(filters, score))
-    horizon = None
+    statement = _selected(score, dialect).where(*_conditions(filters, score, dialect))
+    walk = None
     if sort is LeadSort.UPDATED:
-        horizon, own = await _horizon(connection)
-        settled = CONTACTS.c.change_seq < horizon
-        # What the reader's own transaction wrote, it sees settled.
-        statement = statement.where(
-            settled if own is None else settled | (CONTACTS.c.change_seq == own)
-        )
+        walk = await _walk(connection, filters, position)
+        statement = statement.where(walk.rows)
     ordering, after = _order(sort, score)
     if position is not None:
         statement = statement.where(after(position.key))
@@ -166,20 +201,59 @@ async def list_leads(
     more = len(rows) > limit
     rows = rows[:limit]
     for row in rows:
-        row["score"] = round(decayed(row["score"], row["score_at"], now, half_life_days), 2)
+        row["score"] = float(row["score"])
 
-    def at(key: tuple[Any, ...]) -> str:
-        return Position(sort, key, as_of if _scored(sort) else None, filters.fingerprint()).encode()
+    def at(key: tuple[Any, ...], walked: Walk | None = walk) -> str:
+        committed, shown = (walked.committed, walked.shown) if walked else (None, None)
+        if shown is not None:
+            shown = shown.past(key[0])
+        scored_as_of = as_of if _scored(sort) else None
+        return Position(sort, key, scored_as_of, filters.fingerprint(), committed, shown).encode()
 
     next_cursor = at(_key(sort, rows[-1])) if more else None
     poll_cursor = None
-    if horizon is not None:
-        # The last page resumes past every change below the horizon (and never behind where
-        # the reader already was): none can come later.
-        reached = _key(sort, rows[-1]) if rows else position.key if position else (0, LAST_ID)
-        poll_cursor = next_cursor or at(max((horizon - 1, LAST_ID), reached))
+    if walk is not None:
+        reached = _key(sort, rows[-1]) if rows else position.key if position else None
+        poll_cursor = next_cursor or at(*walk.resumption(reached))
     assets = await _assets_taken(connection, [row["id"] for row in rows])
     return LeadPage(rows, next_cursor, poll_cursor, assets)
+
+
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """A walk in `updated` order: the rows its page may show, and what its cursors carry."""
+
+    rows: ColumnElement[bool]
+    snapshot: Snapshot
+    committed: Committed | None  # a plain walk's
+    shown: Shown | None  # the feed's, after a plain walk
+
+    def resumption(self, reached: tuple[Any, ...] | None) -> tuple[tuple[Any, ...], "Walk"]:
+        """Where the next poll starts after this walk's last page, and how it walks."""
+        if self.committed is not None:
+            start, shown = handover(self.committed, reached[0] if reached else None)
+            return (start, LAST_ID), Walk(self.rows, self.snapshot, None, shown)
+        # The feed resumes past every change below the horizon (and never behind where the
+        # reader already was): none can come later.
+        settled = (self.snapshot.horizon - 1, LAST_ID)
+        return max(settled, reached) if reached else settled, self
+
+
+async def _walk(
+    connection: AsyncConnection, filters: LeadFilter, position: Position | None
+) -> Walk:
+    """A plain walk shows everything committed; the feed (a feed cursor, or `updated_since`)
+    only what can no longer be overtaken."""
+    snapshot = await read_snapshot(connection)
+    seq = CONTACTS.c.change_seq
+    if position is None and filters.updated_since is None:
+        committed = first_committed(snapshot)
+    else:
+        committed = position.committed if position else None
+    if committed is not None:
+        return Walk(plain_rows(seq, committed, snapshot), snapshot, committed, None)
+    shown = position.shown if position else None
+    return Walk(feed_rows(seq, shown, snapshot), snapshot, None, shown)
 
 
 # What a listed lead shows and sorts by: the profile's other JSON stays unread.
@@ -187,23 +261,26 @@ LISTED_COLUMNS = (
     "id", "email", "first_name", "last_name", "company", "job_title", "phone", "country",
     "industry", "company_size", "seniority", "stage", "lead_status", "owner", "owned_at",
     "persona_id", "persona_source", "persona_confidence", "persona_explanation", "fit", "grade",
-    "score", "score_at", "consent", "consent_at", "consent_text_version", "consent_capture_id",
+    "score_at", "consent", "consent_at", "consent_text_version", "consent_capture_id",
     "first_site_id", "first_asset_id", "first_utm_source", "first_utm_medium",
     "first_utm_campaign", "first_utm_term", "first_utm_content", "first_referrer", "created_at",
     "updated_at", "version", "change_seq",
 )  # fmt: skip
 
 
-def _selected(score: ColumnElement[float]) -> Select[Any]:
+def _selected(score: ColumnElement[float], dialect: str) -> Select[Any]:
     return select(
         *(CONTACTS.c[name] for name in LISTED_COLUMNS),
+        _shown(score, dialect).label("score"),
         score.label("sort_score"),
         PERSONAS.c.slug.label("persona_slug"),
         PERSONAS.c.name.label("persona_name"),
     ).outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
 
 
-def _conditions(filters: LeadFilter, score: ColumnElement[float]) -> list[ColumnElement[bool]]:
+def _conditions(
+    filters: LeadFilter, score: ColumnElement[float], dialect: str
+) -> list[ColumnElement[bool]]:
     c = CONTACTS.c
     found: list[ColumnElement[bool]] = []
     if filters.stages:
@@ -215,7 +292,8 @@ def _conditions(filters: LeadFilter, score: ColumnElement[float]) -> list[Column
     if filters.min_grade is not None:
         found.append(c.grade <= filters.min_grade)  # A is the best grade
     if filters.min_score is not None:
-        found.append(score >= filters.min_score)
+        # On the score as the item shows it: a lead shown with 50 matches `min_score=50`.
+        found.append(_shown(score, dialect) >= filters.min_score)
     if filters.unowned:
         found.append(c.owner.is_(None))
     elif filters.owner is not None:
@@ -237,8 +315,20 @@ def _score(as_of: datetime, half_life_days: float, dialect: str) -> ColumnElemen
     since = func.coalesce(CONTACTS.c.score_at, literal(as_of, CONTACTS.c.score_at.type))
     elapsed = seconds_between(literal(as_of, CONTACTS.c.score_at.type), since, dialect)
     rate = math.log(2) / (half_life_days * 86400.0)
-    decayed: ColumnElement[float] = CONTACTS.c.score * func.exp(-rate * elapsed)
+    # As in `scoring.decayed`, a score set after `as_of` has not decayed yet; and one decayed
+    # past anything a float can hold is 0 (PostgreSQL's exp() refuses to underflow).
+    halvings = case(
+        (elapsed <= 0, 0.0), (elapsed >= MAX_EXPONENT / rate, MAX_EXPONENT), else_=rate * elapsed
+    )
+    decayed: ColumnElement[float] = CONTACTS.c.score * func.exp(-halvings)
     return decayed
+
+
+def _shown(score: ColumnElement[float], dialect: str) -> ColumnElement[float]:
+    """The score rounded to two places, as a listed lead shows it."""
+    if dialect == "postgresql":
+        return func.round(cast(score, Numeric), 2)
+    return func.round(score, 2)
 
 
 def _scored(sort: LeadSort) -> bool:
@@ -297,33 +387,29 @@ def _key(sort: LeadSort, row: dict[str, Any]) -> tuple[Any, ...]:
 def _typed_key(sort: LeadSort, values: list[Any]) -> tuple[Any, ...]:
     match sort:
         case LeadSort.UPDATED:
-            return (int(values[0]), uuid.UUID(values[1]))
+            return (in_bigint(int(values[0])), uuid.UUID(values[1]))
         case LeadSort.RECENCY:
             return (_aware(datetime.fromisoformat(values[0])), uuid.UUID(values[1]))
         case LeadSort.SCORE:
-            return (float(values[0]), uuid.UUID(values[1]))
+            return (_finite(values[0]), uuid.UUID(values[1]))
         case LeadSort.GRADE:
-            return (str(values[0]), float(values[1]), uuid.UUID(values[2]))
+            if values[0] not in GRADES:
+                raise ValueError("not a grade")
+            return (values[0], _finite(values[1]), uuid.UUID(values[2]))
+
+
+def _finite(value: Any) -> float:
+    """A score from a cursor: a number a float column can compare with."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
 
 
 def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("a cursor's moments carry their zone")
-    return moment
-
-
-async def _horizon(connection: AsyncConnection) -> tuple[int, int | None]:
-    """The change order below which no transaction can still commit a change, and that of
-    the reader's own transaction if it wrote anything."""
-    if connection.dialect.name == "postgresql":
-        sql = (
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-            "pg_current_xact_id_if_assigned()::text::bigint"
-        )
-    else:  # one writer at a time: everything committed is final
-        sql = "SELECT coalesce(max(change_seq), 0) + 1, NULL FROM contacts"
-    horizon, own = (await connection.execute(text(sql))).one()
-    return int(horizon), None if own is None else int(own)
+    return moment.astimezone(UTC)  # OverflowError beyond year 1 to 9999 in UTC
 
 
 async def _assets_taken(

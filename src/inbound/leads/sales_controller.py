@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
@@ -60,7 +60,7 @@ Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
 ListCursor = Annotated[
     str | None,
     QueryParameter(
-        max_length=512,
+        max_length=4096,
         pattern=r"^[A-Za-z0-9_-]+$",
         description="`next_cursor` or `poll_cursor` of an earlier page; opaque.",
     ),
@@ -68,14 +68,16 @@ ListCursor = Annotated[
 LIST_DESCRIPTION = (
     "Filters narrow the list: `stage` (one or several, comma-separated; `qualified` means "
     "`mql,sql`), `persona` (id or slug; `none` for leads without one), `min_grade` (that grade "
-    "or better), `min_score` (decayed engagement now), `owner` (or `unowned`), `site` and "
-    "`first_asset` (first touch), `source` (first-touch UTM source, any case) and "
-    "`updated_since` (changed at or after). `sort=updated` (the default) lists the oldest "
-    "change first and is a change feed: a lead changed while you page moves behind the "
-    "pages you have not read yet, and a change in a transaction still running is held back "
-    "until it can no longer be overtaken. To poll, walk the pages, keep the last page's "
-    "`poll_cursor`, and send it as `cursor` (with the same filters) next time: you get "
-    "every change made since, each lead once per walk at its latest version, none twice. "
+    "or better), `min_score` (decayed engagement now, as the item shows it: rounded to two "
+    "places), `owner` (or `unowned`), `site` and `first_asset` (first touch), `source` "
+    "(first-touch UTM source, any case) and `updated_since` (changed at or after). "
+    "`sort=updated` (the default) lists the oldest change first. A plain list shows every lead "
+    "committed when its first page was read; a lead changed while you page moves behind the "
+    "pages you have not read yet. It is also a change feed: to poll, walk the pages, keep the "
+    "last page's `poll_cursor`, and send it as `cursor` (with the same filters) next time: you "
+    "get every change made since, each lead once per walk at its latest version, none twice. "
+    "The feed (and a list with `updated_since`) holds back a change in a transaction still "
+    "running until it can no longer be overtaken. "
     "`recency` lists the latest change first, `score` the highest score first, `grade` the "
     "best grade first (then by score). Send `Accept: text/csv` for every matching lead as "
     "CSV, streamed (`limit` and `cursor` are then ignored; spreadsheet formulas in text "
@@ -307,8 +309,9 @@ def _instant(given: str | None) -> datetime | None:
     if given is None:
         return None
     try:
-        return datetime.fromisoformat(given)
-    except ValueError:
+        # In UTC here, so that a time the database cannot hold is refused now.
+        return datetime.fromisoformat(given).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidLeadFilter(f"not a time: {given!r}", field="updated_since") from None
 
 

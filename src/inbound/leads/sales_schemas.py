@@ -78,7 +78,7 @@ class LeadList(ResponseSchema):
     poll_cursor: str | None = Field(
         description="In `updated` order: send it as `cursor` on the next poll to get exactly "
         "the changes made since (on every page; on the last one it moves past every change "
-        "made so far). Null in other orders."
+        "the walk showed). Null in other orders."
     )
 
 
