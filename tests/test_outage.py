@@ -4,8 +4,9 @@
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -15,10 +16,14 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbound import migrate
 from inbound.app import create_app
 from inbound.config import Settings
 from inbound.db import create_engine
+from inbound.observability import configure_logging
+from inbound.worker import Worker
 from tests.conftest import Headers, _base_url, http_client, is_sqlite
+from tests.support.live_server import _drop_database, _fresh_database
 
 # Nothing listens on port 1 on a test machine: every connect is refused at once.
 NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
@@ -272,3 +277,79 @@ async def allow_connections(admin_engine: AsyncEngine, database: str, *, allowed
         await conn.execute(
             text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
         )
+
+
+@pytest.fixture
+def empty_database(worker_id: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the kind under test with no schema in it."""
+    name = f"inbound_unmigrated_{worker_id}"
+    url = _fresh_database(_base_url(), name, tmp_path)
+    yield url
+    if not is_sqlite(url):
+        asyncio.run(_drop_database(_base_url(), name))
+
+
+@pytest.fixture
+def json_logs() -> None:
+    """The service's logging, set before the test so that pytest's capture sees it."""
+    configure_logging(Settings(log_level="INFO"))
+
+
+@pytest.mark.usefixtures("json_logs")
+class TestWorkerThroughAnOutage:
+    async def test_logs_once_when_the_schema_is_missing_and_once_when_it_is_there(
+        self, empty_database: str, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        settings = Settings(
+            database_url=empty_database, worker_in_process=False, worker_poll_seconds=0.05
+        )
+        engine = create_engine(empty_database)
+        worker = Worker(engine, settings)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.sleep(1.0)
+            down = logged(caplog, "database unavailable; retrying with backoff")
+            await asyncio.to_thread(migrate.upgrade, empty_database)
+            for _ in range(100):
+                if logged(caplog, "database available again"):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            stop.set()
+            await running
+            await worker.close()
+            await engine.dispose()
+        assert down == 1
+        assert logged(caplog, "database available again") == 1
+        assert tracebacks(caplog) == []
+
+    async def test_an_unreachable_database_is_one_line_and_the_waits_grow(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = outage_url(tmp_path)
+        settings = Settings(database_url=url, worker_in_process=False, worker_poll_seconds=0.05)
+        engine = create_engine(url)
+        worker = Worker(engine, settings)
+        stop = asyncio.Event()
+        connects = 0
+
+        dialect = engine.sync_engine.dialect
+        connect = dialect.connect
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal connects
+            connects += 1
+            return connect(*args, **kwargs)
+
+        monkeypatch.setattr(dialect, "connect", counted)
+        running = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(1.5)
+        stop.set()
+        await running
+        await worker.close()
+        await engine.dispose()
+        assert logged(caplog, "database unavailable; retrying with backoff") == 1
+        assert tracebacks(caplog) == []
+        # 0.05 s, then 0.1, 0.2, 0.4, 0.8: six tries in 1.5 s, where a steady poll makes 30.
+        assert 2 <= connects <= 7
