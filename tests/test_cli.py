@@ -7,8 +7,9 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +19,13 @@ import yaml
 from sqlalchemy import delete, func, select
 from sqlmodel import col
 
+from inbound import migrate
 from inbound.auth.models import ApiKey
+from inbound.config import Settings
 from inbound.db import create_engine
 from inbound.models import metadata
+from tests.conftest import _base_url, is_sqlite
+from tests.support.live_server import _drop_database, _fresh_database, free_port
 
 INBOUND = [sys.executable, "-m", "inbound"]
 KEY_SHAPE = re.compile(r"^inb_sk_[A-Za-z0-9_-]{43}$")
@@ -284,3 +289,197 @@ class TestDbUpgradeCommand:
         assert rows[0][0] == "ops"
         assert key.startswith(rows[0][1])
         assert json.loads(rows[0][2]) == ["admin"]
+
+
+@pytest.fixture
+def empty_database(worker_id: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the kind under test with no schema in it."""
+    base = _base_url()
+    name = f"inbound_empty_{worker_id}"
+    url = _fresh_database(base, name, tmp_path)
+    yield url
+    if not is_sqlite(url):
+        asyncio.run(_drop_database(base, name))
+
+
+def one_line_error(result: Result) -> str:
+    """The command's error, checked to be one line without a traceback."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
+
+
+class TestBadSettings:
+    @pytest.mark.parametrize(
+        ("variable", "value", "says"),
+        [
+            ("INBOUND_DATABASE_URL", "foo", "postgresql+asyncpg://"),
+            ("INBOUND_DATABASE_URL", "mysql://root:hunter2@db/x", "not supported"),
+            ("INBOUND_PORT", "abc", "integer"),
+            ("INBOUND_PORT", "99999", "65535"),
+            ("INBOUND_DATABASE_POOL_SIZE", "0", "greater than or equal to 1"),
+            ("INBOUND_LOG_JSON", "maybe", "boolean"),
+            ("INBOUND_LOG_LEVEL", "loud", "DEBUG"),
+            ("INBOUND_CAPTURE_RATE_PER_IP", "lots", "INBOUND_CAPTURE_RATE_PER_IP"),
+        ],
+    )
+    def test_a_bad_value_is_named_on_one_line_and_exits_2(
+        self, tmp_path: Path, variable: str, value: str, says: str
+    ) -> None:
+        self.check(tmp_path, variable, value, says, ["serve"])
+
+    @pytest.mark.parametrize("command", [["worker"], ["db", "upgrade"], ["leads", "remap"]])
+    def test_every_command_refuses_bad_settings_alike(
+        self, tmp_path: Path, command: list[str]
+    ) -> None:
+        self.check(tmp_path, "INBOUND_DATABASE_URL", "foo", "sqlite+aiosqlite:///", command)
+
+    def check(
+        self, tmp_path: Path, variable: str, value: str, says: str, command: list[str]
+    ) -> None:
+        url, db_file = unused_sqlite_url(tmp_path)
+        env = {**cli_env(url), variable: value}
+
+        done = subprocess.run(
+            [*INBOUND, *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+            timeout=60, check=False,
+        )  # fmt: skip
+
+        result = Result(done.returncode, done.stdout, done.stderr)
+        line = one_line_error(result)
+        assert result.returncode == 2
+        assert variable in line
+        assert says in line
+        assert "hunter2" not in line
+        assert not db_file.exists()
+
+    @pytest.mark.parametrize("args", [["--port", "99999"], ["--port", "0"], ["--workers", "0"]])
+    def test_a_bad_option_is_refused_with_2(self, tmp_path: Path, args: list[str]) -> None:
+        url, _ = unused_sqlite_url(tmp_path)
+        result = run("serve", *args, database_url=url, cwd=tmp_path)
+        assert result.returncode == 2
+        assert args[0] in result.stderr
+        assert "Traceback" not in result.stderr
+
+    @pytest.mark.parametrize(
+        "given", ["postgres://postgres@127.0.0.1:5432/x", "postgresql://postgres@127.0.0.1/x"]
+    )
+    def test_postgres_urls_without_a_driver_run_on_asyncpg(self, given: str) -> None:
+        assert Settings(database_url=given).database_url.startswith("postgresql+asyncpg://")
+
+    def test_a_plain_sqlite_url_runs_on_aiosqlite(self, tmp_path: Path) -> None:
+        path = tmp_path / "plain.db"
+        result = run("db", "upgrade", database_url=f"sqlite:///{path}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchall()
+
+
+class TestStartupChecks:
+    @pytest.mark.parametrize("command", [["serve"], ["worker"]])
+    def test_an_unmigrated_database_stops_the_start_naming_the_upgrade(
+        self, empty_database: str, tmp_path: Path, command: list[str]
+    ) -> None:
+        result = run(*command, database_url=empty_database, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "inbound db upgrade" in one_line_error(result)
+
+    @pytest.mark.parametrize("command", [["serve"], ["worker"], ["db", "upgrade"]])
+    def test_an_unreachable_database_stops_the_start_on_one_line(
+        self, tmp_path: Path, command: list[str]
+    ) -> None:
+        result = run(*command, database_url=NOWHERE, cwd=tmp_path)
+        assert result.returncode == 1
+        line = one_line_error(result)
+        assert "cannot reach the database" in line
+        assert "127.0.0.1:1" in line
+
+    def test_an_out_of_date_database_stops_the_start(
+        self, empty_database: str, tmp_path: Path
+    ) -> None:
+        assert run("db", "upgrade", database_url=empty_database, cwd=tmp_path).returncode == 0
+        assert (
+            run("db", "downgrade", "-1", database_url=empty_database, cwd=tmp_path).returncode == 0
+        )
+        result = run("serve", database_url=empty_database, cwd=tmp_path)
+        assert result.returncode == 1
+        line = one_line_error(result)
+        assert "out of date" in line
+        assert "inbound db upgrade" in line
+
+    def test_serve_with_migrate_upgrades_then_serves_ready(
+        self, empty_database: str, tmp_path: Path
+    ) -> None:
+        port = free_port()
+        process = subprocess.Popen(
+            [*INBOUND, "serve", "--migrate", "--port", str(port)],
+            env=cli_env(empty_database), cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            ready = wait_for(f"http://127.0.0.1:{port}/ready", process)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+        assert ready == 200
+
+
+def wait_for(url: str, process: "subprocess.Popen[bytes]") -> int:
+    """The first status ``url`` answers while ``process`` runs."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            return httpx.get(url, timeout=1).status_code
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+class TestDbDowngradeCommand:
+    def test_steps_back_one_at_a_time_and_up_again(
+        self, empty_database: str, tmp_path: Path
+    ) -> None:
+        assert run("db", "upgrade", database_url=empty_database, cwd=tmp_path).returncode == 0
+        head = migrate.head_revision()
+        seen = [head]
+        while True:
+            result = run("db", "downgrade", "-1", database_url=empty_database, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            seen.append(result.stdout.split()[-1])
+            if seen[-1] == "base":
+                break
+        assert len(seen) == len(migrate.known_revisions()) + 1
+        assert len(set(seen)) == len(seen)
+
+        again = run("db", "upgrade", database_url=empty_database, cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert head in again.stdout
+
+    def test_two_steps_then_base(self, empty_database: str, tmp_path: Path) -> None:
+        assert run("db", "upgrade", database_url=empty_database, cwd=tmp_path).returncode == 0
+        two = run("db", "downgrade", "-2", database_url=empty_database, cwd=tmp_path)
+        assert two.returncode == 0, two.stderr
+        assert asyncio.run(migrate.current_revision(empty_database)) not in {
+            None,
+            migrate.head_revision(),
+        }
+        base = run("db", "downgrade", "base", database_url=empty_database, cwd=tmp_path)
+        assert base.returncode == 0, base.stderr
+        assert base.stdout.strip() == "database at base"
+        assert asyncio.run(migrate.current_revision(empty_database)) is None
+
+    def test_nothing_to_downgrade_is_one_line(self, empty_database: str, tmp_path: Path) -> None:
+        result = run("db", "downgrade", "-1", database_url=empty_database, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "no schema" in one_line_error(result)
+
+    def test_an_unknown_revision_is_one_line(self, empty_database: str, tmp_path: Path) -> None:
+        assert run("db", "upgrade", database_url=empty_database, cwd=tmp_path).returncode == 0
+        result = run("db", "downgrade", "nosuchrev", database_url=empty_database, cwd=tmp_path)
+        assert result.returncode == 1
+        assert "nosuchrev" in one_line_error(result)

@@ -10,7 +10,9 @@ from pathlib import Path
 import click
 import uvicorn
 import yaml
+from alembic.util import CommandError
 from pydantic import ValidationError
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 import inbound.models  # noqa: F401  (maps every table before the first flush)
@@ -18,31 +20,64 @@ from inbound import migrate
 from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
-from inbound.config import get_settings
+from inbound.config import SettingsError, get_settings
 from inbound.crm.emulator import Emulator, Faults, RateLimit, Webhooks
 from inbound.crm.sync import CrmSync
 from inbound.db import create_engine, create_sessionmaker
 from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
+from inbound.outage import DatabaseUnavailable, unavailability
 from inbound.worker import Worker
 
+# What a usage error exits with, by convention (click's own, for a bad option, too).
+USAGE_ERROR = 2
 
-@click.group()
+
+class InboundGroup(click.Group):
+    """The `inbound` command: a bad setting or an unreachable database ends any subcommand
+    with one line naming the cause, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as error:
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(USAGE_ERROR)
+        except DatabaseUnavailable as error:
+            database = make_url(get_settings().database_url).render_as_string(hide_password=True)
+            click.echo(f"Error: cannot reach the database {database}: "
+                       f"{unavailability(error)}", err=True)  # fmt: skip
+            ctx.exit(1)
+        except CommandError as error:  # Alembic's: an unknown or unreachable revision
+            click.echo(f"Error: {' '.join(str(error).split())}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=InboundGroup)
 def main() -> None:
     """inbound: an inbound-marketing backend. Settings come from INBOUND_* variables."""
 
 
 @main.command()
 @click.option("--host", default=None, help="Interface to bind [INBOUND_HOST, 127.0.0.1].")
-@click.option("--port", type=int, default=None, help="Port [INBOUND_PORT, 8000].")
-@click.option("--migrate/--no-migrate", "run_migrations", default=False, help="Upgrade first.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Processes to run.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port [INBOUND_PORT, 8000].")  # fmt: skip
+@click.option(
+    "--migrate/--no-migrate",
+    "run_migrations",
+    default=False,
+    help="Upgrade the database first; without it, a database not at the newest schema "
+    "stops the start.",
+)
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Processes to run.")  # fmt: skip
 def serve(host: str | None, port: int | None, run_migrations: bool, workers: int) -> None:
     """Serve the HTTP API."""
     settings = get_settings()
     if run_migrations:
         migrate.upgrade(settings.database_url)
+    require_current_schema(settings.database_url)
     uvicorn.run(
         "inbound.app:create_app",
         factory=True,
@@ -57,25 +92,47 @@ def serve(host: str | None, port: int | None, run_migrations: bool, workers: int
     )
 
 
+def require_current_schema(database_url: str) -> None:
+    """Refuse to start on a database that cannot be reached or is not migrated: the service
+    would answer only errors."""
+    problem = asyncio.run(migrate.schema_problem(database_url))
+    if problem is not None:
+        raise click.ClickException(problem)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
 
 
-@db.command("upgrade")
+# `-1` is a revision (one step back), not an option.
+RELATIVE_REVISIONS = {"ignore_unknown_options": True}
+
+
+@db.command("upgrade", context_settings=RELATIVE_REVISIONS)
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
-    migrate.upgrade(get_settings().database_url, revision)
-    click.echo(f"database at {revision}")
+    """Apply migrations up to REVISION (default: the newest; `+1` one step)."""
+    database_url = get_settings().database_url
+    migrate.upgrade(database_url, revision)
+    _report_revision(database_url)
 
 
-@db.command("downgrade")
+@db.command("downgrade", context_settings=RELATIVE_REVISIONS)
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
-    """Revert migrations down to REVISION (`base` empties the schema)."""
-    migrate.downgrade(get_settings().database_url, revision)
-    click.echo(f"database at {revision}")
+    """Revert migrations down to REVISION (`-1` one step, `-2` two, `base` empties the schema)."""
+    database_url = get_settings().database_url
+    if revision.startswith("-") and asyncio.run(migrate.current_revision(database_url)) is None:
+        raise click.ClickException("nothing to downgrade: the database has no schema")
+    migrate.downgrade(database_url, revision)
+    _report_revision(database_url)
+
+
+def _report_revision(database_url: str) -> None:
+    current = asyncio.run(migrate.current_revision(database_url))
+    head = " (the newest)" if current == migrate.head_revision() else ""
+    click.echo(f"database at {current or 'base'}{head}")
 
 
 @main.group("api-key")
@@ -227,6 +284,7 @@ async def _watch(interval: float) -> None:
 def worker(until_idle: bool) -> None:
     """Deliver lead events to webhook subscriptions and sync contacts to HubSpot (with
     INBOUND_HUBSPOT_TOKEN), with retries; runs until stopped."""
+    require_current_schema(get_settings().database_url)
     asyncio.run(_work(until_idle))
 
 

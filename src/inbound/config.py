@@ -4,10 +4,30 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from inbound.ratelimit import parse_limit
+
+ACCEPTED_DATABASE_URLS = (
+    "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER:PASSWORD@HOST:PORT/DB"
+)
+# The drivers we run on, by what URLs commonly name (psql's and Heroku's postgres://, plain sqlite).
+_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+# Settings whose values never appear in an error message.
+_SECRET_SETTINGS = {"hubspot_token", "hubspot_client_secret", "database_url"}
+
+
+class SettingsError(Exception):
+    """A setting holds a value the service cannot use; the message names it and says why."""
 
 
 class Settings(BaseSettings):
@@ -180,6 +200,16 @@ class Settings(BaseSettings):
                 ) from None
         return networks
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return normalized_database_url(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("capture_rate_per_ip", "capture_rate_per_key")
     @classmethod
     def _readable_limit(cls, value: str) -> str:
@@ -187,7 +217,34 @@ class Settings(BaseSettings):
         return value
 
 
+def normalized_database_url(value: str) -> str:
+    """The URL with the driver we use named: `postgres://` and `postgresql://` run on asyncpg,
+    `sqlite://` on aiosqlite; anything else is refused."""
+    try:
+        url = make_url(value.strip())
+    except ArgumentError:
+        raise ValueError(f"not a database URL; use {ACCEPTED_DATABASE_URLS}") from None
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ValueError(f"{url.drivername}:// is not supported; use {ACCEPTED_DATABASE_URLS}")
+    return url.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming each bad variable, its value (unless secret) and the reason."""
+    problems = []
+    for item in error.errors(include_url=False):
+        name = str(item["loc"][0]) if item["loc"] else ""
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        shown = "" if name in _SECRET_SETTINGS else f"={item.get('input')!r}"
+        problems.append(f"INBOUND_{name.upper()}{shown}: {reason}")
+    return "; ".join(problems)
+
+
 @lru_cache
 def get_settings() -> Settings:
     """Read the settings from the environment once per process."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe_settings_error(error)) from None

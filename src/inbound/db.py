@@ -1,5 +1,6 @@
 """Engine, sessions and the column types every domain shares."""
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,6 +25,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
+
+from inbound.outage import DatabaseUnavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -81,6 +84,9 @@ def new_id() -> uuid.UUID:
     return uuid_compat.uuid7()
 
 
+CONNECT_TIMEOUT_SECONDS = 10
+
+
 def _json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
@@ -95,6 +101,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, **json_codec)
         _make_sqlite_transactional(engine)
+        _mark_failed_connects(engine)
         return engine
     # No pre-ping: it costs a round trip per request. A connection found dead makes
     # SQLAlchemy replace it and every older one in the pool, so one request fails after a
@@ -105,10 +112,34 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=3600,
+        connect_args={
+            # Times in and out of the database are UTC whatever the server's or the role's
+            # time zone; date arithmetic in SQL (report days) depends on it.
+            "server_settings": {"timezone": "UTC"},
+            # asyncpg waits 60 s by default; a request should fail fast and be retried.
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+        },
         **json_codec,
     )
     event.listen(engine.sync_engine, "checkout", _refuse_a_transaction_left_open)
+    _mark_failed_connects(engine)
     return engine
+
+
+def _mark_failed_connects(engine: AsyncEngine) -> None:
+    """Make every failure to open a connection a `DatabaseUnavailable`.
+
+    The driver raises whatever it met (a refused socket as a bare `OSError`, a timeout, "the
+    database system is starting up"), and SQLAlchemy passes most of it on unwrapped; one type
+    lets requests answer 503 and background loops wait, whatever the cause.
+    """
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as error:
+            raise DatabaseUnavailable(error) from error
 
 
 def _refuse_a_transaction_left_open(
@@ -219,7 +250,10 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except Exception:
-            await session.rollback()
+            # On a lost connection the rollback fails too; the first error is the one to answer
+            # (the pool replaces the connection either way).
+            with contextlib.suppress(Exception):
+                await session.rollback()
             raise
         else:
             await session.commit()

@@ -18,8 +18,12 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inbound.field_messages import choices_of, plain_error, plain_parameter_message
+from inbound.outage import unavailability
 
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client should wait after a 503 for an unreachable database (a restart or failover
+# takes a few).
+RETRY_AFTER_UNAVAILABLE = "5"
 logger = structlog.get_logger(__name__)
 
 
@@ -251,14 +255,27 @@ def handle_too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Res
 
 
 def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    """A deadlock, a serialization failure or a lost connection is transient: ask to retry."""
-    if exc.connection_invalidated:
-        logger.warning("database connection lost; client asked to retry", error=str(exc))
-        return _retry(request, "the database connection was lost; retry the request")
+    """A deadlock, a serialization failure or an unreachable database is transient: ask to
+    retry."""
+    if unavailability(exc) is not None:
+        return handle_database_unavailable(request, exc)
     if _sqlstate(exc) in {"40P01", "40001"}:
         logger.warning("transaction aborted by the database; client asked to retry", error=str(exc))
         return _retry(request, "the request collided with a concurrent one; retry it")
     return handle_unexpected_error(request, exc)
+
+
+def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database is down, restarting or unreachable: 503, and one log line, no traceback
+    (an outage fails every request, and a traceback each would bury the logs)."""
+    logger.warning("database unavailable; client asked to retry", reason=unavailability(exc))
+    return problem_response(
+        request,
+        503,
+        detail="the database is unavailable; retry the request shortly",
+        problem="database-unavailable",
+        headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
+    )
 
 
 def _retry(request: Request[Any, Any, Any], detail: str) -> Response[Any]:
@@ -268,6 +285,10 @@ def _retry(request: Request[Any, Any, Any], detail: str) -> Response[Any]:
 
 
 def handle_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Also the way out for what the database failure surfaces as outside SQLAlchemy's own
+    # errors: a pool timeout, a driver error, an exception group from dependency cleanups.
+    if unavailability(exc) is not None:
+        return handle_database_unavailable(request, exc)
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(request, 500, detail="internal error; the request id is in the logs")
 

@@ -7,6 +7,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from inbound.errors import RETRY_AFTER_UNAVAILABLE
+from inbound.outage import unavailability
+
 logger = structlog.get_logger(__name__)
 
 
@@ -39,8 +42,10 @@ class HealthController(Controller):
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
                 await connection.execute(text("SELECT 1"))
         except Exception as exc:  # whatever the driver raises, the answer is "not ready"
-            logger.warning("database unreachable", error=repr(exc))
+            logger.warning("database unreachable", reason=unavailability(exc) or repr(exc))
             return Response(
-                ReadyRead(status="unavailable", database="unreachable"), status_code=503
+                ReadyRead(status="unavailable", database="unreachable"),
+                status_code=503,
+                headers={"Retry-After": RETRY_AFTER_UNAVAILABLE},
             )
         return Response(ReadyRead(status="ready", database="ok"))

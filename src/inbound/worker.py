@@ -22,6 +22,7 @@ from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
+from inbound.outage import OutageWatch, schema_missing, unavailability
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -30,6 +31,8 @@ logger = structlog.get_logger(__name__)
 # the deliveries of one that died.
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
+# The longest wait between two looks at a database that is away.
+OUTAGE_MAX_WAIT = 30.0
 RETENTION = timedelta(days=30)
 
 
@@ -72,15 +75,25 @@ class Worker:
         await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
+        poll = self.settings.worker_poll_seconds
+        watch = OutageWatch(task=step.__name__, base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
         while not stop.is_set():
+            wait = poll
             try:
                 busy = await step()
-            except Exception:
-                logger.exception("worker round failed; trying again shortly")
+                watch.succeeded()
+            except Exception as error:
                 busy = 0
+                # A database that is down or not migrated fails every round alike: one line
+                # when it starts and one when it ends, with growing waits between.
+                reason = unavailability(error) or schema_missing(error)
+                if reason is None:
+                    logger.exception("worker round failed; trying again shortly")
+                else:
+                    wait = watch.failed(reason)
             if not busy:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_seconds)
+                    await asyncio.wait_for(stop.wait(), wait)
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""

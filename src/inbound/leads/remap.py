@@ -25,6 +25,7 @@ from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import RemapRun
 from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
 from inbound.leads.scoring import decayed
+from inbound.outage import OutageWatch, schema_missing, unavailability
 
 logger = structlog.get_logger(__name__)
 
@@ -186,9 +187,17 @@ async def remap_forever(
     settle: float = 0.0,
 ) -> None:
     """Look for mapping changes every ``interval_seconds`` until cancelled."""
+    watch = OutageWatch(task="remap", base_seconds=interval_seconds, max_seconds=30.0)
     while True:
+        wait = interval_seconds
         try:
             await remap_if_changed(sessionmaker, gentle=gentle, settle=settle)
-        except Exception:
-            logger.exception("re-mapping failed; trying again later")
-        await asyncio.sleep(interval_seconds)
+            watch.succeeded()
+        except Exception as error:
+            # A database that is away fails every pass alike: logged when it goes and comes.
+            reason = unavailability(error) or schema_missing(error)
+            if reason is None:
+                logger.exception("re-mapping failed; trying again later")
+            else:
+                wait = max(interval_seconds, watch.failed(reason))
+        await asyncio.sleep(wait)
