@@ -88,6 +88,9 @@ class TestPartialUpdatesKeepNestedDefaults:
             "name": "company",
             "label": None,
             "required": True,
+            "type": None,
+            "options": None,
+            "text_version": None,
         }
 
     async def test_a_rule_without_weight_is_stored_like_on_create(

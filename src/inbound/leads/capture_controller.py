@@ -137,12 +137,12 @@ class CaptureController(Controller):
         await _enforce(limiter.hit, limits.per_ip, "capture-ip", rate_bucket(client_ip))
         posted = await _read_body(request)
         await reference.follow_other_processes()
-        site_key = await _site_key(reference, request, posted)
+        site_key = await site_key_of(reference, request, posted)
         # The public key is in every page: only captures actually made count against the
         # site, or anyone could spend its captures with invalid posts.
         site_bucket = ("capture-key", str(site_key.key_id))
         await _enforce(limiter.check, limits.per_key, *site_bucket)
-        _check_origin(request, site_key)
+        check_site_origin(request, site_key)
         redirect = checked_redirect(posted.get("_redirect"), site_key.allowed_origins)
         if posted.get("_hp"):
             logger.info("capture refused as spam", site_id=str(site_key.site_id), reason="honeypot")
@@ -260,7 +260,7 @@ def _form_value(name: str, value: str) -> Any:
     return value
 
 
-async def _site_key(
+async def site_key_of(
     reference: CaptureReference, request: Request[Any, Any, Any], posted: dict[str, Any]
 ) -> SiteKey:
     plain = bearer_token(request.headers.get("authorization"))
@@ -277,7 +277,7 @@ async def _site_key(
     return site_key
 
 
-def _check_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
+def check_site_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
     """A browser names the page's origin; it must be one of the site's."""
     origin = request.headers.get("origin")
     if origin is None:

@@ -7,14 +7,14 @@ the same short-lived cache, since every page view may ask for it.
 from typing import Any
 
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import ResponseHeader
 from litestar.params import Parameter
 
 from inbound.content.forms import FormDefinitionRead, definition_etag
 from inbound.errors import NotFound, problems
-from inbound.leads.capture_controller import _check_origin, _site_key, capture_cors
+from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_of
 from inbound.leads.reference import CaptureReference
 from inbound.query_params import refuse_unknown_query_parameters
+from inbound.responses import documented_header
 from inbound.schemas import NO_NUL
 
 # Public data that changes a few times a day: browsers and shared caches may keep it a minute.
@@ -43,10 +43,8 @@ class AssetFormController(Controller):
         guards=[refuse_unknown_query_parameters],
         responses=problems(400, 401, 403, 404),
         response_headers=[
-            ResponseHeader(name="ETag", description="The form's version.", documentation_only=True),
-            ResponseHeader(
-                name="Cache-Control", description=CACHE_CONTROL, documentation_only=True
-            ),
+            documented_header("ETag", "The form's version; send it as `If-None-Match`."),
+            documented_header("Cache-Control", CACHE_CONTROL),
         ],
     )
     async def get_asset_form(
@@ -56,8 +54,8 @@ class AssetFormController(Controller):
     ) -> Response[FormDefinitionRead]:
         reference: CaptureReference = request.app.state.capture_reference
         await reference.follow_other_processes()
-        site_key = await _site_key(reference, request, {})
-        _check_origin(request, site_key)
+        site_key = await site_key_of(reference, request, {})
+        check_site_origin(request, site_key)
         definition = await reference.form(ref)
         if definition is None:
             raise FormNotFound(f"no live asset {ref!r}", field="ref")
