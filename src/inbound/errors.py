@@ -268,7 +268,11 @@ def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> R
 def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """The database is down, restarting or unreachable: 503, and one log line, no traceback
     (an outage fails every request, and a traceback each would bury the logs)."""
-    logger.warning("database unavailable; client asked to retry", reason=unavailability(exc))
+    reason = unavailability(exc) or "unknown"
+    logger.warning("database unavailable; client asked to retry", reason=reason)
+    if reason.startswith("connection lost"):
+        # The pool has dropped that connection already: the next attempt usually gets a live one.
+        return _retry(request, "the database connection was lost; retry the request")
     return problem_response(
         request,
         503,
