@@ -97,7 +97,7 @@ class TestUnreachableDatabase:
     ) -> None:
         headers = {
             "Authorization": "Bearer inb_sk_" + "a" * 43,
-            "Cookie": "inbound_reports_key=inb_sk_" + "a" * 43,
+            "Cookie": "inbound_dashboard_session=" + "a" * 43,
         }
         async with http_client(unreachable_app) as client:
             for path in every_get_path(unreachable_app):
