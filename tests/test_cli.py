@@ -427,6 +427,39 @@ class TestStartupChecks:
             process.wait(timeout=10)
         assert ready == 200
 
+    @pytest.mark.parametrize(
+        ("trusted", "client"), [(None, "127.0.0.1"), ("127.0.0.1", "198.51.100.7")]
+    )
+    def test_serve_believes_forwarded_headers_only_from_trusted_proxies(
+        self, empty_database: str, tmp_path: Path, trusted: str | None, client: str
+    ) -> None:
+        # uvicorn by itself believes X-Forwarded-For from loopback: a visitor reaching the
+        # service there (or through a proxy on the same machine) would choose its own address.
+        port = free_port()
+        env = cli_env(empty_database) | {"INBOUND_LOG_LEVEL": "INFO", "INBOUND_LOG_JSON": "true"}
+        if trusted is not None:
+            env["INBOUND_TRUSTED_PROXIES"] = trusted
+        process = subprocess.Popen(
+            [*INBOUND, "serve", "--migrate", "--port", str(port)],
+            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert wait_for(f"http://127.0.0.1:{port}/ready", process) == 200
+            answer = httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/personas",
+                headers={"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"},
+            )
+            assert answer.status_code == 401
+        finally:
+            process.terminate()
+            stdout, _ = process.communicate(timeout=10)
+        [logged] = [
+            line
+            for line in map(json.loads, filter(None, stdout.decode().splitlines()))
+            if line.get("path") == "/api/v1/personas"
+        ]
+        assert logged["client"] == client
+
 
 def wait_for(url: str, process: "subprocess.Popen[bytes]") -> int:
     """The first status ``url`` answers while ``process`` runs."""

@@ -38,6 +38,12 @@ INVISIBLE_EMAILS = [
     "an\u00ada@example.com",
     "ana\u2066@example.com",
     "ana\U000e0041@example.com",
+    "an\u034fa@example.com",
+    "ana\u3164@example.com",
+    "an\ufe0fa@example.com",
+    "ana\u17b4@example.com",
+    "ana\uffa0@example.com",
+    "ana\U000e0100@example.com",
 ]
 
 

@@ -420,6 +420,22 @@ class TestWorkingALead:
 
 
 class TestExport:
+    @pytest.mark.committing
+    async def test_csv_is_read_beside_the_requests_own_transaction(
+        self, committing_client: httpx.AsyncClient, committing_admin: Headers
+    ) -> None:
+        # On the service's own pool: on SQLite each transaction holds the write lock, so a page
+        # read on a second connection while the request's is open would wait for it forever.
+        world = await make_site(committing_client, committing_admin)
+        await make_asset(committing_client, committing_admin)
+        await new_lead(committing_client, world, "ana@example.com")
+        response = await committing_client.get(
+            LEADS, headers=committing_admin | {"Accept": "text/csv"}
+        )
+        assert response.status_code == 200, response.text
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [row["email"] for row in rows] == ["ana@example.com"]
+
     async def test_csv_lists_every_matching_lead_and_defuses_formulas(
         self, client: httpx.AsyncClient, world: World, sales: Headers
     ) -> None:

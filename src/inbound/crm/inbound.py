@@ -215,7 +215,8 @@ def _occurred_at(event: dict[str, Any]) -> datetime:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
+        # An integer is compared as it is: one beyond a float's range has no float to test.
+        or (isinstance(value, float) and not math.isfinite(value))
         or not 0 <= value <= latest
     ):
         raise _Malformed("occurredAt", "must be a time in Unix milliseconds, not in the future")

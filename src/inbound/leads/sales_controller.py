@@ -9,7 +9,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, patc
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from inbound.content.service import filtered_asset_id
 from inbound.contract import document_media_type
@@ -147,7 +147,9 @@ class SalesController(Controller):
         half_life = (await settings.current()).scoring.half_life_days
         if CSV in (request.headers.get("accept") or ""):
             sessionmaker = request.app.state.sessionmaker
-            body = await _export(sessionmaker, filters, sort, half_life)
+            body = await _export(
+                sessionmaker, await db_session.connection(), filters, sort, half_life
+            )
             disposition = 'attachment; filename="leads.csv"'
             stream = Stream(body, media_type=CSV, headers={"Content-Disposition": disposition})
             # The same operation, answered in CSV: the contract documents the JSON.
@@ -374,24 +376,29 @@ def listed(row: dict[str, Any], page: LeadPage) -> dict[str, Any]:
 
 async def _export(
     sessionmaker: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
     filters: LeadFilter,
     sort: LeadSort,
     half_life_days: float,
 ) -> AsyncIterator[str]:
-    """Every matching lead as CSV, a page at a time, each page read in its own short
-    transaction so that a long download holds no snapshot open."""
+    """Every matching lead as CSV, a page at a time, each page after the first read in its
+    own short transaction so that a long download holds no snapshot open."""
     now = utcnow()
 
-    async def page_after(cursor: str | None) -> LeadPage:
-        async with sessionmaker() as session:
-            return await list_leads(
-                await session.connection(), filters, sort=sort, limit=EXPORT_PAGE,
-                cursor=cursor, half_life_days=half_life_days, now=now,
-            )  # fmt: skip
+    async def page_on(connection: AsyncConnection, cursor: str | None) -> LeadPage:
+        return await list_leads(
+            connection, filters, sort=sort, limit=EXPORT_PAGE, cursor=cursor,
+            half_life_days=half_life_days, now=now,
+        )  # fmt: skip
 
-    # Read before the answer starts: a database that cannot be reached then answers 503,
-    # not a 200 whose body breaks off.
-    first = await page_after(None)
+    async def page_after(cursor: str) -> LeadPage:
+        async with sessionmaker() as session:
+            return await page_on(await session.connection(), cursor)
+
+    # Read before the answer starts, on the request's own connection (on SQLite a second one
+    # would wait for its write lock until the request ends): a database that cannot be
+    # reached then answers 503, not a 200 whose body breaks off.
+    first = await page_on(connection, None)
 
     async def lines() -> AsyncIterator[str]:
         yield csv_header()

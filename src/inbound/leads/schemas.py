@@ -1,3 +1,4 @@
+import re
 import unicodedata
 import uuid
 from datetime import datetime
@@ -28,9 +29,14 @@ from inbound.schemas import (
 # width and direction marks, line separators, the byte order mark. In an email they make one
 # address look like another, and two spellings of one person two contacts.
 INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Unicode's other default-ignorable characters, which show nothing either: the combining
+# grapheme joiner, Hangul fillers, Khmer inherent vowels, variation selectors, and the
+# reserved ones of that property.
+_IGNORABLE = r"\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\ufff0-\ufff8"
+_IGNORABLE_CHARACTER = re.compile(f"[{_IGNORABLE}\U000e0000-\U000e0fff]")
 _INVISIBLE = (
-    r"\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u180e\u200b-\u200f"
-    r"\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+    r"\x00-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u200b-\u200f"
+    r"\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb" + _IGNORABLE
 )
 # Syntax only, and stated whole by the pattern so that the contract says exactly what passes:
 # a local part without spaces or invisible characters, and a domain of dot-separated DNS
@@ -46,7 +52,8 @@ def _visible(email: object) -> object:
     # Also before trimming, which would quietly drop the controls Python counts as spaces,
     # and beyond the pattern, for the characters a JSON Schema pattern cannot name.
     if isinstance(email, str) and any(
-        unicodedata.category(c) in INVISIBLE_CATEGORIES for c in email.strip(" \t\r\n")
+        unicodedata.category(c) in INVISIBLE_CATEGORIES or _IGNORABLE_CHARACTER.match(c)
+        for c in email.strip(" \t\r\n")
     ):
         raise ValueError("an email cannot hold control, zero-width or direction characters")
     return email
