@@ -147,7 +147,7 @@ class SalesController(Controller):
         half_life = (await settings.current()).scoring.half_life_days
         if CSV in (request.headers.get("accept") or ""):
             sessionmaker = request.app.state.sessionmaker
-            body = await _export(sessionmaker, filters, sort, half_life)
+            body = await _export(db_session, sessionmaker, filters, sort, half_life)
             disposition = 'attachment; filename="leads.csv"'
             stream = Stream(body, media_type=CSV, headers={"Content-Disposition": disposition})
             # The same operation, answered in CSV: the contract documents the JSON.
@@ -373,25 +373,26 @@ def listed(row: dict[str, Any], page: LeadPage) -> dict[str, Any]:
 
 
 async def _export(
+    db_session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
     filters: LeadFilter,
     sort: LeadSort,
     half_life_days: float,
 ) -> AsyncIterator[str]:
-    """Every matching lead as CSV, a page at a time, each page read in its own short
-    transaction so that a long download holds no snapshot open."""
+    """Every matching lead as CSV, a page at a time, each page after the first read in its
+    own short transaction so that a long download holds no snapshot open."""
     now = utcnow()
 
-    async def page_after(cursor: str | None) -> LeadPage:
-        async with sessionmaker() as session:
-            return await list_leads(
-                await session.connection(), filters, sort=sort, limit=EXPORT_PAGE,
-                cursor=cursor, half_life_days=half_life_days, now=now,
-            )  # fmt: skip
+    async def page_after(cursor: str | None, session: AsyncSession) -> LeadPage:
+        return await list_leads(
+            await session.connection(), filters, sort=sort, limit=EXPORT_PAGE,
+            cursor=cursor, half_life_days=half_life_days, now=now,
+        )  # fmt: skip
 
     # Read before the answer starts: a database that cannot be reached then answers 503,
-    # not a 200 whose body breaks off.
-    first = await page_after(None)
+    # not a 200 whose body breaks off. In the request's own transaction: on SQLite a second
+    # one would wait for the request's write lock, held until the answer is sent.
+    first = await page_after(None, db_session)
 
     async def lines() -> AsyncIterator[str]:
         yield csv_header()
@@ -400,7 +401,8 @@ async def _export(
             yield csv_rows(listed(row, page) for row in page.rows)
             if page.next_cursor is None:
                 return
-            page = await page_after(page.next_cursor)
+            async with sessionmaker() as session:
+                page = await page_after(page.next_cursor, session)
 
     return lines()
 
