@@ -21,6 +21,7 @@ from inbound.app import create_app
 from inbound.config import Settings
 from inbound.db import create_engine
 from inbound.observability import configure_logging
+from inbound.reports.dashboard_auth import COOKIE as DASHBOARD_COOKIE
 from inbound.worker import Worker
 from tests.conftest import Headers, _base_url, http_client, is_sqlite
 from tests.support.live_server import _drop_database, _fresh_database
@@ -97,7 +98,8 @@ class TestUnreachableDatabase:
     ) -> None:
         headers = {
             "Authorization": "Bearer inb_sk_" + "a" * 43,
-            "Cookie": "inbound_reports_key=inb_sk_" + "a" * 43,
+            # A dashboard session: the page must look it up (without one it only asks for a key).
+            "Cookie": f"{DASHBOARD_COOKIE}=" + "a" * 43,
         }
         async with http_client(unreachable_app) as client:
             for path in every_get_path(unreachable_app):
