@@ -213,6 +213,13 @@ class TestOutOfRange:
             ("score", [1e999, LEAD_ID], {}),
             ("grade", ["A", 10**400, LEAD_ID], {}),
             ("grade", ["A\u0000", 1.0, LEAD_ID], {}),
+            # The id's place holds a number, or something else that is no id.
+            ("updated", [1, HUGE], {}),
+            ("updated", [1, 1.5], {}),
+            ("recency", ["2026-01-01T00:00:00+00:00", HUGE], {}),
+            ("score", [1.0, True], {}),
+            ("grade", ["A", 1.0, [LEAD_ID]], {}),
+            ("recency", [HUGE, LEAD_ID], {}),
         ],
     )
     async def test_a_cursor_key_beyond_its_type_is_refused(
@@ -232,13 +239,28 @@ class TestOutOfRange:
         assert response.status_code == 400, response.text
         assert error_fields(response) == ["cursor"]
 
-    @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+    @pytest.mark.parametrize("sort", ["updated", "recency", "score", "grade"])
+    @pytest.mark.parametrize(
+        "as_of",
+        [
+            "0001-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-14:00",
+            # The calendar's very ends: PostgreSQL's infinities through asyncpg, and a moment
+            # SQLite's julianday() rounds into the year 10000.
+            "0001-01-01T00:00:00+00:00",
+            "9999-12-31T23:59:59.999999+00:00",
+        ],
+    )
     async def test_a_cursor_time_beyond_the_calendar_is_refused(
-        self, client: httpx.AsyncClient, world: World, sales: Headers, as_of: str
+        self, client: httpx.AsyncClient, world: World, sales: Headers, sort: str, as_of: str
     ) -> None:
-        cursor = forged_cursor("score", [1.0, LEAD_ID], as_of)
-        response = await client.get(LEADS, params={"sort": "score", "cursor": cursor},
-                                    headers=sales)  # fmt: skip
+        await new_lead(client, world, "ana@example.com")
+        key: dict[str, list[Any]] = {
+            "updated": [1, LEAD_ID], "recency": [as_of, LEAD_ID], "score": [1.0, LEAD_ID],
+            "grade": ["A", 1.0, LEAD_ID],
+        }  # fmt: skip
+        cursor = forged_cursor(sort, key[sort], as_of)
+        response = await client.get(LEADS, params={"sort": sort, "cursor": cursor}, headers=sales)
         assert response.status_code == 400, response.text
         assert error_fields(response) == ["cursor"]
 

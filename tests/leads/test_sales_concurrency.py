@@ -2,6 +2,8 @@
 leads change under it."""
 
 import asyncio
+import csv
+import io
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -182,3 +184,18 @@ async def test_a_plain_list_shows_every_committed_lead_while_an_older_transactio
         await asyncio.sleep(0.1)
     assert seen == [first]
     assert ids(await feed_page(committing_client, world, cursor=cursor)) == []
+
+
+async def test_the_csv_export_answers_on_committed_transactions(
+    committing_client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On SQLite the request's own transaction holds the write lock until the answer is sent:
+    # an export that read its first page in a transaction of its own waited for it (503).
+    monkeypatch.setattr("inbound.leads.sales_controller.EXPORT_PAGE", 2)
+    await new_leads(committing_client, world, 5)
+    response = await committing_client.get(
+        LEADS, headers=world.admin | {"Accept": "text/csv"}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sorted(row["email"] for row in rows) == [f"lead{n}@example.com" for n in range(5)]

@@ -59,6 +59,8 @@ UNOWNED = "unowned"
 NO_PERSONA = "none"
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
 GRADES = ("A", "B", "C", "D")
+FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC)
+LAST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC)
 # exp(-700) is still a float; much further, PostgreSQL refuses to compute it.
 MAX_EXPONENT = 700.0
 
@@ -131,7 +133,7 @@ class Position:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             document = msgspec.json.decode(raw, type=dict[str, Any])
             made_for = LeadSort(document["s"])
-            as_of = _aware(datetime.fromisoformat(document["t"])) if document["t"] else None
+            as_of = _moment(document["t"]) if document["t"] else None
             key = _typed_key(made_for, document["k"])
             fingerprint = str(document["f"])
             committed = Committed(*_absolute(document["w"])) if "w" in document else None
@@ -387,15 +389,22 @@ def _key(sort: LeadSort, row: dict[str, Any]) -> tuple[Any, ...]:
 def _typed_key(sort: LeadSort, values: list[Any]) -> tuple[Any, ...]:
     match sort:
         case LeadSort.UPDATED:
-            return (in_bigint(int(values[0])), uuid.UUID(values[1]))
+            return (in_bigint(int(values[0])), _id(values[1]))
         case LeadSort.RECENCY:
-            return (_aware(datetime.fromisoformat(values[0])), uuid.UUID(values[1]))
+            return (_moment(values[0]), _id(values[1]))
         case LeadSort.SCORE:
-            return (_finite(values[0]), uuid.UUID(values[1]))
+            return (_finite(values[0]), _id(values[1]))
         case LeadSort.GRADE:
             if values[0] not in GRADES:
                 raise ValueError("not a grade")
-            return (values[0], _finite(values[1]), uuid.UUID(values[2]))
+            return (values[0], _finite(values[1]), _id(values[2]))
+
+
+def _id(value: Any) -> uuid.UUID:
+    """A lead's id from a cursor, written as the cursor writes it."""
+    if not isinstance(value, str):
+        raise ValueError("not an id")
+    return uuid.UUID(value)
 
 
 def _finite(value: Any) -> float:
@@ -406,10 +415,19 @@ def _finite(value: Any) -> float:
     return number
 
 
-def _aware(moment: datetime) -> datetime:
+def _moment(value: Any) -> datetime:
+    """A moment from a cursor, in UTC, with a day to spare at either end of the calendar:
+    asyncpg sends its very ends as PostgreSQL's infinities, and SQLite's julianday() rounds
+    the last milliseconds of 9999 into a year it cannot name."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         raise ValueError("a cursor's moments carry their zone")
-    return moment.astimezone(UTC)  # OverflowError beyond year 1 to 9999 in UTC
+    moment = moment.astimezone(UTC)  # OverflowError beyond year 1 to 9999 in UTC
+    if not FIRST_MOMENT <= moment <= LAST_MOMENT:
+        raise ValueError("too near the end of the calendar")
+    return moment
 
 
 async def _assets_taken(

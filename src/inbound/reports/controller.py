@@ -112,7 +112,8 @@ GROUPED = {"asked": Provide(provide_report_parameters, sync_to_thread=False)}
 PERIOD = (
     "The period runs from the start of `from` to the end of `to` in `tz` (an IANA time zone "
     "name) and spans at most 5 calendar years: `to` comes before the same day 5 years after "
-    "`from` (1 March for 29 February), inside the years 1 to 9999 in UTC. "
+    "`from` (1 March for 29 February), inside the years 1 to 9999 in UTC, the day after `to` "
+    "included (so `to` is at most 9999-12-30). "
 )
 WINDOW = (
     "`window_days` counts exact 24-hour days from the instant the contact reached the entry "
