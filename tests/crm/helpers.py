@@ -43,7 +43,8 @@ def expected(row: dict[str, Any]) -> dict[str, str]:
     found = {
         "email": row["email"],
         "lifecyclestage": LIFECYCLE[row["stage"]],
-        "hs_lead_status": LEAD_STATUS[row["lead_status"]],
+        # A lead status still at its default was never sent: HubSpot's own stays.
+        "hs_lead_status": "" if row["lead_status"] == "new" else LEAD_STATUS[row["lead_status"]],
         "inbound_contact_id": str(uuid.UUID(str(row["id"]))),
         "inbound_persona": row["persona_slug"] or "",
         "inbound_persona_reason": (explanation.get("reason") or "") if row["persona_slug"] else "",

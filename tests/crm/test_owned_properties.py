@@ -50,7 +50,8 @@ async def test_what_sales_set_in_hubspot_survives_an_unrelated_change_here(
     lead_id = response.json()["contact_id"]
     await worker.drain()
     [crm_id] = portal.portal.contacts
-    assert in_hubspot(portal)["ana@example.com"]["hs_lead_status"] == "NEW"
+    # Nobody has worked the lead yet: HubSpot's lead status is left to HubSpot.
+    assert "hs_lead_status" not in in_hubspot(portal)["ana@example.com"]
     # Sales works the contact in HubSpot: a lead status, a corrected title, a stage set back
     # (HubSpot takes a move back only once the stage is cleared).
     await edit_in_hubspot(portal, crm_id, {"hs_lead_status": "IN_PROGRESS", "jobtitle": "CIO"})
@@ -79,3 +80,25 @@ async def test_what_sales_set_in_hubspot_survives_an_unrelated_change_here(
     await worker.drain()
     there = in_hubspot(portal)["ana@example.com"]
     assert (there["lifecyclestage"], there["jobtitle"]) == ("salesqualifiedlead", "CIO")
+
+
+async def test_a_first_sync_leaves_the_lead_status_sales_set_on_a_contact_hubspot_had(
+    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+) -> None:
+    # Sales entered the person in HubSpot before they ever filled in a form here.
+    portal.portal.upsert(
+        [{"id": "ana@example.com", "idProperty": "email",
+          "properties": {"email": "ana@example.com", "hs_lead_status": "IN_PROGRESS"}}]
+    )  # fmt: skip
+    response = await capture(committing_client, world, first_name="Ana")
+    assert response.status_code == 201, response.text
+    await worker.drain()
+    there = in_hubspot(portal)["ana@example.com"]
+    assert (there["hs_lead_status"], there["firstname"]) == ("IN_PROGRESS", "Ana")
+    assert there["inbound_contact_id"] == response.json()["contact_id"]
+    # Once the lead is worked here, its status is sent.
+    await change_here(
+        committing_client, world, response.json()["contact_id"], "", {"lead_status": "connected"}
+    )
+    await worker.drain()
+    assert in_hubspot(portal)["ana@example.com"]["hs_lead_status"] == "CONNECTED"

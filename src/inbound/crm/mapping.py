@@ -38,6 +38,8 @@ LEAD_STATUS_OF = {
     "unqualified": "UNQUALIFIED",
     "bad_timing": "BAD_TIMING",
 }
+# The lead status every lead starts with here: sent only once it changes.
+UNWORKED_LEAD_STATUS = LEAD_STATUS_OF["new"]
 # HubSpot's own contact properties and the contact fields that fill them.
 STANDARD = {
     "firstname": "first_name",
@@ -134,9 +136,15 @@ def changed_since(
     properties: Mapping[str, str], last_sent: Mapping[str, str] | None
 ) -> dict[str, str]:
     """The properties to send: ours, and HubSpot's own where they differ from what was last
-    written there (all of them for a contact never written)."""
+    written there (all of them for a contact never written, but a lead status nobody set)."""
     if last_sent is None:
-        return dict(properties)
+        # The first upsert goes by email and may land on a contact sales already works in
+        # HubSpot: a lead status still at its default here must not replace theirs.
+        return {
+            name: value
+            for name, value in properties.items()
+            if not (name == "hs_lead_status" and value == UNWORKED_LEAD_STATUS)
+        }
     return {
         name: value
         for name, value in properties.items()
