@@ -325,6 +325,10 @@ class TestBadSettings:
             ("INBOUND_LOG_JSON", "maybe", "boolean"),
             ("INBOUND_LOG_LEVEL", "loud", "DEBUG"),
             ("INBOUND_CAPTURE_RATE_PER_IP", "lots", "INBOUND_CAPTURE_RATE_PER_IP"),
+            ("INBOUND_TRUSTED_PROXIES", "nonsense", "CIDR"),
+            ("INBOUND_REDIS_URL", "nope", "redis://HOST:PORT/DB"),
+            ("INBOUND_REDIS_URL", "valkey://:hunter2@cache", "redis://HOST:PORT/DB"),
+            ("INBOUND_HUBSPOT_URL", "notaurl", "https://HOST"),
         ],
     )
     def test_a_bad_value_is_named_on_one_line_and_exits_2(
@@ -380,7 +384,7 @@ class TestBadSettings:
 
 
 class TestStartupChecks:
-    @pytest.mark.parametrize("command", [["serve"], ["worker"]])
+    @pytest.mark.parametrize("command", [["serve"], ["worker"], ["leads", "remap"]])
     def test_an_unmigrated_database_stops_the_start_naming_the_upgrade(
         self, empty_database: str, tmp_path: Path, command: list[str]
     ) -> None:

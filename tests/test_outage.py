@@ -126,6 +126,46 @@ class TestUnreachableDatabase:
             assert_unavailable(form)
         assert tracebacks(caplog) == []
 
+    @pytest.mark.usefixtures("json_logs")
+    async def test_browser_posts_and_preflights_are_answered_and_logged_as_503(
+        self, unreachable_app: Litestar, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # A browser sends Origin, whose check reads the sites before the handler runs.
+        browser = {
+            "Origin": "https://www.example.com",
+            "Authorization": "Bearer inb_pk_" + "b" * 43,
+        }
+        async with http_client(unreachable_app) as client:
+            answers = [
+                await client.post(
+                    "/api/v1/captures",
+                    json={"asset": "guide", "email": "a@example.com"},
+                    headers=browser,
+                ),
+                await client.get("/api/v1/assets/guide/form", headers=browser),
+                await client.options(
+                    "/api/v1/captures",
+                    headers={"Origin": browser["Origin"], "Access-Control-Request-Method": "POST"},
+                ),
+            ]
+        for answer in answers:
+            assert_unavailable(answer)
+            assert answer.headers["cache-control"] == "no-store"
+            assert answer.headers["x-request-id"]
+        access = [
+            r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "request"
+        ]
+        assert [entry["status"] for entry in access] == [503, 503, 503]
+        warnings = [
+            r.msg
+            for r in caplog.records
+            if isinstance(r.msg, dict) and r.msg["event"] == UNAVAILABLE_EVENT
+        ]
+        assert [w.get("request_id") for w in warnings] == [
+            a.headers["x-request-id"] for a in answers
+        ]
+        assert tracebacks(caplog) == []
+
     async def test_ready_says_unavailable_and_health_stays_alive(
         self, unreachable_app: Litestar
     ) -> None:

@@ -122,6 +122,37 @@ async def test_report_parameters_list_their_values(
     assert await _errors(response) == [(field, message)]
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("from=2026-13-01&to=2026-01-31", "from", "must be a date (YYYY-MM-DD)"),
+        ("from=2026-01-01&to=soon", "to", "must be a date (YYYY-MM-DD)"),
+        (f"{PERIOD}&window_days=abc", "window_days", "must be an integer"),
+    ],
+)
+async def test_report_dates_and_numbers_are_named_as_sent(
+    client: httpx.AsyncClient, admin: Headers, query: str, field: str, message: str
+) -> None:
+    response = await client.get(f"/api/v1/reports/funnel?{query}", headers=admin)
+    assert await _errors(response) == [(field, message)]
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "message"),
+    [
+        ("/api/v1/leads?min_score=abc", "min_score", "must be a number"),
+        ("/api/v1/assets?gated=perhaps", "gated", "must be true or false"),
+        ("/api/v1/leads?updated_since=yesterday", "updated_since",
+         "must be an RFC 3339 time with its offset, e.g. 2026-01-31T09:00:00Z"),
+    ],
+)  # fmt: skip
+async def test_optional_filters_say_what_they_take(
+    client: httpx.AsyncClient, admin: Headers, path: str, field: str, message: str
+) -> None:
+    response = await client.get(path, headers=admin)
+    assert await _errors(response) == [(field, message)]
+
+
 async def test_lead_list_parameters_list_their_values(
     client: httpx.AsyncClient, admin: Headers
 ) -> None:
@@ -177,6 +208,9 @@ def test_pydantic_errors_in_plain_words(
         ("Expected `str` of length <= 64", "must have at most 64 characters"),
         ("Expected `int` >= 1", "must be at least 1"),
         ("Expected `int`, got `str`", "must be an integer"),
+        ("Expected `float | null`, got `str`", "must be a number"),
+        ("Expected `bool | null`, got `str`", "must be true or false"),
+        ("Invalid RFC3339 encoded date", "must be a date (YYYY-MM-DD)"),
         ("Expected `str` matching regex '^(a|b)$'", "must be one of: a, b"),
         ("Invalid enum value 'x'", "Invalid enum value 'x'"),  # nothing to name: left as is
     ],

@@ -4,6 +4,7 @@ import asyncio
 from importlib.metadata import version
 
 from litestar import Litestar, Router
+from litestar._asgi.utils import wrap_in_exception_handler
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -140,6 +141,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             trusted_proxies(settings.trusted_proxies),
             request_context_middleware,
             no_store_middleware,
+            # A route's own middleware (the capture's origin check reads the sites) raises
+            # past the route's error handling; answer it here, inside the request id, the
+            # access log and no-store, not from Litestar's outermost handler.
+            wrap_in_exception_handler,
         ],
         state=State(
             {

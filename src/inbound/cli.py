@@ -245,6 +245,7 @@ def leads_remap(force: bool, watch: bool, interval: float) -> None:
     if watch:
         asyncio.run(_watch(interval))
         return
+    require_current_schema(get_settings().database_url)
     run = asyncio.run(_remap(force))
     if run is None:
         click.echo("nothing changed since the last pass (or another process is on it)")

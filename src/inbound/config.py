@@ -3,6 +3,7 @@
 import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -23,7 +24,7 @@ _DRIVERS = {
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
 # Settings whose values never appear in an error message.
-_SECRET_SETTINGS = {"hubspot_token", "hubspot_client_secret", "database_url"}
+_SECRET_SETTINGS = {"hubspot_token", "hubspot_client_secret", "database_url", "redis_url"}
 
 
 class SettingsError(Exception):
@@ -204,6 +205,26 @@ class Settings(BaseSettings):
     @classmethod
     def _supported_database(cls, value: str) -> str:
         return normalized_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise ValueError("not a Redis URL; use redis://HOST:PORT/DB (or rediss:// for TLS)")
+        return value.strip()
+
+    @field_validator("hubspot_url", "hubspot_webhook_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not a web address; use https://HOST (or http://HOST:PORT)")
+        return value.strip()
 
     @field_validator("log_level", mode="before")
     @classmethod

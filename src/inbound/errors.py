@@ -13,7 +13,9 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import ParameterKwarg
 from litestar.types import ExceptionHandlersMap
+from litestar.typing import FieldDefinition
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -197,15 +199,21 @@ def _parameter_error(request: Request[Any, Any, Any], item: dict[str, Any]) -> F
     key = str(item.get("key") or "body")
     message = str(item.get("message", "invalid value"))
     source = item.get("source")
+    declared = _declared_parameter(request, key)
+    # The name the caller sent (`from`), not the handler's argument (`from_date`).
+    kwarg = getattr(declared, "kwarg_definition", None)
+    name = getattr(kwarg, "name", None) if isinstance(kwarg, ParameterKwarg) else None
     return FieldError(
-        field=_field_path(key),
-        message=plain_parameter_message(message, _parameter_choices(request, key)),
+        field=_field_path(name or key),
+        message=plain_parameter_message(
+            message, choices_of(declared.annotation) if declared is not None else None
+        ),
         source=str(getattr(source, "value", source)) if source else None,
     )
 
 
-def _parameter_choices(request: Request[Any, Any, Any], key: str) -> list[str] | None:
-    """The values a closed parameter takes, from the handler's or a dependency's signature."""
+def _declared_parameter(request: Request[Any, Any, Any], key: str) -> FieldDefinition | None:
+    """How a parameter is declared, in the handler's or a dependency's signature."""
     handler = request.scope.get("route_handler")
     if handler is None:
         return None
@@ -218,7 +226,7 @@ def _parameter_choices(request: Request[Any, Any, Any], key: str) -> list[str] |
     for signature in signatures:
         field = signature.parameters.get(key)
         if field is not None:
-            return choices_of(field.annotation)
+            return field
     return None
 
 

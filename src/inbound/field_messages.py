@@ -69,7 +69,14 @@ _MSGSPEC_BOUND_WORDING = {
     (" of length", "<="): "must have at most {} characters",
     (" of length", ">="): "must have at least {} character(s)",
 }  # fmt: skip
-_MSGSPEC_TYPE = re.compile(r"^Expected `([^`]+)`, got `[^`]+`$")
+# An optional parameter's type is `float | null`: the value sent must be the first.
+_MSGSPEC_TYPE = re.compile(r"^Expected `([^`|]+?)(?: \| null)?`, got `[^`]+`$")
+# msgspec's words for a date, time or id it cannot read.
+_MSGSPEC_INVALID = {
+    "Invalid RFC3339 encoded date": "must be a date (YYYY-MM-DD)",
+    "Invalid RFC3339 encoded datetime": "must be an RFC 3339 time, e.g. 2026-01-31T09:00:00Z",
+    "Invalid UUID": "must be a UUID",
+}
 _MSGSPEC_TYPE_WORDING = {
     "int": "must be an integer", "float": "must be a number", "str": "must be a string",
     "bool": "must be true or false", "array": "must be a list", "object": "must be an object",
@@ -135,14 +142,15 @@ def plain_parameter_message(message: str, choices: list[str] | None) -> str:
     if message.startswith("Invalid enum value") and choices:
         return one_of(choices)
     if found := _MSGSPEC_PATTERN.match(message):
-        return pattern_message(found.group(1))
+        # msgspec quotes the pattern as Python's repr does: each backslash doubled.
+        return pattern_message(found.group(1).replace("\\\\", "\\"))
     if found := _MSGSPEC_BOUND.match(message):
         length, operator, bound = found.groups()
         wording = _MSGSPEC_BOUND_WORDING.get((length or "", operator))
         return wording.format(bound) if wording else message
     if found := _MSGSPEC_TYPE.match(message):
         return _MSGSPEC_TYPE_WORDING.get(found.group(1), message)
-    return message
+    return _MSGSPEC_INVALID.get(message, message)
 
 
 def choices_of(annotation: Any) -> list[str] | None:

@@ -15,6 +15,7 @@ from inbound.content.service import filtered_asset_id
 from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import BadRequest, FieldError, problems
+from inbound.field_messages import describe_pattern
 from inbound.leads.controller import (
     ADMIN,
     READ,
@@ -55,7 +56,10 @@ from inbound.responses import ETAG_HEADER, LOCATION_HEADER, etag
 from inbound.schemas import NO_NUL
 
 EXPORT_PAGE = 1000
-RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$"
+RFC3339 = describe_pattern(
+    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$",
+    "must be an RFC 3339 time with its offset, e.g. 2026-01-31T09:00:00Z",
+)
 Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
 ListCursor = Annotated[
     str | None,
