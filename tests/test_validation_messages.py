@@ -7,6 +7,7 @@ import pytest
 
 from inbound.field_messages import plain_error, plain_parameter_message
 from tests.conftest import Headers
+from tests.leads.helpers import capture, make_asset, make_world
 
 OPERATORS = "must be one of: contains_any, equals, one_of, between"
 STAGES = "must be one of: subscriber, lead, mql, sql, opportunity, customer, evangelist"
@@ -217,3 +218,33 @@ def test_pydantic_errors_in_plain_words(
 )
 def test_parameter_messages_in_plain_words(message: str, expected: str) -> None:
     assert plain_parameter_message(message, None) == expected
+
+
+class TestFormatsInWords:
+    """Fields whose form is a pattern say what the form is, not the pattern."""
+
+    async def test_an_origin(self, client: httpx.AsyncClient, admin: Headers) -> None:
+        body = {"name": "www", "allowed_origins": ["ftp://www.example.com"]}
+        response = await client.post("/api/v1/sites", json=body, headers=admin)
+        [(field, message)] = await _errors(response)
+        assert field == "allowed_origins[0]"
+        assert message.startswith("must be an origin: http:// or https://")
+
+    async def test_a_webhook_url(self, client: httpx.AsyncClient, admin: Headers) -> None:
+        body = {"url": "gopher://hooks.example.com/x", "events": ["lead.created"]}
+        response = await client.post("/api/v1/webhooks", json=body, headers=admin)
+        [(field, message)] = await _errors(response)
+        assert field == "url"
+        assert message.startswith("must be an http:// or https:// URL")
+
+    async def test_an_email_and_a_custom_field_name(
+        self, client: httpx.AsyncClient, admin: Headers
+    ) -> None:
+        world = await make_world(client, admin)
+        await make_asset(client, admin)
+        response = await capture(
+            client, world, email="ana at example.com", fields={"Shoe Size": "9"}
+        )
+        errors = dict(await _errors(response))
+        assert errors["email"].startswith("must be an email address (name@example.com)")
+        assert errors["fields.Shoe Size"].startswith("the name must start with a lowercase letter")

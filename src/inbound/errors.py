@@ -83,6 +83,8 @@ def _plain_errors(items: Iterable[Mapping[str, Any]], source: str) -> list[Field
     errors = []
     for item in items:
         loc, message = plain_error(item)
+        if loc and loc[-1] == "[key]":  # pydantic's mark of a mapping's key, not its value
+            loc, message = loc[:-1], f"the name {message}"
         field = _field_path(".".join(str(part) for part in loc)) or source
         errors.append(FieldError(field=field, message=message, source=source))
     return errors

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from inbound.errors import BadRequest
+from inbound.field_messages import describe_pattern
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -28,7 +29,9 @@ LimitParam = Annotated[
 CursorParam = Annotated[
     str | None,
     Parameter(
-        pattern=r"^[A-Za-z0-9_-]{22}$",
+        pattern=describe_pattern(
+            r"^[A-Za-z0-9_-]{22}$", "must be a next_cursor this list answered, unchanged"
+        ),
         description="`next_cursor` of the previous page; opaque.",
     ),
 ]

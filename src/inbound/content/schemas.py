@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field, Strict, StringConstraints
 
 from inbound.content.forms import FieldType
 from inbound.content.models import AssetKind, FunnelStage
+from inbound.field_messages import describe_pattern
 from inbound.schemas import (
     JSON_INTEGER,
     NOT_BLANK,
@@ -21,7 +22,10 @@ from inbound.schemas import (
 )
 
 TOPIC_LENGTH = 64
-FORM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+FORM_FIELD_NAME = describe_pattern(
+    r"^[a-z][a-z0-9_]{0,63}$",
+    "must start with a lowercase letter and hold only lowercase letters, digits and _ (at most 64)",
+)
 STANDARD_FORM_FIELDS = (
     "email",
     "first_name",

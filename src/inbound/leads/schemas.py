@@ -13,6 +13,7 @@ from pydantic import (
     model_validator,
 )
 
+from inbound.field_messages import describe_pattern
 from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.schemas import (
@@ -41,11 +42,16 @@ _INVISIBLE = (
 # Syntax only, and stated whole by the pattern so that the contract says exactly what passes:
 # a local part without spaces or invisible characters, and a domain of dot-separated DNS
 # labels (IDNs in punycode).
-EMAIL_PATTERN = (
+EMAIL_PATTERN = describe_pattern(
     rf"^\s*[^@\s{_INVISIBLE}\"<>(),;:\[\]\\]{{1,64}}@"
-    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\s*$"
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+\s*$",
+    "must be an email address (name@example.com) without spaces, quotes, brackets or "
+    "invisible characters",
 )
-CUSTOM_FIELD_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+CUSTOM_FIELD_NAME = describe_pattern(
+    r"^[a-z][a-z0-9_]{0,63}$",
+    "must start with a lowercase letter and hold only lowercase letters, digits and _ (at most 64)",
+)
 
 
 def _visible(email: object) -> object:
@@ -85,9 +91,15 @@ CustomFields = Annotated[
     ),
 ]
 Url = Annotated[HttpUrl, Field(examples=["https://www.example.com/ebooks/scoring"])]
-VisitorId = Annotated[str, StringConstraints(max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
+VISITOR_ID = describe_pattern(
+    r"^[A-Za-z0-9._:-]+$", "must hold only letters, digits and the characters . _ : -"
+)
+VisitorId = Annotated[str, StringConstraints(max_length=100, pattern=VISITOR_ID)]
+VISIBLE_ASCII = describe_pattern(
+    r"^[\x21-\x7e]+$", "must hold only visible ASCII characters (no spaces)"
+)
 IdempotencyKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_ASCII)
 ]
 
 

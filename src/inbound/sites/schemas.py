@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
+from inbound.field_messages import describe_pattern
 from inbound.schemas import Name, RequestSchema, ResponseSchema, UpdateSchema
 
 
@@ -26,9 +27,11 @@ def _origin(value: str) -> str:
 
 
 # Scheme, host and an optional port up to 65535; the pattern lets the contract say so.
-ORIGIN_PATTERN = (
+ORIGIN_PATTERN = describe_pattern(
     r"^\s*https?://[A-Za-z0-9.-]*[A-Za-z0-9]"
-    r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?\s*$"
+    r"(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?\s*$",
+    "must be an origin: http:// or https://, a host name, and an optional port "
+    "(https://www.example.com:8443), with no path",
 )
 Origin = Annotated[str, Field(max_length=300, pattern=ORIGIN_PATTERN), AfterValidator(_origin)]
 Origins = Annotated[

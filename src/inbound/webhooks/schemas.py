@@ -6,11 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Strict, StringConstraints, field_validator
 
+from inbound.field_messages import describe_pattern
 from inbound.leads.events import LeadEventType
 from inbound.schemas import RequestSchema, ResponseSchema, ShortText, UpdateSchema
 
 # Standard Webhooks secrets: `whsec_` and the base64 of 24 to 64 random bytes.
-SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"
+SECRET_PATTERN = describe_pattern(
+    r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$",
+    "must be whsec_ followed by the base64 of 24 to 64 random bytes",
+)
 
 EventTypes = Annotated[
     list[Annotated[LeadEventType, Strict(False)]],
@@ -33,8 +37,12 @@ WebhookUrl = Annotated[
     str,
     StringConstraints(
         max_length=2048,
-        pattern=r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
-        r"([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+        pattern=describe_pattern(
+            r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?"
+            r"([/?#][^\x00-\x20\x7f-\x9f]*)?$",
+            "must be an http:// or https:// URL with a host name or an IP address, without "
+            "user name, spaces or control characters",
+        ),
     ),
     Field(
         description="Where deliveries are POSTed: a public http(s) address.",
