@@ -25,13 +25,6 @@ from tests.leads.test_capture_spam import (
 )
 
 
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
-
 def note_fields(prefix: str, count: int, size: int = 8) -> dict[str, str]:
     return {f"{prefix}_{i:03}": "x" * size for i in range(count)}
 

@@ -7,24 +7,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import Headers
 from tests.leads.helpers import (
     CAPTURES,
     World,
     capture,
     error_fields,
-    make_asset,
-    make_world,
 )
 from tests.leads.refusals import assert_problem, nothing_written
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
 
 NOT_TEXT = b"https://www.ex\xe4mple.com\xff\xfe"
 

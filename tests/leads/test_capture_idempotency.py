@@ -25,13 +25,6 @@ from tests.leads.helpers import (
 from tests.leads.refusals import assert_problem
 
 
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
-
 class TestIdempotencyFingerprint:
     async def test_a_key_reused_with_another_body_is_422_and_changes_nothing(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession

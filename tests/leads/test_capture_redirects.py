@@ -6,26 +6,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture
-from tests.conftest import Headers
 from tests.leads.helpers import (
     ORIGIN,
     World,
     capture,
     count_rows,
     error_fields,
-    make_asset,
-    make_world,
     post_form,
 )
 from tests.leads.refusals import assert_problem, nothing_written
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
 
 FOREIGN_REDIRECTS = [
     "https://evil.example\\@www.example.com/",

@@ -5,8 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Headers
-from tests.leads.helpers import CAPTURES, ORIGIN, World, get_lead, make_asset, make_world
+from tests.leads.helpers import CAPTURES, ORIGIN, World, get_lead
 
 LANDING = (
     f"{ORIGIN}/ebooks/scoring?utm_source=linkedin&utm_medium=paid-social"
@@ -20,13 +19,6 @@ UTMS = {
     "utm_content": "hero",
 }
 NO_UTMS = dict.fromkeys(UTMS)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
 
 
 async def post(
