@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 import inbound.models
 from inbound.config import get_settings
 from inbound.db import UTCDateTime, create_engine
+from inbound.tracking.partitions import is_partition
 
 config = context.config
 target_metadata = inbound.models.metadata
@@ -33,6 +34,11 @@ def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[F
     return False
 
 
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Leave out what the app makes at run time: the monthly partitions of tracking events."""
+    return not (type_ == "table" and name is not None and is_partition(name))
+
+
 def run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -40,6 +46,7 @@ def run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite rebuilds tables to alter
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

@@ -18,6 +18,7 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
+from inbound.tracking.models import TrackingEvent, TrackingMessage
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
@@ -44,6 +45,8 @@ __all__ = [
     "ScoreEvent",
     "Site",
     "StageChange",
+    "TrackingEvent",
+    "TrackingMessage",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -14,6 +14,9 @@ class Site(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200)
     allowed_origins: list[str] = Field(sa_type=JSONType)
+    # How its pages may track visitors: `required` (only once the visitor consents),
+    # `cookieless` (never an id kept on the device) or `granted` (consent is the site's own).
+    tracking_consent: str = Field(default="required", max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = 1

@@ -1,0 +1,67 @@
+"""Behaviour events as sites send them, and the message ids already taken.
+
+Events are append-only and kept apart from contacts. On PostgreSQL the table is partitioned by
+month of `occurred_at` (a month is dropped whole when it leaves the retention period) with a
+BRIN index on time; SQLite keeps one plain table. An event names its visitor by the ids the
+page sent; which contact that is, is the identity map's answer at read time, so a merge undone
+leaves every event as it was.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Text, text
+from sqlmodel import Field, SQLModel
+
+from inbound.db import JSONType, UTCDateTime, new_id
+
+
+class TrackingEvent(SQLModel, table=True):
+    """One `page`, `track` or `identify` call, with its time corrected for the client's clock."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (
+        Index("ix_tracking_events_occurred_at", "occurred_at", postgresql_using="brin"),
+        Index("ix_tracking_events_anonymous_id_occurred_at", "anonymous_id", "occurred_at"),
+        Index(
+            "ix_tracking_events_user_id_occurred_at",
+            "user_id",
+            "occurred_at",
+            postgresql_where=text("user_id IS NOT NULL"),
+            sqlite_where=text("user_id IS NOT NULL"),
+        ),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # Part of the key: PostgreSQL keys a partitioned table by its partition column too.
+    occurred_at: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    # No foreign key: a check per row would halve the ingest rate; a deleted site's events
+    # are removed by the retention job.
+    site_id: uuid.UUID
+    message_id: str = Field(max_length=200)
+    type: str = Field(max_length=16)
+    # A `track` call's event name, or a `page` call's page name.
+    event: str | None = Field(default=None, max_length=200)
+    anonymous_id: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=200)
+    url: str | None = Field(default=None, sa_type=Text)
+    referrer: str | None = Field(default=None, sa_type=Text)
+    title: str | None = Field(default=None, max_length=500)
+    # The content asset the event is about, when the page or the event names one.
+    asset_id: uuid.UUID | None = None
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # What the page said of itself (campaign, locale, user agent); never an IP address.
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class TrackingMessage(SQLModel, table=True):
+    """A message id a site already sent: the same id again within 48 hours is a retry."""
+
+    __tablename__ = "tracking_messages"
+
+    site_id: uuid.UUID = Field(primary_key=True)
+    message_id: str = Field(max_length=200, primary_key=True)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
