@@ -18,7 +18,7 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
-from inbound.tracking.models import TrackingEvent, TrackingMessage
+from inbound.tracking.models import TrackingEvent, TrackingMessage, VisitorIdentity
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
@@ -47,6 +47,7 @@ __all__ = [
     "StageChange",
     "TrackingEvent",
     "TrackingMessage",
+    "VisitorIdentity",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

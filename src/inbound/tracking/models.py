@@ -65,3 +65,20 @@ class TrackingMessage(SQLModel, table=True):
     site_id: uuid.UUID = Field(primary_key=True)
     message_id: str = Field(max_length=200, primary_key=True)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class VisitorIdentity(SQLModel, table=True):
+    """Which contact an id a page sent belongs to; an id belongs to one contact at most.
+
+    ``kind`` is `anonymous` for a browser's anonymous id, `user` for a site's own user id.
+    """
+
+    __tablename__ = "visitor_identities"
+    __table_args__ = (Index("ix_visitor_identities_contact_id", "contact_id", "kind"),)
+
+    kind: str = Field(max_length=16, primary_key=True)
+    external_id: str = Field(max_length=200, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+    # The merge-log entry that made this link, so that undoing it removes exactly this.
+    merge_id: uuid.UUID | None = None
