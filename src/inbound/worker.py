@@ -75,11 +75,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        await asyncio.gather(
-            self._loop(stop, self.webhook_step),
-            self._loop(stop, self.crm_step),
-            self._loop(stop, self.retention_step),
-        )
+        await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         poll = self.settings.worker_poll_seconds
@@ -104,7 +100,7 @@ class Worker:
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
-        return await self.webhook_step() + await self.crm_step() + await self.retention_step()
+        return await self.webhook_step() + await self.crm_step()
 
     async def retention_step(self) -> int:
         """Now and then, drop the events past the retention period (whole months on
@@ -128,8 +124,9 @@ class Worker:
         return await self.crm.step() if self.crm is not None else 0
 
     async def webhook_step(self) -> int:
-        """Dispatch new events, send what is due, now and then forget old history; how many
-        events and deliveries were handled."""
+        """Dispatch new events, send what is due, now and then forget old history (webhook
+        deliveries, and behaviour events past their retention); how many events and
+        deliveries were handled."""
         async with self.engine.begin() as connection:
             events = await delivery.dispatch(connection, self.policy.give_up_after)
             if self.crm is not None:
@@ -140,6 +137,8 @@ class Worker:
             self._purged_at = time.monotonic()
             async with self.engine.begin() as connection:
                 await delivery.purge(connection, utcnow() - RETENTION)
+        # Hourly, and not counted as work: what it removes asks for no round after it.
+        await self.retention_step()
         return dispatched + sent
 
     async def _queue_for_crm(

@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from inbound.schemas import RequestSchema
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -65,10 +67,11 @@ class BatchAccepted(msgspec.Struct, kw_only=True):
 
 
 # For the API contract only: the handlers decode with msgspec, which is much faster.
-class EventDoc(BaseModel):
-    """A Segment `page`, `track` or `identify` call; fields as Segment's HTTP API names them."""
+class EventDoc(RequestSchema):
+    """A Segment `page`, `track` or `identify` call; fields as Segment's HTTP API names them.
+    Other fields Segment's libraries send (`integrations`, `_metadata`, ...) are ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str | None = Field(
         default=None, description="`page`, `track` (the default) or `identify`."
@@ -110,8 +113,10 @@ class EventDoc(BaseModel):
     )
 
 
-class BatchDoc(BaseModel):
+class BatchDoc(RequestSchema):
     """Segment's batch: up to 100 events of at most 32 KB each, 500 KB in all."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
 
     batch: list[EventDoc] = Field(max_length=MAX_BATCH_EVENTS)
     sentAt: datetime | None = Field(  # noqa: N815
