@@ -83,7 +83,7 @@ async def view(
 
 
 async def next_content(
-    client: httpx.AsyncClient, world: NbcWorld, headers: Headers | None = None, **params: Any
+    client: httpx.AsyncClient, world: NbcWorld, *, headers: Headers | None = None, **params: Any
 ) -> httpx.Response:
     return await client.get(
         NEXT, params=params, headers={**world.site.site_headers, **(headers or {})}

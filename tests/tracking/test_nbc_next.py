@@ -202,10 +202,10 @@ class TestRefusals:
         assert (await client.get("/api/v1/next", headers=admin)).status_code == 401
 
     async def test_origins_and_cors(self, client: httpx.AsyncClient, world: NbcWorld) -> None:
-        ours = await next_content(client, world, {"Origin": ORIGIN})
+        ours = await next_content(client, world, headers={"Origin": ORIGIN})
         assert ours.status_code == 200
         assert ours.headers["access-control-allow-origin"] == ORIGIN
-        foreign = await next_content(client, world, {"Origin": "https://evil.example"})
+        foreign = await next_content(client, world, headers={"Origin": "https://evil.example"})
         assert foreign.status_code == 403
         assert "access-control-allow-origin" not in foreign.headers
         preflight = await client.options(
