@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -141,6 +142,7 @@ class TestPinnedRules:
         pinned = await next_content(client, world, anonymous_id="anon-2", slot="sidebar")
         assert pinned.json()["items"][0]["asset"]["slug"] == "onboarding"
         assert pinned.json()["items"][0]["pinned"] is True
+        params: dict[str, Any]
         for params in ({"anonymous_id": "anon-3", "slot": "sidebar"},
                        {"anonymous_id": "anon-2", "slot": "footer"}):  # fmt: skip
             other = await next_content(client, world, **params)
@@ -183,7 +185,7 @@ class TestRefusals:
         self,
         client: httpx.AsyncClient,
         world: NbcWorld,
-        params: dict[str, str],
+        params: dict[str, Any],
         field: str,
         status: int,
     ) -> None:
