@@ -142,10 +142,8 @@ class TestPinnedRules:
         pinned = await next_content(client, world, anonymous_id="anon-2", slot="sidebar")
         assert pinned.json()["items"][0]["asset"]["slug"] == "onboarding"
         assert pinned.json()["items"][0]["pinned"] is True
-        params: dict[str, Any]
-        for params in ({"anonymous_id": "anon-3", "slot": "sidebar"},
-                       {"anonymous_id": "anon-2", "slot": "footer"}):  # fmt: skip
-            other = await next_content(client, world, **params)
+        for anonymous_id, slot in (("anon-3", "sidebar"), ("anon-2", "footer")):
+            other = await next_content(client, world, anonymous_id=anonymous_id, slot=slot)
             assert other.json()["items"][0]["pinned"] is False
 
     async def test_a_viewed_asset_condition_and_an_inactive_rule(
