@@ -6,6 +6,7 @@ inputs, so a suggestion can be replayed and explained. Each component is a numbe
 sentence naming the strongest ones.
 """
 
+import heapq
 import math
 import random
 import uuid
@@ -287,7 +288,7 @@ def rank(
         if rule.asset_id in by_id and rule.asset_id not in pins and len(pins) < k:
             pins[rule.asset_id] = rule
     pin_order = {asset_id: index for index, asset_id in enumerate(pins)}
-    scored: list[tuple[tuple[int, float, float, str], Suggestion]] = []
+    scored: list[tuple[tuple[int, float, float, str], CatalogAsset, dict[str, float]]] = []
     for asset in catalog:
         pin = pins.get(asset.id)
         if pin is None and asset.id in profile.seen:
@@ -299,20 +300,22 @@ def rank(
         )
         weighted = {name: getattr(weights, name) * raw[name] for name in COMPONENTS}
         score = sum(weighted.values())
-        suggestion = Suggestion(
-            asset=asset,
-            score=score,
-            pinned=pin is not None,
-            components=weighted,
-            reason=_reason(pin, weighted, asset, profile, by_id),
-        )
-        popularity = -_ctr_mean(signals.ctr, (slot, asset.id))
         if pin is not None:
-            scored.append(((0, pin_order[asset.id], 0.0, ""), suggestion))
+            key = (0, float(pin_order[asset.id]), 0.0, "")
         else:
-            scored.append(((1, -score, popularity, asset.slug), suggestion))
-    scored.sort(key=lambda row: row[0])
-    return [suggestion for _, suggestion in scored[:k]]
+            key = (1, -score, -_ctr_mean(signals.ctr, (slot, asset.id)), asset.slug)
+        scored.append((key, asset, weighted))
+    # Reasons are worded for the chosen few only: the catalog may be long.
+    return [
+        Suggestion(
+            asset=asset,
+            score=sum(weighted.values()),
+            pinned=asset.id in pins,
+            components=weighted,
+            reason=_reason(pins.get(asset.id), weighted, asset, profile, by_id),
+        )
+        for _, asset, weighted in heapq.nsmallest(k, scored, key=lambda row: row[0])
+    ]
 
 
 def covisitation(
