@@ -27,8 +27,7 @@ STAGE_PHASE: Mapping[str, str] = {
     "customer": "close",
     "evangelist": "delight",
 }
-# The rule condition that matches a visitor with no lifecycle stage (not a contact yet).
-ANONYMOUS_STAGE = "anonymous"
+ANONYMOUS_STAGE = "anonymous"  # the rule stage of a visitor who is no contact yet
 # Stage progression: the next phase scores highest, the same phase next, earlier phases low.
 NEXT_PHASE, SAME_PHASE, LATER_PHASE, EARLIER_PHASE = 1.0, 0.6, 0.3, 0.1
 # Pairs counted per history at most: a crawler's thousand views must not cost a million pairs.
@@ -273,7 +272,8 @@ def rank(
     """Up to k assets for the visitor in this slot: matching pinned rules first, then the blend.
 
     Exploration draws one Beta(1 + clicked, 1 + shown - clicked) sample per candidate, in
-    catalog order, when ``rng`` is given; with ``rng=None`` the answer is deterministic.
+    catalog order, when ``rng`` is given and its weight is not 0; with ``rng=None`` the answer
+    is deterministic.
     Ties go to the better click-through in the slot, then to the slug.
     """
     if k <= 0:
@@ -288,6 +288,7 @@ def rank(
         if rule.asset_id in by_id and rule.asset_id not in pins and len(pins) < k:
             pins[rule.asset_id] = rule
     pin_order = {asset_id: index for index, asset_id in enumerate(pins)}
+    draw = rng if weights.exploration > 0 else None
     scored: list[tuple[tuple[int, float, float, str], CatalogAsset, dict[str, float]]] = []
     for asset in catalog:
         pin = pins.get(asset.id)
@@ -296,7 +297,7 @@ def rank(
         raw = _raw_components(asset, profile, signals, neighbours_max)
         shown, clicked = signals.ctr.get((slot, asset.id), (0, 0))
         raw["exploration"] = (
-            rng.betavariate(1 + clicked, 1 + max(shown - clicked, 0)) if rng else 0.0
+            draw.betavariate(1 + clicked, 1 + max(shown - clicked, 0)) if draw else 0.0
         )
         weighted = {name: getattr(weights, name) * raw[name] for name in COMPONENTS}
         score = sum(weighted.values())
