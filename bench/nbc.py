@@ -300,9 +300,8 @@ def stats(values: Sequence[float]) -> dict[str, float | None]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_nbc"
-    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--workers", type=int, default=1, help="`inbound serve` processes.")
     parser.add_argument("--rate", type=float, default=200.0, help="Requests per second.")
     parser.add_argument("--duration", type=float, default=30.0, help="Measured seconds per phase.")
     parser.add_argument("--warmup", type=float, default=3.0)
