@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -397,4 +396,4 @@ def report(results: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
