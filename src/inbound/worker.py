@@ -23,6 +23,7 @@ from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
+from inbound.tracking.nbc.signals import refresh_signals
 from inbound.tracking.retention import prune
 from inbound.webhooks import delivery
 
@@ -47,6 +48,7 @@ class Worker:
     rng: random.Random = field(default_factory=random.Random)
     _purged_at: float = 0.0
     _events_pruned_at: float | None = None
+    _nbc_refreshed_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -75,11 +77,24 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
-
-    async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         poll = self.settings.worker_poll_seconds
-        watch = OutageWatch(task=step.__name__, base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
+        # The signal refresh meets the same database as the webhooks: one outage, one line.
+        shared = OutageWatch(task="webhook_step", base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
+        await asyncio.gather(
+            self._loop(stop, self.webhook_step, shared),
+            self._loop(stop, self.crm_step),
+            self._loop(stop, self.nbc_step, shared),
+        )
+
+    async def _loop(
+        self,
+        stop: asyncio.Event,
+        step: Callable[[], Awaitable[int]],
+        watch: OutageWatch | None = None,
+    ) -> None:
+        poll = self.settings.worker_poll_seconds
+        if watch is None:
+            watch = OutageWatch(task=step.__name__, base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
         while not stop.is_set():
             wait = poll
             try:
@@ -118,6 +133,22 @@ class Worker:
         if pruned.months or pruned.events:
             logger.info("old events removed", months=pruned.months, events=pruned.events)
         return len(pruned.months) + pruned.events + pruned.messages
+
+    async def nbc_step(self) -> int:
+        """Recompute the next-best-content signals when their time has come; never busy, so
+        the loop rests between looks."""
+        every = self.settings.nbc_refresh_seconds
+        if every <= 0 or time.monotonic() - self._nbc_refreshed_at < every:
+            return 0
+        self._nbc_refreshed_at = time.monotonic()
+        async with self.engine.begin() as connection:
+            await refresh_signals(
+                connection,
+                now=utcnow(),
+                window_days=self.settings.nbc_window_days,
+                min_together=self.settings.nbc_min_together,
+            )
+        return 0
 
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""
