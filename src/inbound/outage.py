@@ -99,6 +99,8 @@ class OutageWatch:
     task: str
     base_seconds: float = 1.0
     max_seconds: float = 30.0
+    # Backs off without a word, for a loop whose outage another loop already reports.
+    quiet: bool = False
     failures: int = 0
 
     @property
@@ -107,7 +109,7 @@ class OutageWatch:
 
     def failed(self, reason: str) -> float:
         """Note a round the database made fail; how long to wait before the next."""
-        if not self.down:
+        if not self.down and not self.quiet:
             logger.warning("database unavailable; retrying with backoff", task=self.task,
                            reason=reason)  # fmt: skip
         self.failures += 1
@@ -115,7 +117,7 @@ class OutageWatch:
 
     def succeeded(self) -> None:
         """Note a round that reached the database."""
-        if self.down:
+        if self.down and not self.quiet:
             logger.warning("database available again", task=self.task, failed_rounds=self.failures)
         self.failures = 0
 

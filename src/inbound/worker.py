@@ -77,24 +77,20 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        poll = self.settings.worker_poll_seconds
-        # The signal refresh meets the same database as the webhooks: one outage, one line.
-        shared = OutageWatch(task="webhook_step", base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
         await asyncio.gather(
-            self._loop(stop, self.webhook_step, shared),
+            self._loop(stop, self.webhook_step),
             self._loop(stop, self.crm_step),
-            self._loop(stop, self.nbc_step, shared),
+            # It meets the same database as the webhooks, whose loop reports an outage.
+            self._loop(stop, self.nbc_step, quiet=True),
         )
 
     async def _loop(
-        self,
-        stop: asyncio.Event,
-        step: Callable[[], Awaitable[int]],
-        watch: OutageWatch | None = None,
+        self, stop: asyncio.Event, step: Callable[[], Awaitable[int]], *, quiet: bool = False
     ) -> None:
         poll = self.settings.worker_poll_seconds
-        if watch is None:
-            watch = OutageWatch(task=step.__name__, base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT)
+        watch = OutageWatch(
+            task=step.__name__, base_seconds=poll, max_seconds=OUTAGE_MAX_WAIT, quiet=quiet
+        )
         while not stop.is_set():
             wait = poll
             try:
