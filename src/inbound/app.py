@@ -39,6 +39,7 @@ from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
+from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
 from inbound.webhooks.controller import WebhookController
 from inbound.worker import Worker
 
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             CrmController,
             ErasureController,
+            LeadIdentityController,
+            IdentityMergeController,
             ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],

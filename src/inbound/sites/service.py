@@ -30,6 +30,8 @@ class SiteKey:
     scopes: frozenset[Scope]
     site_id: uuid.UUID
     allowed_origins: frozenset[str]
+    # How the site's pages may track visitors (`Site.tracking_consent`).
+    tracking_consent: str = "required"
 
 
 class SiteService:
@@ -67,8 +69,10 @@ class SiteService:
         row = await self.sites.by_key_hash(hash_key(plain_key))
         if row is None or row.revoked_at is not None:
             return None
-        key_id, scopes, _, site_id, origins = row
-        return SiteKey(key_id, frozenset(Scope(s) for s in scopes), site_id, frozenset(origins))
+        key_id, scopes, _, site_id, origins, consent = row
+        return SiteKey(
+            key_id, frozenset(Scope(s) for s in scopes), site_id, frozenset(origins), consent
+        )
 
     async def all_origins(self) -> set[str]:
         """Every origin some site allows: the ones a browser preflight may come from."""
