@@ -395,7 +395,8 @@ def _apply_capture(
     state["score"], state["score_at"] = current + points, now
     score_events = [
         {"id": new_id(), "contact_id": state["id"], "kind": FORM_CAPTURE, "points": points,
-         "capped": capped, "capture_id": capture_id, "created_at": now}
+         "capped": capped, "capture_id": capture_id, "event_id": None, "merge_id": None,
+         "created_at": now}
     ]  # fmt: skip
 
     state.update(evaluate(state, evidence.personas, evidence.relevance, settings))
