@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent, StageChange
@@ -30,14 +31,18 @@ HALF_LIFE_DAYS = 30.0
 
 def worth(points: float, at: datetime, now: datetime) -> float:
     """``points`` earned at ``at``, as they stand at ``now`` with a 30-day half-life."""
-    return points * 0.5 ** ((now - at).total_seconds() / 86_400 / HALF_LIFE_DAYS)
+    age_days = (now - at).total_seconds() / 86_400
+    return float(points * 0.5 ** (age_days / HALF_LIFE_DAYS))
 
 
 async def ledger(db: AsyncSession, contact_id: str) -> list[ScoreEvent]:
     statement = (
         select(ScoreEvent)
-        .where(ScoreEvent.contact_id == uuid.UUID(contact_id), ScoreEvent.event_id.is_not(None))
-        .order_by(ScoreEvent.created_at)
+        .where(
+            col(ScoreEvent.contact_id) == uuid.UUID(contact_id),
+            col(ScoreEvent.event_id).is_not(None),
+        )
+        .order_by(col(ScoreEvent.created_at))
     )
     return list((await db.execute(statement)).scalars())
 
@@ -164,7 +169,7 @@ class TestLaterEvents:
         lead = await get_lead(client, world, contact_id)
         assert lead["stage"] == "mql"
         statement = select(StageChange).where(
-            StageChange.contact_id == uuid.UUID(contact_id), StageChange.to_stage == "mql"
+            col(StageChange.contact_id) == uuid.UUID(contact_id), col(StageChange.to_stage) == "mql"
         )
         [change] = (await db.execute(statement)).scalars().all()
         assert (change.cause, change.actor) == ("score", "engagement")

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
@@ -83,7 +84,11 @@ class TestMergeList:
         ]
         seen, cursor = [], None
         while True:
-            params = {"contact_id": ana, "limit": 3, **({"cursor": cursor} if cursor else {})}
+            params: dict[str, str | int] = {
+                "contact_id": ana,
+                "limit": 3,
+                **({"cursor": cursor} if cursor else {}),
+            }
             page = await client.get(MERGES, params=params, headers=world.admin)
             assert page.status_code == 200, page.text
             seen += [m["external_id"] for m in page.json()["items"]]
@@ -135,7 +140,7 @@ class TestUndo:
         assert response.json()["undone_at"] is not None
         assert response.json()["undone_by"].startswith("key:")
         assert await owner(db, "anonymous", "v-1") is None
-        statement = select(ScoreEvent).where(ScoreEvent.merge_id == uuid.UUID(merge_id))
+        statement = select(ScoreEvent).where(col(ScoreEvent.merge_id) == uuid.UUID(merge_id))
         assert (await db.execute(statement)).scalars().all() == []
         assert math.isclose((await get_lead(client, world, contact_id))["score"], 50, abs_tol=0.011)
 

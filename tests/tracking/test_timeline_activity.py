@@ -2,11 +2,13 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.tracking.models import IdentityMerge, TrackingEvent, VisitorIdentity
@@ -16,7 +18,7 @@ from tests.tracking.helpers import capture_with_visitor, event, page_views, spac
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def count(db: AsyncSession, model: type) -> int:
+async def count(db: AsyncSession, model: type[Any]) -> int:
     return int((await db.execute(select(func.count()).select_from(model))).scalar_one())
 
 
@@ -143,7 +145,7 @@ class TestErasure:
         response = await client.delete(f"{LEADS}/{ana}", headers=world.admin)
 
         assert response.status_code == 204, response.text
-        anonymous_ids = select(TrackingEvent.anonymous_id)
+        anonymous_ids = select(col(TrackingEvent.anonymous_id))
         assert set((await db.execute(anonymous_ids)).scalars()) == {"v-bob", "v-9"}
         assert await count(db, VisitorIdentity) == 1
         assert await count(db, IdentityMerge) == 1
