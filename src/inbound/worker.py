@@ -75,11 +75,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        await asyncio.gather(
-            self._loop(stop, self.webhook_step),
-            self._loop(stop, self.crm_step),
-            self._loop(stop, self.engagement_step),
-        )
+        await asyncio.gather(self._loop(stop, self.database_step), self._loop(stop, self.crm_step))
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         poll = self.settings.worker_poll_seconds
@@ -104,9 +100,12 @@ class Worker:
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
-        # Engagement first: an MQL it makes is then dispatched in the same round.
-        engaged = await self.engagement_step()
-        return engaged + await self.webhook_step() + await self.crm_step()
+        return await self.database_step() + await self.crm_step()
+
+    async def database_step(self) -> int:
+        """Engagement, then webhooks: the work that needs only our database. Engagement
+        first, so that an MQL it makes is dispatched in the same round."""
+        return await self.engagement_step() + await self.webhook_step()
 
     async def engagement_step(self) -> int:
         """Link identify calls and score behaviour the event writer queued."""
