@@ -14,7 +14,7 @@ from sqlmodel import col
 from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent, StageChange
 from tests.leads.helpers import World, get_lead, put_settings
-from tests.tracking.helpers import (
+from tests.tracking.identity_helpers import (
     capture_with_visitor,
     event,
     merges_of,

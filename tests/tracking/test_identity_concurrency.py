@@ -10,7 +10,7 @@ from sqlalchemy import select
 from inbound.tracking.models import IdentityMerge, VisitorIdentity
 from tests.conftest import Headers
 from tests.leads.helpers import World, capture, make_asset, make_world
-from tests.tracking.helpers import event, store, work
+from tests.tracking.identity_helpers import event, store, work
 
 pytestmark = pytest.mark.committing
 

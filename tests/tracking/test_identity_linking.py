@@ -14,7 +14,7 @@ from inbound.sites.models import Site
 from inbound.tracking.identity_sql import MAX_ANONYMOUS_IDS
 from inbound.tracking.models import EngagementTask, IdentityMerge, VisitorIdentity
 from tests.leads.helpers import World, capture
-from tests.tracking.helpers import (
+from tests.tracking.identity_helpers import (
     capture_with_visitor,
     event,
     merges_of,

@@ -15,7 +15,7 @@ from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent
 from tests.conftest import KeyMaker
 from tests.leads.helpers import LEADS, World, error_fields, get_lead
-from tests.tracking.helpers import (
+from tests.tracking.identity_helpers import (
     MERGES,
     capture_with_visitor,
     owner,

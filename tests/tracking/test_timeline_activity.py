@@ -13,7 +13,7 @@ from sqlmodel import col
 from inbound.db import utcnow
 from inbound.tracking.models import IdentityMerge, TrackingEvent, VisitorIdentity
 from tests.leads.helpers import LEADS, World, error_fields, get_lead
-from tests.tracking.helpers import capture_with_visitor, event, page_views, spaced, store
+from tests.tracking.identity_helpers import capture_with_visitor, event, page_views, spaced, store
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
