@@ -25,6 +25,7 @@ from inbound.db import create_sessionmaker, utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
 from inbound.tracking.identity import engagement_step
+from inbound.tracking.retention import prune
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -33,6 +34,7 @@ logger = structlog.get_logger(__name__)
 # the deliveries of one that died.
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
+PRUNE_EVENTS_EVERY_SECONDS = 3600.0
 # The longest wait between two looks at a database that is away.
 OUTAGE_MAX_WAIT = 30.0
 RETENTION = timedelta(days=30)
@@ -46,6 +48,7 @@ class Worker:
     settings: Settings
     rng: random.Random = field(default_factory=random.Random)
     _purged_at: float = 0.0
+    _events_pruned_at: float | None = None
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -111,13 +114,31 @@ class Worker:
         """Link identify calls and score behaviour the event writer queued."""
         return await engagement_step(self.sessions)
 
+    async def retention_step(self) -> int:
+        """Now and then, drop the events past the retention period (whole months on
+        PostgreSQL) and the message ids past the dedupe window; how many went."""
+        if (
+            self._events_pruned_at is not None
+            and time.monotonic() - self._events_pruned_at < PRUNE_EVENTS_EVERY_SECONDS
+        ):
+            return 0
+        async with self.engine.begin() as connection:
+            pruned = await prune(
+                connection, utcnow(), timedelta(days=self.settings.tracking_retention_days)
+            )
+        self._events_pruned_at = time.monotonic()
+        if pruned.months or pruned.events:
+            logger.info("old events removed", months=pruned.months, events=pruned.events)
+        return len(pruned.months) + pruned.events + pruned.messages
+
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""
         return await self.crm.step() if self.crm is not None else 0
 
     async def webhook_step(self) -> int:
-        """Dispatch new events, send what is due, now and then forget old history; how many
-        events and deliveries were handled."""
+        """Dispatch new events, send what is due, now and then forget old history (webhook
+        deliveries, and behaviour events past their retention); how many events and
+        deliveries were handled."""
         async with self.engine.begin() as connection:
             events = await delivery.dispatch(connection, self.policy.give_up_after)
             if self.crm is not None:
@@ -128,6 +149,8 @@ class Worker:
             self._purged_at = time.monotonic()
             async with self.engine.begin() as connection:
                 await delivery.purge(connection, utcnow() - RETENTION)
+        # Hourly, and not counted as work: what it removes asks for no round after it.
+        await self.retention_step()
         return dispatched + sent
 
     async def _queue_for_crm(

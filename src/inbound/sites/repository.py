@@ -22,7 +22,7 @@ class SiteRepository(Repository[Site]):
         self, key_hash: str
     ) -> Row[uuid.UUID, list[str], datetime | None, uuid.UUID, list[str], str] | None:
         """The key with this hash and its site: (key id, scopes, revoked_at, site id, origins,
-        tracking consent)."""
+        tracking consent mode)."""
         statement = (
             select(
                 col(ApiKey.id),
