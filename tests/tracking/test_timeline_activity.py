@@ -121,6 +121,17 @@ class TestActivity:
         assert response.status_code == 400, response.text
         assert field in error_fields(response)
 
+    async def test_a_time_that_does_not_exist_is_422(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        response = await client.get(
+            f"{LEADS}/{contact_id}/activity", params={"since": "2026-02-31T00:00Z"},
+            headers=world.admin,
+        )  # fmt: skip
+        assert response.status_code == 422, response.text
+        assert error_fields(response) == ["since"]
+
     async def test_an_unknown_lead_is_404(self, client: httpx.AsyncClient, world: World) -> None:
         response = await client.get(f"{LEADS}/{uuid.uuid4()}/activity", headers=world.admin)
         assert response.status_code == 404

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.errors import BadRequest, problems
+from inbound.errors import Unprocessable, problems
 from inbound.field_messages import describe_pattern
 from inbound.leads.controller import READ, WRITE, actor_of
 from inbound.leads.service import LeadNotFound
@@ -50,6 +50,12 @@ Since = Annotated[
 ]
 
 
+class InvalidActivityFilter(Unprocessable):
+    """A filter of the right shape that names no real time (a 31st of February)."""
+
+    problem = "invalid-activity-filter"
+
+
 class LeadIdentityController(Controller):
     path = "/leads"
     tags = ["leads"]
@@ -80,7 +86,7 @@ class LeadIdentityController(Controller):
         description="Every event of the lead's linked ids, including those made before the "
         "link: the identity map is read now, so an undone link takes its events away again. "
         "`type` keeps one event type; `since` keeps events at or after a time.",
-        responses=problems(400, 401, 403, 404),
+        responses=problems(400, 401, 403, 404, 422),
     )
     async def list_lead_activity(
         self,
@@ -160,4 +166,4 @@ def _instant(given: str | None, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(given).astimezone(UTC)
     except (ValueError, OverflowError):
-        raise BadRequest(f"not a time: {given!r}", field=field) from None
+        raise InvalidActivityFilter(f"not a time: {given!r}", field=field) from None
