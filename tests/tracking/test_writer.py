@@ -20,6 +20,7 @@ from inbound.auth.service import ApiKeyService
 from inbound.config import Settings
 from inbound.db import create_engine
 from inbound.outage import unavailability
+from inbound.tracking import hooks
 from inbound.tracking.models import TrackingEvent
 from inbound.tracking.writer import EventWriter
 from tests.conftest import Headers, _base_url, http_client, is_sqlite
@@ -30,10 +31,14 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
 
 
+SITE = uuid.uuid4()
+
+
 def row(at: datetime | None = None, message_id: str | None = None) -> dict[str, Any]:
+    """An event of one site, ready to store."""
     at = at or datetime.now(UTC)
     return {
-        "id": uuid.uuid4(), "occurred_at": at, "received_at": at, "site_id": uuid.uuid4(),
+        "id": uuid.uuid4(), "occurred_at": at, "received_at": at, "site_id": SITE,
         "message_id": message_id or str(uuid.uuid4()), "type": "track", "event": "E",
         "anonymous_id": "a", "user_id": None, "url": None, "referrer": None, "title": None,
         "asset_id": None, "properties": {}, "context": {},
@@ -62,6 +67,24 @@ class TestGroupCommit:
         assert await count(connection) == 30
         assert sum(rounds) == 30
         assert len(rounds) < 30  # gathered, not one transaction per request
+
+    async def test_the_stored_events_hook_sees_the_rows_stored_in_their_transaction(
+        self, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        seen: list[tuple[list[str], int]] = []
+
+        async def events_stored(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+            # In the writer's transaction: the rows are there already.
+            seen.append(([r["message_id"] for r in rows], await count(conn)))
+
+        monkeypatch.setattr(hooks, "events_stored", events_stored)
+        writer = EventWriter(lambda: connection)
+        await writer.write([row(message_id="a")], [True])
+        duplicates = await writer.write(
+            [row(message_id="a"), row(message_id="b"), row(message_id="b")], [True, True, True]
+        )
+        assert duplicates == 2
+        assert seen == [(["a"], 1), (["b"], 2)]
 
     async def test_a_failed_transaction_fails_every_request_in_it_and_keeps_nothing(
         self, connection: AsyncConnection
@@ -111,7 +134,8 @@ class TestGroupCommit:
         engine = create_engine(url)
         try:
             writer = EventWriter(lambda: engine)
-            with pytest.raises(OSError) as failed:  # noqa: PT011 (any reason the DB is away)
+            # Whatever the driver raises; `unavailability` below says it is an outage.
+            with pytest.raises(Exception) as failed:  # noqa: PT011
                 await writer.write([row()], [True])
         finally:
             await engine.dispose()
