@@ -42,6 +42,7 @@ from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
 from inbound.tracking.controller import TrackingController
+from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
 from inbound.tracking.nbc.controller import (
     NbcRuleController,
     NbcSettingsController,
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             CrmController,
             ErasureController,
+            LeadIdentityController,
+            IdentityMergeController,
             ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
