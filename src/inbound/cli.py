@@ -202,7 +202,9 @@ def demo(contacts: int, days: int, seed: int) -> None:
     rows = summary.loaded.rows
     click.echo(
         f"{rows['contacts']:,} contacts, {rows['captures']:,} captures and "
-        f"{rows['stage_changes']:,} stage changes over the last {days} days, in "
+        f"{rows['stage_changes']:,} stage changes over the last {days} days, "
+        f"{rows['events']:,} tracked events ({rows['identities']:,} contacts' browsers linked), "
+        "in "
         f"{summary.loaded.seconds:.0f} s; personas mapped for {summary.mapped:,} contacts",
         err=True,
     )
