@@ -28,6 +28,7 @@ from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability
+from inbound.tracking.evaluation.command import evaluate_command
 from inbound.worker import Worker
 
 # What a usage error exits with, by convention (click's own, for a bad option, too).
@@ -223,6 +224,14 @@ async def _demo(contacts: int, days: int, seed: int) -> DemoSummary:
         return await fill_demo(engine, contacts=contacts, days=days, seed=seed)
     finally:
         await engine.dispose()
+
+
+@main.group()
+def nbc() -> None:
+    """Next-best content: what to suggest a visitor next."""
+
+
+nbc.add_command(evaluate_command)
 
 
 @main.group()

@@ -230,8 +230,10 @@ class Browsing:
                     properties=properties)  # fmt: skip
         if clicked and following is not None:
             at += timedelta(seconds=rng.uniform(2, 20))
+            # The event names the asset, so that it is a content view of it too (as stored).
             self._event(reader, at, into, type="track", event="Recommendation Clicked",
-                        properties={"slot": SLOT, "asset": following.slug})  # fmt: skip
+                        properties={"slot": SLOT, "asset": following.slug},
+                        asset_id=self.assets[following.slug])  # fmt: skip
         return at + timedelta(seconds=1)
 
     def _page(self, reader: Reader, asset: AssetProfile, at: datetime, into: Behaviour) -> None:

@@ -1,0 +1,232 @@
+"""Held-out history from the database: what each visitor viewed before a cutoff, and what it
+viewed first after.
+
+A visitor is a contact when one of its ids is linked to one (`visitor_identities`), else its
+anonymous (or user) id. A content view is an event with an asset; views of the same asset one
+after the other (a recommendation click and the page it opened, a reload) count once. Training
+data (view counts, histories, recommendation events, captures) are taken before the cutoff only.
+"""
+
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
+from inbound.db import table_of
+from inbound.leads.repository import CAPTURES, CONTACTS
+from inbound.leads.stages import STAGES
+from inbound.tracking.models import VisitorIdentity
+from inbound.tracking.repository import EVENTS
+
+IDENTITIES = table_of(VisitorIdentity)
+ASSETS, TOPICS, TAGS = table_of(ContentAsset), table_of(AssetTopic), table_of(AssetPersona)
+SHOWN, CLICKED = "Recommendation Shown", "Recommendation Clicked"
+DEFAULT_SLOT = "default"
+
+
+class NothingToEvaluate(Exception):
+    """The database holds no behaviour that a replay could score; the message says what."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A content asset as the ranker sees it."""
+
+    id: uuid.UUID
+    slug: str
+    title: str
+    kind: str
+    stage: str
+    topics: frozenset[str]
+    personas: dict[uuid.UUID, int]
+    public_url: str | None
+    gated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One visitor to predict for: its views before the cutoff and the asset it viewed next."""
+
+    visitor: str
+    views: Sequence[tuple[uuid.UUID, datetime]]  # in time order, repeats collapsed
+    target: uuid.UUID
+    captured: frozenset[uuid.UUID] = frozenset()
+    persona_id: uuid.UUID | None = None
+    stage: str | None = None
+
+    @property
+    def seen(self) -> frozenset[uuid.UUID]:
+        return frozenset(asset for asset, _ in self.views)
+
+
+@dataclass(slots=True)
+class Replay:
+    """Everything a recommender may learn from (before the cutoff), and the cases to score."""
+
+    cutoff: datetime
+    last_view: datetime
+    catalog: list[Asset]
+    cases: list[Case]
+    histories: list[list[uuid.UUID]]  # every visitor's views before the cutoff
+    view_counts: Counter[uuid.UUID] = field(default_factory=Counter)
+    ctr: dict[tuple[str, uuid.UUID], tuple[int, int]] = field(default_factory=dict)
+    slot: str = DEFAULT_SLOT
+
+
+async def load_replay(connection: AsyncConnection, *, cutoff_days: float) -> Replay:
+    """The replay whose cutoff is ``cutoff_days`` before the last content view stored."""
+    last_view = await connection.scalar(
+        select(func.max(EVENTS.c.occurred_at)).where(EVENTS.c.asset_id.is_not(None))
+    )
+    if last_view is None:
+        raise NothingToEvaluate("no content views stored yet: nothing to evaluate")
+    cutoff = last_view - timedelta(days=cutoff_days)
+    sequences = await _sequences(connection)
+    histories: list[list[uuid.UUID]] = []
+    counts: Counter[uuid.UUID] = Counter()
+    pending: list[tuple[str, list[tuple[uuid.UUID, datetime]], uuid.UUID]] = []
+    for visitor, views in sequences.items():
+        before = [view for view in views if view[1] < cutoff]
+        if before:
+            histories.append([asset for asset, _ in before])
+            counts.update(asset for asset, _ in before)
+            if len(before) < len(views):
+                pending.append((visitor, before, views[len(before)][0]))
+    contacts = await _contacts(connection, {v for v, _, _ in pending if _is_contact(v)}, cutoff)
+    cases = [
+        Case(visitor, before, target, *contacts.get(visitor, (frozenset(), None, None)))
+        for visitor, before, target in pending
+    ]
+    catalog = await load_catalog(connection)
+    ctr, slot = await _recommendation_figures(connection, cutoff, catalog)
+    return Replay(cutoff, last_view, catalog, cases, histories, counts, ctr, slot)
+
+
+def _is_contact(visitor: str) -> bool:
+    return not visitor.startswith(("anonymous:", "user:"))
+
+
+async def _sequences(connection: AsyncConnection) -> dict[str, list[tuple[uuid.UUID, datetime]]]:
+    """Every visitor's content views in time order, repeats of the same asset collapsed."""
+    anonymous, user = IDENTITIES.alias("anonymous"), IDENTITIES.alias("user")
+    statement = (
+        select(
+            EVENTS.c.anonymous_id,
+            EVENTS.c.user_id,
+            func.coalesce(anonymous.c.contact_id, user.c.contact_id),
+            EVENTS.c.asset_id,
+            EVENTS.c.occurred_at,
+        )
+        .select_from(EVENTS)
+        .outerjoin(anonymous, and_(anonymous.c.kind == "anonymous",
+                                   anonymous.c.external_id == EVENTS.c.anonymous_id))
+        .outerjoin(user, and_(user.c.kind == "user", user.c.external_id == EVENTS.c.user_id))
+        .where(EVENTS.c.asset_id.is_not(None))
+        .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
+    )  # fmt: skip
+    sequences: dict[str, list[tuple[uuid.UUID, datetime]]] = defaultdict(list)
+    for anonymous_id, user_id, contact_id, asset_id, at in await connection.execute(statement):
+        visitor = (
+            str(contact_id) if contact_id is not None
+            else f"anonymous:{anonymous_id}" if anonymous_id is not None
+            else f"user:{user_id}"
+        )  # fmt: skip
+        views = sequences[visitor]
+        if not views or views[-1][0] != asset_id:
+            views.append((asset_id, at))
+    return sequences
+
+
+async def _contacts(
+    connection: AsyncConnection, visitors: set[str], cutoff: datetime
+) -> dict[str, tuple[frozenset[uuid.UUID], uuid.UUID | None, str | None]]:
+    """Each contact's captures before the cutoff, its persona, and its stage at the cutoff."""
+    if not visitors:
+        return {}
+    ids = [uuid.UUID(visitor) for visitor in visitors]
+    found: dict[str, tuple[frozenset[uuid.UUID], uuid.UUID | None, str | None]] = {}
+    captured: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    reached = [CONTACTS.c[stage.reached_column] for stage in STAGES]
+    for chunk in _chunks(ids, 5000):
+        captures = select(CAPTURES.c.contact_id, CAPTURES.c.asset_id).where(
+            CAPTURES.c.contact_id.in_(chunk), CAPTURES.c.created_at < cutoff
+        )
+        for contact_id, asset_id in await connection.execute(captures):
+            captured[contact_id].add(asset_id)
+        people = select(CONTACTS.c.id, CONTACTS.c.persona_id, *reached).where(
+            CONTACTS.c.id.in_(chunk)
+        )
+        for row in await connection.execute(people):
+            stage = None
+            for name, at in zip(STAGES, row[2:], strict=True):
+                if at is not None and at < cutoff:
+                    stage = name.value
+            found[str(row[0])] = (frozenset(captured[row[0]]), row[1], stage)
+    return found
+
+
+def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterable[Sequence[uuid.UUID]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def load_catalog(connection: AsyncConnection) -> list[Asset]:
+    """The assets not archived, with their topics and persona tags."""
+    topics: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for asset_id, topic in await connection.execute(select(TOPICS.c.asset_id, TOPICS.c.topic)):
+        topics[asset_id].add(topic)
+    tags: dict[uuid.UUID, dict[uuid.UUID, int]] = defaultdict(dict)
+    statement = select(TAGS.c.asset_id, TAGS.c.persona_id, TAGS.c.relevance)
+    for asset_id, persona_id, relevance in await connection.execute(statement):
+        tags[asset_id][persona_id] = relevance
+    assets = select(
+        ASSETS.c.id, ASSETS.c.slug, ASSETS.c.title, ASSETS.c.kind, ASSETS.c.funnel_stage,
+        ASSETS.c.url, ASSETS.c.gated,
+    ).where(ASSETS.c.archived.is_(False)).order_by(ASSETS.c.slug)  # fmt: skip
+    return [
+        Asset(row.id, row.slug, row.title, row.kind, row.funnel_stage,
+              frozenset(topics[row.id]), tags[row.id], row.url, row.gated)
+        for row in await connection.execute(assets)
+    ]  # fmt: skip
+
+
+async def _recommendation_figures(
+    connection: AsyncConnection, cutoff: datetime, catalog: Sequence[Asset]
+) -> tuple[dict[tuple[str, uuid.UUID], tuple[int, int]], str]:
+    """Impressions and clicks per slot and asset before the cutoff, and the slot most filled."""
+    by_ref = {ref: asset.id for asset in catalog for ref in (asset.slug, str(asset.id))}
+    statement = select(EVENTS.c.event, EVENTS.c.properties).where(
+        EVENTS.c.type == "track",
+        EVENTS.c.event.in_((SHOWN, CLICKED)),
+        EVENTS.c.occurred_at < cutoff,
+    )
+    shown: Counter[tuple[str, uuid.UUID]] = Counter()
+    clicked: Counter[tuple[str, uuid.UUID]] = Counter()
+    slots: Counter[str] = Counter()
+    for event, properties in await connection.execute(statement):
+        slot, refs = _named_assets(properties, many=event == SHOWN)
+        target = shown if event == SHOWN else clicked
+        for ref in refs:
+            if ref in by_ref:
+                target[slot, by_ref[ref]] += 1
+        if event == SHOWN:
+            slots[slot] += 1
+    figures = {key: (shown[key], clicked[key]) for key in shown.keys() | clicked.keys()}
+    return figures, (slots.most_common(1)[0][0] if slots else DEFAULT_SLOT)
+
+
+def _named_assets(properties: Any, *, many: bool) -> tuple[str, list[str]]:
+    """The slot and the asset references a recommendation event names, as far as readable."""
+    if not isinstance(properties, dict):
+        return DEFAULT_SLOT, []
+    slot = properties.get("slot")
+    slot = slot if isinstance(slot, str) else DEFAULT_SLOT
+    named = properties.get("assets") if many else [properties.get("asset")]
+    refs = [ref for ref in named if isinstance(ref, str)] if isinstance(named, list) else []
+    return slot, refs
