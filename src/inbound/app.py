@@ -39,6 +39,12 @@ from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
+from inbound.tracking.nbc.controller import (
+    NbcRuleController,
+    NbcSettingsController,
+    NextController,
+)
+from inbound.tracking.nbc.snapshot import SnapshotCache
 from inbound.webhooks.controller import WebhookController
 from inbound.worker import Worker
 
@@ -48,7 +54,11 @@ TAGS = [
     Tag(name="assets", description="Content assets, their funnel stage and persona tags."),
     Tag(name="captures", description="Lead forms posted by sites, with their public keys."),
     Tag(name="leads", description="Leads for the team: list, claim, work; persona, score, stage."),
-    Tag(name="settings", description="Scoring and persona-mapping settings."),
+    Tag(name="settings", description="Scoring, persona-mapping and next-best-content settings."),
+    Tag(
+        name="next-best-content",
+        description="What to show a visitor next, and the rules that pin assets first.",
+    ),
     Tag(name="reports", description="The funnel: stage counts and conversion rates."),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
@@ -76,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeadController,
             SalesController,
             LeadSettingsController,
+            NbcRuleController,
+            NbcSettingsController,
             WebhookController,
             CrmController,
             ErasureController,
@@ -126,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             api,
             CaptureController,
+            NextController,
             AssetFormController,
             HubSpotWebhookController,
             HealthController,
@@ -171,7 +184,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lambda: app.state.sessionmaker, settings.cache_seconds, shared_redis(settings.redis_url)
     )
     app.state.capture_reference = reference
-    app.state.tables_changed = [reference.tables_changed]
+    snapshots = SnapshotCache(lambda: app.state.sessionmaker, settings.cache_seconds)
+    app.state.nbc_snapshot = snapshots
+    app.state.tables_changed = [reference.tables_changed, snapshots.tables_changed]
     return app
 
 

@@ -19,6 +19,7 @@ from inbound.leads.models import (
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
 from inbound.tracking.models import TrackingEvent, TrackingMessage, VisitorIdentity
+from inbound.tracking.nbc.models import NbcClickThrough, NbcCovisit, NbcRule, NbcSetting
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
@@ -40,6 +41,10 @@ __all__ = [
     "LeadEvent",
     "LeadNote",
     "LeadSetting",
+    "NbcClickThrough",
+    "NbcCovisit",
+    "NbcRule",
+    "NbcSetting",
     "Persona",
     "RemapRun",
     "ScoreEvent",

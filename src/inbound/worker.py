@@ -23,6 +23,7 @@ from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
+from inbound.tracking.nbc.signals import refresh_signals
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -44,6 +45,7 @@ class Worker:
     settings: Settings
     rng: random.Random = field(default_factory=random.Random)
     _purged_at: float = 0.0
+    _nbc_refreshed_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -72,7 +74,11 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
+        await asyncio.gather(
+            self._loop(stop, self.webhook_step),
+            self._loop(stop, self.crm_step),
+            self._loop(stop, self.nbc_step),
+        )
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         poll = self.settings.worker_poll_seconds
@@ -98,6 +104,22 @@ class Worker:
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
         return await self.webhook_step() + await self.crm_step()
+
+    async def nbc_step(self) -> int:
+        """Recompute the next-best-content signals when their time has come; never busy, so
+        the loop rests between looks."""
+        every = self.settings.nbc_refresh_seconds
+        if every <= 0 or time.monotonic() - self._nbc_refreshed_at < every:
+            return 0
+        self._nbc_refreshed_at = time.monotonic()
+        async with self.engine.begin() as connection:
+            await refresh_signals(
+                connection,
+                now=utcnow(),
+                window_days=self.settings.nbc_window_days,
+                min_together=self.settings.nbc_min_together,
+            )
+        return 0
 
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""
