@@ -2,21 +2,47 @@
 
 import asyncio
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import click
 
+from inbound import migrate
 from inbound.config import get_settings
 from inbound.db import create_engine
-from inbound.tracking.evaluation.evaluate import Evaluation, Recommender, evaluate, popular
+from inbound.tracking.evaluation.evaluate import (
+    POPULARITY,
+    Evaluation,
+    Recommender,
+    evaluate,
+    popular,
+)
 from inbound.tracking.evaluation.metrics import Interval
+from inbound.tracking.evaluation.ranker import ranked, rules_only
 from inbound.tracking.evaluation.replay import NothingToEvaluate, Replay, load_replay
 
 
 def recommenders(replay: Replay, *, seed: int) -> dict[str, Recommender]:
-    """The recommenders compared, the baseline first."""
-    return {"popularity": popular(replay)}
+    """The ranking with its configured weights (the defaults unless changed), then the two
+    baselines."""
+    settings = get_settings()
+    weights = replay.snapshot.weights
+    window, together = settings.nbc_window_days, settings.nbc_min_together
+    return {
+        "ranker": ranked(replay, weights, seed=seed, window_days=window, min_together=together),
+        # Exploration trades accuracy now for learning: shown apart so that its cost is seen.
+        "ranker, no exploration": ranked(
+            replay,
+            replace(weights, exploration=0.0),
+            seed=seed,
+            window_days=window,
+            min_together=together,
+        ),  # fmt: skip
+        "rules-only": ranked(
+            replay, rules_only(weights), seed=seed, window_days=window, min_together=together
+        ),
+        POPULARITY: popular(replay),
+    }
 
 
 @click.command("evaluate")
@@ -62,6 +88,9 @@ def evaluate_command(
     them. Prints HR@k and MRR with 95% bootstrap intervals (visitors resampled), and each
     recommender's difference from popularity on the same visitors.
     """  # fmt: skip
+    problem = asyncio.run(migrate.schema_problem(get_settings().database_url))
+    if problem is not None:
+        raise click.ClickException(problem)
     try:
         result = asyncio.run(_evaluate(k, cutoff_days, seed, bootstrap_resamples))
     except NothingToEvaluate as reason:
@@ -74,7 +103,9 @@ async def _evaluate(k: int, cutoff_days: float, seed: int, resamples: int) -> Ev
     engine = create_engine(get_settings().database_url)
     try:
         async with engine.connect() as connection:
-            replay = await load_replay(connection, cutoff_days=cutoff_days)
+            replay = await load_replay(
+                connection, cutoff_days=cutoff_days, window_days=get_settings().nbc_window_days
+            )
     finally:
         await engine.dispose()
     if not replay.cases:

@@ -17,36 +17,21 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
 from inbound.db import table_of
 from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.stages import STAGES
 from inbound.tracking.models import VisitorIdentity
+from inbound.tracking.nbc.blend import CatalogAsset
+from inbound.tracking.nbc.snapshot import Snapshot, load_snapshot
 from inbound.tracking.repository import EVENTS
 
 IDENTITIES = table_of(VisitorIdentity)
-ASSETS, TOPICS, TAGS = table_of(ContentAsset), table_of(AssetTopic), table_of(AssetPersona)
 SHOWN, CLICKED = "Recommendation Shown", "Recommendation Clicked"
 DEFAULT_SLOT = "default"
 
 
 class NothingToEvaluate(Exception):
     """The database holds no behaviour that a replay could score; the message says what."""
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    """A content asset as the ranker sees it."""
-
-    id: uuid.UUID
-    slug: str
-    title: str
-    kind: str
-    stage: str
-    topics: frozenset[str]
-    personas: dict[uuid.UUID, int]
-    public_url: str | None
-    gated: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +47,8 @@ class Case:
 
     @property
     def seen(self) -> frozenset[uuid.UUID]:
-        return frozenset(asset for asset, _ in self.views)
+        """What the visitor has had already: viewed, or captured (a contact)."""
+        return frozenset(asset for asset, _ in self.views) | self.captured
 
 
 @dataclass(slots=True)
@@ -71,16 +57,25 @@ class Replay:
 
     cutoff: datetime
     last_view: datetime
-    catalog: list[Asset]
+    snapshot: Snapshot  # the catalog (assets not archived), pinned rules, configured weights
     cases: list[Case]
-    histories: list[list[uuid.UUID]]  # every visitor's views before the cutoff
+    # Every visitor's views before the cutoff, oldest first.
+    histories: list[list[tuple[uuid.UUID, datetime]]]
     view_counts: Counter[uuid.UUID] = field(default_factory=Counter)
+    # Recommendation impressions and clicks per (slot, asset) in the signal window.
     ctr: dict[tuple[str, uuid.UUID], tuple[int, int]] = field(default_factory=dict)
     slot: str = DEFAULT_SLOT
 
+    @property
+    def catalog(self) -> tuple[CatalogAsset, ...]:
+        return self.snapshot.catalog
 
-async def load_replay(connection: AsyncConnection, *, cutoff_days: float) -> Replay:
-    """The replay whose cutoff is ``cutoff_days`` before the last content view stored."""
+
+async def load_replay(
+    connection: AsyncConnection, *, cutoff_days: float, window_days: float
+) -> Replay:
+    """The replay whose cutoff is ``cutoff_days`` before the last content view stored;
+    click-through counts over the ``window_days`` before the cutoff, as the signals have."""
     last_view = await connection.scalar(
         select(func.max(EVENTS.c.occurred_at)).where(EVENTS.c.asset_id.is_not(None))
     )
@@ -88,13 +83,13 @@ async def load_replay(connection: AsyncConnection, *, cutoff_days: float) -> Rep
         raise NothingToEvaluate("no content views stored yet: nothing to evaluate")
     cutoff = last_view - timedelta(days=cutoff_days)
     sequences = await _sequences(connection)
-    histories: list[list[uuid.UUID]] = []
+    histories: list[list[tuple[uuid.UUID, datetime]]] = []
     counts: Counter[uuid.UUID] = Counter()
     pending: list[tuple[str, list[tuple[uuid.UUID, datetime]], uuid.UUID]] = []
     for visitor, views in sequences.items():
         before = [view for view in views if view[1] < cutoff]
         if before:
-            histories.append([asset for asset, _ in before])
+            histories.append(before)
             counts.update(asset for asset, _ in before)
             if len(before) < len(views):
                 pending.append((visitor, before, views[len(before)][0]))
@@ -103,9 +98,10 @@ async def load_replay(connection: AsyncConnection, *, cutoff_days: float) -> Rep
         Case(visitor, before, target, *contacts.get(visitor, (frozenset(), None, None)))
         for visitor, before, target in pending
     ]
-    catalog = await load_catalog(connection)
-    ctr, slot = await _recommendation_figures(connection, cutoff, catalog)
-    return Replay(cutoff, last_view, catalog, cases, histories, counts, ctr, slot)
+    snapshot = await load_snapshot(connection)
+    since = cutoff - timedelta(days=window_days)
+    ctr, slot = await _recommendation_figures(connection, since, cutoff, snapshot.catalog)
+    return Replay(cutoff, last_view, snapshot, cases, histories, counts, ctr, slot)
 
 
 def _is_contact(visitor: str) -> bool:
@@ -176,34 +172,16 @@ def _chunks(items: Sequence[uuid.UUID], size: int) -> Iterable[Sequence[uuid.UUI
         yield items[start : start + size]
 
 
-async def load_catalog(connection: AsyncConnection) -> list[Asset]:
-    """The assets not archived, with their topics and persona tags."""
-    topics: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for asset_id, topic in await connection.execute(select(TOPICS.c.asset_id, TOPICS.c.topic)):
-        topics[asset_id].add(topic)
-    tags: dict[uuid.UUID, dict[uuid.UUID, int]] = defaultdict(dict)
-    statement = select(TAGS.c.asset_id, TAGS.c.persona_id, TAGS.c.relevance)
-    for asset_id, persona_id, relevance in await connection.execute(statement):
-        tags[asset_id][persona_id] = relevance
-    assets = select(
-        ASSETS.c.id, ASSETS.c.slug, ASSETS.c.title, ASSETS.c.kind, ASSETS.c.funnel_stage,
-        ASSETS.c.url, ASSETS.c.gated,
-    ).where(ASSETS.c.archived.is_(False)).order_by(ASSETS.c.slug)  # fmt: skip
-    return [
-        Asset(row.id, row.slug, row.title, row.kind, row.funnel_stage,
-              frozenset(topics[row.id]), tags[row.id], row.url, row.gated)
-        for row in await connection.execute(assets)
-    ]  # fmt: skip
-
-
 async def _recommendation_figures(
-    connection: AsyncConnection, cutoff: datetime, catalog: Sequence[Asset]
+    connection: AsyncConnection, since: datetime, cutoff: datetime, catalog: Sequence[CatalogAsset]
 ) -> tuple[dict[tuple[str, uuid.UUID], tuple[int, int]], str]:
-    """Impressions and clicks per slot and asset before the cutoff, and the slot most filled."""
+    """Impressions and clicks per slot and asset from ``since`` to the cutoff, and the slot
+    filled most."""
     by_ref = {ref: asset.id for asset in catalog for ref in (asset.slug, str(asset.id))}
     statement = select(EVENTS.c.event, EVENTS.c.properties).where(
         EVENTS.c.type == "track",
         EVENTS.c.event.in_((SHOWN, CLICKED)),
+        EVENTS.c.occurred_at >= since,
         EVENTS.c.occurred_at < cutoff,
     )
     shown: Counter[tuple[str, uuid.UUID]] = Counter()
