@@ -37,7 +37,7 @@ def recommenders(replay: Replay, *, seed: int) -> dict[str, Recommender]:
             seed=seed,
             window_days=window,
             min_together=together,
-        ),  # fmt: skip
+        ),
         "rules-only": ranked(
             replay, rules_only(weights), seed=seed, window_days=window, min_together=together
         ),
