@@ -97,6 +97,7 @@ class ReportService:
 
     async def paths(self, query: PathQuery) -> PathReport:
         """The most frequent paths into capture in the period, with the assets' labels."""
+        await self._sort_in_memory()
         figures = await path_figures(self.session, query)
         return PathReport(query, figures, await asset_labels(self.session))
 
