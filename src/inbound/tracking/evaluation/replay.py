@@ -3,7 +3,7 @@ viewed first after.
 
 A visitor is a contact when one of its ids is linked to one (`visitor_identities`), else its
 anonymous (or user) id. A content view is an event with an asset; views of the same asset one
-after the other (a recommendation click and the page it opened, a reload) count once. Training
+right after the other (a recommendation click and the page it opened, a reload) count once. Training
 data (view counts, histories, recommendation events, captures) are taken before the cutoff only.
 """
 
@@ -28,6 +28,8 @@ from inbound.tracking.repository import EVENTS
 IDENTITIES = table_of(VisitorIdentity)
 SHOWN, CLICKED = "Recommendation Shown", "Recommendation Clicked"
 DEFAULT_SLOT = "default"
+# Views of one asset closer together than this are one view (a click and the page it opened).
+REPEAT_GAP = timedelta(minutes=30)
 
 
 class NothingToEvaluate(Exception):
@@ -109,7 +111,7 @@ def _is_contact(visitor: str) -> bool:
 
 
 async def _sequences(connection: AsyncConnection) -> dict[str, list[tuple[uuid.UUID, datetime]]]:
-    """Every visitor's content views in time order, repeats of the same asset collapsed."""
+    """Every visitor's content views in time order, quick repeats of one asset counted once."""
     anonymous, user = IDENTITIES.alias("anonymous"), IDENTITIES.alias("user")
     statement = (
         select(
@@ -134,7 +136,7 @@ async def _sequences(connection: AsyncConnection) -> dict[str, list[tuple[uuid.U
             else f"user:{user_id}"
         )  # fmt: skip
         views = sequences[visitor]
-        if not views or views[-1][0] != asset_id:
+        if not views or views[-1][0] != asset_id or at - views[-1][1] > REPEAT_GAP:
             views.append((asset_id, at))
     return sequences
 
