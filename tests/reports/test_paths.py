@@ -255,3 +255,15 @@ class TestOnTheDashboard:
 
 def html_text(shown: str) -> str:
     return shown.replace("&amp;", "&").replace("&#39;", "'").replace("&quot;", '"')
+
+
+class TestTheEndsOfTime:
+    @pytest.mark.parametrize(
+        "period", [{"from": "0001-01-01", "to": "0001-01-31"},
+                   {"from": "9999-12-01", "to": "9999-12-30"}],
+    )  # fmt: skip
+    async def test_a_period_at_the_calendars_ends_has_no_paths(
+        self, client: httpx.AsyncClient, reader: Headers, behaviour: Ids, period: dict[str, str]
+    ) -> None:
+        body = await paths(client, reader, **period, tz="America/New_York")
+        assert (body["captures"], body["with_behaviour"], body["paths"]) == (0, 0, [])

@@ -10,7 +10,7 @@ into Python and matching them there took a hundred times longer on the demo's ye
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, and_, case, cast, func, literal, select, union, union_all
@@ -95,7 +95,7 @@ def _views(query: PathQuery, dialect: str) -> Any:
         EVENTS.c.occurred_at < sources.c.captured_at,
         EVENTS.c.occurred_at >= since,
         # The same bound as a constant, so that PostgreSQL reads only the months it needs.
-        EVENTS.c.occurred_at >= query.start - timedelta(days=LOOKBACK_DAYS),
+        EVENTS.c.occurred_at >= _lookback_from(query.start),
         is_asset | ((EVENTS.c.type == "page") & EVENTS.c.url.is_not(None)),
     )
     # One join per kind of id, so that each can use its index on (id, time).
@@ -178,3 +178,11 @@ async def path_figures(session: AsyncSession, query: PathQuery) -> PathFigures:
 def _step(ref: str) -> Step:
     kind, _, value = ref.partition(":")
     return Step(uuid.UUID(value), None) if kind == "asset" else Step(None, value)
+
+
+def _lookback_from(start: datetime) -> datetime:
+    """``LOOKBACK_DAYS`` before ``start``, or the first instant there is for a period that
+    starts in the year 1."""
+    earliest = datetime.min.replace(tzinfo=UTC)
+    lookback = timedelta(days=LOOKBACK_DAYS)
+    return start - lookback if start - earliest > lookback else earliest
