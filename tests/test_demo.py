@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbound.demo import DatabaseNotEmpty, fill_demo
 from inbound.demo.catalog import ASSETS, PERSONAS
 from inbound.demo.history import Batch, Catalog, History
-from inbound.leads.repository import CONTACTS, STAGE_CHANGES
+from inbound.demo.load import IDENTITIES
+from inbound.leads.repository import CAPTURES, CONTACTS, STAGE_CHANGES
 from inbound.leads.stages import STAGES
+from inbound.tracking.repository import EVENTS
 from tests.conftest import Headers
 from tests.test_cli import run_async
 
@@ -32,12 +34,17 @@ def catalog() -> Catalog:
     )
 
 
-def generated(count: int, seed: int = 7, the_catalog: Catalog | None = None) -> Batch:
+def generated(
+    count: int, seed: int = 7, the_catalog: Catalog | None = None, *, behaviour: bool = False
+) -> Batch:
     whole = Batch()
-    history = History(the_catalog or catalog(), now=NOW, days=365, seed=seed)
+    history = History(the_catalog or catalog(), now=NOW, days=365, seed=seed,
+                      behaviour=behaviour)  # fmt: skip
     for batch in history.batches(count, size=500):
         for name in ("contacts", "captures", "stage_changes", "score_events"):
             getattr(whole, name).extend(getattr(batch, name))
+        whole.behaviour.events.extend(batch.behaviour.events)
+        whole.behaviour.identities.extend(batch.behaviour.identities)
     return whole
 
 
@@ -127,8 +134,19 @@ class TestIntoTheDatabase:
         async with engine.connect() as connection:
             stored = await connection.scalar(select(func.count()).select_from(CONTACTS))
             moves = await connection.scalar(select(func.count()).select_from(STAGE_CHANGES))
+            events = await connection.scalar(select(func.count()).select_from(EVENTS))
+            links = await connection.scalar(select(func.count()).select_from(IDENTITIES))
+            linked_captures = await connection.scalar(
+                select(func.count()).select_from(CAPTURES).join(
+                    IDENTITIES, IDENTITIES.c.external_id == CAPTURES.c.visitor_id
+                ).where(IDENTITIES.c.contact_id == CAPTURES.c.contact_id)
+            )  # fmt: skip
         assert stored == 400
         assert moves == summary.loaded.rows["stage_changes"]
+        assert events == summary.loaded.rows["events"] > 1000
+        assert links == summary.loaded.rows["identities"] > 250
+        assert linked_captures
+        assert linked_captures >= links
         reader = {"Authorization": f"Bearer {summary.reports_key}"}
         report = await committing_client.get(
             "/api/v1/reports/funnel",

@@ -29,6 +29,7 @@ from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability
+from inbound.tracking.evaluation.command import evaluate_command
 from inbound.tracking.nbc.signals import Refreshed, refresh_signals
 from inbound.tracking.retention import Pruned, prune
 from inbound.worker import Worker
@@ -205,7 +206,9 @@ def demo(contacts: int, days: int, seed: int) -> None:
     rows = summary.loaded.rows
     click.echo(
         f"{rows['contacts']:,} contacts, {rows['captures']:,} captures and "
-        f"{rows['stage_changes']:,} stage changes over the last {days} days, in "
+        f"{rows['stage_changes']:,} stage changes over the last {days} days, "
+        f"{rows['events']:,} tracked events ({rows['identities']:,} contacts' browsers linked), "
+        "in "
         f"{summary.loaded.seconds:.0f} s; personas mapped for {summary.mapped:,} contacts",
         err=True,
     )
@@ -298,6 +301,9 @@ def nbc_refresh() -> None:
             f"{done.visitors} visitors, {done.pairs} co-visited pairs, "
             f"{done.click_through} slot click-through counts"
         )
+
+
+nbc.add_command(evaluate_command)
 
 
 async def _nbc_refresh() -> Refreshed | None:

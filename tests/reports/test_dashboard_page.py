@@ -96,13 +96,13 @@ class TestCalendarEdges:
 
 
 class TestModeLabels:
-    async def test_the_funnel_says_cohort_and_the_assets_say_period(
+    async def test_the_funnel_says_cohort_and_the_assets_and_paths_say_period(
         self, client: httpx.AsyncClient, token: str, ids: Ids
     ) -> None:
         html = (await page(client, token, "?from=2026-01-01&to=2026-01-31")).text
         sections = re.findall(r'data-testid="(\w+)-section" data-mode="(\w+)"', html)
-        assert sections == [("funnel", "cohort"), ("assets", "period")]
+        assert sections == [("funnel", "cohort"), ("assets", "period"), ("paths", "period")]
         labels = re.findall(r'data-testid="mode">([^<]*)<', html)
-        assert labels == ["cohort counts", "period counts"]
+        assert labels == ["cohort counts", "period counts", "period counts"]
         assert "Captures in period" in html
         assert "customer conversions in period" in html

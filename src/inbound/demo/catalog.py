@@ -104,7 +104,52 @@ ASSETS = (
                  {"it-director": 1, "developer": 2}),
     AssetProfile("roi-calculator", "ROI Calculator", "tool", "convert", True,
                  {"cfo": 3, "marketing-ops": 1}, ("roi",)),
+    # Open blog posts: what visitors read before they give an email, and between captures.
+    AssetProfile("cloud-bill-surprises", "Five Surprises on Your Cloud Bill", "blog_post",
+                 "attract", False, {"it-director": 3, "cfo": 2}, ("cloud costs",)),
+    AssetProfile("finops-101", "FinOps in Plain Words", "blog_post", "attract", False,
+                 {"cfo": 3, "it-director": 1}, ("finops",)),
+    AssetProfile("platform-team-90-days", "A Platform Team's First 90 Days", "blog_post",
+                 "attract", False, {"developer": 3, "it-director": 2}, ("platform engineering",)),
+    AssetProfile("flaky-ci-tests", "Taming Flaky CI Tests", "blog_post", "attract", False,
+                 {"developer": 3}, ("ci/cd",)),
+    AssetProfile("pipeline-metrics", "Pipeline Metrics That Matter", "blog_post", "attract",
+                 False, {"marketing-ops": 3, "cfo": 1}, ("pipeline",)),
+    AssetProfile("attribution-explained", "Multi-touch Attribution, Explained", "blog_post",
+                 "attract", False, {"marketing-ops": 3}, ("attribution",)),
+    AssetProfile("kubernetes-cost-allocation", "Who Pays for the Cluster?", "blog_post",
+                 "attract", False, {"developer": 2, "it-director": 2},
+                 ("cloud costs", "platform engineering")),
+    AssetProfile("automation-roi", "The ROI of Automation", "blog_post", "attract", False,
+                 {"cfo": 2, "it-director": 1, "marketing-ops": 1}, ("roi",)),
 )  # fmt: skip
+
+# What readers of an asset often read next, likeliest first: the structure co-visitation
+# counts should find (the demo's behaviour follows these links part of the time).
+READ_NEXT = {
+    "cloud-bill-surprises": ("cloud-cost-guide", "kubernetes-cost-allocation", "finops-101"),
+    "finops-101": ("finops-checklist", "roi-calculator", "cloud-bill-surprises"),
+    "platform-team-90-days": ("platform-playbook", "flaky-ci-tests"),
+    "flaky-ci-tests": ("ci-speed-webinar", "platform-team-90-days"),
+    "pipeline-metrics": ("pipeline-report", "attribution-explained"),
+    "attribution-explained": ("attribution-template", "pipeline-metrics"),
+    "kubernetes-cost-allocation": ("platform-playbook", "cloud-cost-guide"),
+    "automation-roi": ("roi-calculator", "finops-101"),
+    "cloud-cost-guide": ("acme-case-study", "finops-checklist"),
+    "finops-checklist": ("roi-calculator", "acme-case-study"),
+    "platform-playbook": ("free-trial", "product-demo"),
+    "ci-speed-webinar": ("free-trial", "platform-playbook"),
+    "pipeline-report": ("attribution-template", "product-demo"),
+    "attribution-template": ("product-demo", "pipeline-report"),
+    "roi-calculator": ("acme-case-study", "product-demo"),
+    "acme-case-study": ("product-demo", "free-trial"),
+    "product-demo": ("free-trial", "onboarding-course"),
+    "free-trial": ("onboarding-course",),
+    "weekly-newsletter": ("cloud-bill-surprises", "finops-101"),
+    "onboarding-course": ("platform-playbook",),
+}
+# Pages that are not content: the home page, pricing.
+PAGES = (("/", "Home"), ("/pricing", "Pricing"), ("/about", "About us"))
 
 # (utm_source, utm_medium, share)
 SOURCES = (
@@ -128,3 +173,10 @@ COMPANIES = (
     "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Wonka",
     "Tyrell", "Cyberdyne", "Soylent", "Aperture", "Massive", "Nakatomi",
 )  # fmt: skip
+SITE_ORIGIN = "https://www.example.com"
+
+
+def asset_url(asset: AssetProfile) -> str:
+    """The asset's public page: a blog post's article, a gated asset's landing page."""
+    folder = "blog" if asset.kind == "blog_post" else "resources"
+    return f"{SITE_ORIGIN}/{folder}/{asset.slug}"

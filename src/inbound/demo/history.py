@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from inbound.demo.behaviour import Behaviour, Browsing
 from inbound.demo.catalog import (
     ASSETS,
     COMPANIES,
@@ -27,6 +28,7 @@ from inbound.demo.catalog import (
     UNMATCHED_TITLES,
     AssetProfile,
     PersonaProfile,
+    asset_url,
 )
 
 ONWARD_STAGES = ("mql", "sql", "opportunity", "customer", "evangelist")
@@ -52,12 +54,14 @@ class Catalog:
 
 @dataclass(slots=True)
 class Batch:
-    """Rows for the four tables a history fills, a few thousand contacts at a time."""
+    """Rows for the tables a history fills, a few thousand contacts at a time."""
 
     contacts: list[dict[str, Any]] = field(default_factory=list)
     captures: list[dict[str, Any]] = field(default_factory=list)
     stage_changes: list[dict[str, Any]] = field(default_factory=list)
     score_events: list[dict[str, Any]] = field(default_factory=list)
+    # With behaviour: `tracking_events` and `visitor_identities` rows.
+    behaviour: Behaviour = field(default_factory=Behaviour)
 
 
 def time_ordered_id(rng: random.Random, when: datetime) -> uuid.UUID:
@@ -71,10 +75,18 @@ class History:
     """Generates contacts with their captures, stage changes and score events."""
 
     def __init__(
-        self, catalog: Catalog, *, now: datetime, days: int, seed: int, eagerness: float = 1.0
+        self,
+        catalog: Catalog,
+        *,
+        now: datetime,
+        days: int,
+        seed: int,
+        eagerness: float = 1.0,
+        behaviour: bool = False,
     ) -> None:
         """``eagerness`` above 1 makes every move onward likelier (``1 - (1 - p) ** e``), for a
-        data set with more stage changes per contact than a real funnel has."""
+        data set with more stage changes per contact than a real funnel has. ``behaviour``
+        adds the visits of each contact and of as many visitors who never convert."""
         self.catalog = catalog
         self.eagerness = eagerness
         self.now = now
@@ -85,6 +97,12 @@ class History:
         self.sources = [source[:2] for source in SOURCES]
         self.source_weights = [source[2] for source in SOURCES]
         self.newsletter = next(a for a in ASSETS if a.kind == "newsletter")
+        # Its own random numbers, so that the contacts are the same with behaviour or without.
+        self.browsing = (
+            Browsing(site_id=catalog.site_id, assets=catalog.assets,
+                     personas=catalog.personas, now=now, seed=seed * 7919 + 17)
+            if behaviour else None
+        )  # fmt: skip
 
     def batches(self, count: int, size: int = 5000) -> Iterator[Batch]:
         """``count`` contacts, ``size`` at a time."""
@@ -168,6 +186,9 @@ class History:
             "created_at": arrived, "updated_at": max(changed_at, last_capture),
             "version": len(moves) + len(captures),
         })  # fmt: skip
+        if self.browsing is not None:
+            self.browsing.contact(batch.contacts[-1], capture_rows, batch.behaviour)
+            self.browsing.stranger(days=self.days, into=batch.behaviour)
 
     def _moves(
         self, persona: PersonaProfile | None, arrived: datetime
@@ -261,7 +282,7 @@ class History:
             "fields": {}, "consent": True, "consent_text_version": CONSENT_VERSION,
             "utm_source": source[0], "utm_medium": source[1], "utm_campaign": None,
             "utm_term": None, "utm_content": None, "referrer": None,
-            "page_url": f"https://www.example.com/{asset.slug}", "user_agent": None,
+            "page_url": asset_url(asset), "user_agent": None,
             "ip_prefix": None, "visitor_id": None, "idempotency_key": None, "created_at": when,
         }  # fmt: skip
 

@@ -16,13 +16,16 @@ from inbound.auth.service import ApiKeyService
 from inbound.content.schemas import AssetCreate
 from inbound.content.service import AssetService
 from inbound.db import create_sessionmaker, utcnow
-from inbound.demo.catalog import ASSETS, PERSONAS
+from inbound.demo.catalog import ASSETS, PERSONAS, asset_url
 from inbound.demo.history import Catalog, History
 from inbound.leads.remap import remap_if_changed
 from inbound.leads.repository import CAPTURES, CONTACTS, SCORE_EVENTS, STAGE_CHANGES
 from inbound.personas.schemas import PersonaCreate
 from inbound.personas.service import PersonaService
 from inbound.sites.service import SiteService
+from inbound.tracking.models import VisitorIdentity
+from inbound.tracking.partitions import ensure_partitions
+from inbound.tracking.repository import EVENTS
 
 ORIGIN = "https://www.example.com"
 TABLES: tuple[tuple[str, Table], ...] = (
@@ -31,6 +34,7 @@ TABLES: tuple[tuple[str, Table], ...] = (
     ("stage_changes", STAGE_CHANGES),
     ("score_events", SCORE_EVENTS),
 )
+IDENTITIES: Table = VisitorIdentity.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,9 @@ async def fill_demo(engine: AsyncEngine, *, contacts: int, days: int, seed: int)
                     "(set INBOUND_DATABASE_URL to another)"
                 )
     now = utcnow()
-    loaded = await load_history(engine, contacts=contacts, now=now, days=days, seed=seed)
+    loaded = await load_history(
+        engine, contacts=contacts, now=now, days=days, seed=seed, behaviour=True
+    )
     sessionmaker = create_sessionmaker(engine)
     run = await remap_if_changed(sessionmaker, force=True)
     async with sessionmaker() as session, session.begin():
@@ -99,7 +105,7 @@ async def create_catalog(engine: AsyncEngine) -> tuple[Catalog, str]:
                     for slug, relevance in asset.relevance.items()]  # fmt: skip
             asset_document = AssetCreate.model_validate({
                 "slug": asset.slug, "title": asset.title, "kind": asset.kind,
-                "funnel_stage": asset.funnel_stage, "gated": asset.gated,
+                "funnel_stage": asset.funnel_stage, "gated": asset.gated, "url": asset_url(asset),
                 "delivery_url": f"https://cdn.example.com/{asset.slug}" if asset.gated else None,
                 "topics": list(asset.topics), "personas": tags,
             })  # fmt: skip
@@ -118,16 +124,19 @@ async def load_history(
     days: int = 365,
     seed: int = 1,
     eagerness: float = 1.0,
+    behaviour: bool = False,
 ) -> Loaded:
     """The catalog and ``contacts`` contacts' history over the ``days`` before ``now``
-    (``eagerness``: see `History`).
+    (``eagerness``, ``behaviour``: see `History`).
 
     COPY on PostgreSQL, multi-row inserts elsewhere; each batch in its own transaction.
     """
     began = time.perf_counter()
     catalog, public_key = await create_catalog(engine)
-    rows = dict.fromkeys((name for name, _ in TABLES), 0)
-    history = History(catalog, now=now, days=days, seed=seed, eagerness=eagerness)
+    rows = dict.fromkeys((*(name for name, _ in TABLES), "events", "identities"), 0)
+    history = History(
+        catalog, now=now, days=days, seed=seed, eagerness=eagerness, behaviour=behaviour
+    )
     write = _copy if engine.dialect.name == "postgresql" else _insert
     for batch in history.batches(contacts):
         async with engine.begin() as connection:
@@ -135,6 +144,12 @@ async def load_history(
                 written: list[dict[str, Any]] = getattr(batch, name)
                 await write(connection, table, written)
                 rows[name] += len(written)
+            events, identities = batch.behaviour.events, batch.behaviour.identities
+            await ensure_partitions(connection, (event["occurred_at"] for event in events))
+            await write(connection, EVENTS, events)
+            await write(connection, IDENTITIES, identities)
+            rows["events"] += len(events)
+            rows["identities"] += len(identities)
     return Loaded(catalog, public_key, rows, time.perf_counter() - began)
 
 

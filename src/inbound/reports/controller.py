@@ -20,6 +20,7 @@ from inbound.errors import problems
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import filtered_persona_id
 from inbound.reports.assets import AssetQuery
+from inbound.reports.paths import LOOKBACK_DAYS, STEPS, PathQuery
 from inbound.reports.period import InvalidReportParameter, Period, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import (
@@ -27,10 +28,12 @@ from inbound.reports.render import (
     assets_read,
     funnel_csv,
     funnel_read,
+    paths_csv,
+    paths_read,
     velocity_csv,
     velocity_read,
 )
-from inbound.reports.schemas import AssetsRead, FunnelRead, VelocityRead
+from inbound.reports.schemas import AssetsRead, FunnelRead, PathsRead, VelocityRead
 from inbound.reports.service import ReportService
 from inbound.schemas import NO_NUL
 from inbound.sites.service import SiteNotFound, SiteService
@@ -238,6 +241,38 @@ class ReportController(Controller):
         report = await ReportService(db_session).assets(query)
         return _answer(request, format, assets_read(report, period), assets_csv)
 
+    @get(
+        "/paths",
+        operation_id="pathsReport",
+        summary="The most frequent paths into capture: what visitors viewed just before",
+        description=(
+            "For each capture inside the period whose visitor viewed content or pages before "
+            "it (under the capture's `visitor_id`, or any anonymous or user id linked to the "
+            f"capture's contact), in the {LOOKBACK_DAYS} days before: the last up to "
+            f"{STEPS} content assets or pages viewed (views of the same one in a row count "
+            "once), then the asset captured, as a path `A → B → capture of C`. The `limit` "
+            "most frequent paths (default 10), with their count and their share of the "
+            "captures with behaviour before them; ties in count by the steps. "
+            + PERIOD
+            + "`format=csv` or `Accept: text/csv` answers CSV."
+        ),
+        responses=problems(400, 401, 403),
+    )
+    async def paths(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Paths shown.")] = 10,
+        format: Format = None,
+    ) -> Response[PathsRead]:
+        period = parse_period(from_date, to_date, tz)
+        query = PathQuery(start=period.start, end=period.end, limit=limit)
+        report = await ReportService(db_session).paths(query)
+        return _answer(request, format, paths_read(report, period), paths_csv)
+
 
 def _answer(
     request: Request[Any, Any, Any], format: str | None, body: Any, to_csv: Callable[[Any], str]
@@ -258,7 +293,7 @@ async def filtered_site_id(session: AsyncSession, site: uuid.UUID | None) -> uui
         raise InvalidReportParameter(f"no site {site}", field="site") from None
 
 
-for _operation in ("funnelReport", "velocityReport", "assetsReport"):
+for _operation in ("funnelReport", "velocityReport", "assetsReport", "pathsReport"):
     document_media_type(
         _operation,
         CSV,

@@ -1,4 +1,5 @@
-"""`/dashboard`: the funnel per persona and the top assets, as a page a person can read.
+"""`/dashboard`: the funnel per persona, the top assets and the top paths into capture, as a
+page a person can read.
 
 Rendered on the server from the same report objects the API answers with, so the page and the
 JSON never disagree; no script, nothing fetched from elsewhere. A key whose only scope is
@@ -34,13 +35,15 @@ from inbound.reports.dashboard_auth import (
     signed_in_reader,
     start_session,
 )
+from inbound.reports.paths import PathQuery
 from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
-from inbound.reports.render import assets_read, funnel_read
-from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead
+from inbound.reports.render import assets_read, funnel_read, paths_read
+from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead, PathsRead
 from inbound.reports.service import ReportService
 
 TOP_ASSETS = 10
+TOP_PATHS = 10
 NO_RATE = "n/a"  # a rate over nobody
 DEFAULT_DAYS = 365
 PARAMETERS = ("from", "to", "tz", "stage")
@@ -121,7 +124,7 @@ class DashboardController(Controller):
         if refusal:
             return _page({"chosen": chosen, "error": refusal}, status=400)
         try:
-            funnel, assets = await _reports(db_session, chosen)
+            funnel, assets, paths = await _reports(db_session, chosen)
         except InboundError as error:
             return _page({"chosen": chosen, "error": error.detail}, status=error.status_code)
         context = {
@@ -130,6 +133,7 @@ class DashboardController(Controller):
             "charts": [chart(funnel.total, TOTAL_KEY), *(chart(group) for group in funnel.groups)],
             "assets": assets,
             "top_assets": assets.assets[:TOP_ASSETS],
+            "paths": paths,
             "percent": percent,
         }
         return _page(context, status=200)
@@ -210,7 +214,9 @@ def _day(chosen: dict[str, str], name: str) -> date:
         ) from None
 
 
-async def _reports(session: AsyncSession, chosen: dict[str, str]) -> tuple[FunnelRead, AssetsRead]:
+async def _reports(
+    session: AsyncSession, chosen: dict[str, str]
+) -> tuple[FunnelRead, AssetsRead, PathsRead]:
     from_date, to_date = _day(chosen, "from"), _day(chosen, "to")
     try:
         stage = LifecycleStage(chosen["stage"])
@@ -229,7 +235,9 @@ async def _reports(session: AsyncSession, chosen: dict[str, str]) -> tuple[Funne
     funnel = funnel_read(await service.funnel(query), period)
     asset_query = AssetQuery(stage=stage, start=period.start, end=period.end)
     assets = assets_read(await service.assets(asset_query), period)
-    return funnel, assets
+    path_query = PathQuery(start=period.start, end=period.end, limit=TOP_PATHS)
+    paths = paths_read(await service.paths(path_query), period)
+    return funnel, assets, paths
 
 
 def _page(context: dict[str, Any], *, status: int) -> Response[str]:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Any, Protocol
@@ -11,15 +12,18 @@ from inbound.reports.query import Mode, ReportQuery
 from inbound.reports.schemas import (
     AssetCreditRead,
     AssetsRead,
+    CapturePathRead,
     FunnelGroupRead,
     FunnelRead,
+    PathsRead,
+    PathStepRead,
     StageCount,
     StageRatio,
     StageSpan,
     VelocityGroupRead,
     VelocityRead,
 )
-from inbound.reports.service import AssetReport, Group, Report
+from inbound.reports.service import AssetReport, Group, PathReport, Report
 from inbound.reports.velocity import SpanFigures, spans
 
 SECONDS_PER_DAY = 86400
@@ -181,6 +185,55 @@ def assets_csv(report: AssetsRead) -> str:
                "first_touch", "last_touch", "linear"]  # fmt: skip
     rows = [[getattr(asset, name) for name in columns] for asset in report.assets]
     return _csv(columns, rows)
+
+
+# -- paths into capture ------------------------------------------------------------------------
+
+ARROW = " → "
+
+
+def paths_read(report: PathReport, period: Period) -> PathsRead:
+    figures, labels = report.figures, report.assets
+
+    def step(asset_id: uuid.UUID | None, url: str | None) -> PathStepRead:
+        if asset_id is None:
+            title = figures.page_titles.get(url or "") or url or ""
+            return PathStepRead(asset_id=None, slug=None, url=url, title=title)
+        label = labels.get(asset_id)
+        return PathStepRead(
+            asset_id=asset_id,
+            slug=label["slug"] if label else None,
+            url=None,
+            title=label["title"] if label else "(an asset since deleted)",
+        )
+
+    paths = []
+    for path in figures.paths:
+        steps = [step(s.asset_id, s.url) for s in path.steps]
+        captured = step(path.captured, None)
+        shown = ARROW.join([*(s.title for s in steps), f"capture of {captured.title}"])
+        share = path.count / figures.with_behaviour if figures.with_behaviour else 0.0
+        paths.append(CapturePathRead(path=shown, steps=steps, captured=captured,
+                                     count=path.count, share=round(share, 4)))  # fmt: skip
+    return PathsRead(
+        from_date=period.from_date,
+        to_date=period.to_date,
+        time_zone=period.time_zone,
+        captures=figures.captures,
+        with_behaviour=figures.with_behaviour,
+        paths=paths,
+    )
+
+
+def paths_csv(report: PathsRead) -> str:
+    """One row per path: the path as text, its steps' slugs (or URLs), count and share."""
+    header = ["path", "step_1", "step_2", "step_3", "captured", "count", "share"]
+    rows = []
+    for path in report.paths:
+        refs = [step.slug or step.url or "" for step in path.steps]
+        refs = [""] * (3 - len(refs)) + refs  # aligned on the capture: step_3 is the last view
+        rows.append([path.path, *refs, path.captured.slug or "", path.count, path.share])
+    return _csv(header, rows)
 
 
 # -- shared ------------------------------------------------------------------------------------

@@ -115,3 +115,31 @@ class AssetsRead(PeriodRead):
         description="Contacts that reached the stage inside the period with no capture before."
     )
     assets: list[AssetCreditRead]
+
+
+class PathStepRead(ResponseSchema):
+    """A content asset viewed (`asset_id`, `slug` set), or a page that is not one (`url`)."""
+
+    asset_id: uuid.UUID | None
+    slug: str | None
+    url: str | None
+    title: str = Field(description="The asset's title, or the page's title (else its URL).")
+
+
+class CapturePathRead(ResponseSchema):
+    path: str = Field(description='The steps and the capture, as "A → B → capture of C".')
+    steps: list[PathStepRead] = Field(description="Up to 3 views, oldest first.")
+    captured: PathStepRead = Field(description="The asset captured.")
+    count: int = Field(description="Captures in the period that came this way.")
+    share: float = Field(
+        description="`count` over `with_behaviour`: the share of the captures with behaviour "
+        "before them, to 4 decimals."
+    )
+
+
+class PathsRead(PeriodRead):
+    captures: int = Field(description="Captures inside the period.")
+    with_behaviour: int = Field(
+        description="Of those, the captures whose visitor viewed content or pages before."
+    )
+    paths: list[CapturePathRead] = Field(description="The most frequent paths first.")

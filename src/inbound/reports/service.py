@@ -1,7 +1,7 @@
 """Reports assembled from per-group figures: every group shown, empty ones with zeros."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +16,7 @@ from inbound.reports.assets import (
     asset_labels,
 )
 from inbound.reports.funnel import funnel_counts
+from inbound.reports.paths import PathFigures, PathQuery, path_figures
 from inbound.reports.query import Breakdown, Measured, ReportQuery, group_labels
 from inbound.reports.velocity import SpanFigures, spans, velocity
 
@@ -54,6 +55,13 @@ class AssetReport:
     assets: list[AssetRow]
 
 
+@dataclass(slots=True)
+class PathReport:
+    query: PathQuery
+    figures: PathFigures
+    assets: Mapping[uuid.UUID, dict[str, Any]]  # id, slug, title, kind, funnel_stage
+
+
 class ReportService:
     """Funnel counts and times between stages, per group, for a period."""
 
@@ -86,6 +94,12 @@ class ReportService:
         rows.sort(key=lambda row: (-row.figures.linear, -row.figures.captures,
                                    row.asset["title"], row.asset["slug"]))  # fmt: skip
         return AssetReport(query, conversions, rows)
+
+    async def paths(self, query: PathQuery) -> PathReport:
+        """The most frequent paths into capture in the period, with the assets' labels."""
+        await self._sort_in_memory()
+        figures = await path_figures(self.session, query)
+        return PathReport(query, figures, await asset_labels(self.session))
 
     async def _report(
         self, query: ReportQuery, measure: Measure, empty: Callable[[], Figures]
