@@ -39,6 +39,7 @@ from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
+from inbound.tracking.snippet import SnippetController
 from inbound.webhooks.controller import WebhookController
 from inbound.worker import Worker
 
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HubSpotWebhookController,
             HealthController,
             DashboardController,
+            SnippetController,
             create_static_files_router(
                 path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
             ),
