@@ -1,6 +1,7 @@
 """The application factory."""
 
 import asyncio
+from datetime import timedelta
 from importlib.metadata import version
 
 from litestar import Litestar, Router
@@ -21,7 +22,7 @@ from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
 from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlugin
 from inbound.crm.controller import CrmController, HubSpotWebhookController
-from inbound.db import create_engine, create_sessionmaker, provide_db_session
+from inbound.db import bind_of, create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
 from inbound.leads.capture_controller import CaptureController, CaptureLimits
@@ -39,7 +40,9 @@ from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
+from inbound.tracking.controller import TrackingController
 from inbound.tracking.snippet import SnippetController
+from inbound.tracking.writer import EventWriter
 from inbound.webhooks.controller import WebhookController
 from inbound.worker import Worker
 
@@ -48,6 +51,10 @@ TAGS = [
     Tag(name="personas", description="Buyer personas: goals, pain points, matching rules."),
     Tag(name="assets", description="Content assets, their funnel stage and persona tags."),
     Tag(name="captures", description="Lead forms posted by sites, with their public keys."),
+    Tag(
+        name="tracking",
+        description="Page views and events from sites' pages, as Segment's HTTP API takes them.",
+    ),
     Tag(name="leads", description="Leads for the team: list, claim, work; persona, score, stage."),
     Tag(name="settings", description="Scoring and persona-mapping settings."),
     Tag(name="reports", description="The funnel: stage counts and conversion rates."),
@@ -116,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             background.add(asyncio.create_task(work()))
 
     async def stop_background_and_dispose_engine() -> None:
+        # Events taken before the shutdown are stored and answered before the engine goes.
+        await app.state.event_writer.close()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -127,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             api,
             CaptureController,
+            TrackingController,
             AssetFormController,
             HubSpotWebhookController,
             HealthController,
@@ -158,6 +168,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     per_ip=parse_limit(settings.capture_rate_per_ip),
                     per_key=parse_limit(settings.capture_rate_per_key),
                 ),
+                "tracking_limit": parse_limit(settings.tracking_rate_per_ip),
+                "tracking_retention": timedelta(days=settings.tracking_retention_days),
             }
         ),
         on_startup=[start_remapping, start_worker],
@@ -173,6 +185,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lambda: app.state.sessionmaker, settings.cache_seconds, shared_redis(settings.redis_url)
     )
     app.state.capture_reference = reference
+    # The app's own sessionmaker at each write, which tests may have replaced.
+    app.state.event_writer = EventWriter(lambda: bind_of(app.state.sessionmaker))
     app.state.tables_changed = [reference.tables_changed]
     return app
 

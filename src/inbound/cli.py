@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -20,14 +21,15 @@ from inbound import migrate
 from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
-from inbound.config import SettingsError, get_settings
+from inbound.config import Settings, SettingsError, get_settings
 from inbound.crm.emulator import Emulator, Faults, RateLimit, Webhooks
 from inbound.crm.sync import CrmSync
-from inbound.db import create_engine, create_sessionmaker
+from inbound.db import create_engine, create_sessionmaker, utcnow
 from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability
+from inbound.tracking.retention import Pruned, prune
 from inbound.worker import Worker
 
 # What a usage error exits with, by convention (click's own, for a bad option, too).
@@ -306,6 +308,36 @@ async def _work(until_idle: bool) -> None:
             await running.run(stop)
     finally:
         await running.close()
+        await engine.dispose()
+
+
+@main.group()
+def tracking() -> None:
+    """Behaviour events: their retention."""
+
+
+@tracking.command("prune")
+def tracking_prune() -> None:
+    """Remove the events older than INBOUND_TRACKING_RETENTION_DAYS (whole months on
+    PostgreSQL) and the message ids older than 48 hours, as the worker does hourly."""
+    settings = get_settings()
+    require_current_schema(settings.database_url)
+    pruned = asyncio.run(_prune_events(settings))
+    months = ", ".join(pruned.months) or "none"
+    click.echo(
+        f"months dropped: {months}; events deleted: {pruned.events}; "
+        f"message ids forgotten: {pruned.messages}"
+    )
+
+
+async def _prune_events(settings: Settings) -> Pruned:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            return await prune(
+                connection, utcnow(), timedelta(days=settings.tracking_retention_days)
+            )
+    finally:
         await engine.dispose()
 
 

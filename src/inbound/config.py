@@ -63,6 +63,18 @@ class Settings(BaseSettings):
     capture_rate_per_key: str = Field(
         default="3000/minute", description="Captures one site key may post."
     )
+    tracking_rate_per_ip: str = Field(
+        default="1200/minute",
+        description="Requests to the event endpoints (`/api/v1/batch`, `/api/v1/t`, ...) one "
+        "client address may send.",
+    )
+    tracking_retention_days: int = Field(
+        default=395,
+        ge=1,
+        le=36_500,
+        description="How long events are kept; older ones are refused at ingest and removed "
+        "by the worker (whole months on PostgreSQL) and by `inbound tracking prune`.",
+    )
     custom_fields_per_contact: int = Field(
         default=200,
         ge=1,
@@ -231,7 +243,7 @@ class Settings(BaseSettings):
     def _level_in_any_case(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("capture_rate_per_ip", "capture_rate_per_key")
+    @field_validator("capture_rate_per_ip", "capture_rate_per_key", "tracking_rate_per_ip")
     @classmethod
     def _readable_limit(cls, value: str) -> str:
         parse_limit(value)

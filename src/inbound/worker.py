@@ -23,6 +23,7 @@ from inbound.crm.sync import CrmSync
 from inbound.db import utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
+from inbound.tracking.retention import prune
 from inbound.webhooks import delivery
 
 logger = structlog.get_logger(__name__)
@@ -31,6 +32,7 @@ logger = structlog.get_logger(__name__)
 # the deliveries of one that died.
 LEASE_MARGIN = timedelta(seconds=5)
 PURGE_EVERY_SECONDS = 300.0
+PRUNE_EVENTS_EVERY_SECONDS = 3600.0
 # The longest wait between two looks at a database that is away.
 OUTAGE_MAX_WAIT = 30.0
 RETENTION = timedelta(days=30)
@@ -44,6 +46,7 @@ class Worker:
     settings: Settings
     rng: random.Random = field(default_factory=random.Random)
     _purged_at: float = 0.0
+    _events_pruned_at: float | None = None
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -72,7 +75,11 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
-        await asyncio.gather(self._loop(stop, self.webhook_step), self._loop(stop, self.crm_step))
+        await asyncio.gather(
+            self._loop(stop, self.webhook_step),
+            self._loop(stop, self.crm_step),
+            self._loop(stop, self.retention_step),
+        )
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
         poll = self.settings.worker_poll_seconds
@@ -97,7 +104,24 @@ class Worker:
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
-        return await self.webhook_step() + await self.crm_step()
+        return await self.webhook_step() + await self.crm_step() + await self.retention_step()
+
+    async def retention_step(self) -> int:
+        """Now and then, drop the events past the retention period (whole months on
+        PostgreSQL) and the message ids past the dedupe window; how many went."""
+        if (
+            self._events_pruned_at is not None
+            and time.monotonic() - self._events_pruned_at < PRUNE_EVENTS_EVERY_SECONDS
+        ):
+            return 0
+        async with self.engine.begin() as connection:
+            pruned = await prune(
+                connection, utcnow(), timedelta(days=self.settings.tracking_retention_days)
+            )
+        self._events_pruned_at = time.monotonic()
+        if pruned.months or pruned.events:
+            logger.info("old events removed", months=pruned.months, events=pruned.events)
+        return len(pruned.months) + pruned.events + pruned.messages
 
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""

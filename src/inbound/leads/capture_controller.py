@@ -267,8 +267,16 @@ async def site_key_of(
     if plain is None:
         field = posted.get("_key")
         plain = field.strip() if isinstance(field, str) and 0 < len(field) <= 200 else None
+    return await site_key_for(
+        reference, plain, "send the site's public key as `Authorization: Bearer KEY` or `_key`"
+    )
+
+
+async def site_key_for(reference: CaptureReference, plain: str | None, missing: str) -> SiteKey:
+    """The live site key ``plain`` is, with the `ingest` scope; ``missing`` says where to send
+    one when there is none."""
     if plain is None:
-        raise Unauthorized("send the site's public key as `Authorization: Bearer KEY` or `_key`")
+        raise Unauthorized(missing)
     site_key = await reference.site_key(plain)
     if site_key is None:
         raise Unauthorized("unknown or revoked key, or not a site's key")

@@ -25,6 +25,7 @@ from inbound.content.service import AssetService, CaptureTarget
 from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.schemas import parse_ref
 from inbound.sites.service import SiteKey, SiteService
+from inbound.tracking.assets import AssetIndex, load_asset_index
 
 logger = structlog.get_logger(__name__)
 
@@ -37,6 +38,7 @@ REFERENCE_TABLES = frozenset(
 )  # fmt: skip
 MAX_ENTRIES = 10_000
 INPUTS = "inputs"
+ASSET_INDEX = "asset-index"
 ORIGINS = "origins"
 VERSION_KEY = "inbound:capture-reference:version"
 
@@ -100,6 +102,10 @@ class CaptureReference:
         inputs = await self._get(INPUTS, load_inputs)
         assert inputs is not None
         return inputs
+
+    async def asset_index(self) -> AssetIndex:
+        """Every live asset by slug, id and public URL, for events to name."""
+        return await self._get(ASSET_INDEX, load_asset_index) or AssetIndex()
 
     async def origins(self) -> set[str]:
         """Every origin some site allows."""

@@ -36,6 +36,7 @@ def _site_read(site: Site, keys: Sequence[ApiKey]) -> SiteRead:
         id=site.id,
         name=site.name,
         allowed_origins=site.allowed_origins,
+        tracking_consent=site.tracking_consent,
         keys=[SiteKeyRead.model_validate(k) for k in keys],
         created_at=site.created_at,
         updated_at=site.updated_at,
@@ -62,7 +63,11 @@ class SiteController(Controller):
         data: JSONBody[SiteCreate],
         sites: NamedDependency[SiteService],
     ) -> Response[SiteCreated]:
-        site, plain = await sites.create(name=data.name, allowed_origins=data.allowed_origins)
+        site, plain = await sites.create(
+            name=data.name,
+            allowed_origins=data.allowed_origins,
+            tracking_consent=data.tracking_consent,
+        )
         keys = (await sites.keys_of([site]))[site.id]
         body = SiteCreated(**_site_read(site, keys).model_dump(), public_key=plain)
         return created(request, body, site.id)
@@ -94,7 +99,7 @@ class SiteController(Controller):
     @patch(
         "/{site_id:uuid}",
         operation_id="updateSite",
-        summary="Rename a site or change its origins",
+        summary="Rename a site, change its origins or its tracking consent mode",
         responses=problems(400, 401, 403, 404, 412, 413),
         response_headers=[ETAG_HEADER],
     )

@@ -20,8 +20,9 @@ class SiteRepository(Repository[Site]):
 
     async def by_key_hash(
         self, key_hash: str
-    ) -> Row[uuid.UUID, list[str], datetime | None, uuid.UUID, list[str]] | None:
-        """The key with this hash and its site: (key id, scopes, revoked_at, site id, origins)."""
+    ) -> Row[uuid.UUID, list[str], datetime | None, uuid.UUID, list[str], str] | None:
+        """The key with this hash and its site: (key id, scopes, revoked_at, site id, origins,
+        tracking consent mode)."""
         statement = (
             select(
                 col(ApiKey.id),
@@ -29,6 +30,7 @@ class SiteRepository(Repository[Site]):
                 col(ApiKey.revoked_at),
                 col(Site.id),
                 col(Site.allowed_origins),
+                col(Site.tracking_consent),
             )
             .join(Site, col(Site.id) == col(ApiKey.site_id))
             .where(col(ApiKey.key_hash) == key_hash)

@@ -1,6 +1,6 @@
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
@@ -41,11 +41,26 @@ Origins = Annotated[
 ]
 
 
+TrackingConsent = Literal["required", "cookieless", "granted"]
+TRACKING_CONSENT_DESCRIPTION = (
+    "How the site's events may keep the ids that tie them to a visitor. `required` (the "
+    "default): an event keeps its `anonymousId` and `userId` only when it carries the "
+    "visitor's consent to analytics (`context.consent.categoryPreferences.analytics` or "
+    "`context.consent.analytics` true); otherwise it is stored cookieless, without ids and "
+    "traits. `cookieless`: every event is stored so. `granted`: the site gathers consent "
+    "itself; events are stored as sent. Global Privacy Control (`Sec-GPC: 1` or "
+    "`context.gpc` true) makes an event cookieless in every mode."
+)
+
+
 class SiteCreate(RequestSchema):
     """A marketing site and the origins its forms are posted from."""
 
     name: Name
     allowed_origins: Origins = Field(default_factory=list)
+    tracking_consent: TrackingConsent = Field(
+        default="required", description=TRACKING_CONSENT_DESCRIPTION
+    )
 
 
 class SiteUpdate(UpdateSchema):
@@ -53,6 +68,9 @@ class SiteUpdate(UpdateSchema):
 
     name: Name | None = None
     allowed_origins: Origins | None = None
+    tracking_consent: TrackingConsent | None = Field(
+        default=None, description=TRACKING_CONSENT_DESCRIPTION
+    )
 
 
 class SiteKeyRead(ResponseSchema):
@@ -68,6 +86,7 @@ class SiteRead(ResponseSchema):
     id: uuid.UUID
     name: str
     allowed_origins: list[str]
+    tracking_consent: TrackingConsent = Field(description=TRACKING_CONSENT_DESCRIPTION)
     keys: list[SiteKeyRead]
     created_at: datetime
     updated_at: datetime

@@ -30,6 +30,8 @@ class SiteKey:
     scopes: frozenset[Scope]
     site_id: uuid.UUID
     allowed_origins: frozenset[str]
+    # How the site's events may keep their visitor's ids (`inbound.tracking.consent`).
+    tracking_consent: str = "required"
 
 
 class SiteService:
@@ -39,9 +41,13 @@ class SiteService:
         self.sites = SiteRepository(session)
         self.keys = ApiKeyService(session)
 
-    async def create(self, *, name: str, allowed_origins: list[str]) -> tuple[Site, str]:
+    async def create(
+        self, *, name: str, allowed_origins: list[str], tracking_consent: str = "required"
+    ) -> tuple[Site, str]:
         """Create a site with its first public key; return the key's plain text once."""
-        site = await self.sites.add(Site(name=name, allowed_origins=allowed_origins))
+        site = await self.sites.add(
+            Site(name=name, allowed_origins=allowed_origins, tracking_consent=tracking_consent)
+        )
         _, plain = await self.issue_key(site)
         return site, plain
 
@@ -67,8 +73,10 @@ class SiteService:
         row = await self.sites.by_key_hash(hash_key(plain_key))
         if row is None or row.revoked_at is not None:
             return None
-        key_id, scopes, _, site_id, origins = row
-        return SiteKey(key_id, frozenset(Scope(s) for s in scopes), site_id, frozenset(origins))
+        key_id, scopes, _, site_id, origins, consent = row
+        return SiteKey(
+            key_id, frozenset(Scope(s) for s in scopes), site_id, frozenset(origins), consent
+        )
 
     async def all_origins(self) -> set[str]:
         """Every origin some site allows: the ones a browser preflight may come from."""
@@ -90,7 +98,7 @@ class SiteService:
         return await self.keys.for_sites([site.id for site in sites])
 
     async def update(self, site: Site, changes: dict[str, Any]) -> Site:
-        """Change a site's name or origins."""
+        """Change a site's name, origins or tracking consent mode."""
         if not changes:
             return site
         for field, value in changes.items():

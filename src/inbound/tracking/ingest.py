@@ -1,0 +1,247 @@
+"""From the events a site sent to the rows to store: each event checked on its own, its time
+corrected for the client's clock, its asset found, its ids kept or dropped by consent.
+
+Nothing here touches the database or HTTP; `controller.py` reads requests and `writer.py`
+stores the rows.
+"""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from inbound.db import new_id
+from inbound.tracking.assets import AssetIndex
+from inbound.tracking.consent import keeps_identity
+from inbound.tracking.schemas import EVENT_TYPES, MAX_EVENT_BYTES, EventIn, Rejected
+
+# A client clock may run this far ahead before its times are taken as the time received.
+FUTURE_TOLERANCE = timedelta(minutes=1)
+VISITOR_ID = re.compile(r"[!-~]{1,100}")
+MAX_MESSAGE_ID = 200
+MAX_USER_ID = 200
+MAX_NAME = 200
+MAX_TITLE = 500
+# `msgspec`'s words for where a value went wrong: "... - at `$.context.page`".
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_event_decoder = msgspec.json.Decoder(EventIn)
+
+
+class _MessageIdOnly(msgspec.Struct):
+    messageId: Any = None  # noqa: N815
+
+
+_id_decoder = msgspec.json.Decoder(_MessageIdOnly)
+
+
+class InvalidEvent(Exception):
+    """An event that cannot be stored: which field, and why."""
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What every event of one request shares."""
+
+    site_id: uuid.UUID
+    consent: str
+    received_at: datetime
+    retention: timedelta
+    assets: AssetIndex
+    gpc: bool = False
+    sent_at: datetime | None = None
+    context: dict[str, Any] | None = None
+    default_type: str = "track"
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A request's rows to store, whether each can be deduplicated, and its refused events."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    dedupe: list[bool] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def prepare_batch(events: list[msgspec.Raw], envelope: Envelope) -> Prepared:
+    """Check each event of a batch on its own; the good ones become rows, the others reasons."""
+    prepared = Prepared()
+    for index, raw in enumerate(events):
+        try:
+            event = decode_event(raw)
+            row, dedupe = event_row(event, envelope)
+        except InvalidEvent as refusal:
+            message_id = _message_id_of(raw)
+            prepared.rejected.append(
+                Rejected(
+                    index=index, message_id=message_id, field=refusal.field, reason=refusal.reason
+                )
+            )
+            continue
+        prepared.rows.append(row)
+        prepared.dedupe.append(dedupe)
+    return prepared
+
+
+def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
+    """One event's JSON as an `EventIn`, or the field that does not fit."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent(None, f"the event is larger than {MAX_EVENT_BYTES // 1024} KB")
+    try:
+        return _event_decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise refusal_of(str(error)) from None
+    except msgspec.DecodeError:
+        raise InvalidEvent(None, "the event is not valid JSON") from None
+
+
+def refusal_of(message: str) -> InvalidEvent:
+    """msgspec's message, with its path as the field."""
+    found = _AT_PATH.search(message)
+    field_name = (found.group(1) or None) if found else None
+    reason = message[: found.start()] if found else message
+    if "datetime" in reason:
+        reason = "must be an RFC 3339 time with a time zone, like 2026-12-03T09:30:00Z"
+    elif reason.startswith("Expected `"):
+        reason = reason.replace("Expected ", "must be ").replace("`", "").replace("got", "not")
+    return InvalidEvent(field_name, reason)
+
+
+def _message_id_of(raw: msgspec.Raw | bytes) -> str | None:
+    try:
+        found = _id_decoder.decode(raw).messageId
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return found if isinstance(found, str) and len(found) <= MAX_MESSAGE_ID else None
+
+
+def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]:
+    """The row to store for a decoded event, and whether its message id can be deduplicated."""
+    kind = event.type if event.type is not None else envelope.default_type
+    if kind not in EVENT_TYPES:
+        raise InvalidEvent("type", "must be page, track or identify")
+    message_id, dedupe = _message_id(event.messageId)
+    anonymous_id, user_id = _visitor_ids(event)
+    name = _name(kind, event)
+    context = _context(envelope.context, event.context)
+    properties = event.properties if event.properties is not None else {}
+    page = context.get("page")
+    page = page if isinstance(page, dict) else {}
+    url = _text(properties, page, "url", None)
+    title = _text(properties, page, "title", MAX_TITLE)
+    referrer = _text(properties, page, "referrer", None)
+    if kind == "identify":
+        # An identify call has traits instead of properties; they are kept as its properties.
+        properties = event.traits if event.traits is not None else {}
+    if not keeps_identity(envelope.consent, context, gpc=envelope.gpc):
+        anonymous_id = user_id = None
+        context.pop("traits", None)
+        if kind == "identify":
+            properties = {}
+    return {
+        "id": new_id(),
+        "occurred_at": occurred_at(event, envelope),
+        "received_at": envelope.received_at,
+        "site_id": envelope.site_id,
+        "message_id": message_id,
+        "type": kind,
+        "event": name,
+        "anonymous_id": anonymous_id,
+        "user_id": user_id,
+        "url": url,
+        "referrer": referrer,
+        "title": title,
+        "asset_id": envelope.assets.resolve(properties.get("asset"), url),
+        "properties": properties,
+        "context": context,
+    }, dedupe
+
+
+def _message_id(sent: str | None) -> tuple[str, bool]:
+    if sent is None:
+        return str(new_id()), False  # made up here, so it cannot be a retry
+    if not 0 < len(sent) <= MAX_MESSAGE_ID:
+        raise InvalidEvent("messageId", f"must be 1 to {MAX_MESSAGE_ID} characters")
+    return sent, True
+
+
+def _visitor_ids(event: EventIn) -> tuple[str | None, str | None]:
+    anonymous_id, user_id = event.anonymousId, event.userId
+    if anonymous_id is None and user_id is None:
+        raise InvalidEvent("anonymousId", "send anonymousId or userId (or both)")
+    if anonymous_id is not None and VISITOR_ID.fullmatch(anonymous_id) is None:
+        raise InvalidEvent("anonymousId", "must be 1 to 100 visible ASCII characters")
+    if user_id is not None and not 0 < len(user_id) <= MAX_USER_ID:
+        raise InvalidEvent("userId", f"must be 1 to {MAX_USER_ID} characters")
+    return anonymous_id, user_id
+
+
+def _name(kind: str, event: EventIn) -> str | None:
+    if kind == "track":
+        if not event.event:
+            raise InvalidEvent("event", "a track call names its event")
+        if len(event.event) > MAX_NAME:
+            raise InvalidEvent("event", f"must be at most {MAX_NAME} characters")
+        return event.event
+    if event.name is not None and len(event.name) > MAX_NAME:
+        raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
+    return event.name if kind == "page" else None
+
+
+def _context(shared: dict[str, Any] | None, own: dict[str, Any] | None) -> dict[str, Any]:
+    """The event's context over the batch's; never the client's IP address."""
+    context = {**shared, **own} if shared and own else dict(own or shared or {})
+    context.pop("ip", None)
+    return context
+
+
+def _text(
+    properties: dict[str, Any], page: dict[str, Any], name: str, limit: int | None
+) -> str | None:
+    """A page's url, title or referrer, from the properties or else from `context.page`."""
+    source, where = (properties, "properties") if name in properties else (page, "context.page")
+    value = source.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{where}.{name}", "must be a string")
+    if limit is not None and len(value) > limit:
+        raise InvalidEvent(f"{where}.{name}", f"must be at most {limit} characters")
+    return value
+
+
+def occurred_at(event: EventIn, envelope: Envelope) -> datetime:
+    """When the event happened, by our clock.
+
+    With the client's time of the event and of the sending, the time it took between them is
+    taken off the time received (Segment's rule), whatever the client's clock says; with the
+    event's time only, that time, but never in the future; with neither, the time received.
+    """
+    received = envelope.received_at
+    client_field = "originalTimestamp" if event.originalTimestamp is not None else "timestamp"
+    client = event.originalTimestamp or event.timestamp
+    sent = event.sentAt or envelope.sent_at
+    for name, value in ((client_field, client), ("sentAt", sent)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidEvent(name, "must carry a time zone (Z or +hh:mm)")
+    if client is None:
+        return received
+    try:
+        at = received - (sent - client) if sent is not None else client
+    except OverflowError:
+        raise InvalidEvent(client_field, "is too far from sentAt to be a time") from None
+    if at > received + FUTURE_TOLERANCE:
+        at = received
+    if at < received - envelope.retention:
+        raise InvalidEvent(
+            client_field,
+            f"older than the retention period ({envelope.retention.days} days); not stored",
+        )
+    return at

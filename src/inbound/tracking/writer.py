@@ -1,0 +1,186 @@
+"""The event writer: one per process, storing the rows of many requests in one transaction.
+
+A request hands its rows over and waits for the commit of the transaction that holds them
+(group commit), so that an event acknowledged is stored: a process killed right after
+answering has lost nothing it answered for. The writer waits a few milliseconds for rows from
+other requests (or until it holds enough), then, in one transaction, takes the message ids
+(the duplicates stay out), makes the months' partitions, stores the rows (COPY on
+PostgreSQL), lets `hooks.events_stored` do its part, and commits. A failed transaction fails
+every request in it, and nothing of it is kept. Closing the writer stops it taking rows and
+stores what it holds before it returns.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from inbound.db import utcnow
+from inbound.errors import InboundError
+from inbound.outage import unavailability
+from inbound.tracking import hooks
+from inbound.tracking.partitions import ensure_partitions, month_start
+from inbound.tracking.repository import MessageKey, claim_messages, copy_events, insert_events
+
+logger = structlog.get_logger(__name__)
+
+LINGER_SECONDS = 0.002
+MAX_ROWS = 5_000
+# What PostgreSQL says when a month's partition is missing (rolled back since it was made).
+NO_PARTITION = "no partition of relation"
+
+
+class WriterClosed(InboundError):
+    """The process is shutting down and takes no more events; another one will."""
+
+    status_code = 503
+    title = "Service Unavailable"
+    problem = "shutting-down"
+
+
+@dataclass(slots=True)
+class _Submission:
+    rows: list[dict[str, Any]]
+    dedupe: list[bool]
+    done: asyncio.Future[int]
+
+
+@dataclass
+class EventWriter:
+    """Stores the rows of concurrent requests together; see the module's description.
+
+    ``bind`` gives what to write through: the engine, or in tests the test's connection.
+    """
+
+    bind: Callable[[], AsyncEngine | AsyncConnection]
+    linger_seconds: float = LINGER_SECONDS
+    max_rows: int = MAX_ROWS
+    _pending: list[_Submission] = field(default_factory=list)
+    _pending_rows: int = 0
+    _task: asyncio.Task[None] | None = None
+    _closed: bool = False
+    _months: set[datetime] = field(default_factory=set)
+
+    async def write(self, rows: list[dict[str, Any]], dedupe: list[bool]) -> int:
+        """Store ``rows`` (``dedupe`` says which have a message id of the sender's); return
+        how many were duplicates, once they are committed."""
+        if self._closed:
+            raise WriterClosed(
+                "this process is shutting down; send the events again",
+                headers={"Retry-After": "1"},
+            )
+        if not rows:
+            return 0
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Submission(rows, dedupe, done))
+        self._pending_rows += len(rows)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+        # Shielded: a client that hangs up does not take the others' transaction with it.
+        return await asyncio.shield(done)
+
+    async def close(self) -> None:
+        """Take no more rows; return once what is held is stored (or has failed)."""
+        self._closed = True
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        """Store what is pending, round after round, until nothing is; then end."""
+        try:
+            while self._pending:
+                if self._pending_rows < self.max_rows and not self._closed:
+                    await asyncio.sleep(self.linger_seconds)
+                taken, self._pending, self._pending_rows = self._pending, [], 0
+                await self._store(taken)
+        finally:
+            self._task = None
+
+    async def _store(self, taken: list[_Submission]) -> None:
+        try:
+            duplicates = await self._transaction(taken)
+        except BaseException as error:
+            if unavailability(error) is None:
+                logger.exception("storing events failed", events=_count(taken))
+            for submission in taken:
+                if not submission.done.done():
+                    submission.done.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for submission, count in zip(taken, duplicates, strict=True):
+            if not submission.done.done():
+                submission.done.set_result(count)
+
+    async def _transaction(self, taken: list[_Submission]) -> list[int]:
+        """Store the rows of ``taken`` in one transaction; each submission's duplicates."""
+        try:
+            return await self._once(taken)
+        except Exception as error:
+            if NO_PARTITION not in str(error):
+                raise
+            # A partition this process made was rolled back since: make them all again.
+            self._months.clear()
+            return await self._once(taken)
+
+    async def _once(self, taken: list[_Submission]) -> list[int]:
+        now = utcnow()
+        kept, duplicates = _first_of_each(taken)
+        async with _transaction(self.bind()) as connection:
+            claimed = await claim_messages(connection, list(kept), now)
+            stored: list[dict[str, Any]] = []
+            for index, submission in enumerate(taken):
+                for row, dedupe in zip(submission.rows, submission.dedupe, strict=True):
+                    key = (row["site_id"], row["message_id"])
+                    # Of one message id, only its first row, and only when newly taken.
+                    if not dedupe or (kept.get(key) is row and key in claimed):
+                        stored.append(row)
+                    else:
+                        duplicates[index] += 1
+            await self._store_rows(connection, stored)
+            await hooks.events_stored(connection, stored)
+        return duplicates
+
+    async def _store_rows(
+        self, connection: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        if connection.dialect.name != "postgresql":
+            await insert_events(connection, rows)
+            return
+        months = {month_start(row["occurred_at"]) for row in rows} - self._months
+        if months:
+            await ensure_partitions(connection, months)
+        await copy_events(connection, rows)
+        self._months |= months
+
+
+def _first_of_each(taken: list[_Submission]) -> tuple[dict[MessageKey, dict[str, Any]], list[int]]:
+    """The first row of each message id among the submissions (in the order they came)."""
+    kept: dict[MessageKey, dict[str, Any]] = {}
+    for submission in taken:
+        for row, dedupe in zip(submission.rows, submission.dedupe, strict=True):
+            if dedupe:
+                kept.setdefault((row["site_id"], row["message_id"]), row)
+    return kept, [0] * len(taken)
+
+
+def _count(taken: list[_Submission]) -> int:
+    return sum(len(submission.rows) for submission in taken)
+
+
+@asynccontextmanager
+async def _transaction(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """A transaction of its own on the engine; in tests, a savepoint on the test's connection."""
+    if isinstance(bind, AsyncConnection):
+        async with bind.begin_nested():
+            yield bind
+        return
+    async with bind.begin() as connection:
+        yield connection
