@@ -41,6 +41,7 @@ from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
 from inbound.tracking.controller import TrackingController
+from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
 from inbound.tracking.snippet import SnippetController
 from inbound.tracking.writer import EventWriter
 from inbound.webhooks.controller import WebhookController
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             CrmController,
             ErasureController,
+            LeadIdentityController,
+            IdentityMergeController,
             ReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],

@@ -18,7 +18,13 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
-from inbound.tracking.models import TrackingEvent, TrackingMessage, VisitorIdentity
+from inbound.tracking.models import (
+    EngagementTask,
+    IdentityMerge,
+    TrackingEvent,
+    TrackingMessage,
+    VisitorIdentity,
+)
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
@@ -37,6 +43,8 @@ __all__ = [
     "CrmResync",
     "CrmSyncState",
     "DashboardSession",
+    "EngagementTask",
+    "IdentityMerge",
     "LeadEvent",
     "LeadNote",
     "LeadSetting",

@@ -1,5 +1,6 @@
 """`inbound worker`: hands the outbox's lead events on to webhook subscriptions and to the CRM
-sync, sends the webhooks, and syncs contacts to HubSpot.
+sync, sends the webhooks, syncs contacts to HubSpot, and turns tracked behaviour into identity
+links and engagement points.
 
 Work that talks to the outside world never runs in a request; the request writes events in
 its own transaction, and this loop delivers them. Start as many workers as needed: webhooks
@@ -20,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from inbound.config import Settings
 from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
-from inbound.db import utcnow
+from inbound.db import create_sessionmaker, utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
+from inbound.tracking.identity import engagement_step
 from inbound.tracking.retention import prune
 from inbound.webhooks import delivery
 
@@ -66,6 +68,7 @@ class Worker:
             allow_loopback=settings.webhook_allow_loopback,
         )
         self.crm = CrmSync(self.engine, settings, rng=self.rng) if settings.crm_enabled else None
+        self.sessions = create_sessionmaker(self.engine)
 
     async def close(self) -> None:
         await self.sender.close()
@@ -79,6 +82,7 @@ class Worker:
             self._loop(stop, self.webhook_step),
             self._loop(stop, self.crm_step),
             self._loop(stop, self.retention_step),
+            self._loop(stop, self.engagement_step),
         )
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
@@ -104,7 +108,18 @@ class Worker:
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
-        return await self.webhook_step() + await self.crm_step() + await self.retention_step()
+        # Engagement first: an MQL it makes is then dispatched in the same round.
+        engaged = await self.engagement_step()
+        return (
+            engaged
+            + await self.webhook_step()
+            + await self.crm_step()
+            + await self.retention_step()
+        )
+
+    async def engagement_step(self) -> int:
+        """Link identify calls and score behaviour the event writer queued."""
+        return await engagement_step(self.sessions)
 
     async def retention_step(self) -> int:
         """Now and then, drop the events past the retention period (whole months on

@@ -27,6 +27,7 @@ SCORING_DEFAULTS: dict[str, Any] = {
         "form_capture": {"points": 50.0, "cap": 150.0, "cap_period_days": 1.0},
         "asset_download": {"points": 3.0, "cap": 30.0, "cap_period_days": 1.0},
         "page_view": {"points": 1.0, "cap": 20.0, "cap_period_days": 1.0},
+        "content_view": {"points": 3.0, "cap": 30.0, "cap_period_days": 1.0},
     },
     "half_life_days": 30.0,
     "rule_strength_weight": 0.7,

@@ -1,12 +1,20 @@
-"""The site most tracking tests send events for."""
+"""What the tracking tests stand on: a site that sends events, or a site and its gated e-book."""
 
 import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.leads.helpers import World, make_asset, make_world
 from tests.tracking.helpers import Site, make_site
 
 
 @pytest.fixture
 async def site(client: httpx.AsyncClient, admin: Headers) -> Site:
     return await make_site(client, admin)
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, admin: Headers) -> World:
+    world = await make_world(client, admin)
+    await make_asset(client, admin)
+    return world

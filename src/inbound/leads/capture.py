@@ -42,6 +42,7 @@ from inbound.leads.scoring import decayed, points_for
 from inbound.leads.stages import LifecycleStage, StageCause
 from inbound.lean_sql import LeanTransaction
 from inbound.personas.service import MatchablePersona
+from inbound.tracking.identity_sql import link_capture_visitor
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 FORM_CAPTURE = "form_capture"
@@ -65,6 +66,8 @@ class CaptureSource:
     key_id: uuid.UUID
     ip_prefix: str | None = None
     user_agent: str | None = None
+    # False for a site whose tracking is `cookieless`: its visitor ids are linked to no one.
+    links_visitors: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,12 @@ class CaptureService:
             await transaction.execute(
                 INSERT_CAPTURE, capture | {"contact_id": contact_id, "created_at": at}
             )
+            visitor_id = submission.form.visitor_id
+            if visitor_id is not None and source.links_visitors:
+                await link_capture_visitor(
+                    transaction, contact_id=contact_id, visitor_id=visitor_id,
+                    capture_id=submission.capture_id, now=at,
+                )  # fmt: skip
         recorded = {
             "id": submission.capture_id,
             "contact_id": contact_id,
@@ -386,7 +395,8 @@ def _apply_capture(
     state["score"], state["score_at"] = current + points, now
     score_events = [
         {"id": new_id(), "contact_id": state["id"], "kind": FORM_CAPTURE, "points": points,
-         "capped": capped, "capture_id": capture_id, "created_at": now}
+         "capped": capped, "capture_id": capture_id, "event_id": None, "merge_id": None,
+         "created_at": now}
     ]  # fmt: skip
 
     state.update(evaluate(state, evidence.personas, evidence.relevance, settings))

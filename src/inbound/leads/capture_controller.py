@@ -63,6 +63,8 @@ CONTROL_FIELDS = {"_key", "_redirect", "_idem", "_hp"}
 FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
                  "off": False, "false": False, "0": False, "no": False}  # fmt: skip
 FORM_INTEGERS = {"company_size"}
+# A site whose pages keep no id on the device: its captures link no visitor id.
+COOKIELESS = "cookieless"
 EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 
 
@@ -194,6 +196,7 @@ async def _record(
             key_id=site_key.key_id,
             ip_prefix=ip_prefix(client_ip),
             user_agent=readable_header(request.headers.get("user-agent"), 500),
+            links_visitors=site_key.tracking_consent != COOKIELESS,
         ),
         idempotency_key=idempotency,
     )

@@ -1,6 +1,7 @@
 """`/api/v1/leads`: one lead for the team; `/api/v1/settings`: scoring and mapping settings."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from inbound.leads.service import (
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
+from inbound.tracking.activity import behaviour_timeline
 
 READ = [requires(Scope.LEADS_READ)]
 WRITE = [requires(Scope.LEADS_WRITE)]
@@ -161,12 +163,18 @@ async def lead_response(
     """The lead as it stands, with its ETag."""
     view = await leads.view(lead_id)
     half_life = (await settings.current()).scoring.half_life_days
-    body = lead_read(view, half_life, utcnow())
+    behaviour = await behaviour_timeline(leads.leads.session, lead_id, TIMELINE_LIMIT)
+    body = lead_read(view, half_life, utcnow(), behaviour)
     return one(body, version=view.contact["version"], status_code=status_code)
 
 
-def lead_read(view: LeadView, half_life_days: float, now: datetime) -> LeadRead:
-    """The API's picture of a lead."""
+def lead_read(
+    view: LeadView,
+    half_life_days: float,
+    now: datetime,
+    behaviour: Sequence[dict[str, Any]] = (),
+) -> LeadRead:
+    """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking."""
     c = view.contact
     persona = None
     if view.persona is not None:
@@ -190,6 +198,7 @@ def lead_read(view: LeadView, half_life_days: float, now: datetime) -> LeadRead:
             "from": x.from_stage, "to": x.to_stage, "cause": x.cause, "actor": x.actor,
             "reason": x.reason,
         }) for x in view.stage_changes),
+        *(TimelineEntry.model_validate(entry) for entry in behaviour),
     ]  # fmt: skip
     timeline.sort(key=lambda entry: (entry.at, entry.id), reverse=True)
     return LeadRead.model_validate(

@@ -191,6 +191,20 @@ class ScoreEvent(SQLModel, table=True):
     __tablename__ = "score_events"
     __table_args__ = (
         Index("ix_score_events_contact_id_kind_created_at", "contact_id", "kind", "created_at"),
+        Index(
+            "ix_score_events_merge_id",
+            "merge_id",
+            postgresql_where=text("merge_id IS NOT NULL"),
+            sqlite_where=text("merge_id IS NOT NULL"),
+        ),
+        Index(
+            "ux_score_events_contact_id_event_id",
+            "contact_id",
+            "event_id",
+            unique=True,
+            postgresql_where=text("event_id IS NOT NULL"),
+            sqlite_where=text("event_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -199,6 +213,10 @@ class ScoreEvent(SQLModel, table=True):
     points: float
     capped: bool = False
     capture_id: uuid.UUID | None = None
+    # The behaviour event that earned the points, and the identity link that made it the
+    # contact's: what undoing that link takes back.
+    event_id: uuid.UUID | None = None
+    merge_id: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -268,7 +268,7 @@ class FirstTouchRead(ResponseSchema):
 class TimelineEntry(ResponseSchema):
     """One thing that happened to a lead."""
 
-    type: Literal["capture", "score", "stage"]
+    type: Literal["capture", "score", "stage", "page_view", "content_view", "click"]
     at: datetime
     id: uuid.UUID
     detail: dict[str, Any]
@@ -309,7 +309,10 @@ class LeadRead(ResponseSchema):
         "`unqualified` or `bad_timing`; apart from its lifecycle stage."
     )
     lead_status_at: datetime | None
-    timeline: list[TimelineEntry] = Field(description="Newest first; at most 200 entries.")
+    timeline: list[TimelineEntry] = Field(
+        description="Newest first; at most 200 entries: captures, scores, stage changes, and the "
+        "page views, content views and clicks of the lead's linked ids."
+    )
     created_at: datetime
     updated_at: datetime
     version: int

@@ -37,6 +37,10 @@ class Activities(RequestSchema):
     page_view: ActivityPoints = Field(
         default_factory=lambda: ActivityPoints(points=1, cap=20), description="A page viewed."
     )
+    content_view: ActivityPoints = Field(
+        default_factory=lambda: ActivityPoints(points=3, cap=30),
+        description="A content asset viewed (an event about an asset, or `Content Viewed`).",
+    )
 
 
 class GradeThresholds(RequestSchema):

@@ -1,11 +1,100 @@
-"""What else happens when the writer has stored a batch of events, in the same transaction."""
+"""What else happens when the writer has stored a batch of events, in the same transaction.
+
+The writer's transaction must stay fast and must never wait for a contact a capture holds:
+so it only appends to `engagement_tasks` (identify calls to link, and events of ids already
+linked to score, found with one lookup of the batch's ids) and the worker does the rest
+within seconds, locking contacts as captures do.
+"""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from inbound.db import new_id, table_of
+from inbound.tracking.engagement import activity_of
+from inbound.tracking.identity_sql import IDENTITIES, IdKind
+from inbound.tracking.models import EngagementTask
+
+TASKS = table_of(EngagementTask)
+IDENTIFY, ACTIVITY = "identify", "activity"
+MAX_EMAIL = 320
 
 
 async def events_stored(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Called by the event writer in the transaction that stored ``rows`` (the columns of
     `TrackingEvent`, duplicates already left out), after storing them."""
+    tasks = [_identify_task(row) for row in rows if row["type"] == "identify"]
+    scorable = [
+        (row, activity)
+        for row in rows
+        if (activity := activity_of(row["type"], row.get("event"), row.get("asset_id")))
+    ]
+    if scorable:
+        known = await _known_ids(connection, [row for row, _ in scorable])
+        tasks += [
+            _task(row, ACTIVITY, activity=activity)
+            for row, activity in scorable
+            if (IdKind.ANONYMOUS, row.get("anonymous_id")) in known
+            or (IdKind.USER, row.get("user_id")) in known
+        ]
+    found = [task for task in tasks if task is not None]
+    if found:
+        await connection.execute(TASKS.insert(), found)
+
+
+async def _known_ids(
+    connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+) -> set[tuple[str, str]]:
+    """Which of the rows' anonymous and user ids are linked to a contact: one query."""
+    anonymous = {row["anonymous_id"] for row in rows if row.get("anonymous_id")}
+    users = {row["user_id"] for row in rows if row.get("user_id")}
+    clauses = []
+    if anonymous:
+        clauses.append(
+            and_(IDENTITIES.c.kind == IdKind.ANONYMOUS, IDENTITIES.c.external_id.in_(anonymous))
+        )
+    if users:
+        clauses.append(and_(IDENTITIES.c.kind == IdKind.USER, IDENTITIES.c.external_id.in_(users)))
+    if not clauses:
+        return set()
+    statement = select(IDENTITIES.c.kind, IDENTITIES.c.external_id).where(or_(*clauses))
+    return {(kind, external_id) for kind, external_id in (await connection.execute(statement))}
+
+
+def identify_email(row: Mapping[str, Any]) -> str | None:
+    """The normalised email an identify call names: its traits' `email`, else a userId that
+    is an email."""
+    properties = row.get("properties") or {}
+    traits = properties.get("traits") if isinstance(properties.get("traits"), dict) else None
+    context_traits = (row.get("context") or {}).get("traits")
+    for candidate in (
+        (traits or {}).get("email"),
+        properties.get("email"),
+        context_traits.get("email") if isinstance(context_traits, dict) else None,
+        row.get("user_id"),
+    ):
+        if isinstance(candidate, str) and "@" in candidate:
+            email = candidate.strip().lower()
+            if 3 <= len(email) <= MAX_EMAIL and " " not in email:
+                return email
+    return None
+
+
+def _identify_task(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    email = identify_email(row)
+    if email is None and not row.get("user_id"):
+        return None
+    return _task(row, IDENTIFY, email=email)
+
+
+def _task(
+    row: Mapping[str, Any], task: str, *, activity: str | None = None, email: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": new_id(), "task": task, "event_id": row["id"], "occurred_at": row["occurred_at"],
+        "site_id": row["site_id"], "message_id": row.get("message_id"),
+        "anonymous_id": row.get("anonymous_id"), "user_id": row.get("user_id"),
+        "email": email, "activity": activity,
+    }  # fmt: skip

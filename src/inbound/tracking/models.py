@@ -82,3 +82,60 @@ class VisitorIdentity(SQLModel, table=True):
     linked_at: datetime = Field(sa_type=UTCDateTime)
     # The merge-log entry that made this link, so that undoing it removes exactly this.
     merge_id: uuid.UUID | None = None
+
+
+class IdentityMerge(SQLModel, table=True):
+    """One attempt to join an id to a contact, linked or refused, and whether it was undone.
+
+    A linked entry is also the backfill's to-do: `scored_at` stays empty until the worker has
+    scored the id's earlier events for the contact.
+    """
+
+    __tablename__ = "identity_merges"
+    __table_args__ = (
+        Index("ix_identity_merges_contact_id_id", "contact_id", "id"),
+        Index("ix_identity_merges_outcome_id", "outcome", "id"),
+        Index(
+            "ix_identity_merges_unscored",
+            "id",
+            postgresql_where=text("outcome = 'linked' AND scored_at IS NULL"),
+            sqlite_where=text("outcome = 'linked' AND scored_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    external_id: str = Field(max_length=200)
+    # `capture` or `identify`: what asked for the link.
+    cause: str = Field(max_length=16)
+    capture_id: uuid.UUID | None = None
+    message_id: str | None = Field(default=None, max_length=200)
+    outcome: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    scored_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    undone_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    undone_by: str | None = Field(default=None, max_length=200)
+
+
+class EngagementTask(SQLModel, table=True):
+    """Work the event writer leaves for the worker: an identify to link, or an event of a known
+    id to score. The writer's transaction only appends here; contacts are locked by the
+    worker, as captures lock them, so the two never wait on each other in a circle."""
+
+    __tablename__ = "engagement_tasks"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # `identify` or `activity`.
+    task: str = Field(max_length=16)
+    event_id: uuid.UUID
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    site_id: uuid.UUID
+    message_id: str | None = Field(default=None, max_length=200)
+    anonymous_id: str | None = Field(default=None, max_length=100)
+    user_id: str | None = Field(default=None, max_length=200)
+    # An identify's normalised email (from its traits or its userId), when it named one.
+    email: str | None = Field(default=None, max_length=320)
+    # An activity's kind of points (`page_view`, `content_view`).
+    activity: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,83 @@
+"""Builders for the identity and engagement tests: events put straight into the database (as
+the event writer would store them), and the worker's engagement round."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from inbound.db import new_id, utcnow
+from inbound.tracking.hooks import events_stored
+from inbound.tracking.identity import engagement_step
+from inbound.tracking.models import IdentityMerge, VisitorIdentity
+from inbound.tracking.repository import insert_events
+from tests.leads.helpers import World, capture
+
+MERGES = "/api/v1/identity-merges"
+
+
+def event(site_id: str | uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """A stored event's columns: a page view now, unless ``fields`` say otherwise."""
+    now = utcnow()
+    return {
+        "id": new_id(), "occurred_at": now, "received_at": now,
+        "site_id": uuid.UUID(str(site_id)), "message_id": f"m-{uuid.uuid4()}", "type": "page",
+        "event": None, "anonymous_id": None, "user_id": None, "url": "https://www.example.com/",
+        "referrer": None, "title": None, "asset_id": None, "properties": {}, "context": {},
+        **fields,
+    }  # fmt: skip
+
+
+async def store(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Store events and run the writer's hook on them, in one transaction, as the writer does."""
+    async with connection.begin_nested():
+        await insert_events(connection, rows)
+        await events_stored(connection, rows)
+
+
+async def work(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+    """Run the worker's engagement rounds until nothing is left."""
+    total = 0
+    while handled := await engagement_step(sessionmaker):
+        total += handled
+    return total
+
+
+def page_views(
+    site_id: str, anonymous_id: str, times: list[datetime], **fields: Any
+) -> list[dict[str, Any]]:
+    return [event(site_id, anonymous_id=anonymous_id, occurred_at=at, **fields) for at in times]
+
+
+def spaced(start: datetime, count: int, step: timedelta) -> list[datetime]:
+    return [start + step * i for i in range(count)]
+
+
+async def capture_with_visitor(
+    client: httpx.AsyncClient, world: World, email: str, visitor_id: str
+) -> str:
+    """Capture ``email`` from the browser ``visitor_id``; the contact's id."""
+    response = await capture(client, world, email=email, visitor_id=visitor_id)
+    assert response.status_code == 201, response.text
+    contact_id: str = response.json()["contact_id"]
+    return contact_id
+
+
+async def owner(db: AsyncSession, kind: str, external_id: str) -> str | None:
+    statement = select(VisitorIdentity.contact_id).where(
+        VisitorIdentity.kind == kind, VisitorIdentity.external_id == external_id
+    )
+    found = (await db.execute(statement)).scalar_one_or_none()
+    return str(found) if found else None
+
+
+async def merges_of(db: AsyncSession, contact_id: str) -> list[IdentityMerge]:
+    statement = (
+        select(IdentityMerge)
+        .where(IdentityMerge.contact_id == uuid.UUID(contact_id))
+        .order_by(IdentityMerge.id)
+    )
+    return list((await db.execute(statement)).scalars())
