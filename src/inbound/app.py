@@ -42,6 +42,12 @@ from inbound.reports.dashboard import DashboardController
 from inbound.sites.controller import SiteController
 from inbound.tracking.controller import TrackingController
 from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
+from inbound.tracking.nbc.controller import (
+    NbcRuleController,
+    NbcSettingsController,
+    NextController,
+)
+from inbound.tracking.nbc.snapshot import SnapshotCache
 from inbound.tracking.snippet import SnippetController
 from inbound.tracking.writer import EventWriter
 from inbound.webhooks.controller import WebhookController
@@ -57,7 +63,11 @@ TAGS = [
         description="Page views and events from sites' pages, as Segment's HTTP API takes them.",
     ),
     Tag(name="leads", description="Leads for the team: list, claim, work; persona, score, stage."),
-    Tag(name="settings", description="Scoring and persona-mapping settings."),
+    Tag(name="settings", description="Scoring, persona-mapping and next-best-content settings."),
+    Tag(
+        name="next-best-content",
+        description="What to show a visitor next, and the rules that pin assets first.",
+    ),
     Tag(name="reports", description="The funnel: stage counts and conversion rates."),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
@@ -85,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeadController,
             SalesController,
             LeadSettingsController,
+            NbcRuleController,
+            NbcSettingsController,
             WebhookController,
             CrmController,
             ErasureController,
@@ -140,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             api,
             CaptureController,
             TrackingController,
+            NextController,
             AssetFormController,
             HubSpotWebhookController,
             HealthController,
@@ -190,7 +203,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app.state.capture_reference = reference
     # The app's own sessionmaker at each write, which tests may have replaced.
     app.state.event_writer = EventWriter(lambda: bind_of(app.state.sessionmaker))
-    app.state.tables_changed = [reference.tables_changed]
+    snapshots = SnapshotCache(lambda: app.state.sessionmaker, settings.cache_seconds)
+    app.state.nbc_snapshot = snapshots
+    app.state.tables_changed = [reference.tables_changed, snapshots.tables_changed]
     return app
 
 

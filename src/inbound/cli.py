@@ -29,6 +29,7 @@ from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
 from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability
+from inbound.tracking.nbc.signals import Refreshed, refresh_signals
 from inbound.tracking.retention import Pruned, prune
 from inbound.worker import Worker
 
@@ -276,6 +277,40 @@ async def _watch(interval: float) -> None:
             gentle=False,
             settle=settle_seconds(settings.cache_seconds),
         )
+    finally:
+        await engine.dispose()
+
+
+@main.group()
+def nbc() -> None:
+    """Next-best content."""
+
+
+@nbc.command("refresh")
+def nbc_refresh() -> None:
+    """Recompute co-visitation lift and click-through counts now, as the worker does."""
+    require_current_schema(get_settings().database_url)
+    done = asyncio.run(_nbc_refresh())
+    if done is None:
+        click.echo("another process is refreshing the signals now")
+    else:
+        click.echo(
+            f"{done.visitors} visitors, {done.pairs} co-visited pairs, "
+            f"{done.click_through} slot click-through counts"
+        )
+
+
+async def _nbc_refresh() -> Refreshed | None:
+    settings = get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            return await refresh_signals(
+                connection,
+                now=utcnow(),
+                window_days=settings.nbc_window_days,
+                min_together=settings.nbc_min_together,
+            )
     finally:
         await engine.dispose()
 

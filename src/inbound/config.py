@@ -102,6 +102,19 @@ class Settings(BaseSettings):
         "contacts after; 0 turns background re-mapping off in this process.",
     )
 
+    nbc_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the worker recomputes next-best-content signals (co-visitation, "
+        "click-through); 0 leaves it to `inbound nbc refresh`.",
+    )
+    nbc_window_days: float = Field(
+        default=30.0, gt=0, le=3650, description="Days of events the signals are computed over."
+    )
+    nbc_min_together: int = Field(
+        default=2, ge=1, description="Visitors who must view two assets for their lift to count."
+    )
+
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
     )

@@ -25,6 +25,7 @@ from inbound.tracking.models import (
     TrackingMessage,
     VisitorIdentity,
 )
+from inbound.tracking.nbc.models import NbcClickThrough, NbcCovisit, NbcRule, NbcSetting
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 metadata = SQLModel.metadata
@@ -48,6 +49,10 @@ __all__ = [
     "LeadEvent",
     "LeadNote",
     "LeadSetting",
+    "NbcClickThrough",
+    "NbcCovisit",
+    "NbcRule",
+    "NbcSetting",
     "Persona",
     "RemapRun",
     "ScoreEvent",

@@ -25,6 +25,7 @@ from inbound.db import create_sessionmaker, utcnow
 from inbound.leads.events import CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
 from inbound.tracking.identity import engagement_step
+from inbound.tracking.nbc.signals import refresh_signals
 from inbound.tracking.retention import prune
 from inbound.webhooks import delivery
 
@@ -49,6 +50,7 @@ class Worker:
     rng: random.Random = field(default_factory=random.Random)
     _purged_at: float = 0.0
     _events_pruned_at: float | None = None
+    _nbc_refreshed_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -83,6 +85,7 @@ class Worker:
             self._loop(stop, self.crm_step),
             self._loop(stop, self.retention_step),
             self._loop(stop, self.engagement_step),
+            self._loop(stop, self.nbc_step),
         )
 
     async def _loop(self, stop: asyncio.Event, step: Callable[[], Awaitable[int]]) -> None:
@@ -137,6 +140,22 @@ class Worker:
         if pruned.months or pruned.events:
             logger.info("old events removed", months=pruned.months, events=pruned.events)
         return len(pruned.months) + pruned.events + pruned.messages
+
+    async def nbc_step(self) -> int:
+        """Recompute the next-best-content signals when their time has come; never busy, so
+        the loop rests between looks."""
+        every = self.settings.nbc_refresh_seconds
+        if every <= 0 or time.monotonic() - self._nbc_refreshed_at < every:
+            return 0
+        self._nbc_refreshed_at = time.monotonic()
+        async with self.engine.begin() as connection:
+            await refresh_signals(
+                connection,
+                now=utcnow(),
+                window_days=self.settings.nbc_window_days,
+                min_together=self.settings.nbc_min_together,
+            )
+        return 0
 
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""

@@ -1,0 +1,241 @@
+"""`/api/v1/next` (the public next-best-content answer), its pinned rules and its weights."""
+
+import random
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import requires
+from inbound.auth.scopes import Scope
+from inbound.db import bind_of, utcnow
+from inbound.errors import BadRequest, FieldError, problems
+from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_of
+from inbound.leads.reference import CaptureReference
+from inbound.leads.schemas import VISITOR_ID
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.query_params import refuse_unknown_query_parameters
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.schemas import NO_NUL
+from inbound.tracking.nbc.blend import Suggestion
+from inbound.tracking.nbc.schemas import (
+    SLOT_PATTERN,
+    NbcSettings,
+    NextContent,
+    RuleCreate,
+    RuleRead,
+    RuleUpdate,
+    SuggestedAsset,
+    SuggestionRead,
+)
+from inbound.tracking.nbc.service import NbcSettingsService, NextQuery, RuleService, next_content
+from inbound.tracking.nbc.snapshot import SnapshotCache
+
+MAX_K = 20
+BOTH_IDS = ("anonymous_id", "contact_id")
+SlotParam = Annotated[
+    str,
+    QueryParameter(min_length=1, max_length=64, pattern=SLOT_PATTERN,
+                   description="Where the suggestions show (`sidebar`, `after-article`...)."),
+]  # fmt: skip
+KParam = Annotated[int, QueryParameter(ge=1, le=MAX_K, description="How many, at most.")]
+AnonymousIdParam = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=100, pattern=VISITOR_ID,
+                   description="The browser's anonymous id."),
+]  # fmt: skip
+AssetParam = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=64, pattern=NO_NUL,
+                   description="The asset the page shows (id or slug): left out of the answer, "
+                   "and taken as the visitor's latest view."),
+]  # fmt: skip
+# Exploration only needs to differ between requests, not to be unpredictable.
+_rng = random.Random()
+
+
+class NextController(Controller):
+    path = "/api/v1/next"
+    tags = ["next-best-content"]
+    guards = [refuse_unknown_query_parameters]
+    middleware = [capture_cors]
+
+    @get(
+        operation_id="nextContent",
+        summary="The next best content for a visitor",
+        description="Called by a site's pages with the site's public key (`ingest` scope), "
+        "from one of its origins. Give `anonymous_id` or `contact_id`, or neither for a new "
+        "visitor; an unknown one is answered as a new visitor. Pinned rules that match come "
+        "first, then the blend of persona fit, topic affinity, funnel progression, "
+        "co-visitation and exploration; each item says why it was chosen. What the visitor "
+        "already viewed or captured is left out unless a rule pins it.",
+        security=[{"siteKey": []}],
+        responses=problems(400, 401, 403, 422),
+    )
+    async def next_content(
+        self,
+        request: Request[Any, Any, Any],
+        slot: SlotParam = "default",
+        k: KParam = 3,
+        anonymous_id: AnonymousIdParam = None,
+        contact_id: FromQuery[uuid.UUID | None] = None,
+        asset: AssetParam = None,
+    ) -> NextContent:
+        state = request.app.state
+        reference: CaptureReference = state.capture_reference
+        await reference.follow_other_processes()
+        site_key = await site_key_of(reference, request, {})
+        check_site_origin(request, site_key)
+        if anonymous_id is not None and contact_id is not None:
+            detail = "give `anonymous_id` or `contact_id`, not both"
+            errors = [FieldError(field=name, message=detail) for name in BOTH_IDS]
+            raise BadRequest(detail, errors=errors)
+        snapshots: SnapshotCache = state.nbc_snapshot
+        query = NextQuery(slot, k, anonymous_id, contact_id, asset)
+        suggestions = await next_content(
+            await snapshots.get(), bind_of(state.sessionmaker), query, now=utcnow(), rng=_rng
+        )
+        return NextContent(items=[_item(s) for s in suggestions], slot=slot, k=k)
+
+
+def _item(suggestion: Suggestion) -> SuggestionRead:
+    asset = suggestion.asset
+    return SuggestionRead(
+        asset=SuggestedAsset(
+            id=asset.id, slug=asset.slug, title=asset.title, kind=asset.kind,
+            stage=asset.stage, public_url=asset.public_url,
+        ),
+        score=round(suggestion.score, 6),
+        reason=suggestion.reason,
+        pinned=suggestion.pinned,
+        components={name: round(value, 6) for name, value in suggestion.components.items()},
+    )  # fmt: skip
+
+
+def provide_rule_service(db_session: NamedDependency[AsyncSession]) -> RuleService:
+    return RuleService(db_session)
+
+
+def provide_nbc_settings(db_session: NamedDependency[AsyncSession]) -> NbcSettingsService:
+    return NbcSettingsService(db_session)
+
+
+class NbcRuleController(Controller):
+    path = "/nbc/rules"
+    tags = ["next-best-content"]
+    dependencies = {"rules": Provide(provide_rule_service, sync_to_thread=False)}
+
+    @post(
+        operation_id="createNbcRule",
+        summary="Pin an asset for visitors who meet conditions",
+        guards=[requires(Scope.CONTENT_WRITE)],
+        responses=problems(400, 401, 403, 422),
+        response_headers=[LOCATION_HEADER],
+    )
+    async def create_rule(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RuleCreate],
+        rules: NamedDependency[RuleService],
+    ) -> Response[RuleRead]:
+        rule = await rules.create(data.model_dump(mode="json"))
+        return created(request, RuleRead.model_validate(rule), rule.id)
+
+    @get(
+        operation_id="listNbcRules",
+        summary="List pinned rules",
+        guards=[requires(Scope.CONTENT_READ)],
+        responses=problems(400, 401, 403),
+    )
+    async def list_rules(
+        self,
+        rules: NamedDependency[RuleService],
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = None,
+    ) -> Page[RuleRead]:
+        rows, next_cursor = await rules.list_page(PageRequest.parse(limit=limit, cursor=cursor))
+        return Page(items=[RuleRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+    @get(
+        "/{rule_id:uuid}",
+        operation_id="getNbcRule",
+        guards=[requires(Scope.CONTENT_READ)],
+        responses=problems(400, 401, 403, 404),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_rule(
+        self, rules: NamedDependency[RuleService], rule_id: FromPath[uuid.UUID]
+    ) -> Response[RuleRead]:
+        rule = await rules.get(rule_id)
+        return one(RuleRead.model_validate(rule), version=rule.version)
+
+    @patch(
+        "/{rule_id:uuid}",
+        operation_id="updateNbcRule",
+        summary="Change a pinned rule",
+        guards=[requires(Scope.CONTENT_WRITE)],
+        responses=problems(400, 401, 403, 404, 412, 422),
+        response_headers=[ETAG_HEADER],
+    )
+    async def update_rule(
+        self,
+        request: Request[Any, Any, Any],
+        rules: NamedDependency[RuleService],
+        rule_id: FromPath[uuid.UUID],
+        data: JSONBody[RuleUpdate],
+    ) -> Response[RuleRead]:
+        rule = await rules.get(rule_id, lock=True)
+        check_if_match(request, rule.version)
+        rule = await rules.update(rule, data.changes())
+        return one(RuleRead.model_validate(rule), version=rule.version)
+
+    @delete(
+        "/{rule_id:uuid}",
+        operation_id="deleteNbcRule",
+        summary="Delete a pinned rule",
+        guards=[requires(Scope.CONTENT_WRITE)],
+        responses=problems(400, 401, 403, 404),
+    )
+    async def delete_rule(
+        self, rules: NamedDependency[RuleService], rule_id: FromPath[uuid.UUID]
+    ) -> None:
+        await rules.delete(await rules.get(rule_id, lock=True))
+
+
+class NbcSettingsController(Controller):
+    path = "/settings/nbc"
+    tags = ["settings"]
+    guards = [requires(Scope.ADMIN)]
+    dependencies = {"settings": Provide(provide_nbc_settings, sync_to_thread=False)}
+
+    @get(
+        operation_id="getNbcSettings",
+        summary="Read the next-best-content weights",
+        responses=problems(400, 401, 403),
+        response_headers=[ETAG_HEADER],
+    )
+    async def get_nbc_settings(
+        self, settings: NamedDependency[NbcSettingsService]
+    ) -> Response[NbcSettings]:
+        document, version = await settings.current()
+        return one(document, version=version)
+
+    @put(
+        operation_id="replaceNbcSettings",
+        summary="Replace the next-best-content weights",
+        description="Fields left out take their defaults. Answers use them within seconds.",
+        responses=problems(400, 401, 403, 412),
+        response_headers=[ETAG_HEADER],
+    )
+    async def replace_nbc_settings(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[NbcSettings],
+        settings: NamedDependency[NbcSettingsService],
+    ) -> Response[NbcSettings]:
+        row = await settings.lock()
+        check_if_match(request, row.version)
+        return one(data, version=await settings.replace(row, data))
