@@ -19,6 +19,7 @@ from tests.support.tracking_site import (
     HOST,
     KEY,
     SITE,
+    Event,
     TrackedSite,
     item,
     page_html,
@@ -29,6 +30,7 @@ CAMPAIGN = (
     "utm_source=linkedin&utm_medium=paid-social&utm_campaign=spring"
     "&utm_term=finops&utm_content=banner"
 )
+ANALYTICS_CONSENT = {"categoryPreferences": {"analytics": True}}
 # The stub a site puts before the script tag, so that calls made before it loads are kept.
 STUB = (
     "window.inbound = window.inbound || [];"
@@ -75,6 +77,7 @@ class TestPageView:
         assert iso(view["timestamp"]).tzinfo == UTC
         assert UUID.match(view["messageId"])
         assert UUID.match(view["anonymousId"])
+        assert view["anonymousId"] == site.stored()["local"]["inbound_anonymous_id"]
         assert "userId" not in view
         url = f"{SITE}/guide?{CAMPAIGN}"
         assert view["properties"] == {
@@ -95,6 +98,8 @@ class TestPageView:
         }
         assert context["page"]["url"] == url
         assert context["library"] == {"name": "inbound.js", "version": "1.0.0"}
+        assert context["consent"] == ANALYTICS_CONSENT  # the service keeps the ids
+        assert "gpc" not in context
         assert context["userAgent"] == site.page.evaluate("navigator.userAgent")
         assert context["locale"] == site.page.evaluate("navigator.language")
         # A simple request: no CORS preflight before each batch.
@@ -145,30 +150,42 @@ class TestPageView:
         assert site.timeline == []
 
 
+def assert_kept_by_nobody(events: list[Event], site: TrackedSite) -> None:
+    """Events the service must store cookieless: one id for the page load, kept nowhere, and
+    no consent said; the id Segment's format asks for is then dropped by the service."""
+    assert len({e["anonymousId"] for e in events}) == 1
+    assert all(UUID.match(e["anonymousId"]) for e in events)
+    assert all("consent" not in e["context"] for e in events)
+    assert events[0]["anonymousId"] not in json.dumps(site.stored())
+
+
 class TestConsent:
     def test_required_mode_stores_no_id_before_consent_and_forgets_it_after_a_refusal(
         self, site: TrackedSite
     ) -> None:
         site.open("/", page_html(consent="required"))
-        [view] = site.wait_for_events(1, "page")
-        assert "anonymousId" not in view
+        before = site.wait_for_events(1, "page")
+        assert_kept_by_nobody(before, site)
         assert site.stored() == {"local": {}, "cookie": ""}
         assert site.page.evaluate("inbound.anonymousId()") is None
 
         site.page.evaluate("inbound.consent(true)")
         visitor = site.page.evaluate("inbound.anonymousId()")
         assert UUID.match(visitor)
+        assert visitor != before[0]["anonymousId"]
         stored = site.stored()
         assert stored["local"]["inbound_anonymous_id"] == visitor
         assert stored["cookie"] == f"inbound_aid={visitor}"
         site.page.reload()  # the choice is remembered on the next page
         views = site.wait_for_events(2, "page")
         assert views[1]["anonymousId"] == visitor
+        assert views[1]["context"]["consent"] == ANALYTICS_CONSENT
 
         site.page.evaluate("inbound.consent(false)")
         site.page.evaluate("inbound.track('After Refusal')")
-        [after] = site.wait_for_events(1, "track", "After Refusal")
-        assert "anonymousId" not in after
+        after = site.wait_for_events(1, "track", "After Refusal")
+        assert_kept_by_nobody(after, site)
+        assert after[0]["anonymousId"] != visitor
         assert site.stored() == {"local": {"inbound_consent": "denied"}, "cookie": ""}
 
     def test_cookieless_mode_never_stores_anything(self, site: TrackedSite) -> None:
@@ -179,9 +196,12 @@ class TestConsent:
 
         events = site.wait_for_events(3)
 
-        assert all("anonymousId" not in e for e in events)
+        assert_kept_by_nobody(events, site)
         assert site.stored() == {"local": {}, "cookie": ""}
         assert site.page.evaluate("inbound.anonymousId()") is None
+        site.page.reload()
+        views = site.wait_for_events(2, "page")
+        assert views[1]["anonymousId"] != views[0]["anonymousId"]  # a new one each page load
 
     @pytest.mark.parametrize("mode", ["granted", "required"])
     def test_global_privacy_control_is_honoured(self, site: TrackedSite, mode: str) -> None:
@@ -194,18 +214,20 @@ class TestConsent:
 
         events = site.wait_for_events(2)
 
-        assert all("anonymousId" not in e for e in events)
+        assert_kept_by_nobody(events, site)
+        assert all(e["context"]["gpc"] is True for e in events)
         assert site.stored() == {"local": {}, "cookie": ""}
 
     def test_an_id_left_from_before_is_dropped_in_cookieless_mode(self, site: TrackedSite) -> None:
         site.open("/", page_html(consent="granted"))
-        site.wait_for_events(1, "page")
-        assert site.stored()["local"]["inbound_anonymous_id"]
+        [first] = site.wait_for_events(1, "page")
+        assert site.stored()["local"]["inbound_anonymous_id"] == first["anonymousId"]
 
         site.open("/other", page_html(consent="cookieless"))
         views = site.wait_for_events(2, "page")
 
-        assert "anonymousId" not in views[1]
+        assert_kept_by_nobody(views[1:], site)
+        assert views[1]["anonymousId"] != first["anonymousId"]
         assert site.stored() == {"local": {}, "cookie": ""}
 
 
@@ -326,7 +348,8 @@ class TestSlots:
             ]
         ]
         body = '<aside id="slot" data-inbound-slot="sidebar" data-inbound-k="2">Loading</aside>'
-        site.open("/", page_html(body=body))
+        head = '<meta name="inbound:asset" content="cloud-cost-guide-2026">'
+        site.open("/", page_html(head=head, body=body))
 
         links = site.page.locator("#slot a")
         expect(links).to_have_count(1)
@@ -342,6 +365,7 @@ class TestSlots:
         [query] = site.next_queries
         assert query == {
             "anonymous_id": [site.page.evaluate("inbound.anonymousId()")],
+            "asset": ["cloud-cost-guide-2026"],  # the page's own: not suggested again
             "slot": ["sidebar"],
             "k": ["2"],
         }

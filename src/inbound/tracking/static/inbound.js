@@ -22,29 +22,26 @@
   const slotTickets = new WeakMap();
   let queue = [], inflight = null, timer = null, backoff = FLUSH_MS;
   let userId = null, anonymousId = null, lastUrl = null;
+  // Sent, never kept, while no id may be stored: the service then stores events cookieless.
+  let pageId = null;
   const domReady = new Promise((resolve) => {
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", resolve);
     else resolve();
   });
 
   const read = (name) => {
-    try { return w.localStorage.getItem(name); } catch (e) { return memory[name] || null; }
+    try { return localStorage.getItem(name); } catch (e) { return memory[name] || null; }
   };
   const write = (name, value) => {
     try {
-      if (value === null) w.localStorage.removeItem(name); else w.localStorage.setItem(name, value);
-    } catch (e) {
-      if (value === null) delete memory[name]; else memory[name] = value;
-    }
+      if (value === null) localStorage.removeItem(name); else localStorage.setItem(name, value);
+    } catch (e) { memory[name] = value; }
   };
-  const cookie = (value) => {
-    d.cookie = `${COOKIE}=${value === null ? "; max-age=0" : encodeURIComponent(value) +
-      "; max-age=31536000"}; path=/; SameSite=Lax${location.protocol === "https:" ? "; Secure" : ""}`;
+  const cookie = (value) => { // the value is a UUID: nothing to encode
+    d.cookie = `${COOKIE}=${value === null ? "; max-age=0" : value + "; max-age=31536000"}; path=/; ` +
+      `SameSite=Lax${location.protocol === "https:" ? "; Secure" : ""}`;
   };
-  const cookieValue = () => {
-    const found = d.cookie.match(new RegExp(`(?:^|; )${COOKIE}=([^;]*)`));
-    return found ? decodeURIComponent(found[1]) : null;
-  };
+  const cookieValue = () => (d.cookie.match(/(?:^|; )inbound_aid=([\w-]{1,100})/) || [])[1] || null;
 
   // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
   const uuid = () => (crypto.randomUUID ? crypto.randomUUID() : "10000000-1000-4000-8000-100000000000"
@@ -89,6 +86,7 @@
     }
     return found;
   };
+  const pageAsset = () => (d.querySelector("meta[name='inbound:asset']") || {}).content;
   const pageFields = () => ({
     url: location.href, path: location.pathname, referrer: d.referrer, title: d.title,
     search: location.search,
@@ -103,7 +101,9 @@
     }, fields);
     const utm = campaign();
     if (Object.keys(utm).length) message.context.campaign = utm;
-    if (anonymousId) message.anonymousId = anonymousId;
+    if (anonymousId) message.context.consent = { categoryPreferences: { analytics: true } };
+    if (gpc) message.context.gpc = true;
+    message.anonymousId = anonymousId || pageId || (pageId = uuid());
     if (userId) message.userId = userId;
     queue.push(message);
     schedule(FLUSH_MS);
@@ -114,8 +114,7 @@
     const fields = pageFields();
     if (lastUrl && lastUrl !== here()) fields.referrer = lastUrl; // a single-page move
     lastUrl = here();
-    const meta = d.querySelector("meta[name='inbound:asset']");
-    if (meta && meta.content) fields.asset = meta.content;
+    if (pageAsset()) fields.asset = pageAsset();
     const message = { properties: Object.assign(fields, properties) };
     if (name) message.name = String(name);
     event("page", message);
@@ -237,6 +236,7 @@
     if (!slot || !key) return Promise.resolve();
     const q = new URLSearchParams();
     if (anonymousId) q.set("anonymous_id", anonymousId);
+    if (pageAsset()) q.set("asset", pageAsset()); // left out of the answer
     q.set("slot", slot);
     q.set("k", String(Math.max(1, parseInt(box.getAttribute("data-inbound-k"), 10) || 3)));
     const ticket = {};
