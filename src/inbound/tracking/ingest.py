@@ -8,12 +8,13 @@ stores the rows.
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
+import uuid_utils
+from asyncpg.pgproto import pgproto
 
-from inbound.db import new_id
 from inbound.tracking.assets import AssetIndex
 from inbound.tracking.consent import keeps_identity
 from inbound.tracking.schemas import EVENT_TYPES, MAX_EVENT_BYTES, EventIn, Rejected
@@ -28,6 +29,12 @@ MAX_TITLE = 500
 # `msgspec`'s words for where a value went wrong: "... - at `$.context.page`".
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _event_decoder = msgspec.json.Decoder(EventIn)
+
+
+def event_id() -> uuid.UUID:
+    """A time-ordered id for an event, made about ten times faster than `db.new_id`: asyncpg's
+    own `uuid.UUID` subclass, built from uuid_utils' bytes (a hot path at thousands a second)."""
+    return pgproto.UUID(uuid_utils.uuid7().bytes)  # type: ignore[no-any-return]
 
 
 class _MessageIdOnly(msgspec.Struct):
@@ -146,7 +153,7 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
         if kind == "identify":
             properties = {}
     return {
-        "id": new_id(),
+        "id": event_id(),
         "occurred_at": occurred_at(event, envelope),
         "received_at": envelope.received_at,
         "site_id": envelope.site_id,
@@ -166,7 +173,7 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
 
 def _message_id(sent: str | None) -> tuple[str, bool]:
     if sent is None:
-        return str(new_id()), False  # made up here, so it cannot be a retry
+        return str(uuid_utils.uuid7()), False  # made up here, so it cannot be a retry
     if not 0 < len(sent) <= MAX_MESSAGE_ID:
         raise InvalidEvent("messageId", f"must be 1 to {MAX_MESSAGE_ID} characters")
     return sent, True
@@ -239,6 +246,8 @@ def occurred_at(event: EventIn, envelope: Envelope) -> datetime:
         raise InvalidEvent(client_field, "is too far from sentAt to be a time") from None
     if at > received + FUTURE_TOLERANCE:
         at = received
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
     if at < received - envelope.retention:
         raise InvalidEvent(
             client_field,

@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -24,7 +24,7 @@ from inbound.db import utcnow
 from inbound.errors import InboundError
 from inbound.outage import unavailability
 from inbound.tracking import hooks
-from inbound.tracking.partitions import ensure_partitions, month_start
+from inbound.tracking.partitions import ensure_partitions
 from inbound.tracking.repository import MessageKey, claim_messages, copy_events, insert_events
 
 logger = structlog.get_logger(__name__)
@@ -64,7 +64,7 @@ class EventWriter:
     _pending_rows: int = 0
     _task: asyncio.Task[None] | None = None
     _closed: bool = False
-    _months: set[datetime] = field(default_factory=set)
+    _months: set[tuple[int, int]] = field(default_factory=set)
 
     async def write(self, rows: list[dict[str, Any]], dedupe: list[bool]) -> int:
         """Store ``rows`` (``dedupe`` says which have a message id of the sender's); return
@@ -154,9 +154,11 @@ class EventWriter:
         if connection.dialect.name != "postgresql":
             await insert_events(connection, rows)
             return
-        months = {month_start(row["occurred_at"]) for row in rows} - self._months
+        # Times are in UTC (see `ingest.occurred_at`): the year and month name the partition.
+        months = {(row["occurred_at"].year, row["occurred_at"].month) for row in rows}
+        months -= self._months
         if months:
-            await ensure_partitions(connection, months)
+            await ensure_partitions(connection, (datetime(y, m, 1, tzinfo=UTC) for y, m in months))
         await copy_events(connection, rows)
         self._months |= months
 
