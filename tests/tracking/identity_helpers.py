@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.db import new_id, utcnow
 from inbound.tracking.hooks import events_stored
@@ -67,8 +68,8 @@ async def capture_with_visitor(
 
 
 async def owner(db: AsyncSession, kind: str, external_id: str) -> str | None:
-    statement = select(VisitorIdentity.contact_id).where(
-        VisitorIdentity.kind == kind, VisitorIdentity.external_id == external_id
+    statement = select(col(VisitorIdentity.contact_id)).where(
+        col(VisitorIdentity.kind) == kind, col(VisitorIdentity.external_id) == external_id
     )
     found = (await db.execute(statement)).scalar_one_or_none()
     return str(found) if found else None
@@ -77,7 +78,7 @@ async def owner(db: AsyncSession, kind: str, external_id: str) -> str | None:
 async def merges_of(db: AsyncSession, contact_id: str) -> list[IdentityMerge]:
     statement = (
         select(IdentityMerge)
-        .where(IdentityMerge.contact_id == uuid.UUID(contact_id))
-        .order_by(IdentityMerge.id)
+        .where(col(IdentityMerge.contact_id) == uuid.UUID(contact_id))
+        .order_by(col(IdentityMerge.id))
     )
     return list((await db.execute(statement)).scalars())

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.leads.models import Contact
@@ -71,7 +72,7 @@ class TestLinkByCapture:
     ) -> None:
         await db.execute(
             update(Site)
-            .where(Site.id == uuid.UUID(world.site_id))
+            .where(col(Site.id) == uuid.UUID(world.site_id))
             .values(tracking_consent="cookieless")
         )
         await db.commit()

@@ -1,0 +1,189 @@
+"""Engagement points from behaviour: past events scored when an id is linked, later events
+through the writer's hook, caps per period, decay, and MQL promotion."""
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from inbound.db import utcnow
+from inbound.leads.models import ScoreEvent, StageChange
+from tests.leads.helpers import World, get_lead, put_settings
+from tests.tracking.identity_helpers import (
+    capture_with_visitor,
+    event,
+    merges_of,
+    page_views,
+    spaced,
+    store,
+    work,
+)
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+HALF_LIFE_DAYS = 30.0
+
+
+def worth(points: float, at: datetime, now: datetime) -> float:
+    """``points`` earned at ``at``, as they stand at ``now`` with a 30-day half-life."""
+    age_days = (now - at).total_seconds() / 86_400
+    return float(points * 0.5 ** (age_days / HALF_LIFE_DAYS))
+
+
+async def ledger(db: AsyncSession, contact_id: str) -> list[ScoreEvent]:
+    statement = (
+        select(ScoreEvent)
+        .where(
+            col(ScoreEvent.contact_id) == uuid.UUID(contact_id),
+            col(ScoreEvent.event_id).is_not(None),
+        )
+        .order_by(col(ScoreEvent.created_at))
+    )
+    return list((await db.execute(statement)).scalars())
+
+
+class TestPastEvents:
+    async def test_a_capture_link_scores_past_views_with_caps_and_decay(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        db: AsyncSession,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        now = utcnow()
+        # 25 page views in one morning three days ago (the cap is 20 a day), 22 more yesterday,
+        # and 12 content views two days ago (3 points each, 30 a day at most).
+        early = spaced(now - timedelta(days=3), 25, timedelta(minutes=1))
+        late = spaced(now - timedelta(days=1), 22, timedelta(minutes=1))
+        content = spaced(now - timedelta(days=2), 12, timedelta(minutes=2))
+        asset_id = uuid.uuid4()
+        await store(
+            connection,
+            [
+                *page_views(world.site_id, "v-1", early + late),
+                *page_views(world.site_id, "v-1", content, asset_id=asset_id),
+                event(world.site_id, anonymous_id="v-other"),
+            ],
+        )
+
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await work(sessionmaker)
+
+        rows = await ledger(db, contact_id)
+        assert len(rows) == 25 + 22 + 12
+        [merge] = await merges_of(db, contact_id)
+        assert {row.merge_id for row in rows} == {merge.id}
+        assert merge.scored_at is not None
+        by_kind = {
+            kind: [(r.points, r.capped) for r in rows if r.kind == kind]
+            for kind in ("page_view", "content_view")
+        }
+        assert by_kind["page_view"] == (
+            [(1.0, False)] * 20 + [(0.0, True)] * 5 + [(1.0, False)] * 20 + [(0.0, True)] * 2
+        )
+        assert by_kind["content_view"] == [(3.0, False)] * 10 + [(0.0, True)] * 2
+        lead = await get_lead(client, world, contact_id)
+        read_at = utcnow()
+        expected = (
+            50.0
+            + sum(worth(1.0, at, read_at) for at in early[:20] + late[:20])
+            + sum(worth(3.0, at, read_at) for at in content[:10])
+        )
+        assert math.isclose(lead["score"], round(expected, 2), abs_tol=0.011)
+
+    async def test_an_event_counts_once_however_often_it_is_queued(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        db: AsyncSession,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await work(sessionmaker)
+        view = event(world.site_id, anonymous_id="v-1")
+        await store(connection, [view])
+        # The writer's hook queues it; an identify for the same browser backfills it too.
+        identify = event(
+            world.site_id, type="identify", anonymous_id="v-1", user_id="u-1",
+            properties={"traits": {"email": "ana@example.com"}},
+        )  # fmt: skip
+        await store(connection, [identify])
+        await work(sessionmaker)
+
+        assert [row.event_id for row in await ledger(db, contact_id)] == [view["id"]]
+
+
+class TestLaterEvents:
+    async def test_events_after_the_link_are_scored_through_the_hook(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        db: AsyncSession,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        assert await work(sessionmaker) == 1  # the link's (empty) backfill
+        viewed = event(world.site_id, type="track", event="Content Viewed", anonymous_id="v-1")
+        await store(connection, [viewed, event(world.site_id, anonymous_id="v-1")])
+
+        assert await work(sessionmaker) == 2
+
+        rows = await ledger(db, contact_id)
+        [merge] = await merges_of(db, contact_id)
+        assert sorted((r.kind, r.points) for r in rows) == [
+            ("content_view", 3.0), ("page_view", 1.0),
+        ]  # fmt: skip
+        assert {r.merge_id for r in rows} == {merge.id}
+        lead = await get_lead(client, world, contact_id)
+        assert math.isclose(lead["score"], 54.0, abs_tol=0.011)
+
+    async def test_behaviour_makes_a_qualified_lead_an_mql(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        db: AsyncSession,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await put_settings(
+            client, world.admin, "scoring", {"mql": {"min_grade": "D", "min_score": 60}}
+        )
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await work(sessionmaker)
+        assert (await get_lead(client, world, contact_id))["stage"] == "lead"
+
+        now = utcnow()
+        await store(
+            connection, page_views(world.site_id, "v-1", spaced(now, 12, timedelta(seconds=-1)))
+        )
+        await work(sessionmaker)
+
+        lead = await get_lead(client, world, contact_id)
+        assert lead["stage"] == "mql"
+        statement = select(StageChange).where(
+            col(StageChange.contact_id) == uuid.UUID(contact_id), col(StageChange.to_stage) == "mql"
+        )
+        [change] = (await db.execute(statement)).scalars().all()
+        assert (change.cause, change.actor) == ("score", "engagement")
+
+    async def test_events_of_unknown_ids_earn_nobody_anything(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        db: AsyncSession,
+        connection: AsyncConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await store(connection, [event(world.site_id, anonymous_id="v-stranger")])
+        await work(sessionmaker)
+
+        assert await ledger(db, contact_id) == []
