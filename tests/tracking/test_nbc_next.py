@@ -67,9 +67,14 @@ class TestAnswer:
     async def test_the_asset_on_the_page_is_left_out_and_read_as_the_latest_view(
         self, client: httpx.AsyncClient, world: NbcWorld
     ) -> None:
-        found = await slugs(client, world, asset="blog-crm", k=6)
+        response = await next_content(client, world, asset="blog-crm", k=6)
+        items = response.json()["items"]
+        found = [item["asset"]["slug"] for item in items]
         assert "blog-crm" not in found
         assert found[0] == "ebook-crm"
+        # The page's asset counts as read: its topic and its persona (CFO) show.
+        assert items[0]["components"]["topic_affinity"] == pytest.approx(1.0)
+        assert items[0]["components"]["persona_fit"] == pytest.approx(1.0)
         by_id = await slugs(client, world, asset=world.assets["blog-crm"], k=6)
         assert by_id == found
 
@@ -82,6 +87,14 @@ class TestAnswer:
         assert "ebook-seo" not in await slugs(client, world, k=6)
         # A page still showing the archived asset gets an answer, not an error.
         assert len(await slugs(client, world, k=6, asset="ebook-seo")) == 5
+
+    async def test_a_rule_never_pins_the_asset_on_the_page(
+        self, client: httpx.AsyncClient, world: NbcWorld, editor: Headers
+    ) -> None:
+        response = await client.post(RULES, json={"asset": "onboarding"}, headers=editor)
+        assert response.status_code == 201
+        assert (await slugs(client, world))[0] == "onboarding"
+        assert "onboarding" not in await slugs(client, world, asset="onboarding", k=6)
 
     async def test_a_contact_answers_from_its_linked_ids_captures_persona_and_stage(
         self,

@@ -3,7 +3,7 @@
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -67,10 +67,11 @@ async def next_content(
     views = [View(s.asset_id, s.at) for s in seen if s.asset_id is not None]
     # A capture is the strongest sign of interest: it counts as a view at its time too.
     views = sorted([*views, *(View(a, at) for a, at in captures)], key=lambda v: v.at)
-    catalog: Sequence[Any] = snapshot.catalog
+    signals = snapshot.signals
     if current is not None:
+        # Seen now, so left out; and never pinned on its own page.
         views.append(View(current, now))
-        catalog = [asset for asset in snapshot.catalog if asset.id != current]
+        signals = replace(signals, rules=[r for r in signals.rules if r.asset_id != current])
     visitor = Visitor(
         views=views,
         captured=frozenset(a for a, _ in captures),
@@ -79,7 +80,7 @@ async def next_content(
         campaign=next((s.campaign for s in reversed(seen) if s.campaign), None),
     )
     return rank(
-        visitor, catalog, snapshot.signals, slot=query.slot, k=query.k, now=now,
+        visitor, snapshot.catalog, signals, slot=query.slot, k=query.k, now=now,
         weights=snapshot.weights, rng=rng,
     )  # fmt: skip
 
