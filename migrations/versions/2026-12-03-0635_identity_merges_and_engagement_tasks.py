@@ -2,7 +2,7 @@
 score events that name the behaviour event and the identity link behind their points
 
 Revision ID: 9dd2d203b799
-Revises: 7ae02347bf33
+Revises: 8d7f08a80904
 Create Date: 2026-12-03 06:35:16.282281+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "9dd2d203b799"
-down_revision: str | None = "7ae02347bf33"
+down_revision: str | None = "8d7f08a80904"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
