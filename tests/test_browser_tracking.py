@@ -336,6 +336,71 @@ class TestClicksAndForms:
         assert not site.events("track", "Content Clicked")  # not sent twice
 
 
+class TestTransport:
+    def test_at_most_100_events_go_in_one_batch_and_none_is_lost(self, site: TrackedSite) -> None:
+        site.open("/", page_html())
+        site.wait_for_events(1, "page")
+
+        site.page.evaluate("for (let n = 0; n < 250; n++) inbound.track('Scrolled', {n})")
+
+        events = site.wait_for_events(250, "track", "Scrolled")
+        assert [e["properties"]["n"] for e in events] == list(range(250))
+        assert max(len(b["batch"]) for b in site.batches) == 100
+        ids = [e["messageId"] for e in site.events()]
+        assert len(ids) == len(set(ids))
+
+    def test_a_hidden_page_sends_at_once_by_beacon(self, site: TrackedSite) -> None:
+        site.context.add_init_script(BEACON_SPY)
+        site.open("/", page_html())
+        site.wait_for_events(1, "page")
+
+        site.page.evaluate(
+            "inbound.track('Tab Left');"
+            "Object.defineProperty(document, 'visibilityState', {get: () => 'hidden'});"
+            "document.dispatchEvent(new Event('visibilitychange'))"
+        )
+
+        [beacon] = site.beacons()
+        assert [e["event"] for e in json.loads(beacon["text"])["batch"]] == ["Tab Left"]
+
+    def test_a_refused_beacon_falls_back_to_fetch(self, site: TrackedSite) -> None:
+        site.context.add_init_script(
+            "navigator.sendBeacon = () => false;"
+            "const nativeFetch = window.fetch; window.fetched = [];"
+            "window.fetch = (url, init) => {"
+            "  window.fetched.push({url: String(url), keepalive: init.keepalive, body: init.body});"
+            "  return nativeFetch(url, init);"
+            "};"
+        )
+        site.open("/", page_html())
+        site.wait_for_events(1, "page")
+
+        # Sent while the page goes away, not by the next second's flush.
+        fetched = site.page.evaluate(
+            "inbound.track('Tab Left'); window.fetched = [];"
+            "dispatchEvent(new Event('pagehide')); window.fetched"
+        )
+
+        [call] = fetched
+        assert call["url"] == f"{HOST}/api/v1/batch"
+        assert call["keepalive"] is True
+        assert [e["event"] for e in json.loads(call["body"])["batch"]] == ["Tab Left"]
+        site.wait_for_events(1, "track", "Tab Left")  # and it arrived
+
+    def test_ids_are_version_4_uuids_without_crypto_random_uuid(self, site: TrackedSite) -> None:
+        # randomUUID exists only in secure contexts; a site on plain http has none.
+        site.context.add_init_script("delete Crypto.prototype.randomUUID")
+        site.open("/", page_html())
+        site.page.evaluate("inbound.track('One'); inbound.track('Two')")
+
+        events = site.wait_for_events(3)
+
+        assert site.page.evaluate("typeof crypto.randomUUID") == "undefined"
+        for value in [e["messageId"] for e in events] + [events[0]["anonymousId"]]:
+            assert UUID.match(value), value
+        assert len({e["messageId"] for e in events}) == 3
+
+
 class TestSlots:
     def test_slot_is_filled_with_text_never_html_and_impressions_and_clicks_are_sent(
         self, site: TrackedSite

@@ -99,9 +99,9 @@ class TrackedSite:
     def wait_for_events(
         self, count: int, type_: str | None = None, event: str | None = None
     ) -> list[Event]:
-        self.until(
-            lambda: len(self.events(type_, event)) >= count, f"{count} {type_ or ''} {event or ''}"
-        )
+        """The events of this type (and name) received, once there are at least `count`."""
+        what = f"{count} {type_ or ''} {event or ''}"
+        self.until(lambda: len(self.events(type_, event)) >= count, what)
         return self.events(type_, event)
 
     def until(self, check: Callable[[], bool], what: str, seconds: float = 6) -> None:
