@@ -75,6 +75,14 @@ class TestServeSnippet:
             assert response.headers["etag"].endswith('"')
         assert plain.headers["etag"] != zipped.headers["etag"]
 
+    async def test_head_answers_the_same_headers(self, client: httpx.AsyncClient) -> None:
+        got = await client.get("/inbound.js", headers={"Accept-Encoding": "gzip"})
+        head = await client.head("/inbound.js", headers={"Accept-Encoding": "gzip"})
+
+        assert head.status_code == 200
+        for name in ("etag", "cache-control", "content-type", "content-encoding", "content-length"):
+            assert head.headers[name] == got.headers[name], name
+
 
 class TestRevalidateSnippet:
     @pytest.mark.parametrize("encoding", ["identity", "gzip"])

@@ -12,7 +12,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, HttpMethod, Request, Response, route
 
 CACHE_CONTROL = "public, max-age=300"
 MEDIA_TYPE = "text/javascript"  # Litestar adds "; charset=utf-8" to text types
@@ -65,7 +65,13 @@ class SnippetController(Controller):
 
     # Cache-busting query strings (`inbound.js?v=2`) are common in script tags: they are
     # ignored here, not refused as the API refuses unknown parameters.
-    @get("/inbound.js", operation_id="getSnippet", include_in_schema=False)
+    # HEAD too, for link checkers and caches that ask before they fetch.
+    @route(
+        "/inbound.js",
+        http_method=[HttpMethod.GET, HttpMethod.HEAD],
+        operation_id="getSnippet",
+        include_in_schema=False,
+    )
     async def get_snippet(self, request: Request[Any, Any, Any]) -> Response[bytes]:
         snippet = load_snippet()
         zipped = accepts_gzip(request.headers.get("accept-encoding"))
