@@ -2,7 +2,8 @@
 with inbound.js, a visitor who agrees to be counted, reads a blog post and a case study
 anonymously, then fills in the e-book's form; the pages read before the form become the lead's
 history, and the "Read next" slot fills from the next-best-content answer and changes after a
-new page view.
+new page view. A visitor who says no stays nobody's: the same pages and form leave the lead
+without identities or activity.
 """
 
 import subprocess
@@ -200,3 +201,30 @@ def test_pages_read_before_the_form_become_the_leads_history(
     assert recommended == [{"slot": "read-next", "asset": CASE_STUDY}]
     lead = journey.get(f"/api/v1/leads/{lead_id}")
     assert lead["email"] == "dana.journey@example.com"
+
+
+def test_a_visitor_who_says_no_stays_nobodys(journey: Journey, page: Page) -> None:
+    page.goto(f"{journey.origin}/blog.html")
+    page.click("#consent-banner button[data-answer=no]")
+    expect(page.locator("#consent-banner")).to_be_hidden()
+    page.click("header a[href='case-study.html']")
+    page.wait_for_url(f"{journey.origin}/case-study.html")
+    expect(page.locator("#consent-banner")).to_be_hidden()  # the answer is remembered
+    assert page.evaluate("inbound.anonymousId()") is None
+
+    page.click(f"header a[data-inbound-asset={ASSET}]")
+    page.wait_for_url(f"{journey.origin}/index.html")
+    assert page.locator("form input[name=visitor_id]").count() == 0
+    page.fill("#email", "sam.no@example.com")
+    page.fill("#job_title", "IT Director")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{journey.origin}/thank-you.html?**")
+    page.wait_for_timeout(1500)
+
+    capture_id = parse_qs(urlsplit(page.url).query)["capture_id"][0]
+    lead_id = journey.get(f"/api/v1/captures/{capture_id}")["contact_id"]
+    assert journey.get(f"/api/v1/leads/{lead_id}/identities")["identities"] == []
+    assert journey.get(f"/api/v1/leads/{lead_id}/activity")["items"] == []
+    stored = page.evaluate("({...localStorage})")
+    assert stored == {"inbound_consent": "denied", "northwind_analytics_consent": "no"}
+    assert page.context.cookies() == []
