@@ -230,6 +230,23 @@ class TestConsent:
         assert views[1]["anonymousId"] != first["anonymousId"]
         assert site.stored() == {"local": {}, "cookie": ""}
 
+    def test_a_kept_id_is_reused_and_one_the_service_would_refuse_is_replaced(
+        self, site: TrackedSite
+    ) -> None:
+        site.open("/", page_html())
+        [first] = site.wait_for_events(1, "page")
+        site.page.reload()
+        again = site.wait_for_events(2, "page")
+        assert again[1]["anonymousId"] == first["anonymousId"]
+
+        site.page.evaluate("localStorage.setItem('inbound_anonymous_id', 'edited by hand!')")
+        site.page.evaluate("document.cookie = 'inbound_aid=; max-age=0; path=/'")
+        site.page.reload()
+
+        views = site.wait_for_events(3, "page")
+        assert UUID.match(views[2]["anonymousId"])
+        assert site.stored()["local"]["inbound_anonymous_id"] == views[2]["anonymousId"]
+
 
 class TestQueuedCalls:
     def test_calls_made_before_the_script_loaded_are_replayed_in_order(

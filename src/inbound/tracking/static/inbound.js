@@ -62,7 +62,8 @@
   };
   const loadIdentity = () => {
     if (!mayStore()) return forget();
-    anonymousId = read(ID_KEY) || cookieValue() || uuid();
+    // An id edited into one the service refuses is replaced.
+    anonymousId = [read(ID_KEY), cookieValue()].find((id) => id && /^[\w-]{1,100}$/.test(id)) || uuid();
     write(ID_KEY, anonymousId);
     cookie(anonymousId);
     userId = userId || read(USER_KEY);
@@ -75,7 +76,6 @@
     hookForms();
   };
 
-  // What every event says about the page it comes from.
   const query = () => new URLSearchParams(location.search);
   const here = () => location.href.split("#")[0];
   const campaign = () => {
@@ -181,7 +181,6 @@
     }
   };
 
-  // Links tagged with the asset they lead to.
   const onClick = (e) => {
     const link = e.target && e.target.closest && e.target.closest("a[data-inbound-asset]");
     if (!link) return;
@@ -226,7 +225,7 @@
     }
   };
 
-  // Recommendation slots: built from elements and text, never from HTML.
+  // Slots: built from elements and text, never from HTML.
   const refresh = () => {
     hookForms();
     return Promise.all(Array.from(d.querySelectorAll("[data-inbound-slot]"), fill));
@@ -297,7 +296,7 @@
     if (method !== "push" && typeof api[method] === "function") api[method](...args);
   };
 
-  if (!key) console.warn("inbound.js: no data-key on the script tag; nothing is sent");
+  if (!key) console.warn("inbound.js: no data-key, nothing is sent");
   loadIdentity();
   const waiting = Array.isArray(w.inbound) ? w.inbound.slice() : [];
   w.inbound = api;
