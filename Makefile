@@ -8,7 +8,7 @@ SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
 PYTEST_ARGS ?= -n 2
 
 .PHONY: run demo test test-postgres test-sqlite lint format openapi lock clean bench bench-reports \
-	bench-leads bench-webhooks bench-crm
+	bench-leads bench-webhooks bench-crm bench-tracking
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-webhooks: $(VENV)/.installed-test
 ## bench-crm: contacts synced to the HubSpot emulator per second, against the ceiling its limits allow
 bench-crm: $(VENV)/.installed-test
 	$(BIN)/python bench/crm.py $(BENCH_ARGS)
+
+## bench-tracking: events per second through /api/v1/batch, against COPY of the same rows; then kill -9 and SIGTERM durability checks
+bench-tracking: $(VENV)/.installed-test
+	$(BIN)/python bench/tracking.py $(BENCH_ARGS)
 
 ## openapi: regenerate the committed API contract from the code
 openapi: $(VENV)/.installed

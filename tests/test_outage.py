@@ -40,6 +40,8 @@ SAMPLE_POSTS = [
     (f"/api/v1/leads/{SOME_ID}/stage", {"stage": "sql"}),
     ("/api/v1/crm/resync", {}),
     ("/api/v1/captures", {"asset": "guide", "email": "ana@example.com"}),
+    ("/api/v1/batch", {"batch": [{"event": "Viewed", "anonymousId": "a-1"}]}),
+    ("/api/v1/t", {"event": "Viewed", "anonymousId": "a-1"}),
 ]
 
 

@@ -81,10 +81,8 @@ class Worker:
         """Work until ``stop`` is set; rest while there is nothing to do. Webhooks and the CRM
         sync go on side by side, so that waiting on HubSpot's rate limit holds up no webhook."""
         await asyncio.gather(
-            self._loop(stop, self.webhook_step),
+            self._loop(stop, self.database_step),
             self._loop(stop, self.crm_step),
-            self._loop(stop, self.retention_step),
-            self._loop(stop, self.engagement_step),
             self._loop(stop, self.nbc_step),
         )
 
@@ -111,14 +109,12 @@ class Worker:
 
     async def step(self) -> int:
         """One round of everything; how many events, deliveries and contacts were handled."""
-        # Engagement first: an MQL it makes is then dispatched in the same round.
-        engaged = await self.engagement_step()
-        return (
-            engaged
-            + await self.webhook_step()
-            + await self.crm_step()
-            + await self.retention_step()
-        )
+        return await self.database_step() + await self.crm_step()
+
+    async def database_step(self) -> int:
+        """Engagement, then webhooks: the work that needs only our database. Engagement
+        first, so that an MQL it makes is dispatched in the same round."""
+        return await self.engagement_step() + await self.webhook_step()
 
     async def engagement_step(self) -> int:
         """Link identify calls and score behaviour the event writer queued."""
@@ -162,8 +158,9 @@ class Worker:
         return await self.crm.step() if self.crm is not None else 0
 
     async def webhook_step(self) -> int:
-        """Dispatch new events, send what is due, now and then forget old history; how many
-        events and deliveries were handled."""
+        """Dispatch new events, send what is due, now and then forget old history (webhook
+        deliveries, and behaviour events past their retention); how many events and
+        deliveries were handled."""
         async with self.engine.begin() as connection:
             events = await delivery.dispatch(connection, self.policy.give_up_after)
             if self.crm is not None:
@@ -174,6 +171,8 @@ class Worker:
             self._purged_at = time.monotonic()
             async with self.engine.begin() as connection:
                 await delivery.purge(connection, utcnow() - RETENTION)
+        # Hourly, and not counted as work: what it removes asks for no round after it.
+        await self.retention_step()
         return dispatched + sent
 
     async def _queue_for_crm(

@@ -26,6 +26,8 @@ class LiveServer:
     database_url: str
     admin_key: str
     log: str
+    # The server's process, for tests that stop it themselves.
+    pid: int = 0
 
     @property
     def admin_headers(self) -> dict[str, str]:
@@ -66,7 +68,9 @@ def live_server(
     server_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(server_url, process)
-        yield LiveServer(url=server_url, database_url=url, admin_key=admin_key, log=log.name)
+        yield LiveServer(
+            url=server_url, database_url=url, admin_key=admin_key, log=log.name, pid=process.pid
+        )
     finally:
         process.terminate()
         process.wait(timeout=10)

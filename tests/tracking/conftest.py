@@ -1,4 +1,5 @@
-"""What the tracking tests stand on: a site that sends events, or a site and its gated e-book."""
+"""The site most tracking tests send events for; and, for the identity and engagement tests,
+a site with its gated e-book."""
 
 import httpx
 import pytest

@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.ratelimit import parse_limit
 from tests.tracking.helpers import BATCH, ONE, ORIGIN, Site, event, send, stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -284,3 +286,15 @@ class TestBrowsers:
         assert "content-type" in allowed
         foreign = await client.options(ONE, headers={"Origin": "https://evil.example.org"})
         assert foreign.status_code == 403
+
+
+class TestRateLimit:
+    async def test_a_client_over_its_rate_gets_429_with_retry_after(
+        self, app: Litestar, client: httpx.AsyncClient, site: Site
+    ) -> None:
+        app.state.tracking_limit = parse_limit("2/minute")
+        for _ in range(2):
+            assert (await send(client, site, [event()])).status_code == 200
+        refused = await client.post(ONE, json=event(), headers=site.basic)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"].isdigit()

@@ -26,6 +26,8 @@ EVENTS = table_of(TrackingEvent)
 CLICKS = frozenset({"Content Clicked", "Recommendation Clicked"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CURSOR = struct.Struct(">q16s")
+EARLIEST_MICROS = (datetime(1, 1, 2, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+LATEST_MICROS = (datetime(9999, 12, 30, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]{32}$"
 
 
@@ -49,9 +51,12 @@ def decode_activity_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """Read a cursor made by ``encode_activity_cursor``; anything else is the client's error."""
     try:
         micros, raw = CURSOR.unpack(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return EPOCH + timedelta(microseconds=micros), uuid.UUID(bytes=raw)
-    except (binascii.Error, ValueError, struct.error, OverflowError):
+    except (binascii.Error, ValueError, struct.error):
         raise BadRequest("not a cursor this API returned", field="cursor") from None
+    # Like an id cursor, any cursor of the right shape is a place in the order: one past the
+    # times a database holds is the start or the end of the list.
+    micros = min(max(micros, EARLIEST_MICROS), LATEST_MICROS)
+    return EPOCH + timedelta(microseconds=micros), uuid.UUID(bytes=raw)
 
 
 def of_contact(contact_id: uuid.UUID) -> ColumnElement[bool]:

@@ -16,6 +16,7 @@ import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
 
+from inbound.contract import document_request_body
 from inbound.db import utcnow
 from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
 from inbound.leads.capture_client import rate_bucket
@@ -36,7 +37,9 @@ from inbound.tracking.schemas import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
     BatchAccepted,
+    BatchDoc,
     BatchIn,
+    EventDoc,
 )
 from inbound.tracking.writer import EventWriter
 
@@ -70,51 +73,44 @@ class TrackingController(Controller):
     security = [{"siteKey": []}]
 
     @post(
-        ["/batch", "/b"],
+        "/batch",
         operation_id="ingestBatch",
         summary="Send a batch of events (Segment's batch)",
         description="Up to 100 `page`, `track` and `identify` events of at most 32 KB each, "
         "500 KB in all. Each event is checked on its own: the answer counts those stored "
         "(`accepted`), those already stored under the same `messageId` (`duplicates`), and "
         "lists the refused ones with the field and the reason (`rejected`); the others are "
-        "stored. A top-level `context` is merged under each event's. `/b` is the same. " + SENDING,
+        "stored. A top-level `context` is merged under each event's. `/api/v1/b` is the same. "
+        + SENDING,
         status_code=200,
         request_max_body_size=MAX_BATCH_BYTES,
         responses=problems(400, 401, 403, 413, 415, 429, 503),
     )
     async def ingest_batch(self, request: Request[Any, Any, Any]) -> BatchAccepted:
-        body = await _read(request)
-        try:
-            batch = _batch_decoder.decode(body)
-        except msgspec.ValidationError as error:
-            raise _refusal(str(error), "batch") from None
-        except msgspec.DecodeError:
-            raise InvalidTracking("the body is not valid JSON") from None
-        if len(batch.batch) > MAX_BATCH_EVENTS:
-            raise InvalidTracking(f"a batch holds at most {MAX_BATCH_EVENTS} events", field="batch")
-        site_key = await _site_key(request, batch.writeKey)
-        envelope = await _envelope(request, site_key, "track", batch.sentAt, batch.context)
-        prepared = prepare_batch(batch.batch, envelope)
-        writer: EventWriter = request.app.state.event_writer
-        duplicates = await writer.write(prepared.rows, prepared.dedupe)
-        return BatchAccepted(
-            accepted=len(prepared.rows) - duplicates,
-            duplicates=duplicates,
-            rejected=prepared.rejected,
-        )
+        return await _batch(request)
+
+    @post("/b", include_in_schema=False, request_max_body_size=MAX_BATCH_BYTES, status_code=200)
+    async def ingest_batch_b(self, request: Request[Any, Any, Any]) -> BatchAccepted:
+        return await _batch(request)
 
     @post(
-        ["/t", "/track"],
+        "/t",
         operation_id="ingestEvent",
         summary="Send one event",
         description="One event; its `type` says `page`, `track` (the default) or `identify`. "
-        "`/track` is the same; `/page` (or `/p`) and `/identify` (or `/i`) take a `page` or "
-        "an `identify` call. An invalid event is refused with `400` naming the field. " + SENDING,
+        "`/api/v1/track` is the same; `/api/v1/page` (or `/p`) and `/api/v1/identify` (or "
+        "`/i`) take a `page` or an `identify` call when the event names no type. An invalid "
+        "event is refused with `400` naming the field. " + SENDING,
         status_code=200,
         request_max_body_size=MAX_EVENT_BYTES,
         responses=problems(400, 401, 403, 413, 415, 429, 503),
     )
     async def ingest_event(self, request: Request[Any, Any, Any]) -> BatchAccepted:
+        return await _one(request, "track")
+
+    @post("/track", include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES,
+          status_code=200)  # fmt: skip
+    async def ingest_track(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "track")
 
     @post(["/p", "/page"], include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES,
@@ -126,6 +122,29 @@ class TrackingController(Controller):
           status_code=200)  # fmt: skip
     async def ingest_identify(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "identify")
+
+
+async def _batch(request: Request[Any, Any, Any]) -> BatchAccepted:
+    """Store a batch's valid events; count the duplicates, list the refused."""
+    body = await _read(request)
+    try:
+        batch = _batch_decoder.decode(body)
+    except msgspec.ValidationError as error:
+        raise _refusal(str(error), "batch") from None
+    except msgspec.DecodeError:
+        raise InvalidTracking("the body is not valid JSON") from None
+    if len(batch.batch) > MAX_BATCH_EVENTS:
+        raise InvalidTracking(f"a batch holds at most {MAX_BATCH_EVENTS} events", field="batch")
+    site_key = await _site_key(request, batch.writeKey)
+    envelope = await _envelope(request, site_key, "track", batch.sentAt, batch.context)
+    prepared = prepare_batch(batch.batch, envelope)
+    writer: EventWriter = request.app.state.event_writer
+    duplicates = await writer.write(prepared.rows, prepared.dedupe)
+    return BatchAccepted(
+        accepted=len(prepared.rows) - duplicates,
+        duplicates=duplicates,
+        rejected=prepared.rejected,
+    )
 
 
 async def _one(request: Request[Any, Any, Any], default_type: str) -> BatchAccepted:
@@ -223,3 +242,7 @@ async def _envelope(
         context=context,
         default_type=default_type,
     )
+
+
+document_request_body("ingestBatch", BatchDoc, ("application/json", "text/plain"))
+document_request_body("ingestEvent", EventDoc, ("application/json", "text/plain"))

@@ -9,7 +9,8 @@ within seconds, locking contacts as captures do.
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, bindparam, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.db import new_id, table_of
@@ -18,6 +19,17 @@ from inbound.tracking.identity_sql import IDENTITIES, IdKind
 from inbound.tracking.models import EngagementTask
 
 TASKS = table_of(EngagementTask)
+# A join with the batch's ids unnested: an index lookup or a hash join per id, whatever the
+# table's size, where `= ANY(array)` compares every row with the whole array on a small one.
+KNOWN_IDS_PG = text(
+    """
+SELECT i.kind, i.external_id FROM unnest(CAST(:anonymous AS varchar[])) AS a(id)
+JOIN visitor_identities AS i ON i.kind = 'anonymous' AND i.external_id = a.id
+UNION ALL
+SELECT i.kind, i.external_id FROM unnest(CAST(:users AS varchar[])) AS u(id)
+JOIN visitor_identities AS i ON i.kind = 'user' AND i.external_id = u.id
+"""
+).bindparams(bindparam("anonymous", type_=ARRAY(String)), bindparam("users", type_=ARRAY(String)))
 IDENTIFY, ACTIVITY = "identify", "activity"
 MAX_EMAIL = 320
 
@@ -48,19 +60,24 @@ async def _known_ids(
     connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
 ) -> set[tuple[str, str]]:
     """Which of the rows' anonymous and user ids are linked to a contact: one query."""
-    anonymous = {row["anonymous_id"] for row in rows if row.get("anonymous_id")}
-    users = {row["user_id"] for row in rows if row.get("user_id")}
-    clauses = []
-    if anonymous:
-        clauses.append(
-            and_(IDENTITIES.c.kind == IdKind.ANONYMOUS, IDENTITIES.c.external_id.in_(anonymous))
-        )
-    if users:
-        clauses.append(and_(IDENTITIES.c.kind == IdKind.USER, IDENTITIES.c.external_id.in_(users)))
-    if not clauses:
+    anonymous = sorted({row["anonymous_id"] for row in rows if row.get("anonymous_id")})
+    users = sorted({row["user_id"] for row in rows if row.get("user_id")})
+    if not anonymous and not users:
         return set()
-    statement = select(IDENTITIES.c.kind, IDENTITIES.c.external_id).where(or_(*clauses))
-    return {(kind, external_id) for kind, external_id in (await connection.execute(statement))}
+    if connection.dialect.name == "postgresql":
+        # Two array parameters: one statement, prepared once, whatever the batch's size.
+        found = await connection.execute(KNOWN_IDS_PG, {"anonymous": anonymous, "users": users})
+    else:
+        found = await connection.execute(
+            select(IDENTITIES.c.kind, IDENTITIES.c.external_id).where(
+                or_(
+                    and_(IDENTITIES.c.kind == IdKind.ANONYMOUS,
+                         IDENTITIES.c.external_id.in_(anonymous)),
+                    and_(IDENTITIES.c.kind == IdKind.USER, IDENTITIES.c.external_id.in_(users)),
+                )
+            )
+        )  # fmt: skip
+    return {(kind, external_id) for kind, external_id in found}
 
 
 def identify_email(row: Mapping[str, Any]) -> str | None:

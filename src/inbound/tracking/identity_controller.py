@@ -22,9 +22,7 @@ from inbound.tracking.activity import (
     decode_activity_cursor,
 )
 from inbound.tracking.engagement import CONTACTS
-from inbound.tracking.identity_sql import MergeOutcome
-from inbound.tracking.merges import MergeService
-from inbound.tracking.schemas import (
+from inbound.tracking.identity_schemas import (
     ActivityList,
     ActivityRead,
     IdentityRead,
@@ -32,6 +30,8 @@ from inbound.tracking.schemas import (
     MergeList,
     MergeRead,
 )
+from inbound.tracking.identity_sql import MergeOutcome
+from inbound.tracking.merges import MergeService
 
 RFC3339 = describe_pattern(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$",

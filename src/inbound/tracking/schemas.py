@@ -1,22 +1,18 @@
-"""What the tracking endpoints take and give.
+"""What the ingest endpoints take and give: Segment's HTTP API shapes, decoded with msgspec.
 
-Ingest: Segment's HTTP API shapes, decoded with msgspec. Segment's field names are camelCase
-(`anonymousId`, `messageId`, `sentAt`); they are kept as sent, so that analytics.js and
-analytics-node work unchanged when pointed at us. A batch is decoded in two steps: the envelope
-first, with each event left as raw JSON, then each event on its own, so that one bad event is
-reported and the others are stored.
-
-Identity: what the identity, merge-log and activity endpoints answer.
+Segment's field names are camelCase (`anonymousId`, `messageId`, `sentAt`); they are kept as
+sent, so that analytics.js and analytics-node work unchanged when pointed at us. A batch is
+decoded in two steps: the envelope first, with each event left as raw JSON, then each event
+on its own, so that one bad event is reported and the others are stored.
 """
 
-import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from inbound.schemas import ResponseSchema
+from inbound.schemas import RequestSchema
 
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -71,10 +67,11 @@ class BatchAccepted(msgspec.Struct, kw_only=True):
 
 
 # For the API contract only: the handlers decode with msgspec, which is much faster.
-class EventDoc(BaseModel):
-    """A Segment `page`, `track` or `identify` call; fields as Segment's HTTP API names them."""
+class EventDoc(RequestSchema):
+    """A Segment `page`, `track` or `identify` call; fields as Segment's HTTP API names them.
+    Other fields Segment's libraries send (`integrations`, `_metadata`, ...) are ignored."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str | None = Field(
         default=None, description="`page`, `track` (the default) or `identify`."
@@ -116,8 +113,10 @@ class EventDoc(BaseModel):
     )
 
 
-class BatchDoc(BaseModel):
+class BatchDoc(RequestSchema):
     """Segment's batch: up to 100 events of at most 32 KB each, 500 KB in all."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
 
     batch: list[EventDoc] = Field(max_length=MAX_BATCH_EVENTS)
     sentAt: datetime | None = Field(  # noqa: N815
@@ -129,69 +128,3 @@ class BatchDoc(BaseModel):
     context: dict[str, Any] | None = Field(
         default=None, description="Merged under each event's own `context`."
     )
-
-
-class IdentityRead(ResponseSchema):
-    """An id a lead's pages sent, linked to the lead."""
-
-    kind: Literal["anonymous", "user"] = Field(
-        description="`anonymous`: a browser's anonymous id; `user`: the site's own user id."
-    )
-    external_id: str
-    linked_at: datetime
-    merge_id: uuid.UUID | None = Field(description="The merge-log entry that made the link.")
-
-
-class MergeRead(ResponseSchema):
-    """One attempt to link an id to a lead: linked or refused (with why), perhaps undone."""
-
-    id: uuid.UUID
-    contact_id: uuid.UUID
-    kind: Literal["anonymous", "user"]
-    external_id: str
-    cause: Literal["capture", "identify"]
-    capture_id: uuid.UUID | None
-    message_id: str | None
-    outcome: Literal["linked", "refused"]
-    reason: str | None
-    created_at: datetime
-    scored_at: datetime | None = Field(
-        description="When the id's earlier events were scored for the lead."
-    )
-    undone_at: datetime | None
-    undone_by: str | None
-
-
-class LeadIdentities(ResponseSchema):
-    """A lead's linked ids, and its newest merge-log entries (newest first, at most 200)."""
-
-    identities: list[IdentityRead]
-    merges: list[MergeRead]
-
-
-class MergeList(ResponseSchema):
-    items: list[MergeRead]
-    next_cursor: str | None = Field(description="Null on the last page.")
-
-
-class ActivityRead(ResponseSchema):
-    """One behaviour event of a lead, with the id it came from."""
-
-    id: uuid.UUID
-    type: Literal["page", "track", "identify"]
-    event: str | None
-    occurred_at: datetime
-    received_at: datetime
-    site_id: uuid.UUID
-    anonymous_id: str | None
-    user_id: str | None
-    url: str | None
-    referrer: str | None
-    title: str | None
-    asset_id: uuid.UUID | None
-    properties: dict[str, Any]
-
-
-class ActivityList(ResponseSchema):
-    items: list[ActivityRead]
-    next_cursor: str | None = Field(description="Null on the last page.")
