@@ -147,9 +147,24 @@ class TestExploration:
             Visitor(views=[]), catalog, weights(exploration=1), signals, rng=random.Random(7)
         )
         draws = random.Random(7)
-        expected = {"a": draws.betavariate(31, 71), "b": draws.betavariate(1, 11),
-                    "c": draws.betavariate(1, 1)}  # fmt: skip
+        # Drawn in the order of the score without exploration: all 0 here, so by the posterior
+        # mean of click-through in the slot: c (1/2), a (31/102), b (1/12).
+        expected = {"c": draws.betavariate(1, 1), "a": draws.betavariate(31, 71),
+                    "b": draws.betavariate(1, 11)}  # fmt: skip
         assert scores == pytest.approx(expected)
+
+    def test_draws_stop_once_no_later_candidate_could_enter(self) -> None:
+        strong, weak = asset("strong", cfo=3), asset("weak", cfo=1)
+        catalog = [weak, strong, asset("none")]
+        w = weights(persona_fit=3, exploration=1)
+        rng = random.Random(3)
+        found = rank(Visitor(views=[], persona_id=CFO), catalog, NO_SIGNALS, slot="s", k=1,
+                     now=NOW, weights=w, rng=rng)  # fmt: skip
+        # strong scores 3 before exploration; weak at most 1 + 1: only strong draws.
+        draws = random.Random(3)
+        assert [s.asset.slug for s in found] == ["strong"]
+        assert found[0].components["exploration"] == pytest.approx(draws.betavariate(1, 1))
+        assert rng.random() == draws.random()  # no draw was spent on the others
 
     def test_no_rng_means_no_exploration_and_a_stable_answer(self) -> None:
         catalog = [asset("a"), asset("b")]

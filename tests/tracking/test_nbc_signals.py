@@ -1,7 +1,12 @@
 """The signal refresh: co-visitation lift and click-through counts from stored events."""
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -9,9 +14,14 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from inbound.db import utcnow
+from inbound import migrate
+from inbound.config import Settings
+from inbound.content.models import ContentAsset
+from inbound.db import create_engine, create_sessionmaker, utcnow
 from inbound.tracking.nbc.models import NbcClickThrough, NbcCovisit
 from inbound.tracking.nbc.signals import CLICKED, SHOWN, refresh_signals
+from inbound.tracking.repository import insert_events
+from inbound.worker import Worker
 from tests.conftest import Headers
 from tests.tracking.nbc_world import NbcWorld, make_nbc_world, next_content, view
 
@@ -128,3 +138,45 @@ class TestClickThrough:
             ("sidebar", "blog-seo"): (3, 1), ("sidebar", "case-study"): (3, 0),
             ("footer", "blog-seo"): (1, 0),
         }  # fmt: skip
+
+
+class TestWorkerAndCommand:
+    """On a database of their own: the worker and the command commit for real."""
+
+    async def test_the_worker_refreshes_when_due_and_the_command_on_demand(
+        self, tmp_path: Path
+    ) -> None:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'signals.db'}"
+        await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_engine(url)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                assets = [ContentAsset(slug=s, title=s, kind="blog_post", funnel_stage="attract")
+                          for s in ("one", "two")]  # fmt: skip
+                session.add_all(assets)
+            now = utcnow()
+            rows = [{"id": uuid.uuid4(), "occurred_at": now, "received_at": now,
+                     "site_id": uuid.uuid4(), "message_id": f"m{n}", "type": "page",
+                     "anonymous_id": f"v{n // 2}", "asset_id": assets[n % 2].id,
+                     "properties": {}, "context": {}}
+                    for n in range(4)]  # fmt: skip
+            async with engine.begin() as connection:
+                await insert_events(connection, rows)
+            settings = Settings(database_url=url, worker_in_process=False)
+            worker = Worker(engine, settings)
+            assert await worker.nbc_step() == 0
+            async with engine.begin() as connection:
+                assert len((await connection.execute(select(COVISITS))).all()) == 2
+                await connection.execute(COVISITS.delete())
+            await worker.nbc_step()  # not due again for a minute
+            async with engine.connect() as connection:
+                assert (await connection.execute(select(COVISITS))).all() == []
+        finally:
+            await engine.dispose()
+        env = {**os.environ, "INBOUND_DATABASE_URL": url, "INBOUND_LOG_LEVEL": "WARNING"}
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "inbound", "nbc", "refresh"], env=env,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "2 visitors, 2 co-visited pairs" in done.stdout

@@ -6,6 +6,7 @@ inputs, so a suggestion can be replayed and explained. Each component is a numbe
 sentence naming the strongest ones.
 """
 
+import heapq
 import math
 import random
 import uuid
@@ -26,12 +27,12 @@ STAGE_PHASE: Mapping[str, str] = {
     "customer": "close",
     "evangelist": "delight",
 }
-# The rule condition that matches a visitor with no lifecycle stage (not a contact yet).
-ANONYMOUS_STAGE = "anonymous"
+ANONYMOUS_STAGE = "anonymous"  # the rule stage of a visitor who is no contact yet
 # Stage progression: the next phase scores highest, the same phase next, earlier phases low.
 NEXT_PHASE, SAME_PHASE, LATER_PHASE, EARLIER_PHASE = 1.0, 0.6, 0.3, 0.1
 # Pairs counted per history at most: a crawler's thousand views must not cost a million pairs.
 MAX_ASSETS_PER_HISTORY = 100
+Ctr = Mapping[tuple[str, uuid.UUID], tuple[int, int]]  # (slot, asset) -> (shown, clicked)
 COMPONENTS = ("persona_fit", "topic_affinity", "stage_progression", "covisitation", "exploration")
 
 
@@ -105,14 +106,8 @@ class Weights:
     topic_half_life_days: float
 
 
-DEFAULT_WEIGHTS = Weights(
-    persona_fit=1.0,
-    topic_affinity=1.0,
-    stage_progression=0.6,
-    covisitation=0.8,
-    exploration=0.3,
-    topic_half_life_days=14.0,
-)
+DEFAULT_WEIGHTS = Weights(persona_fit=1.0, topic_affinity=1.0, stage_progression=0.6,
+                          covisitation=0.8, exploration=0.3, topic_half_life_days=14.0)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,26 +176,21 @@ def _stage_score(asset_stage: str, visitor_phase: int) -> float:
     if asset_stage not in PHASES:
         return 0.0
     step = PHASES.index(asset_stage) - visitor_phase
-    if step == 1:
-        return NEXT_PHASE
-    if step == 0:
-        return SAME_PHASE
-    return LATER_PHASE if step > 1 else EARLIER_PHASE
+    return {1: NEXT_PHASE, 0: SAME_PHASE}.get(step, LATER_PHASE if step > 1 else EARLIER_PHASE)
 
 
-def _raw_components(
-    asset: CatalogAsset, profile: _Profile, signals: Signals, neighbours_max: float
-) -> dict[str, float]:
-    persona = profile.persona_id
-    covisit = 0.0
-    if profile.latest is not None and neighbours_max > 0:
-        covisit = signals.covisits.get(profile.latest, {}).get(asset.id, 0.0) / neighbours_max
-    return {
-        "persona_fit": asset.personas.get(persona, 0) / 3.0 if persona is not None else 0.0,
-        "topic_affinity": sum(profile.topics.get(t, 0.0) for t in asset.topics),
-        "stage_progression": _stage_score(asset.stage, profile.phase),
-        "covisitation": covisit,
-    }
+def _parts(
+    asset: CatalogAsset, profile: _Profile, stage_of: Mapping[str, float],
+    neighbours: Mapping[uuid.UUID, float], top: float,
+) -> tuple[float, float, float, float]:  # fmt: skip
+    """Persona fit, topic affinity, stage progression and co-visitation, each in [0, 1]."""
+    persona, topics = profile.persona_id, profile.topics
+    return (
+        asset.personas.get(persona, 0) / 3.0 if persona is not None else 0.0,
+        sum([topics.get(t, 0.0) for t in asset.topics]) if topics else 0.0,
+        stage_of.get(asset.stage, 0.0),
+        neighbours.get(asset.id, 0.0) / top if top > 0 else 0.0,
+    )
 
 
 def _rule_matches(rule: PinRule, visitor: Visitor, profile: _Profile, slot: str) -> bool:
@@ -251,13 +241,6 @@ def _reason(
     return "Suggested because " + " and ".join(phrases[c] for c in strongest[:2]) + "."
 
 
-def _ctr_mean(
-    ctr: Mapping[tuple[str, uuid.UUID], tuple[int, int]], key: tuple[str, uuid.UUID]
-) -> float:
-    shown, clicked = ctr.get(key, (0, 0))
-    return (1 + clicked) / (2 + shown)
-
-
 def rank(
     visitor: Visitor,
     catalog: Sequence[CatalogAsset],
@@ -271,48 +254,67 @@ def rank(
 ) -> list[Suggestion]:
     """Up to k assets for the visitor in this slot: matching pinned rules first, then the blend.
 
-    Exploration draws one Beta(1 + clicked, 1 + shown - clicked) sample per candidate, in
-    catalog order, when ``rng`` is given; with ``rng=None`` the answer is deterministic.
-    Ties go to the better click-through in the slot, then to the slug.
+    Candidates are ordered by their score without exploration (ties: the better click-through
+    in the slot, then the slug). With ``rng`` and a weight above 0, each then draws one
+    Beta(1 + clicked, 1 + shown - clicked) sample in that order, until no later one could
+    enter the top k; with ``rng=None`` the answer is deterministic.
     """
-    if k <= 0:
-        return []
     by_id = {asset.id: asset for asset in catalog}
     profile = _profile(visitor, by_id, now, weights)
     neighbours = signals.covisits.get(profile.latest, {}) if profile.latest is not None else {}
-    neighbours_max = max(neighbours.values(), default=0.0)
+    top = max(neighbours.values(), default=0.0)
     pins: dict[uuid.UUID, PinRule] = {}
     matching = [r for r in signals.rules if _rule_matches(r, visitor, profile, slot)]
     for rule in sorted(matching, key=lambda r: (-r.priority, str(r.id))):
         if rule.asset_id in by_id and rule.asset_id not in pins and len(pins) < k:
             pins[rule.asset_id] = rule
-    pin_order = {asset_id: index for index, asset_id in enumerate(pins)}
-    scored: list[tuple[tuple[int, float, float, str], Suggestion]] = []
+    fixed = wp, wt, ws, wc = (weights.persona_fit, weights.topic_affinity,
+                              weights.stage_progression, weights.covisitation)  # fmt: skip
+    stage_of = {phase: _stage_score(phase, profile.phase) for phase in PHASES}
+    chosen = [
+        (by_id[a], (*_parts(by_id[a], profile, stage_of, neighbours, top), 0.0)) for a in pins
+    ]
+    candidates: list[_Candidate] = []
     for asset in catalog:
-        pin = pins.get(asset.id)
-        if pin is None and asset.id in profile.seen:
+        if asset.id in profile.seen or asset.id in pins:
             continue
-        raw = _raw_components(asset, profile, signals, neighbours_max)
+        parts = _parts(asset, profile, stage_of, neighbours, top)
+        score = wp * parts[0] + wt * parts[1] + ws * parts[2] + wc * parts[3]
         shown, clicked = signals.ctr.get((slot, asset.id), (0, 0))
-        raw["exploration"] = (
-            rng.betavariate(1 + clicked, 1 + max(shown - clicked, 0)) if rng else 0.0
-        )
-        weighted = {name: getattr(weights, name) * raw[name] for name in COMPONENTS}
-        score = sum(weighted.values())
-        suggestion = Suggestion(
-            asset=asset,
-            score=score,
-            pinned=pin is not None,
-            components=weighted,
-            reason=_reason(pin, weighted, asset, profile, by_id),
-        )
-        popularity = -_ctr_mean(signals.ctr, (slot, asset.id))
-        if pin is not None:
-            scored.append(((0, pin_order[asset.id], 0.0, ""), suggestion))
-        else:
-            scored.append(((1, -score, popularity, asset.slug), suggestion))
-    scored.sort(key=lambda row: row[0])
-    return [suggestion for _, suggestion in scored[:k]]
+        candidates.append((-score, -(1 + clicked) / (2 + shown), asset.slug, asset, parts))
+    candidates.sort(key=lambda row: row[:3])
+    draw = rng if weights.exploration > 0 else None
+    chosen += _explore(candidates, k - len(chosen), weights.exploration, draw, signals.ctr, slot)
+    every, suggestions = (*fixed, weights.exploration), []
+    for asset, raw in chosen:  # reasons are worded for the chosen few only
+        weighted = {c: w * v for c, w, v in zip(COMPONENTS, every, raw, strict=True)}
+        reason = _reason(pins.get(asset.id), weighted, asset, profile, by_id)
+        score, pinned = sum(weighted.values()), asset.id in pins
+        suggestions.append(Suggestion(asset, score, pinned, weighted, reason))
+    return suggestions
+
+
+_Candidate = tuple[float, float, str, CatalogAsset, tuple[float, float, float, float]]
+_Chosen = tuple[CatalogAsset, tuple[float, float, float, float, float]]
+
+
+def _explore(candidates: Sequence[_Candidate], room: int, weight: float,
+             draw: random.Random | None, ctr: Ctr, slot: str) -> list[_Chosen]:  # fmt: skip
+    """The best ``room`` candidates (sorted by their score without exploration) once each has
+    its Thompson draw; draws stop when no later candidate could enter, even drawing 1."""
+    if room <= 0:
+        return []
+    if draw is None:
+        return [(asset, (*parts, 0.0)) for *_, asset, parts in candidates[:room]]
+    best: list[tuple[float, int, _Chosen]] = []
+    for index, (negative, _, _, asset, parts) in enumerate(candidates):
+        if len(best) == room and -negative + weight <= best[0][0]:
+            break
+        shown, clicked = ctr.get((slot, asset.id), (0, 0))
+        sample = draw.betavariate(1 + clicked, 1 + max(shown - clicked, 0))
+        entry = (-negative + weight * sample, -index, (asset, (*parts, sample)))
+        (heapq.heappush if len(best) < room else heapq.heappushpop)(best, entry)
+    return [chosen for _, _, chosen in sorted(best, key=lambda e: e[:2], reverse=True)]
 
 
 def covisitation(

@@ -5,7 +5,9 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,10 +59,18 @@ AssetParam = Annotated[
 _rng = random.Random()
 
 
+async def refuse_unknown_parameters(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The shared guard, run inline: Litestar hands a sync guard to a thread, and that hop
+    cost this hot path more than the rest of its work together."""
+    refuse_unknown_query_parameters(connection, handler)
+
+
 class NextController(Controller):
     path = "/api/v1/next"
     tags = ["next-best-content"]
-    guards = [refuse_unknown_query_parameters]
+    guards = [refuse_unknown_parameters]
     middleware = [capture_cors]
 
     @get(

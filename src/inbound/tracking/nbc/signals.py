@@ -1,23 +1,22 @@
 """Recompute the signals the ranking reads: co-visitation lift and click-through counts.
 
 Both come from the events of a recent window and replace the previous ones whole, in one
-transaction; the worker does it every `INBOUND_NBC_REFRESH_SECONDS`, `inbound nbc refresh`
-on demand. A visitor is an anonymous id (or a user id, for events without one).
+transaction; the lift is computed in the database, so a million events never leave it. The
+worker refreshes every `INBOUND_NBC_REFRESH_SECONDS`, `inbound nbc refresh` on demand. A
+visitor is an anonymous id (or a user id, for events without one).
 """
 
 import uuid
-from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Float, and_, bindparam, cast, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.content.models import ContentAsset
 from inbound.tracking.models import TrackingEvent
-from inbound.tracking.nbc.blend import covisitation
 from inbound.tracking.nbc.models import NbcClickThrough, NbcCovisit
 
 EVENTS = TrackingEvent.__table__  # type: ignore[attr-defined]
@@ -51,19 +50,14 @@ async def refresh_signals(
         if not locked:
             return None
     since = now - timedelta(days=window_days)
-    histories = await _histories(connection, since)
-    lift = covisitation(histories.values(), min_together=min_together)
-    together = _together(histories.values(), lift)
     ctr = await _click_through(connection, since)
     await connection.execute(delete(COVISITS))
     await connection.execute(delete(CLICK_THROUGH))
-    covisit_rows = [
-        {"asset_id": a, "other_id": b, "lift": value, "together": together[a, b],
-         "computed_at": now}
-        for a, others in lift.items() for b, value in others.items()
-    ]  # fmt: skip
-    if covisit_rows:
-        await connection.execute(insert(COVISITS), covisit_rows)
+    views = _content_views(since)
+    visitors = await connection.scalar(select(func.count(func.distinct(views.c.visitor))))
+    await connection.execute(_insert_lift(views, now, min_together))
+    # Counted, not taken from the row count: SQLite reports none for INSERT ... SELECT.
+    pairs = await connection.scalar(select(func.count()).select_from(COVISITS)) or 0
     ctr_rows = [
         {"slot": slot, "asset_id": asset_id, "shown": max(shown, clicked), "clicked": clicked,
          "computed_at": now}
@@ -71,35 +65,49 @@ async def refresh_signals(
     ]  # fmt: skip
     if ctr_rows:
         await connection.execute(insert(CLICK_THROUGH), ctr_rows)
-    return Refreshed(visitors=len(histories), pairs=len(covisit_rows), click_through=len(ctr_rows))
+    return Refreshed(visitors=visitors or 0, pairs=pairs, click_through=len(ctr_rows))
 
 
-async def _histories(connection: AsyncConnection, since: datetime) -> dict[str, list[uuid.UUID]]:
-    """Each visitor's content views in the window, oldest first."""
+def _content_views(since: datetime) -> Any:
+    """Who viewed which asset in the window, each pair once."""
     visitor = func.coalesce(EVENTS.c.anonymous_id, EVENTS.c.user_id)
-    query = (
-        select(visitor, EVENTS.c.asset_id)
+    return (
+        select(visitor.label("visitor"), EVENTS.c.asset_id)
         .where(EVENTS.c.asset_id.is_not(None), EVENTS.c.occurred_at >= since, visitor.is_not(None))
-        .order_by(EVENTS.c.occurred_at)
+        .distinct()
+        .cte("views")
     )
-    histories: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for who, asset_id in await connection.execute(query):
-        histories[who].append(asset_id)
-    return histories
 
 
-def _together(
-    histories: Any, lift: Mapping[uuid.UUID, Mapping[uuid.UUID, float]]
-) -> Counter[tuple[uuid.UUID, uuid.UUID]]:
-    """How many visitors viewed each kept pair (for the record beside the lift)."""
-    counts: Counter[tuple[uuid.UUID, uuid.UUID]] = Counter()
-    for history in histories:
-        distinct = set(history)
-        for a in distinct:
-            for b in lift.get(a, {}):
-                if b in distinct:
-                    counts[a, b] += 1
-    return counts
+def _insert_lift(views: Any, now: datetime, min_together: int) -> Any:
+    """Lift n(a, b) * N / (n(a) * n(b)) for each pair seen together often enough, computed in
+    the database: the same numbers as `blend.covisitation`, without moving the events out."""
+    total = select(func.count(func.distinct(views.c.visitor))).scalar_subquery()
+    alone = (
+        select(views.c.asset_id, func.count().label("viewers"))
+        .group_by(views.c.asset_id)
+        .cte("alone")
+    )
+    a, b = views.alias("a"), views.alias("b")
+    together = (
+        select(a.c.asset_id, b.c.asset_id.label("other_id"), func.count().label("together"))
+        .join_from(a, b, and_(a.c.visitor == b.c.visitor, a.c.asset_id != b.c.asset_id))
+        .group_by(a.c.asset_id, b.c.asset_id)
+        .having(func.count() >= min_together)
+        .cte("together")
+    )
+    x, y = alone.alias("x"), alone.alias("y")
+    lift = cast(together.c.together, Float) * total / (x.c.viewers * y.c.viewers)
+    stamp = bindparam("computed_at", now, type_=COVISITS.c.computed_at.type)
+    rows = select(
+        together.c.asset_id, together.c.other_id, lift, together.c.together, stamp
+    ).select_from(
+        together.join(x, x.c.asset_id == together.c.asset_id).join(
+            y, y.c.asset_id == together.c.other_id
+        )
+    )
+    columns = ["asset_id", "other_id", "lift", "together", "computed_at"]
+    return insert(COVISITS).from_select(columns, rows)
 
 
 async def _click_through(
