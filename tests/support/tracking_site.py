@@ -8,6 +8,7 @@ service answers and reads exactly what the page sent. Beacons bypass routing in 
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,7 @@ class TrackedSite:
 def item(slug: str, title: str, *, url: str | None = None, reason: str = "") -> dict[str, Any]:
     """One recommendation as the next-best-content endpoint answers it."""
     asset = {
-        "id": f"00000000-0000-4000-8000-{abs(hash(slug)) % 10**12:012d}",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, slug)),
         "slug": slug,
         "title": title,
         "kind": "blog_post",
