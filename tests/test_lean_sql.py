@@ -252,3 +252,23 @@ class TestOnTheEnginesOwnConnection:
                 assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
         finally:
             await single.dispose()
+
+
+async def test_reading_runs_each_statement_on_its_own(
+    engine: AsyncEngine, connection: AsyncConnection
+) -> None:
+    await write_probe(connection)
+    async with LeanTransaction.reading(connection) as reading:  # the test's own: a savepoint
+        assert [row["version"] for row in await reading.rows(SETTING, probe("read-me"))] == [3]
+    if engine.dialect.name != "postgresql":
+        return  # elsewhere it is `begin`, which the test's open write would keep waiting
+    async with LeanTransaction.reading(engine) as reading:
+        # Not inside a transaction: no BEGIN or COMMIT round trips.
+        assert reading.driver is not None
+        assert not reading.driver.is_in_transaction()
+        assert await reading.rows(SETTING, probe("read-me")) == []  # not committed: unseen
+
+
+async def write_probe(connection: AsyncConnection) -> None:
+    async with LeanTransaction.begin(connection) as transaction:
+        await transaction.execute(INSERT_SETTING, {**probe("read-me"), "version": 3})

@@ -282,7 +282,7 @@ def rank(
         score = wp * parts[0] + wt * parts[1] + ws * parts[2] + wc * parts[3]
         shown, clicked = signals.ctr.get((slot, asset.id), (0, 0))
         candidates.append((-score, -(1 + clicked) / (2 + shown), asset.slug, asset, parts))
-    candidates.sort(key=lambda row: row[:3])
+    candidates.sort()  # slugs are unique: the asset itself is never compared
     draw = rng if weights.exploration > 0 else None
     chosen += _explore(candidates, k - len(chosen), weights.exploration, draw, signals.ctr, slot)
     every, suggestions = (*fixed, weights.exploration), []

@@ -94,7 +94,7 @@ def _seen(rows: list[dict[str, Any]]) -> list[Seen]:
 
 async def anonymous_history(bind: AsyncEngine | AsyncConnection, anonymous_id: str) -> list[Seen]:
     """An anonymous visitor's latest events, oldest first (none for an unknown id)."""
-    async with LeanTransaction.begin(bind) as transaction:
+    async with LeanTransaction.reading(bind) as transaction:
         rows = await transaction.rows(BY_ANONYMOUS_ID, {"anonymous_id": anonymous_id})
     return _seen(rows)
 
@@ -103,7 +103,8 @@ async def contact_history(
     bind: AsyncEngine | AsyncConnection, contact_id: uuid.UUID
 ) -> tuple[ContactFacts | None, list[Seen]]:
     """A contact's persona, stage and captures, and the latest events of its linked ids."""
-    async with LeanTransaction.begin(bind) as transaction:
+    # Two reads, each on its own: a link made between them only shows one request later.
+    async with LeanTransaction.reading(bind) as transaction:
         facts = await transaction.rows(CONTACT, {"contact_id": contact_id})
         if not facts:
             return None, []
