@@ -120,6 +120,12 @@
       const value = (query.get(name) || "").trim().slice(0, 200);
       if (value) body[name] = value;
     }
+    // The browser's anonymous id, when inbound.js may keep one: the capture ties the pages
+    // this browser viewed before to the lead. None before consent, or in cookieless mode.
+    const tracker = window.inbound;
+    const visitor = tracker && typeof tracker.anonymousId === "function" && tracker.anonymousId();
+    if (visitor) body.visitor_id = visitor;
+    else delete body.visitor_id;
     if (isUrl(location.href)) body.page_url = location.href;
     if (isUrl(document.referrer)) body.referrer = document.referrer;
     return body;

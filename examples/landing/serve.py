@@ -7,6 +7,8 @@ The pages hold placeholders that are replaced in every ``.html`` file served:
 - ``{{API}}``: the service's base URL (``--api``, by default ``http://127.0.0.1:8000``);
 - ``{{KEY}}``: the site's public key (``--key``);
 - ``{{ASSET}}``: the gated asset's slug or id (``--asset``);
+- ``{{CONSENT}}``: the site's tracking consent mode, which inbound.js mirrors (``--consent``:
+  ``required``, the default, ``cookieless`` or ``granted``);
 - ``{{ORIGIN}}``: this page's own origin, as the browser addressed it (``http://`` and the
   ``Host`` header), so that ``_redirect`` leads back here.
 
@@ -53,8 +55,19 @@ class LandingHandler(SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
 
-def make_server(host: str, port: int, api: str, key: str, asset: str) -> ThreadingHTTPServer:
-    values = {"API": api.rstrip("/"), "KEY": key, "ASSET": asset, "LISTEN": f"{host}:{port}"}
+CONSENT_MODES = ("required", "cookieless", "granted")
+
+
+def make_server(
+    host: str, port: int, api: str, key: str, asset: str, consent: str = "required"
+) -> ThreadingHTTPServer:
+    values = {
+        "API": api.rstrip("/"),
+        "KEY": key,
+        "ASSET": asset,
+        "CONSENT": consent,
+        "LISTEN": f"{host}:{port}",
+    }
     return ThreadingHTTPServer((host, port), partial(LandingHandler, values=values))
 
 
@@ -63,13 +76,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api", default="http://127.0.0.1:8000", help="the service's base URL")
     parser.add_argument("--key", required=True, help="the site's public key (inb_pk_...)")
     parser.add_argument("--asset", required=True, help="the gated asset's slug or id")
+    parser.add_argument(
+        "--consent",
+        choices=CONSENT_MODES,
+        default="required",
+        help="the site's tracking consent mode, as set on the site in the service",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on")
     args = parser.parse_args(argv)
-    server = make_server(args.host, args.port, args.api, args.key, args.asset)
+    server = make_server(args.host, args.port, args.api, args.key, args.asset, args.consent)
     print(f"serving the landing page on http://{args.host}:{args.port}", file=sys.stderr)
     print(f"  plain form: http://{args.host}:{args.port}/", file=sys.stderr)
     print(f"  fetch form: http://{args.host}:{args.port}/fetch.html", file=sys.stderr)
+    print(f"  blog post:  http://{args.host}:{args.port}/blog.html", file=sys.stderr)
+    print(f"  case study: http://{args.host}:{args.port}/case-study.html", file=sys.stderr)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

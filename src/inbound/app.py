@@ -49,6 +49,7 @@ from inbound.tracking.nbc.controller import (
     NextController,
 )
 from inbound.tracking.nbc.snapshot import SnapshotCache
+from inbound.tracking.snippet import SnippetController
 from inbound.tracking.writer import EventWriter
 from inbound.webhooks.controller import WebhookController
 from inbound.worker import Worker
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HubSpotWebhookController,
             HealthController,
             DashboardController,
+            SnippetController,
             create_static_files_router(
                 path=DOCS_ASSETS, directories=[swagger_ui_path], include_in_schema=False
             ),
