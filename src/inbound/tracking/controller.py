@@ -244,5 +244,5 @@ async def _envelope(
     )
 
 
-document_request_body("ingestBatch", BatchDoc, ("application/json", "text/plain"))
-document_request_body("ingestEvent", EventDoc, ("application/json", "text/plain"))
+document_request_body("ingestBatch", BatchDoc, ("application/json",))
+document_request_body("ingestEvent", EventDoc, ("application/json",))
