@@ -53,6 +53,8 @@ PHASES = ("attract", "convert", "close", "delight")
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 SLOTS = ("sidebar", "after-article", "footer")
 # Hand-written twins of the service's history statements: the database's share of a request.
+BROWSER_SQL = """SELECT contact_id FROM visitor_identities
+WHERE kind = 'anonymous' AND external_id = $1"""
 ANONYMOUS_SQL = """SELECT id, asset_id, occurred_at, context #>> '{campaign,name}' AS campaign
 FROM tracking_events WHERE anonymous_id = $1 ORDER BY occurred_at DESC LIMIT 300"""
 CONTACT_SQL = """SELECT c.persona_id, c.stage, k.asset_id, k.created_at
@@ -237,11 +239,12 @@ async def open_loop(
     return latencies
 
 
-async def http_phase(base: str, paths: Sequence[str], headers: dict[str, str], rate: float,
+async def http_phase(base: str, requests: Sequence[tuple[str, dict[str, str]]], rate: float,
                      warmup: float, seconds: float) -> tuple[list[float], int]:  # fmt: skip
-    target = Target(base, headers)
-    pool = Pool(target, 32)
-    heads = [f"GET {p} HTTP/1.1\r\n".encode() + target.head + b"\r\n\r\n" for p in paths]
+    """GET each (path, headers) in turn, open loop."""
+    pool = Pool(Target(base, {}), 32)
+    heads = [f"GET {p} HTTP/1.1\r\n".encode() + Target(base, h).head + b"\r\n\r\n"
+             for p, h in requests]  # fmt: skip
     errors = 0
 
     async def send(i: int) -> None:
@@ -273,7 +276,13 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
                     await connection.fetch(CONTACT_SQL, cid)
                     await connection.fetch(LINKED_SQL, cid)
             elif "anonymous_id" in params:
-                await connection.fetch(ANONYMOUS_SQL, params["anonymous_id"])
+                async with connection.transaction():
+                    linked = await connection.fetchval(BROWSER_SQL, params["anonymous_id"])
+                    if linked is not None:
+                        await connection.fetch(CONTACT_SQL, linked)
+                        await connection.fetch(LINKED_SQL, linked)
+                    else:
+                        await connection.fetch(ANONYMOUS_SQL, params["anonymous_id"])
 
     await open_loop(send, rate, warmup)
     latencies = await open_loop(send, rate, seconds)
@@ -339,12 +348,14 @@ def main() -> None:
         print(f"filled in {filled:.1f} s: {args.events:,} events, {args.contacts:,} contacts, "
               f"{args.assets} assets; signals in {refresh_s:.1f} s ({refreshed})")  # fmt: skip
         mix = requests_for(people, world, 20_000, args.seed)
-        paths = [f"{NEXT}?{urlencode(p)}" for p in mix]
-        headers = {"Authorization": f"Bearer {world['site']['public_key']}", "Origin": ORIGIN}
+        # A page asks with the site's public key; a server asks by contact with a lead reader's.
+        page = {"Authorization": f"Bearer {world['site']['public_key']}", "Origin": ORIGIN}
+        server = {"Authorization": f"Bearer {admin_key}"}
+        requests = [(f"{NEXT}?{urlencode(p)}", server if "contact_id" in p else page) for p in mix]
         skip = int(args.rate * args.warmup)
-        ours, errors = run(http_phase(base, paths, headers, args.rate, args.warmup, args.duration))
+        ours, errors = run(http_phase(base, requests, args.rate, args.warmup, args.duration))
         bare, bare_errors = run(
-            http_phase(base, ["/health"], {}, args.rate, args.warmup, args.duration)
+            http_phase(base, [("/health", {})], args.rate, args.warmup, args.duration)
         )
         alone = run(sql_phase(url, mix, args.rate, args.warmup, args.duration))
     results = {

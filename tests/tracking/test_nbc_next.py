@@ -6,15 +6,26 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import Contact
+from inbound.ratelimit import parse_limit
 from inbound.tracking.models import VisitorIdentity
-from tests.conftest import Headers
+from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import ORIGIN, capture
-from tests.tracking.nbc_world import RULES, NbcWorld, make_nbc_world, next_content, slugs, view
+from tests.tracking.nbc_world import (
+    NEXT,
+    RULES,
+    NbcWorld,
+    make_nbc_world,
+    next_content,
+    slugs,
+    view,
+)
 
 CONTACTS = Contact.__table__  # type: ignore[attr-defined]
 IDENTITIES = VisitorIdentity.__table__  # type: ignore[attr-defined]
@@ -101,7 +112,7 @@ class TestAnswer:
         client: httpx.AsyncClient,
         world: NbcWorld,
         connection: AsyncConnection,
-        admin: Headers,
+        make_key: KeyMaker,
     ) -> None:
         # The contact captured the SEO e-book (so it is a lead: convert).
         captured = await capture(client, world.site, asset="ebook-seo", email="li@example.com")
@@ -121,7 +132,8 @@ class TestAnswer:
         await view(connection, world, "blog-crm", anonymous_id="browser-1")
         await view(connection, world, "case-study", user_id="u-7")
         await view(connection, world, "ebook-crm", anonymous_id="someone-else")
-        response = await next_content(client, world, contact_id=contact_id, k=6)
+        sales = await make_key(Scope.LEADS_READ, name="sales")
+        response = await next_content(client, world, contact_id=contact_id, k=6, headers=sales)
         assert response.status_code == 200, response.text
         items = response.json()["items"]
         found = [item["asset"]["slug"] for item in items]
@@ -129,14 +141,38 @@ class TestAnswer:
         assert set(found) == {"blog-seo", "ebook-crm", "onboarding"}
         assert found[0] == "ebook-crm"
         assert items[0]["components"]["persona_fit"] == pytest.approx(1.0)  # CFO, relevance 3
+        # The browser linked to the contact is answered as the contact, with the page's key.
+        browser = await next_content(client, world, anonymous_id="browser-1", k=6)
+        assert browser.status_code == 200, browser.text
+        assert [item["asset"]["slug"] for item in browser.json()["items"]] == found
 
     async def test_an_unknown_contact_answers_like_a_new_visitor(
-        self, client: httpx.AsyncClient, world: NbcWorld
+        self, client: httpx.AsyncClient, world: NbcWorld, make_key: KeyMaker
     ) -> None:
         new = await next_content(client, world)
-        unknown = await next_content(client, world, contact_id=str(uuid.uuid4()))
+        sales = await make_key(Scope.LEADS_READ, name="sales")
+        unknown = await next_content(client, world, contact_id=str(uuid.uuid4()), headers=sales)
         assert unknown.status_code == 200
         assert unknown.json()["items"] == new.json()["items"]
+
+    async def test_asking_by_contact_takes_a_lead_reader_never_the_public_key(
+        self, client: httpx.AsyncClient, world: NbcWorld, make_key: KeyMaker
+    ) -> None:
+        captured = await capture(client, world.site, asset="ebook-seo", email="kim@example.com")
+        contact_id = captured.json()["contact_id"]
+        public = await next_content(client, world, contact_id=contact_id)
+        assert public.status_code == 403, public.text
+        assert public.json()["errors"][0]["field"] == "contact_id"
+        content_only = await make_key(Scope.CONTENT_READ, name="editor")
+        for headers, status in (
+            (content_only, 403),
+            ({"Authorization": "Bearer inb_sk_nope"}, 401),
+        ):
+            response = await next_content(client, world, contact_id=contact_id, headers=headers)
+            assert response.status_code == status, response.text
+        bare = await client.get(NEXT, params={"contact_id": contact_id})
+        assert bare.status_code == 401
+        assert "leads:read" in bare.json()["detail"]
 
 
 class TestPinnedRules:
@@ -228,3 +264,19 @@ class TestRefusals:
         )  # fmt: skip
         assert preflight.status_code == 204
         assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+class TestRateLimit:
+    async def test_a_page_client_over_its_rate_gets_429_and_events_still_go_in(
+        self, app: Litestar, client: httpx.AsyncClient, world: NbcWorld
+    ) -> None:
+        app.state.tracking_limit = parse_limit("2/minute")
+        for _ in range(2):
+            assert (await next_content(client, world)).status_code == 200
+        refused = await next_content(client, world)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"].isdigit()
+        # Suggestions and events are counted apart: a page asking often still reports views.
+        event = {"type": "page", "anonymousId": "a-1", "properties": {"url": ORIGIN}}
+        sent = await client.post("/api/v1/t", json=event, headers=world.site.site_headers)
+        assert sent.status_code == 200, sent.text

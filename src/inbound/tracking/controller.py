@@ -169,19 +169,25 @@ async def _one(request: Request[Any, Any, Any], default_type: str) -> BatchAccep
 
 async def _read(request: Request[Any, Any, Any]) -> bytes:
     """The body, after the client's rate limit; JSON whatever its type says, for beacons."""
+    await limit_client(request, "tracking-ip")
+    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
+        raise UnsupportedMediaType("send events as application/json or text/plain")
+    return await request.body()
+
+
+async def limit_client(request: Request[Any, Any, Any], counter: str) -> None:
+    """429 once the client's address has spent `INBOUND_TRACKING_RATE_PER_IP` on ``counter``:
+    the public endpoints a page calls take no secret, so the address is all there is to count."""
     state = request.app.state
     limiter: RateLimiter = state.rate_limiter
     client_ip = request.client.host if request.client else "unknown"
-    verdict = await limiter.hit(state.tracking_limit, "tracking-ip", rate_bucket(client_ip))
+    verdict = await limiter.hit(state.tracking_limit, counter, rate_bucket(client_ip))
     if not verdict.allowed:
         raise TooManyRequests(
             f"too many requests; retry in {verdict.retry_after} s",
             headers={"Retry-After": str(verdict.retry_after)},
         )
-    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
-        raise UnsupportedMediaType("send events as application/json or text/plain")
-    return await request.body()
 
 
 def _refusal(message: str, default_field: str) -> InvalidTracking:

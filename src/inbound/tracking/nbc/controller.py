@@ -11,10 +11,10 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import requires
+from inbound.auth.principal import bearer_token, principal_for, requires
 from inbound.auth.scopes import Scope
 from inbound.db import bind_of, utcnow
-from inbound.errors import BadRequest, FieldError, problems
+from inbound.errors import BadRequest, FieldError, Forbidden, Unauthorized, problems
 from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_of
 from inbound.leads.reference import CaptureReference
 from inbound.leads.schemas import VISITOR_ID
@@ -22,6 +22,7 @@ from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Pag
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
 from inbound.schemas import NO_NUL
+from inbound.tracking.controller import limit_client
 from inbound.tracking.nbc.blend import Suggestion
 from inbound.tracking.nbc.schemas import (
     SLOT_PATTERN,
@@ -77,13 +78,15 @@ class NextController(Controller):
         operation_id="nextContent",
         summary="The next best content for a visitor",
         description="Called by a site's pages with the site's public key (`ingest` scope), "
-        "from one of its origins. Give `anonymous_id` or `contact_id`, or neither for a new "
-        "visitor; an unknown one is answered as a new visitor. Pinned rules that match come "
-        "first, then the blend of persona fit, topic affinity, funnel progression, "
+        "from one of its origins, with the browser's `anonymous_id` (or none for a new "
+        "visitor). `contact_id` asks for a known lead and takes a server's API key with "
+        "`leads:read` instead: a public key, readable in any page, must not reveal what a "
+        "lead is suggested. An unknown id is answered as a new visitor. Pinned rules that "
+        "match come first, then the blend of persona fit, topic affinity, funnel progression, "
         "co-visitation and exploration; each item says why it was chosen. What the visitor "
         "already viewed or captured is left out unless a rule pins it.",
-        security=[{"siteKey": []}],
-        responses=problems(400, 401, 403, 422),
+        security=[{"siteKey": []}, {"bearerAuth": []}],
+        responses=problems(400, 401, 403, 422, 429),
     )
     async def next_content(
         self,
@@ -95,20 +98,41 @@ class NextController(Controller):
         asset: AssetParam = None,
     ) -> NextContent:
         state = request.app.state
-        reference: CaptureReference = state.capture_reference
-        await reference.follow_other_processes()
-        site_key = await site_key_of(reference, request, {})
-        check_site_origin(request, site_key)
         if anonymous_id is not None and contact_id is not None:
             detail = "give `anonymous_id` or `contact_id`, not both"
             errors = [FieldError(field=name, message=detail) for name in BOTH_IDS]
             raise BadRequest(detail, errors=errors)
+        if contact_id is None:
+            await limit_client(request, "next-ip")
+            reference: CaptureReference = state.capture_reference
+            await reference.follow_other_processes()
+            check_site_origin(request, await site_key_of(reference, request, {}))
+        else:
+            await _check_lead_reader(request)
         snapshots: SnapshotCache = state.nbc_snapshot
         query = NextQuery(slot, k, anonymous_id, contact_id, asset)
         suggestions = await next_content(
             await snapshots.get(), bind_of(state.sessionmaker), query, now=utcnow(), rng=_rng
         )
         return NextContent(items=[_item(s) for s in suggestions], slot=slot, k=k)
+
+
+async def _check_lead_reader(request: Request[Any, Any, Any]) -> None:
+    """Asking by contact is reading a lead: a server's key with `leads:read`, never a site's."""
+    plain = bearer_token(request.headers.get("authorization"))
+    if plain is None:
+        raise Unauthorized(
+            "`contact_id` takes an API key with `leads:read` as `Authorization: Bearer KEY`"
+        )
+    principal = await principal_for(request.app.state.sessionmaker, plain)
+    if principal is None:
+        raise Unauthorized("unknown or revoked API key")
+    if principal.site_id is not None or not principal.allows(Scope.LEADS_READ):
+        raise Forbidden(
+            "`contact_id` takes an API key with `leads:read`; a site's public key may only ask "
+            "by `anonymous_id`",
+            field="contact_id",
+        )
 
 
 def _item(suggestion: Suggestion) -> SuggestionRead:

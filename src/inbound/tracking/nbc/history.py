@@ -1,7 +1,9 @@
 """A visitor's own history, read live on every request in one or two lean statements.
 
 An anonymous visitor's history is its latest events; a contact's is the latest events of
-every id linked to it (`visitor_identities`), plus its captures, persona and stage.
+every id linked to it (`visitor_identities`), plus its captures, persona and stage. A browser
+whose anonymous id is linked to a contact is that contact: after the form, its answers know
+what it captured, its persona and its stage.
 """
 
 import uuid
@@ -72,6 +74,11 @@ BY_CONTACT = LeanStatement(
         select(_linked("user", EVENTS.c.user_id).subquery()),
     )
 )
+LINKED_CONTACT = LeanStatement(
+    select(IDENTITIES.c.contact_id).where(
+        IDENTITIES.c.kind == "anonymous", IDENTITIES.c.external_id == bindparam("anonymous_id")
+    )
+)
 CONTACT = LeanStatement(
     select(
         CONTACTS.c.persona_id,
@@ -92,23 +99,35 @@ def _seen(rows: list[dict[str, Any]]) -> list[Seen]:
     return [Seen(row["asset_id"], row["occurred_at"], row["campaign"]) for row in ordered]
 
 
-async def anonymous_history(bind: AsyncEngine | AsyncConnection, anonymous_id: str) -> list[Seen]:
-    """An anonymous visitor's latest events, oldest first (none for an unknown id)."""
+async def browser_history(
+    bind: AsyncEngine | AsyncConnection, anonymous_id: str
+) -> tuple[ContactFacts | None, list[Seen]]:
+    """The history of the contact the anonymous id is linked to; else the id's own latest
+    events, oldest first (none for an unknown id)."""
     async with LeanTransaction.reading(bind) as transaction:
+        linked = await transaction.rows(LINKED_CONTACT, {"anonymous_id": anonymous_id})
+        if linked:
+            return await _contact_history(transaction, linked[0]["contact_id"])
         rows = await transaction.rows(BY_ANONYMOUS_ID, {"anonymous_id": anonymous_id})
-    return _seen(rows)
+    return None, _seen(rows)
 
 
 async def contact_history(
     bind: AsyncEngine | AsyncConnection, contact_id: uuid.UUID
 ) -> tuple[ContactFacts | None, list[Seen]]:
     """A contact's persona, stage and captures, and the latest events of its linked ids."""
-    # Two reads, each on its own: a link made between them only shows one request later.
     async with LeanTransaction.reading(bind) as transaction:
-        facts = await transaction.rows(CONTACT, {"contact_id": contact_id})
-        if not facts:
-            return None, []
-        rows = await transaction.rows(BY_CONTACT, {"contact_id": contact_id})
+        return await _contact_history(transaction, contact_id)
+
+
+async def _contact_history(
+    transaction: LeanTransaction, contact_id: uuid.UUID
+) -> tuple[ContactFacts | None, list[Seen]]:
+    # Reads each on its own: a link made between them only shows one request later.
+    facts = await transaction.rows(CONTACT, {"contact_id": contact_id})
+    if not facts:
+        return None, []
+    rows = await transaction.rows(BY_CONTACT, {"contact_id": contact_id})
     captures = tuple(
         (row["asset_id"], row["created_at"]) for row in facts if row["asset_id"] is not None
     )
