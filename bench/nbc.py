@@ -53,8 +53,7 @@ PHASES = ("attract", "convert", "close", "delight")
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer")
 SLOTS = ("sidebar", "after-article", "footer")
 # Hand-written twins of the service's history statements: the database's share of a request.
-BROWSER_SQL = """SELECT contact_id FROM visitor_identities
-WHERE kind = 'anonymous' AND external_id = $1"""
+BROWSER_SQL = "SELECT asset_id, created_at FROM captures WHERE visitor_id = $1"
 ANONYMOUS_SQL = """SELECT id, asset_id, occurred_at, context #>> '{campaign,name}' AS campaign
 FROM tracking_events WHERE anonymous_id = $1 ORDER BY occurred_at DESC LIMIT 300"""
 CONTACT_SQL = """SELECT c.persona_id, c.stage, k.asset_id, k.created_at
@@ -277,12 +276,8 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
                     await connection.fetch(LINKED_SQL, cid)
             elif "anonymous_id" in params:
                 async with connection.transaction():
-                    linked = await connection.fetchval(BROWSER_SQL, params["anonymous_id"])
-                    if linked is not None:
-                        await connection.fetch(CONTACT_SQL, linked)
-                        await connection.fetch(LINKED_SQL, linked)
-                    else:
-                        await connection.fetch(ANONYMOUS_SQL, params["anonymous_id"])
+                    await connection.fetch(BROWSER_SQL, params["anonymous_id"])
+                    await connection.fetch(ANONYMOUS_SQL, params["anonymous_id"])
 
     await open_loop(send, rate, warmup)
     latencies = await open_loop(send, rate, seconds)

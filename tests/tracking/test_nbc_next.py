@@ -141,10 +141,34 @@ class TestAnswer:
         assert set(found) == {"blog-seo", "ebook-crm", "onboarding"}
         assert found[0] == "ebook-crm"
         assert items[0]["components"]["persona_fit"] == pytest.approx(1.0)  # CFO, relevance 3
-        # The browser linked to the contact is answered as the contact, with the page's key.
+        # With the page's key, a browser linked to the contact is answered from its own
+        # views only: a public key reveals nothing of the contact's record.
         browser = await next_content(client, world, anonymous_id="browser-1", k=6)
         assert browser.status_code == 200, browser.text
-        assert [item["asset"]["slug"] for item in browser.json()["items"]] == found
+        assert {item["asset"]["slug"] for item in browser.json()["items"]} == {
+            "blog-seo",
+            "ebook-seo",
+            "ebook-crm",
+            "case-study",
+            "onboarding",
+        }
+
+    async def test_a_browser_s_own_captures_are_left_out_and_move_it_on(
+        self, client: httpx.AsyncClient, world: NbcWorld
+    ) -> None:
+        captured = await capture(
+            client, world.site, asset="ebook-crm", email="jo@example.com", visitor_id="tab-1"
+        )
+        assert captured.status_code == 201, captured.text
+        found = await slugs(client, world, anonymous_id="tab-1", k=6)
+        assert "ebook-crm" not in found
+        assert found[0] == "case-study"  # the next phase (close), on the captured topic
+        # Another browser that posts the same email learns nothing of the first one's capture.
+        other = await capture(
+            client, world.site, asset="blog-seo", email="jo@example.com", visitor_id="tab-2"
+        )
+        assert other.status_code == 201, other.text
+        assert "ebook-crm" in await slugs(client, world, anonymous_id="tab-2", k=6)
 
     async def test_an_unknown_contact_answers_like_a_new_visitor(
         self, client: httpx.AsyncClient, world: NbcWorld, make_key: KeyMaker

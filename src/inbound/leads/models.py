@@ -127,6 +127,13 @@ class Capture(SQLModel, table=True):
         Index("ix_captures_asset_id_id", "asset_id", "id"),
         Index("ix_captures_site_id_id", "site_id", "id"),
         Index("ix_captures_created_at", "created_at", postgresql_include=["asset_id"]),
+        # A browser's own captures, for its next-best-content answers.
+        Index(
+            "ix_captures_visitor_id",
+            "visitor_id",
+            postgresql_where=text("visitor_id IS NOT NULL"),
+            sqlite_where=text("visitor_id IS NOT NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)

@@ -1,9 +1,11 @@
 """A visitor's own history, read live on every request in one or two lean statements.
 
 An anonymous visitor's history is its latest events; a contact's is the latest events of
-every id linked to it (`visitor_identities`), plus its captures, persona and stage. A browser
-whose anonymous id is linked to a contact is that contact: after the form, its answers know
-what it captured, its persona and its stage.
+every id linked to it (`visitor_identities`), plus its captures, persona and stage.
+
+A browser asks with the site's public key, and anyone can post a form or an identify call
+with someone else's email: so a browser's history is only what it did itself, its events and
+the captures it posted (their `visitor_id`), never what its contact's record holds.
 """
 
 import uuid
@@ -36,13 +38,16 @@ class Seen:
     campaign: str | None
 
 
+Captures = tuple[tuple[uuid.UUID, datetime], ...]  # (asset, when), each capture
+
+
 @dataclass(frozen=True, slots=True)
 class ContactFacts:
     """A contact's persona, stage and captures; None when there is no such contact."""
 
     persona_id: uuid.UUID | None
     stage: str | None
-    captures: tuple[tuple[uuid.UUID, datetime], ...]
+    captures: Captures
 
 
 def _columns() -> tuple[Any, ...]:
@@ -74,9 +79,9 @@ BY_CONTACT = LeanStatement(
         select(_linked("user", EVENTS.c.user_id).subquery()),
     )
 )
-LINKED_CONTACT = LeanStatement(
-    select(IDENTITIES.c.contact_id).where(
-        IDENTITIES.c.kind == "anonymous", IDENTITIES.c.external_id == bindparam("anonymous_id")
+BROWSER_CAPTURES = LeanStatement(
+    select(CAPTURES.c.asset_id, CAPTURES.c.created_at).where(
+        CAPTURES.c.visitor_id == bindparam("anonymous_id")
     )
 )
 CONTACT = LeanStatement(
@@ -101,33 +106,25 @@ def _seen(rows: list[dict[str, Any]]) -> list[Seen]:
 
 async def browser_history(
     bind: AsyncEngine | AsyncConnection, anonymous_id: str
-) -> tuple[ContactFacts | None, list[Seen]]:
-    """The history of the contact the anonymous id is linked to; else the id's own latest
-    events, oldest first (none for an unknown id)."""
+) -> tuple[Captures, list[Seen]]:
+    """The captures a browser posted and its latest events, oldest first (none for an
+    unknown id)."""
     async with LeanTransaction.reading(bind) as transaction:
-        linked = await transaction.rows(LINKED_CONTACT, {"anonymous_id": anonymous_id})
-        if linked:
-            return await _contact_history(transaction, linked[0]["contact_id"])
+        posted = await transaction.rows(BROWSER_CAPTURES, {"anonymous_id": anonymous_id})
         rows = await transaction.rows(BY_ANONYMOUS_ID, {"anonymous_id": anonymous_id})
-    return None, _seen(rows)
+    return tuple((row["asset_id"], row["created_at"]) for row in posted), _seen(rows)
 
 
 async def contact_history(
     bind: AsyncEngine | AsyncConnection, contact_id: uuid.UUID
 ) -> tuple[ContactFacts | None, list[Seen]]:
     """A contact's persona, stage and captures, and the latest events of its linked ids."""
+    # Two reads, each on its own: a link made between them only shows one request later.
     async with LeanTransaction.reading(bind) as transaction:
-        return await _contact_history(transaction, contact_id)
-
-
-async def _contact_history(
-    transaction: LeanTransaction, contact_id: uuid.UUID
-) -> tuple[ContactFacts | None, list[Seen]]:
-    # Reads each on its own: a link made between them only shows one request later.
-    facts = await transaction.rows(CONTACT, {"contact_id": contact_id})
-    if not facts:
-        return None, []
-    rows = await transaction.rows(BY_CONTACT, {"contact_id": contact_id})
+        facts = await transaction.rows(CONTACT, {"contact_id": contact_id})
+        if not facts:
+            return None, []
+        rows = await transaction.rows(BY_CONTACT, {"contact_id": contact_id})
     captures = tuple(
         (row["asset_id"], row["created_at"]) for row in facts if row["asset_id"] is not None
     )

@@ -17,7 +17,7 @@ from inbound.pagination import PageRequest, fetch_page
 from inbound.personas.service import PersonaNotFound, PersonaService
 from inbound.schemas import parse_ref
 from inbound.tracking.nbc.blend import Suggestion, View, Visitor, rank
-from inbound.tracking.nbc.history import Seen, browser_history, contact_history
+from inbound.tracking.nbc.history import Captures, Seen, browser_history, contact_history
 from inbound.tracking.nbc.models import NbcRule, NbcSetting
 from inbound.tracking.nbc.schemas import NbcSettings
 from inbound.tracking.nbc.snapshot import SETTINGS, WEIGHTS, Snapshot
@@ -56,15 +56,14 @@ async def next_content(
     """
     current = _current_asset(snapshot, query.asset)
     seen: list[Seen] = []
-    captures: Sequence[tuple[uuid.UUID, datetime]] = ()
+    captures: Captures = ()
     persona_id, stage = None, None
-    facts = None
     if query.contact_id is not None:
         facts, seen = await contact_history(bind, query.contact_id)
+        if facts is not None:
+            persona_id, stage, captures = facts.persona_id, facts.stage, facts.captures
     elif query.anonymous_id is not None:
-        facts, seen = await browser_history(bind, query.anonymous_id)
-    if facts is not None:
-        persona_id, stage, captures = facts.persona_id, facts.stage, facts.captures
+        captures, seen = await browser_history(bind, query.anonymous_id)
     views = [View(s.asset_id, s.at) for s in seen if s.asset_id is not None]
     # A capture is the strongest sign of interest: it counts as a view at its time too.
     views = sorted([*views, *(View(a, at) for a, at in captures)], key=lambda v: v.at)
