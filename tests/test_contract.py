@@ -23,6 +23,7 @@ schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
 # schema may still be refused with a 400.
 CROSS_PARAMETER_RULES = {
     "funnelReport", "velocityReport", "assetsReport", "pathsReport", "listLeads", "resyncCrm",
+    "nextContent",
 }  # fmt: skip
 # Requests only HubSpot can make: generated ones carry no valid signature and get a 401.
 SIGNED_BY_THE_CALLER = {"receiveHubSpotWebhook"}
@@ -32,7 +33,10 @@ SIGNED_BY_THE_CALLER = {"receiveHubSpotWebhook"}
 def server(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     tmp: Path = tmp_path_factory.mktemp("contract")
     # Generated requests come fast from one address: rate limits are tested on their own.
-    unlimited = {"INBOUND_CAPTURE_RATE_PER_IP": "1000000/minute"}
+    unlimited = {
+        "INBOUND_CAPTURE_RATE_PER_IP": "1000000/minute",
+        "INBOUND_TRACKING_RATE_PER_IP": "1000000/minute",
+    }
     # HubSpot's webhooks are checked, and refused as unsigned, rather than unconfigured (503).
     signing = {"INBOUND_HUBSPOT_CLIENT_SECRET": "contract-secret"}
     settings = unlimited | signing
