@@ -5,6 +5,8 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from inbound.spreadsheet import defused
+
 CSV = "text/csv"
 COLUMNS = (
     "id", "email", "first_name", "last_name", "company", "job_title", "phone", "country",
@@ -13,8 +15,6 @@ COLUMNS = (
     "first_utm_medium", "first_utm_campaign", "first_asset_id", "first_site_id", "assets",
     "created_at", "updated_at", "version",
 )  # fmt: skip
-# A cell starting with one of these is a formula to a spreadsheet (OWASP's CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_header() -> str:
@@ -50,10 +50,7 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if hasattr(value, "isoformat"):
         return str(value.isoformat()).replace("+00:00", "Z")
-    text = str(value)
-    if isinstance(value, str) and text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+    return defused(value) if isinstance(value, str) else str(value)
 
 
 def _lines(rows: list[list[str]]) -> str:

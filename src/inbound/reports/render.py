@@ -243,7 +243,8 @@ def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    # Labels and titles come from forms and pages anyone may send: never a formula.
+    writer.writerows([defused(c) if isinstance(c, str) else c for c in row] for row in rows)
     return out.getvalue()
 
 
