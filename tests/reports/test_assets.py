@@ -142,6 +142,19 @@ class TestCsv:
             (a["slug"], a["captures"], a["linear"]) for a in report["assets"]
         ]
 
+    async def test_a_title_a_spreadsheet_would_run_is_defused(
+        self, client: httpx.AsyncClient, reader: Headers, admin: Headers, ids: Ids
+    ) -> None:
+        title = '=HYPERLINK("http://evil.example","x")'
+        patched = await client.patch(f"/api/v1/assets/{SLUGS[0]}", json={"title": title},
+                                     headers=admin)  # fmt: skip
+        assert patched.status_code == 200, patched.text
+        response = await client.get(
+            ASSETS, params={**JANUARY, "stage": "mql", "format": "csv"}, headers=reader
+        )
+        rows = {r["slug"]: r for r in csv.DictReader(io.StringIO(response.text))}
+        assert rows[SLUGS[0]]["title"] == "'" + title
+
 
 class TestBadParameters:
     @pytest.mark.parametrize(

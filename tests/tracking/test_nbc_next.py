@@ -197,6 +197,10 @@ class TestAnswer:
         bare = await client.get(NEXT, params={"contact_id": contact_id})
         assert bare.status_code == 401
         assert "leads:read" in bare.json()["detail"]
+        # A server's key without `contact_id` is told so, not taken for an unknown key.
+        server = await client.get(NEXT, headers=content_only)
+        assert server.status_code == 403, server.text
+        assert "contact_id" in server.json()["detail"]
 
 
 class TestPinnedRules:
@@ -271,8 +275,8 @@ class TestRefusals:
         assert (await client.get("/api/v1/next")).status_code == 401
         bad = {"Authorization": "Bearer inb_pk_nothing"}
         assert (await client.get("/api/v1/next", headers=bad)).status_code == 401
-        # A server-side key is no site's key.
-        assert (await client.get("/api/v1/next", headers=admin)).status_code == 401
+        # A server-side key is no site's key: it may only ask by contact.
+        assert (await client.get("/api/v1/next", headers=admin)).status_code == 403
 
     async def test_origins_and_cors(self, client: httpx.AsyncClient, world: NbcWorld) -> None:
         ours = await next_content(client, world, headers={"Origin": ORIGIN})

@@ -70,6 +70,11 @@ class TestRuleValidation:
          ({"asset": "case-study", "priority": "high"}, "priority", 400),
          ({"asset": "case-study", "slot": "side bar"}, "slot", 400),
          ({"asset": "case-study", "campaign": "x" * 201}, "campaign", 400),
+         ({"asset": "case-study", "campaign": "a\u0000b"}, "campaign", 400),
+         ({"asset": "case-study", "campaign": " "}, "campaign", 400),
+         ({"asset": "case\u0000study"}, "asset", 400),
+         ({"asset": "case-study", "persona": "\u0000"}, "persona", 400),
+         ({"asset": "case-study", "viewed_asset": "a\u0000"}, "viewed_asset", 400),
          ({"asset": "case-study", "colour": "red"}, "colour", 400),
          ({"asset": "no-such-asset"}, "asset", 422),
          ({"asset": "case-study", "persona": "no-such-persona"}, "persona", 422),
@@ -102,7 +107,9 @@ class TestRuleValidation:
     ) -> None:
         rule = (await client.post(RULES, json={"asset": "case-study"}, headers=editor)).json()
         for body, field in (({"asset": "nope"}, "asset"), ({"asset": None}, "asset"),
-                            ({"priority": -1001}, "priority")):  # fmt: skip
+                            ({"priority": -1001}, "priority"),
+                            ({"campaign": "a\u0000"}, "campaign"),
+                            ({"persona": "\u0000"}, "persona")):  # fmt: skip
             response = await client.patch(f"{RULES}/{rule['id']}", json=body, headers=editor)
             assert response.status_code in (400, 422), response.text
             assert field in [e["field"] for e in response.json()["errors"]]

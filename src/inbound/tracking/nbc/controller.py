@@ -22,6 +22,7 @@ from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Pag
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
 from inbound.schemas import NO_NUL
+from inbound.sites.service import SiteKey
 from inbound.tracking.controller import limit_client
 from inbound.tracking.nbc.blend import Suggestion
 from inbound.tracking.nbc.schemas import (
@@ -106,7 +107,7 @@ class NextController(Controller):
             await limit_client(request, "next-ip")
             reference: CaptureReference = state.capture_reference
             await reference.follow_other_processes()
-            check_site_origin(request, await site_key_of(reference, request, {}))
+            check_site_origin(request, await _page_key(reference, request))
         else:
             await _check_lead_reader(request)
         snapshots: SnapshotCache = state.nbc_snapshot
@@ -115,6 +116,20 @@ class NextController(Controller):
             await snapshots.get(), bind_of(state.sessionmaker), query, now=utcnow(), rng=_rng
         )
         return NextContent(items=[_item(s) for s in suggestions], slot=slot, k=k)
+
+
+async def _page_key(reference: CaptureReference, request: Request[Any, Any, Any]) -> SiteKey:
+    """The site's public key a page asks with; a server's key here is told what it may ask."""
+    try:
+        return await site_key_of(reference, request, {})
+    except Unauthorized:
+        plain = bearer_token(request.headers.get("authorization"))
+        if plain is not None and await principal_for(request.app.state.sessionmaker, plain):
+            raise Forbidden(
+                "an API key asks by `contact_id`; without it, ask with the site's public key",
+                field="contact_id",
+            ) from None
+        raise
 
 
 async def _check_lead_reader(request: Request[Any, Any, Any]) -> None:

@@ -7,7 +7,14 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints
 
 from inbound.field_messages import describe_pattern
-from inbound.schemas import JSON_INTEGER, RequestSchema, ResponseSchema, UpdateSchema
+from inbound.schemas import (
+    JSON_INTEGER,
+    NO_NUL,
+    NOT_BLANK,
+    RequestSchema,
+    ResponseSchema,
+    UpdateSchema,
+)
 
 SLOT_PATTERN = describe_pattern(
     r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
@@ -15,12 +22,12 @@ SLOT_PATTERN = describe_pattern(
 )
 Slot = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLOT_PATTERN)]
 # An asset or persona named by id or slug.
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 RuleStage = Literal[
     "anonymous", "subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist"
 ]
 Priority = Annotated[int, Field(ge=-1000, le=1000), JSON_INTEGER]
-Campaign = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Campaign = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
 Weight = Annotated[float, Field(ge=0, le=100)]
 
 
