@@ -53,6 +53,20 @@ class TestNoStore:
                 assert response.status_code != 500, (method, path, response.text)
                 assert_not_stored(response)
 
+    async def test_what_the_router_answers_itself_is_not_stored_and_carries_a_request_id(
+        self, client: httpx.AsyncClient, admin: Headers
+    ) -> None:
+        for method, path in (
+            ("GET", "/api/v1/no-such-thing"),
+            ("DELETE", "/api/v1/next"),
+            ("PUT", "/api/v1/batch"),
+            ("GET", "/api/v1/leads/not-a-uuid/activity"),
+        ):
+            response = await client.request(method, path, headers=admin)
+            assert response.status_code in (404, 405), (method, path, response.status_code)
+            assert_not_stored(response)
+            assert response.headers.get("x-request-id"), (method, path)
+
     async def test_answers_with_personal_data_or_secrets_are_not_stored(
         self, client: httpx.AsyncClient, admin: Headers, make_key: KeyMaker
     ) -> None:

@@ -172,16 +172,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"db_session": Provide(provide_db_session)},
         exception_handlers=EXCEPTION_HANDLERS,
-        # Outermost first: the access log sees the client behind the proxies.
-        middleware=[
-            trusted_proxies(settings.trusted_proxies),
-            request_context_middleware,
-            no_store_middleware,
-            # A route's own middleware (the capture's origin check reads the sites) raises
-            # past the route's error handling; answer it here, inside the request id, the
-            # access log and no-store, not from Litestar's outermost handler.
-            wrap_in_exception_handler,
-        ],
+        # A route's own middleware (the capture's origin check reads the sites) raises past
+        # the route's error handling; answer it here, inside the request id, the access log
+        # and no-store, not from Litestar's outermost handler.
+        middleware=[wrap_in_exception_handler],
         state=State(
             {
                 "settings": settings,
@@ -205,6 +199,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # are never coerced (no "5" for 5, no 0 for false), while enums still take their strings.
         plugins=[PydanticPlugin(validate_strict=None)],  # type: ignore[arg-type]
     )
+    # Around the router itself, outermost first, so that the 404s and 405s it answers on its
+    # own get the request id, the access log and no-store too; the log sees the real client.
+    for wrap in reversed(
+        (trusted_proxies(settings.trusted_proxies), request_context_middleware, no_store_middleware)
+    ):
+        app.asgi_handler = wrap(app.asgi_handler)
     reference = CaptureReference(
         lambda: app.state.sessionmaker, settings.cache_seconds, shared_redis(settings.redis_url)
     )
