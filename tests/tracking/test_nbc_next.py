@@ -244,6 +244,22 @@ class TestPinnedRules:
         assert "blog-crm" not in await slugs(client, world, anonymous_id="anon-4")
 
 
+class TestBrowserStage:
+    async def test_a_browser_that_posted_a_form_is_a_lead_for_rules(
+        self, client: httpx.AsyncClient, world: NbcWorld, editor: Headers
+    ) -> None:
+        for rule in ({"asset": "blog-crm", "stages": ["anonymous"], "priority": 9},
+                     {"asset": "case-study", "stages": ["lead"], "priority": 5}):  # fmt: skip
+            assert (await client.post(RULES, json=rule, headers=editor)).status_code == 201
+        assert (await slugs(client, world, anonymous_id="tab-9"))[0] == "blog-crm"
+        captured = await capture(
+            client, world.site, asset="ebook-seo", email="max@example.com", visitor_id="tab-9"
+        )
+        assert captured.status_code == 201, captured.text
+        found = await slugs(client, world, anonymous_id="tab-9")
+        assert found[0] == "case-study"  # the lead rule; the anonymous one no longer holds
+
+
 class TestRefusals:
     @pytest.mark.parametrize(
         ("params", "field", "status"),

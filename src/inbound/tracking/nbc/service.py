@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from inbound.content.models import AssetKind
 from inbound.content.service import AssetNotFound, AssetService
 from inbound.db import dialect_insert, utcnow
 from inbound.errors import NotFound, Unprocessable
+from inbound.leads.stages import LifecycleStage
 from inbound.pagination import PageRequest, fetch_page
 from inbound.personas.service import PersonaNotFound, PersonaService
 from inbound.schemas import parse_ref
@@ -64,6 +66,7 @@ async def next_content(
             persona_id, stage, captures = facts.persona_id, facts.stage, facts.captures
     elif query.anonymous_id is not None:
         captures, seen = await browser_history(bind, query.anonymous_id)
+        stage = _stage_of_browser(snapshot, captures)
     views = [View(s.asset_id, s.at) for s in seen if s.asset_id is not None]
     # A capture is the strongest sign of interest: it counts as a view at its time too.
     views = sorted([*views, *(View(a, at) for a, at in captures)], key=lambda v: v.at)
@@ -83,6 +86,17 @@ async def next_content(
         visitor, snapshot.catalog, signals, slot=query.slot, k=query.k, now=now,
         weights=snapshot.weights, rng=rng,
     )  # fmt: skip
+
+
+def _stage_of_browser(snapshot: Snapshot, captures: Captures) -> str | None:
+    """The stage a browser's own forms made its lead: `subscriber` when it only took
+    newsletters, else `lead`; none before its first form. Later stages are the lead's record,
+    which the browser's key may not read."""
+    if not captures:
+        return None
+    kinds = {getattr(snapshot.by_ref.get(asset_id), "kind", None) for asset_id, _ in captures}
+    newsletters_only = kinds == {AssetKind.NEWSLETTER.value}
+    return (LifecycleStage.SUBSCRIBER if newsletters_only else LifecycleStage.LEAD).value
 
 
 def _current_asset(snapshot: Snapshot, ref: str | None) -> uuid.UUID | None:
