@@ -91,13 +91,12 @@ CustomFields = Annotated[
     ),
 ]
 Url = Annotated[HttpUrl, Field(examples=["https://www.example.com/ebooks/scoring"])]
-VISITOR_ID = describe_pattern(
-    r"^[A-Za-z0-9._:-]+$", "must hold only letters, digits and the characters . _ : -"
-)
-VisitorId = Annotated[str, StringConstraints(max_length=100, pattern=VISITOR_ID)]
 VISIBLE_ASCII = describe_pattern(
     r"^[\x21-\x7e]+$", "must hold only visible ASCII characters (no spaces)"
 )
+# What events take as `anonymousId`: a browser id tracked as such must tie its form to it.
+VISITOR_ID = VISIBLE_ASCII
+VisitorId = Annotated[str, StringConstraints(max_length=100, pattern=VISITOR_ID)]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=VISIBLE_ASCII)
 ]

@@ -87,7 +87,10 @@ class EventDoc(RequestSchema):
         description="The browser's id, 1 to 100 visible ASCII characters; this or `userId`.",
     )
     userId: str | None = Field(  # noqa: N815
-        default=None, max_length=200, description="The site's own id of a signed-in user."
+        default=None,
+        max_length=200,
+        description="A signed-in user's id: one person on every site of this service "
+        "(prefix a site's own numbering to keep sites apart).",
     )
     event: str | None = Field(
         default=None, max_length=200, description="A `track` call's event name (required)."
