@@ -13,7 +13,8 @@ class IdentityRead(ResponseSchema):
     """An id a lead's pages sent, linked to the lead."""
 
     kind: Literal["anonymous", "user"] = Field(
-        description="`anonymous`: a browser's anonymous id; `user`: a signed-in user's id, the same person on every site."
+        description="`anonymous`: a browser's anonymous id; `user`: a signed-in user's id, "
+        "the same person on every site."
     )
     external_id: str
     linked_at: datetime
