@@ -66,7 +66,8 @@ class LeadIdentityController(Controller):
         operation_id="getLeadIdentities",
         summary="The ids a lead is known by, and its merge log",
         description="Anonymous ids (a browser's) and user ids (a signed-in user's, one "
-        "namespace for all sites) linked to the lead by a capture or an identify call, and the newest 200 merge-log entries: links made, "
+        "namespace for all sites) linked to the lead by a capture or an identify call, and "
+        "the newest 200 merge-log entries: links made, "
         "refused (an id already another lead's, or a lead with 500 anonymous ids) and undone.",
         responses=problems(400, 401, 403, 404),
     )
