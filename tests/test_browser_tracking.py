@@ -31,6 +31,7 @@ CAMPAIGN = (
     "&utm_term=finops&utm_content=banner"
 )
 ANALYTICS_CONSENT = {"categoryPreferences": {"analytics": True}}
+ANALYTICS_REFUSED = {"categoryPreferences": {"analytics": False}}
 # The stub a site puts before the script tag, so that calls made before it loads are kept.
 STUB = (
     "window.inbound = window.inbound || [];"
@@ -152,10 +153,12 @@ class TestPageView:
 
 def assert_kept_by_nobody(events: list[Event], site: TrackedSite) -> None:
     """Events the service must store cookieless: one id for the page load, kept nowhere, and
-    no consent said; the id Segment's format asks for is then dropped by the service."""
+    no consent said (or a refusal); the id Segment's format asks for is then dropped by the
+    service, and no user id is sent."""
     assert len({e["anonymousId"] for e in events}) == 1
     assert all(UUID.match(e["anonymousId"]) for e in events)
-    assert all("consent" not in e["context"] for e in events)
+    assert all(e["context"].get("consent", ANALYTICS_REFUSED) == ANALYTICS_REFUSED for e in events)
+    assert all("userId" not in e for e in events)
     assert events[0]["anonymousId"] not in json.dumps(site.stored())
 
 
@@ -187,6 +190,21 @@ class TestConsent:
         assert_kept_by_nobody(after, site)
         assert after[0]["anonymousId"] != visitor
         assert site.stored() == {"local": {"inbound_consent": "denied"}, "cookie": ""}
+
+    def test_a_refusal_in_granted_mode_is_said_and_sends_no_user_id(
+        self, site: TrackedSite
+    ) -> None:
+        site.open("/", page_html(consent="granted"))
+        site.wait_for_events(1, "page")
+        site.page.evaluate("inbound.consent(false)")
+        site.page.evaluate("inbound.identify('user-42')")
+        site.page.evaluate("inbound.track('After Refusal')")
+
+        after = site.wait_for_events(1, "track", "After Refusal")
+
+        assert_kept_by_nobody(after, site)
+        assert after[0]["context"]["consent"] == ANALYTICS_REFUSED
+        assert "inbound_user_id" not in site.stored()["local"]
 
     def test_cookieless_mode_never_stores_anything(self, site: TrackedSite) -> None:
         site.open("/", page_html(consent="cookieless"))

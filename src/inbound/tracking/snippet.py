@@ -84,8 +84,9 @@ class SnippetController(Controller):
             # Pages of other origins embed it, including pages that require CORP.
             "Cross-Origin-Resource-Policy": "cross-origin",
         }
-        # Either tag names the same script: a cache holding the other encoding is still fresh.
-        if matches(request.headers.get("if-none-match"), {snippet.etag, snippet.gzip_etag}):
+        # Only the representation chosen now: a 304 tells a cache which stored copy is fresh,
+        # and one holding the other encoding must not be told it holds this one.
+        if matches(request.headers.get("if-none-match"), {tag}):
             return Response(b"", status_code=304, headers=headers, media_type=MEDIA_TYPE)
         if zipped:
             headers["Content-Encoding"] = "gzip"

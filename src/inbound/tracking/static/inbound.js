@@ -101,10 +101,12 @@
     }, fields);
     const utm = campaign();
     if (Object.keys(utm).length) message.context.campaign = utm;
-    if (anonymousId) message.context.consent = { categoryPreferences: { analytics: true } };
+    // A refusal is said, so that a site in granted mode stores the event without ids too.
+    const analytics = anonymousId ? true : read(CHOICE_KEY) === "denied" ? false : null;
+    if (analytics !== null) message.context.consent = { categoryPreferences: { analytics } };
     if (gpc) message.context.gpc = true;
     message.anonymousId = anonymousId || pageId || (pageId = uuid());
-    if (userId) message.userId = userId;
+    if (userId && anonymousId) message.userId = userId;
     queue.push(message);
     schedule(FLUSH_MS);
   };
@@ -237,7 +239,7 @@
     if (anonymousId) q.set("anonymous_id", anonymousId);
     if (pageAsset()) q.set("asset", pageAsset()); // left out of the answer
     q.set("slot", slot);
-    q.set("k", String(Math.max(1, parseInt(box.getAttribute("data-inbound-k"), 10) || 3)));
+    q.set("k", String(Math.min(20, Math.max(1, parseInt(box.getAttribute("data-inbound-k"), 10) || 3))));
     const ticket = {};
     slotTickets.set(box, ticket);
     return fetch(`${host}/api/v1/next?${q}`, {
