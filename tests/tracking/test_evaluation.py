@@ -67,7 +67,12 @@ class TestMetrics:
         assert first == again
         assert first != other
         assert first.value == 0.3
+        assert first.low is not None and first.high is not None
         assert 0.18 < first.low < 0.3 < first.high < 0.42
+
+    def test_no_resamples_give_no_interval(self) -> None:
+        interval = bootstrap([1.0, 0.0], [])
+        assert (interval.value, interval.low, interval.high) == (0.5, None, None)
 
     def test_the_same_value_everywhere_has_no_spread(self) -> None:
         interval = bootstrap([0.5] * 10, resamples(10, count=50, seed=1))
@@ -115,6 +120,7 @@ class TestPopularity:
         lift = by_name["d"].hit_rate_lift
         assert lift is not None
         assert lift.value == pytest.approx(-1 / 3)
+        assert lift.low is not None and lift.high is not None
         assert lift.low <= lift.value <= lift.high
         assert (result.visitors, result.k, result.seed) == (3, 2, 3)
 
@@ -245,3 +251,13 @@ class TestTheCommand:
         assert table.returncode == 0, table.stderr
         assert "HR@5" in table.stdout
         assert "rules-only" in table.stdout
+        bare = await run_async("nbc", "evaluate", "--json", "--bootstrap", "0",
+                               database_url=url, cwd=tmp_path)  # fmt: skip
+        assert bare.returncode == 0, bare.stderr
+        for row in json.loads(bare.stdout)["results"]:
+            assert row["hit_rate"]["low"] is row["hit_rate"]["high"] is None  # no interval
+        nan = await run_async("nbc", "evaluate", "--cutoff-days", "nan", database_url=url,
+                              cwd=tmp_path)  # fmt: skip
+        assert nan.returncode == 2
+        assert "--cutoff-days" in nan.stderr
+        assert "Traceback" not in nan.stderr

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -57,6 +58,7 @@ def recommenders(replay: Replay, *, seed: int) -> dict[str, Recommender]:
 @click.option(
     "--cutoff-days",
     type=click.FloatRange(0.0, 3650.0, min_open=True),
+    callback=lambda _ctx, _param, days: _a_number(days),
     default=14.0,
     show_default=True,
     help="Train on behaviour before this many days before the last content view; "
@@ -99,6 +101,12 @@ def evaluate_command(
     click.echo(json.dumps(as_document(result), indent=2) if as_json else table(result))
 
 
+def _a_number(days: float) -> float:
+    if math.isnan(days):  # NaN passes every range comparison
+        raise click.BadParameter("must be a number of days, not nan")
+    return days
+
+
 async def _evaluate(k: int, cutoff_days: float, seed: int, resamples: int) -> Evaluation:
     engine = create_engine(get_settings().database_url)
     try:
@@ -129,7 +137,10 @@ def _shown(interval: Interval | None, signed: bool = False) -> str:
     if interval is None:
         return ""
     sign = "+" if signed else ""
-    return f"{interval.value:{sign}.3f} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
+    value = f"{interval.value:{sign}.3f}"
+    if interval.low is None or interval.high is None:
+        return value
+    return f"{value} [{interval.low:{sign}.3f}, {interval.high:{sign}.3f}]"
 
 
 def table(result: Evaluation) -> str:
@@ -140,8 +151,13 @@ def table(result: Evaluation) -> str:
         f"{result.last_view:%Y-%m-%d %H:%M}); trained on {result.training_visitors:,} visitors; "
         f"scored {result.visitors:,} visitors on their first content view after the cutoff "
         f"({seen:,}, {seen / result.visitors:.1%}, were of an asset they had seen before)",
-        f"95% percentile intervals from {result.resamples:,} bootstrap resamples of visitors "
-        f"(seed {result.seed}); lift = difference from popularity on the same visitors",
+        (
+            f"95% percentile intervals from {result.resamples:,} bootstrap resamples of "
+            f"visitors (seed {result.seed})"
+            if result.resamples
+            else "no intervals (no bootstrap resamples)"
+        )
+        + "; lift = difference from popularity on the same visitors",
         "",
     ]
     header = ("recommender", f"HR@{result.k}", "MRR", f"HR@{result.k} lift", "MRR lift")

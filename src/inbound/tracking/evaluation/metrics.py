@@ -15,11 +15,12 @@ Item = TypeVar("Item", bound=Hashable)
 
 @dataclass(frozen=True, slots=True)
 class Interval:
-    """A mean over visitors, with the bounds of its percentile bootstrap interval."""
+    """A mean over visitors, with the bounds of its percentile bootstrap interval (none
+    without resamples)."""
 
     value: float
-    low: float
-    high: float
+    low: float | None
+    high: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +82,7 @@ def bootstrap(
     means = sorted(math.fsum(map(pick, sample)) / len(sample) for sample in drawn)
     tail = (1 - confidence) / 2
     if not means:
-        value = mean(values)
-        return Interval(value, value, value)
+        return Interval(mean(values), None, None)
     return Interval(mean(values), percentile(means, tail), percentile(means, 1 - tail))
 
 
