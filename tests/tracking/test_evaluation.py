@@ -67,7 +67,8 @@ class TestMetrics:
         assert first == again
         assert first != other
         assert first.value == 0.3
-        assert first.low is not None and first.high is not None
+        assert first.low is not None
+        assert first.high is not None
         assert 0.18 < first.low < 0.3 < first.high < 0.42
 
     def test_no_resamples_give_no_interval(self) -> None:
@@ -120,7 +121,8 @@ class TestPopularity:
         lift = by_name["d"].hit_rate_lift
         assert lift is not None
         assert lift.value == pytest.approx(-1 / 3)
-        assert lift.low is not None and lift.high is not None
+        assert lift.low is not None
+        assert lift.high is not None
         assert lift.low <= lift.value <= lift.high
         assert (result.visitors, result.k, result.seed) == (3, 2, 3)
 
