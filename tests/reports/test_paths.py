@@ -202,7 +202,8 @@ class TestRefusals:
     @pytest.mark.parametrize(
         ("params", "field"),
         [({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "ten"}, "limit"),
-         ({"tz": "Mars/Base"}, "tz"), ({"to": "2025-12-31"}, "to"), ({"colour": "red"}, "colour")],
+         ({"tz": "Mars/Base"}, "tz"), ({"tz": "localtime"}, "tz"), ({"tz": "Factory"}, "tz"),
+         ({"to": "2025-12-31"}, "to"), ({"colour": "red"}, "colour")],
     )  # fmt: skip
     async def test_bad_parameters_are_a_400_naming_them(
         self, client: httpx.AsyncClient, reader: Headers, params: dict[str, str], field: str

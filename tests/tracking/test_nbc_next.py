@@ -98,6 +98,8 @@ class TestAnswer:
         assert "ebook-seo" not in await slugs(client, world, k=6)
         # A page still showing the archived asset gets an answer, not an error.
         assert len(await slugs(client, world, k=6, asset="ebook-seo")) == 5
+        # So does a page whose asset was renamed or deleted since.
+        assert await slugs(client, world, k=6, asset="old-slug") == await slugs(client, world, k=6)
 
     async def test_a_rule_never_pins_the_asset_on_the_page(
         self, client: httpx.AsyncClient, world: NbcWorld, editor: Headers
@@ -203,6 +205,24 @@ class TestAnswer:
         assert "contact_id" in server.json()["detail"]
 
 
+class TestReasons:
+    async def test_with_every_weight_off_a_known_visitor_is_not_called_new(
+        self, client: httpx.AsyncClient, world: NbcWorld, admin: Headers,
+        connection: AsyncConnection,
+    ) -> None:  # fmt: skip
+        off = dict.fromkeys(
+            ("persona_fit", "topic_affinity", "stage_progression", "covisitation"), 0
+        )
+        response = await client.put("/api/v1/settings/nbc", json={**off, "exploration": 0},
+                                    headers=admin)  # fmt: skip
+        assert response.status_code == 200, response.text
+        await view(connection, world, "blog-seo", anonymous_id="reader-1")
+        known = (await next_content(client, world, anonymous_id="reader-1")).json()["items"]
+        new = (await next_content(client, world, anonymous_id="reader-2")).json()["items"]
+        assert "new visitor" not in known[0]["reason"]
+        assert "new visitor" in new[0]["reason"]
+
+
 class TestPinnedRules:
     async def test_a_matching_rule_pins_its_asset_first(
         self,
@@ -269,7 +289,6 @@ class TestRefusals:
          ({"anonymous_id": "x" * 101}, "anonymous_id", 400),
          ({"contact_id": "nope"}, "contact_id", 400),
          ({"anonymous_id": "a", "contact_id": str(uuid.uuid4())}, "contact_id", 400),
-         ({"asset": "no-such-asset"}, "asset", 422),
          ({"limit": "3"}, "limit", 400)],
     )  # fmt: skip
     async def test_bad_parameters_are_named(

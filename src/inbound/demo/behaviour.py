@@ -83,10 +83,13 @@ class Browsing:
         personas: dict[str, uuid.UUID],
         now: datetime,
         seed: int,
+        kept_days: int = 395,
     ) -> None:
         self.site_id = site_id
         self.assets = assets
         self.now = now
+        # Behaviour older than the service keeps would be pruned at its first start.
+        self.oldest = now - timedelta(days=kept_days)
         self.rng = random.Random(seed)
         self.profile_of_persona = {personas[p.slug]: p for p in PERSONAS if p.slug in personas}
         self.by_slug = {asset.slug: asset for asset in ASSETS}
@@ -253,7 +256,7 @@ class Browsing:
         asset_id: uuid.UUID | None = None,
         properties: dict[str, Any] | None = None,
     ) -> None:
-        if at >= self.now:
+        if not self.oldest <= at < self.now:
             return
         rng = self.rng
         into.events.append({

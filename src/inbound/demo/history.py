@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from inbound.config import get_settings
 from inbound.demo.behaviour import Behaviour, Browsing
 from inbound.demo.catalog import (
     ASSETS,
@@ -100,7 +101,8 @@ class History:
         # Its own random numbers, so that the contacts are the same with behaviour or without.
         self.browsing = (
             Browsing(site_id=catalog.site_id, assets=catalog.assets,
-                     personas=catalog.personas, now=now, seed=seed * 7919 + 17)
+                     personas=catalog.personas, now=now, seed=seed * 7919 + 17,
+                     kept_days=get_settings().tracking_retention_days)
             if behaviour else None
         )  # fmt: skip
 

@@ -34,7 +34,9 @@ class Period:
 def _zone_names() -> frozenset[str]:
     # The names the zone database lists, not any path ZoneInfo would try to open: a directory
     # such as `Europe`, or a name longer than a file name may be, fails there as an OSError.
-    return frozenset(available_timezones())
+    # `localtime` is the server's own setting where the system lists it, and `Factory` a
+    # placeholder that names no place: neither is a zone a report can be read in.
+    return frozenset(available_timezones()) - {"localtime", "Factory"}
 
 
 def time_zone(name: str) -> ZoneInfo:

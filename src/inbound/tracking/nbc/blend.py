@@ -236,8 +236,10 @@ def _reason(
         "exploration": "it is being tried out to learn what visitors click",
     }
     strongest = sorted((c for c in COMPONENTS if weighted[c] > 0), key=lambda c: -weighted[c])
-    if not strongest:
+    if not strongest and not profile.seen:
         return "Suggested as a starting point for a new visitor."
+    if not strongest:
+        return "Suggested in the catalog's order: no part of the blend puts another asset first."
     return "Suggested because " + " and ".join(phrases[c] for c in strongest[:2]) + "."
 
 

@@ -15,7 +15,7 @@ from inbound.auth.principal import bearer_token, principal_for, requires
 from inbound.auth.scopes import Scope
 from inbound.db import bind_of, utcnow
 from inbound.errors import BadRequest, FieldError, Forbidden, Unauthorized, problems
-from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_of
+from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_for
 from inbound.leads.reference import CaptureReference
 from inbound.leads.schemas import VISITOR_ID
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
@@ -55,7 +55,7 @@ AssetParam = Annotated[
     str | None,
     QueryParameter(min_length=1, max_length=64, pattern=NO_NUL,
                    description="The asset the page shows (id or slug): left out of the answer, "
-                   "and taken as the visitor's latest view."),
+                   "and taken as the visitor's latest view; an unknown one is ignored."),
 ]  # fmt: skip
 # Exploration only needs to differ between requests, not to be unpredictable.
 _rng = random.Random()
@@ -87,7 +87,7 @@ class NextController(Controller):
         "co-visitation and exploration; each item says why it was chosen. What the visitor "
         "already viewed or captured is left out unless a rule pins it.",
         security=[{"siteKey": []}, {"bearerAuth": []}],
-        responses=problems(400, 401, 403, 422, 429),
+        responses=problems(400, 401, 403, 429),
     )
     async def next_content(
         self,
@@ -120,10 +120,12 @@ class NextController(Controller):
 
 async def _page_key(reference: CaptureReference, request: Request[Any, Any, Any]) -> SiteKey:
     """The site's public key a page asks with; a server's key here is told what it may ask."""
+    plain = bearer_token(request.headers.get("authorization"))
     try:
-        return await site_key_of(reference, request, {})
+        return await site_key_for(
+            reference, plain, "send the site's public key as `Authorization: Bearer KEY`"
+        )
     except Unauthorized:
-        plain = bearer_token(request.headers.get("authorization"))
         if plain is not None and await principal_for(request.app.state.sessionmaker, plain):
             raise Forbidden(
                 "an API key asks by `contact_id`; without it, ask with the site's public key",

@@ -100,17 +100,10 @@ def _stage_of_browser(snapshot: Snapshot, captures: Captures) -> str | None:
 
 
 def _current_asset(snapshot: Snapshot, ref: str | None) -> uuid.UUID | None:
-    """The live asset the page shows; an archived one is left out silently, an unknown one
-    is the caller's mistake."""
-    if ref is None:
-        return None
-    key = parse_ref(ref)
-    found = snapshot.by_ref.get(key)
-    if found is not None:
-        return found.id
-    if key in snapshot.archived:
-        return None
-    raise UnknownReference(f"no asset {ref!r}", field="asset")
+    """The live asset the page shows. An archived or unknown one is left out: a page outlives
+    its asset's archiving or a new slug, and its slot should still fill."""
+    found = snapshot.by_ref.get(parse_ref(ref)) if ref is not None else None
+    return found.id if found is not None else None
 
 
 class RuleService:
