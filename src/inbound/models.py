@@ -18,6 +18,7 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
+from inbound.surveys.models import Survey, SurveyAnswer, Touchpoint
 from inbound.tracking.models import (
     EngagementTask,
     IdentityMerge,
@@ -58,6 +59,9 @@ __all__ = [
     "ScoreEvent",
     "Site",
     "StageChange",
+    "Survey",
+    "SurveyAnswer",
+    "Touchpoint",
     "TrackingEvent",
     "TrackingMessage",
     "VisitorIdentity",

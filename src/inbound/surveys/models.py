@@ -1,0 +1,147 @@
+"""Survey tables: where experience is measured (touchpoints), what is asked (surveys), and
+the answers.
+
+An answer keeps the respondent's persona and lifecycle stage as they were when it answered:
+figures per persona and stage then stay what they were, and a report over millions of
+answers reads one table.
+"""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, Text, text
+from sqlmodel import Field, SQLModel
+
+from inbound.db import UTCDateTime, new_id, utcnow
+
+
+class TouchpointKind(StrEnum):
+    """What a touchpoint is attached to."""
+
+    STAGE = "stage"  # a lifecycle stage reached (lead, customer...)
+    ASSET = "asset"  # a content asset taken or viewed
+    CHANNEL = "channel"  # a channel of the company's own (support, onboarding call...)
+
+
+class Metric(StrEnum):
+    NPS = "nps"  # 0-10: how likely to recommend
+    CES = "ces"  # 1-5 or 1-7: how easy it was
+    CSAT = "csat"  # 1-5: how satisfied
+
+
+class AnswerSource(StrEnum):
+    PUBLIC = "public"  # a site's page, with its public key
+    LINK = "link"  # a signed link sent to a known contact
+
+
+class Touchpoint(SQLModel, table=True):
+    """A moment of the journey where experience is measured."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = (
+        CheckConstraint("kind IN ('stage', 'asset', 'channel')", name="kind_known"),
+        CheckConstraint("sla_hours > 0", name="sla_positive"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, sa_type=Text)
+    kind: str = Field(max_length=16)
+    # Exactly the one the kind names is set.
+    stage: str | None = Field(default=None, max_length=16)
+    asset_id: uuid.UUID | None = Field(
+        default=None, foreign_key="content_assets.id", ondelete="RESTRICT", index=True
+    )
+    channel: str | None = Field(default=None, max_length=64)
+    # How long a negative answer's follow-up may take before it is overdue.
+    sla_hours: int = 48
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class Survey(SQLModel, table=True):
+    """One question at a touchpoint: NPS, CES or CSAT, with an optional comment."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (
+        CheckConstraint("metric IN ('nps', 'ces', 'csat')", name="metric_known"),
+        CheckConstraint(
+            "(metric = 'nps' AND scale_min = 0 AND scale_max = 10)"
+            " OR (metric = 'ces' AND scale_min = 1 AND scale_max IN (5, 7))"
+            " OR (metric = 'csat' AND scale_min = 1 AND scale_max = 5)",
+            name="scale_of_metric",
+        ),
+        CheckConstraint("window_days > 0", name="window_positive"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    touchpoint_id: uuid.UUID = Field(foreign_key="touchpoints.id", ondelete="RESTRICT", index=True)
+    metric: str = Field(max_length=8)
+    question: str = Field(max_length=500)
+    scale_min: int
+    scale_max: int
+    # The comment box's prompt; None: no comment asked.
+    comment_prompt: str | None = Field(default=None, max_length=500)
+    # A contact (or browser) answers once per this many days.
+    window_days: int = 90
+    archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """One answer, with who answered and where they stood then."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        # The journey report and figures per period: by survey and time.
+        Index("ix_survey_answers_survey_id_answered_at", "survey_id", "answered_at"),
+        Index("ix_survey_answers_answered_at", "answered_at"),
+        # The once-per-window check, under the contact's lock.
+        Index(
+            "ix_survey_answers_contact_id_survey_id",
+            "contact_id",
+            "survey_id",
+            "answered_at",
+            postgresql_where=text("contact_id IS NOT NULL"),
+            sqlite_where=text("contact_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_survey_answers_visitor_id_survey_id",
+            "visitor_id",
+            "survey_id",
+            "answered_at",
+            postgresql_where=text("visitor_id IS NOT NULL"),
+            sqlite_where=text("visitor_id IS NOT NULL"),
+        ),
+        CheckConstraint("score BETWEEN scale_min AND scale_max", name="score_on_scale"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    survey_id: uuid.UUID = Field(foreign_key="surveys.id", ondelete="RESTRICT")
+    touchpoint_id: uuid.UUID = Field(foreign_key="touchpoints.id", ondelete="RESTRICT")
+    metric: str = Field(max_length=8)
+    score: int
+    # The scale as asked: figures never mix scales.
+    scale_min: int
+    scale_max: int
+    comment: str | None = Field(default=None, max_length=5000)
+    # None: an answer of nobody we know (a page's visitor without a linked id).
+    contact_id: uuid.UUID | None = Field(
+        default=None, foreign_key="contacts.id", ondelete="CASCADE"
+    )
+    visitor_id: str | None = Field(default=None, max_length=100)
+    # Where the contact stood when it answered: stays as it was.
+    persona_id: uuid.UUID | None = Field(
+        default=None, foreign_key="personas.id", ondelete="SET NULL"
+    )
+    stage: str | None = Field(default=None, max_length=16)
+    source: str = Field(max_length=8)
+    site_id: uuid.UUID | None = Field(default=None, foreign_key="sites.id", ondelete="SET NULL")
+    answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
