@@ -88,6 +88,9 @@ class TestPersonaRules:
         assert await _errors(missing) == [("name", "required")]
         listed = await client.post("/api/v1/personas", json=[1], headers=editor)
         assert await _errors(listed) == [("body", "must be an object")]
+        for path in ("/api/v1/personas", "/api/v1/nbc/rules", "/api/v1/assets"):
+            empty = await client.post(path, headers={**editor, "Content-Type": "application/json"})
+            assert await _errors(empty) == [("body", "required: a JSON object")], path
 
 
 async def test_asset_kind_and_funnel_stage_list_their_values(

@@ -199,6 +199,8 @@ def handle_validation_error(
 
 def _parameter_error(request: Request[Any, Any, Any], item: dict[str, Any]) -> FieldError:
     key = str(item.get("key") or "body")
+    if key == BODY_ARGUMENT:  # no body at all: the handler's argument is no name to the caller
+        return FieldError(field="body", message="required: a JSON object", source="body")
     message = str(item.get("message", "invalid value"))
     source = item.get("source")
     declared = _declared_parameter(request, key)
@@ -232,6 +234,8 @@ def _declared_parameter(request: Request[Any, Any, Any], key: str) -> FieldDefin
     return None
 
 
+# The argument Litestar hands a request's body to.
+BODY_ARGUMENT = "data"
 # How Litestar says that a declared parameter was not sent.
 _MISSING_PARAMETER = re.compile(r"Missing required (query|header|cookie|path) parameter '([^']+)'")
 
