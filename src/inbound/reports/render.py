@@ -25,6 +25,7 @@ from inbound.reports.schemas import (
 )
 from inbound.reports.service import AssetReport, Group, PathReport, Report
 from inbound.reports.velocity import SpanFigures, spans
+from inbound.spreadsheet import defused
 
 SECONDS_PER_DAY = 86400
 
