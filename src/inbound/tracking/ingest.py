@@ -42,6 +42,8 @@ _TYPE_WORDS = {
 NUL = "\x00"
 NUL_REASON = "must not contain the NUL character"
 DEPTH_REASON = f"is nested too deeply (at most {MAX_NESTING} levels, counting the event)"
+# The device ids and other sites' ids that tie a visitor's events together like a cookie.
+DEVICE_IDS = ("id", "advertisingId", "token")
 _event_decoder = msgspec.json.Decoder(EventIn)
 
 
@@ -237,7 +239,7 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
         properties = event.traits if event.traits is not None else {}
     if not keeps_identity(envelope.consent, context, gpc=envelope.gpc):
         anonymous_id = user_id = None
-        context.pop("traits", None)
+        _drop_visitor_ids(context)
         if kind == "identify":
             properties = {}
     return {
@@ -288,6 +290,17 @@ def _name(kind: str, event: EventIn) -> str | None:
     if event.name is not None and len(event.name) > MAX_NAME:
         raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
     return event.name if kind == "page" else None
+
+
+def _drop_visitor_ids(context: dict[str, Any]) -> None:
+    """Take out of a cookieless event's context what ties it to a visitor: traits, the
+    device's ids and ids in other systems."""
+    context.pop("traits", None)
+    context.pop("externalIds", None)
+    device = context.get("device")
+    if isinstance(device, dict) and any(name in device for name in DEVICE_IDS):
+        # A copy: the device may be the batch's, shared with the batch's other events.
+        context["device"] = {k: v for k, v in device.items() if k not in DEVICE_IDS}
 
 
 def _context(shared: dict[str, Any] | None, own: dict[str, Any] | None) -> dict[str, Any]:
