@@ -112,7 +112,7 @@ class TestPastEvents:
         # The writer's hook queues it; an identify for the same browser backfills it too.
         identify = event(
             world.site_id, type="identify", anonymous_id="v-1", user_id="u-1",
-            properties={"traits": {"email": "ana@example.com"}},
+            identify_email="ana@example.com",
         )  # fmt: skip
         await store(connection, [identify])
         await work(sessionmaker)

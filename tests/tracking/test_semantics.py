@@ -267,9 +267,10 @@ class TestConsent:
         )
         assert response.json()["accepted"] == 2, response.text
         track, identify = sorted(await stored(db), key=lambda row: row.type, reverse=True)
+        assert identify.properties == {}  # an identify's traits are never stored
+        assert "traits" not in identify.context
         if kept:
             assert (track.anonymous_id, track.user_id) == ("anon-1", "u-1")
-            assert identify.properties == {"email": "a@example.com"}
             assert track.context["traits"] == {"email": "a@example.com"}
         else:
             assert (track.anonymous_id, track.user_id) == (None, None)

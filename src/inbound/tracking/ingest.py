@@ -22,6 +22,7 @@ from asyncpg.pgproto import pgproto
 
 from inbound.tracking.assets import AssetIndex
 from inbound.tracking.consent import keeps_identity
+from inbound.tracking.hooks import IDENTIFY_EMAIL, traits_email
 from inbound.tracking.schemas import EVENT_TYPES, MAX_EVENT_BYTES, MAX_NESTING, EventIn, Rejected
 
 # A client clock may run this far ahead before its times are taken as the time received.
@@ -234,15 +235,14 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
     url = _text(properties, page, "url", None)
     title = _text(properties, page, "title", MAX_TITLE)
     referrer = _text(properties, page, "referrer", None)
-    if kind == "identify":
-        # An identify call has traits instead of properties; they are kept as its properties.
-        properties = event.traits if event.traits is not None else {}
-    if not keeps_identity(envelope.consent, context, gpc=envelope.gpc):
+    keeps = keeps_identity(envelope.consent, context, gpc=envelope.gpc)
+    if not keeps:
         anonymous_id = user_id = None
         _drop_visitor_ids(context)
-        if kind == "identify":
-            properties = {}
-    return {
+    email = None
+    if kind == "identify":
+        properties, email = {}, _take_traits(event, context, keeps=keeps)
+    row: dict[str, Any] = {
         "id": event_id(),
         "occurred_at": occurred_at(event, envelope),
         "received_at": envelope.received_at,
@@ -258,7 +258,10 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
         "asset_id": envelope.assets.resolve(properties.get("asset"), url),
         "properties": properties,
         "context": context,
-    }, dedupe
+    }
+    if email is not None:
+        row[IDENTIFY_EMAIL] = email
+    return row, dedupe
 
 
 def _message_id(sent: str | None) -> tuple[str, bool]:
@@ -290,6 +293,14 @@ def _name(kind: str, event: EventIn) -> str | None:
     if event.name is not None and len(event.name) > MAX_NAME:
         raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
     return event.name if kind == "page" else None
+
+
+def _take_traits(event: EventIn, context: dict[str, Any], *, keeps: bool) -> str | None:
+    """Leave an identify call's traits out of what is stored; the email they name, when the
+    call may link. Traits (an email, a phone, a name) are not stored, so that erasing a lead
+    leaves them nowhere: the email travels in the worker's task only."""
+    context_traits = context.pop("traits", None)
+    return traits_email(event.traits, context_traits) if keeps else None
 
 
 def _drop_visitor_ids(context: dict[str, Any]) -> None:
