@@ -21,7 +21,8 @@ MERGES = "/api/v1/identity-merges"
 
 
 def event(site_id: str | uuid.UUID, **fields: Any) -> dict[str, Any]:
-    """A stored event's columns: a page view now, unless ``fields`` say otherwise."""
+    """A stored event's columns: a page view now, unless ``fields`` say otherwise; an
+    identify call's email goes beside them as `identify_email`, as the writer hands it on."""
     now = utcnow()
     return {
         "id": new_id(), "occurred_at": now, "received_at": now,

@@ -34,7 +34,7 @@ class TestAccepted:
         assert (page.event, page.url, page.title) == ("Pricing", "https://www.example.com/p",
                                                       "Pricing")  # fmt: skip
         identify = next(row for row in rows if row.type == "identify")
-        assert (identify.user_id, identify.properties) == ("user-7", {"plan": "pro"})
+        assert (identify.user_id, identify.properties) == ("user-7", {})  # traits: not stored
         assert all(str(row.site_id) == site.id for row in rows)
 
     @pytest.mark.parametrize("path", [BATCH, "/api/v1/b"])
@@ -164,6 +164,7 @@ class TestLimits:
         response = await send(client, site, big)
         assert response.status_code == 413
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["detail"] == "the body is larger than 500 KB"
 
     async def test_an_event_over_32_kb_is_rejected_alone(
         self, client: httpx.AsyncClient, site: Site, db: AsyncSession
@@ -177,13 +178,25 @@ class TestLimits:
         assert "32 KB" in rejected["reason"]
         assert len(await stored(db)) == 1
 
-    async def test_a_single_event_over_32_kb_is_413(
+    @pytest.mark.parametrize("path", [ONE, "/api/v1/track", "/api/v1/p", "/api/v1/i"])
+    async def test_a_single_event_over_32_kb_is_400_naming_it(
+        self, client: httpx.AsyncClient, site: Site, path: str
+    ) -> None:
+        response = await client.post(
+            path, json=event(properties={"pad": "x" * 33_000}), headers=site.basic
+        )
+        assert response.status_code == 400, response.text
+        [error] = response.json()["errors"]
+        assert error == {"field": "body", "message": "the event is larger than 32 KB"}
+
+    async def test_a_single_event_body_over_500_kb_is_413(
         self, client: httpx.AsyncClient, site: Site
     ) -> None:
         response = await client.post(
-            ONE, json=event(properties={"pad": "x" * 33_000}), headers=site.basic
+            ONE, json=event(properties={"pad": "x" * 520_000}), headers=site.basic
         )
         assert response.status_code == 413
+        assert response.json()["detail"] == "the body is larger than 500 KB"
 
 
 BAD_EVENTS: list[tuple[dict[str, Any], str | None]] = [

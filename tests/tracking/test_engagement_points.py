@@ -112,7 +112,7 @@ class TestPastEvents:
         # The writer's hook queues it; an identify for the same browser backfills it too.
         identify = event(
             world.site_id, type="identify", anonymous_id="v-1", user_id="u-1",
-            properties={"traits": {"email": "ana@example.com"}},
+            identify_email="ana@example.com",
         )  # fmt: skip
         await store(connection, [identify])
         await work(sessionmaker)
@@ -131,7 +131,8 @@ class TestLaterEvents:
     ) -> None:
         contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
         assert await work(sessionmaker) == 1  # the link's (empty) backfill
-        viewed = event(world.site_id, type="track", event="Content Viewed", anonymous_id="v-1")
+        viewed = event(world.site_id, type="track", event="Content Viewed", anonymous_id="v-1",
+                       asset_id=uuid.uuid4())  # fmt: skip
         await store(connection, [viewed, event(world.site_id, anonymous_id="v-1")])
 
         assert await work(sessionmaker) == 2
@@ -187,3 +188,45 @@ class TestLaterEvents:
         await work(sessionmaker)
 
         assert await ledger(db, contact_id) == []
+
+
+ASSET = uuid.uuid4()
+# Each kind of event, and what it earns: only a page, or a `Content Viewed` about an asset
+# that resolved, is a content view.
+KINDS: list[tuple[dict[str, object], str | None]] = [
+    ({"type": "page", "asset_id": ASSET}, "content_view"),
+    ({"type": "page"}, "page_view"),
+    ({"type": "track", "event": "Content Viewed", "asset_id": ASSET}, "content_view"),
+    ({"type": "track", "event": "Content Viewed"}, None),  # no asset, or an unknown one
+    ({"type": "track", "event": "Content Clicked", "asset_id": ASSET}, None),
+    ({"type": "track", "event": "Recommendation Clicked", "asset_id": ASSET}, None),
+    ({"type": "track", "event": "Webinar Joined", "asset_id": ASSET}, None),
+    ({"type": "identify", "asset_id": ASSET}, None),
+]
+
+
+class TestWhatCounts:
+    @pytest.mark.parametrize(("fields", "kind"), KINDS)
+    async def test_an_event_of_a_known_id(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
+        connection: AsyncConnection, sessionmaker: async_sessionmaker[AsyncSession],
+        fields: dict[str, object], kind: str | None,
+    ) -> None:  # fmt: skip
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await work(sessionmaker)
+        await store(connection, [event(world.site_id, anonymous_id="v-1", **fields)])
+        await work(sessionmaker)
+
+        assert [row.kind for row in await ledger(db, contact_id)] == ([kind] if kind else [])
+
+    @pytest.mark.parametrize(("fields", "kind"), KINDS)
+    async def test_a_past_event_scored_when_its_id_is_linked(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
+        connection: AsyncConnection, sessionmaker: async_sessionmaker[AsyncSession],
+        fields: dict[str, object], kind: str | None,
+    ) -> None:  # fmt: skip
+        await store(connection, [event(world.site_id, anonymous_id="v-1", **fields)])
+        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        await work(sessionmaker)
+
+        assert [row.kind for row in await ledger(db, contact_id)] == ([kind] if kind else [])

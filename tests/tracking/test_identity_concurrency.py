@@ -66,7 +66,7 @@ class TestRaces:
                 connection,
                 [
                     event(world.site_id, type="identify", anonymous_id="v-1",
-                          properties={"traits": {"email": email}})
+                          identify_email=email)
                     for email in ("ana@example.com", "bob@example.com")
                 ],
             )  # fmt: skip

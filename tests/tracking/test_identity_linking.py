@@ -118,7 +118,7 @@ class TestLinkByIdentify:
         contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
         identify = event(
             world.site_id, type="identify", anonymous_id="v-2", user_id="u-42",
-            properties={"traits": {"email": " Ana@Example.com "}},
+            identify_email="ana@example.com",
         )  # fmt: skip
         await store(connection, [identify])
 
@@ -159,7 +159,7 @@ class TestLinkByIdentify:
     ) -> None:
         identify = event(
             world.site_id, type="identify", anonymous_id="v-2",
-            properties={"traits": {"email": "nobody@example.com"}},
+            identify_email="nobody@example.com",
         )  # fmt: skip
         await store(connection, [identify])
 
@@ -182,7 +182,7 @@ class TestLinkByIdentify:
         contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
         first = event(
             world.site_id, type="identify", anonymous_id="v-1", user_id="u-42",
-            properties={"traits": {"email": "ana@example.com"}},
+            identify_email="ana@example.com",
         )  # fmt: skip
         await store(connection, [first])
         await work(sessionmaker)
@@ -207,7 +207,7 @@ class TestLinkByIdentify:
         bob = await capture_with_visitor(client, world, "bob@example.com", "v-bob")
         identify = event(
             world.site_id, type="identify", anonymous_id="v-1",
-            properties={"traits": {"email": "bob@example.com"}},
+            identify_email="bob@example.com",
         )  # fmt: skip
         await store(connection, [identify])
 

@@ -239,8 +239,13 @@ class TestConsent:
             ("required", {**CONSENTED, "gpc": True}, {}, False),
             ("cookieless", CONSENTED, {}, False),
             ("cookieless", {}, {}, False),
+            # The visitor said no: the site's own consent does not overrule it.
+            ("granted", {"consent": {"categoryPreferences": {"Analytics": False}}}, {}, False),
+            ("granted", {"consent": {"analytics": False}}, {}, False),
+            ("required", {"consent": {"analytics": True,
+                                      "categoryPreferences": {"analytics": False}}}, {}, False),
         ],
-    )
+    )  # fmt: skip
     async def test_which_events_keep_their_ids(
         self,
         client: httpx.AsyncClient,
@@ -262,15 +267,45 @@ class TestConsent:
         )
         assert response.json()["accepted"] == 2, response.text
         track, identify = sorted(await stored(db), key=lambda row: row.type, reverse=True)
+        assert identify.properties == {}  # an identify's traits are never stored
+        assert "traits" not in identify.context
         if kept:
             assert (track.anonymous_id, track.user_id) == ("anon-1", "u-1")
-            assert identify.properties == {"email": "a@example.com"}
             assert track.context["traits"] == {"email": "a@example.com"}
         else:
             assert (track.anonymous_id, track.user_id) == (None, None)
             assert (identify.anonymous_id, identify.user_id) == (None, None)
-            assert identify.properties == {}
             assert "traits" not in track.context
+
+    @pytest.mark.parametrize(
+        ("mode", "context"),
+        [("cookieless", {}), ("required", {}), ("granted", {"gpc": True}),
+         ("granted", {"consent": {"analytics": False}})],
+    )  # fmt: skip
+    async def test_a_cookieless_event_keeps_no_device_or_external_ids(
+        self, client: httpx.AsyncClient, admin: Headers, db: AsyncSession, mode: str,
+        context: dict[str, Any],
+    ) -> None:  # fmt: skip
+        site = await make_site(client, admin, consent=mode)
+        device = {"id": "d-1", "advertisingId": "ad-1", "token": "t-1", "type": "ios",
+                  "model": "iPhone"}  # fmt: skip
+        shared = {"device": device, "externalIds": [{"id": "x-1", "type": "crm"}]}
+        own = {**context, "locale": "de-DE"}
+        response = await send(client, site, [event(context=own), event(context=own)],
+                              context=shared)  # fmt: skip
+        assert response.json()["accepted"] == 2, response.text
+        for row in await stored(db):
+            assert row.context["device"] == {"type": "ios", "model": "iPhone"}
+            assert "externalIds" not in row.context
+            assert row.context["locale"] == "de-DE"
+
+    async def test_an_event_with_consent_keeps_its_device(
+        self, client: httpx.AsyncClient, site: Site, db: AsyncSession
+    ) -> None:
+        device = {"id": "d-1", "advertisingId": "ad-1", "token": "t-1"}
+        await send(client, site, [event(context={"device": device, "externalIds": []})])
+        [row] = await stored(db)
+        assert (row.context["device"], row.context["externalIds"]) == (device, [])
 
     async def test_the_mode_is_part_of_the_site(
         self, client: httpx.AsyncClient, admin: Headers

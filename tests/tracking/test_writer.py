@@ -22,7 +22,7 @@ from inbound.db import create_engine
 from inbound.outage import unavailability
 from inbound.tracking import hooks
 from inbound.tracking.models import TrackingEvent
-from inbound.tracking.writer import EventWriter
+from inbound.tracking.writer import EventsNotStored, EventWriter
 from tests.conftest import Headers, _base_url, http_client, is_sqlite
 from tests.tracking.helpers import BATCH, Site, event, make_site, send
 
@@ -86,22 +86,35 @@ class TestGroupCommit:
         assert duplicates == 2
         assert seen == [(["a"], 1), (["b"], 2)]
 
-    async def test_a_failed_transaction_fails_every_request_in_it_and_keeps_nothing(
+    async def test_a_request_the_database_refuses_fails_alone_with_503(
         self, connection: AsyncConnection
     ) -> None:
         writer = EventWriter(lambda: connection, linger_seconds=0.01)
+        rounds: list[int] = []
+        original = writer._once
+
+        async def counted(taken: Any) -> list[int]:
+            rounds.append(len(taken))
+            return await original(taken)
+
+        writer._once = counted  # type: ignore[method-assign]
         bad = row()
-        bad["type"] = "x" * 100  # longer than the column: the database refuses the whole batch
+        bad["type"] = None  # NOT NULL: either database refuses it, and the group's COPY or insert
         outcomes = await asyncio.gather(
-            writer.write([row()], [True]), writer.write([bad], [True]), return_exceptions=True
+            writer.write([row()], [True]),
+            writer.write([bad, row()], [True, True]),
+            writer.write([row(), row()], [True, True]),
+            return_exceptions=True,
         )
-        if is_sqlite(_base_url()):
-            pytest.skip("SQLite does not enforce lengths")
-        assert all(isinstance(outcome, Exception) for outcome in outcomes), outcomes
-        assert await count(connection) == 0
-        # The writer goes on with the next batch.
-        assert await writer.write([row()], [True]) == 0
-        assert await count(connection) == 1
+        assert rounds[0] == 3  # they were stored together first
+        assert outcomes[0] == outcomes[2] == 0
+        refused = outcomes[1]
+        assert isinstance(refused, EventsNotStored), refused
+        assert (refused.status_code, refused.headers["Retry-After"].isdigit()) == (503, True)
+        assert await count(connection) == 3  # the others' rows; none of the refused request's
+        # Its message ids were not taken: sent again, fixed, they are stored.
+        assert await writer.write([row(message_id=bad["message_id"])], [True]) == 0
+        assert await count(connection) == 4
 
     async def test_close_stores_what_it_holds_then_refuses(
         self, connection: AsyncConnection

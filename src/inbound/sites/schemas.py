@@ -46,10 +46,12 @@ TRACKING_CONSENT_DESCRIPTION = (
     "How the site's events may keep the ids that tie them to a visitor. `required` (the "
     "default): an event keeps its `anonymousId` and `userId` only when it carries the "
     "visitor's consent to analytics (`context.consent.categoryPreferences.analytics` or "
-    "`context.consent.analytics` true); otherwise it is stored cookieless, without ids and "
-    "traits. `cookieless`: every event is stored so. `granted`: the site gathers consent "
-    "itself; events are stored as sent. Global Privacy Control (`Sec-GPC: 1` or "
-    "`context.gpc` true) makes an event cookieless in every mode."
+    "`context.consent.analytics` true); otherwise it is stored cookieless, without ids, "
+    "traits, device ids (`context.device.id`, `advertisingId`, `token`) and "
+    "`context.externalIds`. `cookieless`: every event is stored so. `granted`: the site "
+    "gathers consent itself; events are stored as sent. Global Privacy Control (`Sec-GPC: 1` "
+    "or `context.gpc` true), or an event saying the visitor refused analytics (the same "
+    "fields false), makes an event cookieless in every mode."
 )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import table_of
 from inbound.errors import BadRequest
-from inbound.tracking.engagement import activity_of
+from inbound.tracking.engagement import CONTACTS, activity_of
 from inbound.tracking.hooks import TASKS
 from inbound.tracking.identity_sql import IDENTITIES, MERGES, IdKind
 from inbound.tracking.models import TrackingEvent
@@ -124,9 +124,13 @@ async def behaviour_timeline(
 
 
 async def erase_behaviour(session: AsyncSession, contact_id: uuid.UUID) -> None:
-    """Delete every event of the contact's ids, the work queued for them, its links and its
-    merge log (the right to erasure)."""
+    """Delete every event of the contact's ids, the work queued for them or for its email,
+    its links and its merge log (the right to erasure)."""
     connection = await session.connection()
+    # An identify call not linked yet (the worker's next round, or one that named the email
+    # before the first capture) holds the email in its task only.
+    email = select(CONTACTS.c.email).where(CONTACTS.c.id == contact_id).scalar_subquery()
+    await connection.execute(TASKS.delete().where(TASKS.c.email == email))
     linked = (
         await connection.execute(
             select(IDENTITIES.c.kind, IDENTITIES.c.external_id).where(

@@ -9,10 +9,12 @@ A site's `tracking_consent` says how its pages may track visitors:
   otherwise it is stored cookieless.
 - `cookieless`: every event is stored cookieless.
 
-Cookieless means without `anonymous_id`, `user_id` and traits: the event still counts (a page
-view, a content view) but belongs to nobody, and an `identify` call stored so links nothing.
-Global Privacy Control (the `Sec-GPC: 1` header, or `context.gpc` true) makes an event
-cookieless whatever the mode.
+Cookieless means without `anonymous_id`, `user_id`, traits, the device's ids
+(`context.device.id`, `advertisingId`, `token`) and `context.externalIds`: the event still
+counts (a page view, a content view) but belongs to nobody, and an `identify` call stored so
+links nothing. Global Privacy Control (the `Sec-GPC: 1` header, or `context.gpc` true) makes an
+event cookieless whatever the mode, and so does an event that says the visitor refused
+analytics (the category false), even on a `granted` site: the visitor's word comes first.
 """
 
 from collections.abc import Mapping
@@ -28,23 +30,23 @@ def keeps_identity(mode: str, context: Mapping[str, Any], *, gpc: bool) -> bool:
     """True when an event with this context may be stored with its visitor's ids."""
     if gpc or context.get("gpc") is True:
         return False
-    if mode == GRANTED:
-        return True
-    if mode == COOKIELESS:
+    consent = context.get("consent")
+    if mode == COOKIELESS or analytics_answer(consent, False):
         return False
-    return consented_to_analytics(context.get("consent"))
+    return mode == GRANTED or analytics_answer(consent, True)
 
 
-def consented_to_analytics(consent: Any) -> bool:
-    """True when a page's consent record says yes to analytics."""
+def analytics_answer(consent: Any, answer: bool) -> bool:
+    """True when a page's consent record gives this answer (yes or no) to analytics:
+    `analytics`, or a category of `categoryPreferences` named so in any case."""
     if not isinstance(consent, Mapping):
         return False
-    if consent.get("analytics") is True:
+    if consent.get("analytics") is answer:
         return True
     preferences = consent.get("categoryPreferences")
     if not isinstance(preferences, Mapping):
         return False
     return any(
-        isinstance(name, str) and name.lower() == "analytics" and value is True
+        isinstance(name, str) and name.lower() == "analytics" and value is answer
         for name, value in preferences.items()
     )

@@ -5,20 +5,28 @@ at `/api/v1/t`, with the paths Segment's own libraries post to (`/b`, `/p`, `/i`
 Like captures, they answer browsers directly: the site's public key (HTTP Basic user name as
 Segment sends it, `Authorization: Bearer`, or `writeKey` in the body), CORS against the
 sites' origins, a rate limit per client address. Bodies may be `text/plain`, as
-`navigator.sendBeacon` sends them.
+`navigator.sendBeacon` sends them, and gzipped, as Segment's server libraries can send them.
 """
 
 import base64
 import binascii
+import zlib
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
 from litestar.datastructures import State
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from inbound.contract import document_request_body
 from inbound.db import utcnow
-from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
+from inbound.errors import (
+    BadRequest,
+    InboundError,
+    TooManyRequests,
+    UnsupportedMediaType,
+    problems,
+)
 from inbound.leads.capture_client import rate_bucket
 from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_for
 from inbound.leads.reference import CaptureReference
@@ -27,6 +35,7 @@ from inbound.sites.service import SiteKey
 from inbound.tracking.ingest import (
     Envelope,
     InvalidEvent,
+    check_shared_context,
     decode_event,
     event_row,
     prepare_batch,
@@ -35,7 +44,6 @@ from inbound.tracking.ingest import (
 from inbound.tracking.schemas import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
-    MAX_EVENT_BYTES,
     BatchAccepted,
     BatchDoc,
     BatchIn,
@@ -44,6 +52,9 @@ from inbound.tracking.schemas import (
 from inbound.tracking.writer import EventWriter
 
 JSON_TYPES = frozenset({"application/json", "text/plain", ""})
+GZIP = frozenset({"gzip", "x-gzip"})
+PLAIN = frozenset({"", "identity"})
+TOO_LARGE = f"the body is larger than {MAX_BATCH_BYTES // 1024} KB"
 NO_KEY = (
     "send the site's public key as the user name of HTTP Basic authentication (Segment's "
     "way), as `Authorization: Bearer KEY`, or as `writeKey` in the body"
@@ -53,7 +64,8 @@ SENDING = (
     "The key is the site's public key (`inb_pk_...`): the user name of HTTP Basic "
     "authentication with an empty password (as Segment's libraries send it), "
     "`Authorization: Bearer KEY`, or `writeKey` in the body. Bodies are JSON, as "
-    "`application/json` or `text/plain` (`navigator.sendBeacon`). `messageId` deduplicates "
+    "`application/json` or `text/plain` (`navigator.sendBeacon`), gzipped when "
+    "`Content-Encoding: gzip` says so. `messageId` deduplicates "
     "for 48 hours. The event's time is corrected for the client's clock: the time received "
     "less the time between `originalTimestamp` (or `timestamp`) and `sentAt`. The site's "
     "`tracking_consent` decides whether events keep their `anonymousId` and `userId`; "
@@ -64,6 +76,11 @@ SENDING = (
 
 class InvalidTracking(BadRequest):
     problem = "validation"
+
+
+class BodyTooLarge(InboundError):
+    status_code = 413
+    problem = "too-large"
 
 
 class TrackingController(Controller):
@@ -100,25 +117,25 @@ class TrackingController(Controller):
         description="One event; its `type` says `page`, `track` (the default) or `identify`. "
         "`/api/v1/track` is the same; `/api/v1/page` (or `/p`) and `/api/v1/identify` (or "
         "`/i`) take a `page` or an `identify` call when the event names no type. An invalid "
-        "event is refused with `400` naming the field. " + SENDING,
+        "event, or one over 32 KB, is refused with `400` naming the field. " + SENDING,
         status_code=200,
-        request_max_body_size=MAX_EVENT_BYTES,
+        request_max_body_size=MAX_BATCH_BYTES,
         responses=problems(400, 401, 403, 413, 415, 429, 503),
     )
     async def ingest_event(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "track")
 
-    @post("/track", include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES,
+    @post("/track", include_in_schema=False, request_max_body_size=MAX_BATCH_BYTES,
           status_code=200)  # fmt: skip
     async def ingest_track(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "track")
 
-    @post(["/p", "/page"], include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES,
+    @post(["/p", "/page"], include_in_schema=False, request_max_body_size=MAX_BATCH_BYTES,
           status_code=200)  # fmt: skip
     async def ingest_page(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "page")
 
-    @post(["/i", "/identify"], include_in_schema=False, request_max_body_size=MAX_EVENT_BYTES,
+    @post(["/i", "/identify"], include_in_schema=False, request_max_body_size=MAX_BATCH_BYTES,
           status_code=200)  # fmt: skip
     async def ingest_identify(self, request: Request[Any, Any, Any]) -> BatchAccepted:
         return await _one(request, "identify")
@@ -129,10 +146,13 @@ async def _batch(request: Request[Any, Any, Any]) -> BatchAccepted:
     body = await _read(request)
     try:
         batch = _batch_decoder.decode(body)
+        check_shared_context(batch.context)
     except msgspec.ValidationError as error:
-        raise _refusal(str(error), "batch") from None
+        raise _refusal(str(error)) from None
     except msgspec.DecodeError:
         raise InvalidTracking("the body is not valid JSON") from None
+    except InvalidEvent as refusal:
+        raise InvalidTracking(refusal.reason, field=refusal.field) from None
     if len(batch.batch) > MAX_BATCH_EVENTS:
         raise InvalidTracking(f"a batch holds at most {MAX_BATCH_EVENTS} events", field="batch")
     site_key = await _site_key(request, batch.writeKey)
@@ -155,7 +175,8 @@ async def _one(request: Request[Any, Any, Any], default_type: str) -> BatchAccep
     except InvalidEvent as refusal:
         if refusal.reason == "the event is not valid JSON":
             raise InvalidTracking("the body is not valid JSON") from None
-        raise InvalidTracking(refusal.reason, field=refusal.field) from None
+        # The body is the event: what concerns it as a whole (its size, its kind) names it.
+        raise InvalidTracking(refusal.reason, field=refusal.field or "body") from None
     site_key = await _site_key(request, event.writeKey)
     envelope = await _envelope(request, site_key, default_type, None, None)
     try:
@@ -168,12 +189,38 @@ async def _one(request: Request[Any, Any, Any], default_type: str) -> BatchAccep
 
 
 async def _read(request: Request[Any, Any, Any]) -> bytes:
-    """The body, after the client's rate limit; JSON whatever its type says, for beacons."""
+    """The body, after the client's rate limit; JSON whatever its type says, for beacons;
+    gunzipped when it says so, never past the limit."""
     await limit_client(request, "tracking-ip")
     media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type not in JSON_TYPES and not media_type.endswith("+json"):
         raise UnsupportedMediaType("send events as application/json or text/plain")
-    return await request.body()
+    encoding = (request.headers.get("content-encoding") or "").strip().lower()
+    if encoding not in PLAIN and encoding not in GZIP:
+        raise UnsupportedMediaType(
+            "send the body as it is or gzipped (`Content-Encoding: gzip`)",
+            field="Content-Encoding",
+        )
+    try:
+        body = await request.body()
+    except RequestEntityTooLarge:
+        raise BodyTooLarge(TOO_LARGE) from None
+    return gunzip(body) if encoding in GZIP else body
+
+
+def gunzip(body: bytes) -> bytes:
+    """A gzipped body, decompressed no further than the limit: a small body must not be able
+    to unfold into gigabytes."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)  # gzip's header, not zlib's
+    try:
+        plain = inflater.decompress(body, MAX_BATCH_BYTES + 1)
+    except zlib.error:
+        raise InvalidTracking("the body is not valid gzip", field="body") from None
+    if len(plain) > MAX_BATCH_BYTES:
+        raise BodyTooLarge(TOO_LARGE)
+    if not inflater.eof or inflater.unused_data:
+        raise InvalidTracking("the body is not valid gzip", field="body")
+    return plain
 
 
 async def limit_client(request: Request[Any, Any, Any], counter: str) -> None:
@@ -190,12 +237,12 @@ async def limit_client(request: Request[Any, Any, Any], counter: str) -> None:
         )
 
 
-def _refusal(message: str, default_field: str) -> InvalidTracking:
-    """A 400 from msgspec's words for the envelope."""
+def _refusal(message: str) -> InvalidTracking:
+    """A 400 from msgspec's words for the batch's envelope; the body when it is no object."""
     refusal = refusal_of(message)
     if refusal.field is None and "`batch`" in message:
         refusal = InvalidEvent("batch", "required: a list of events")
-    return InvalidTracking(refusal.reason, field=refusal.field or default_field)
+    return InvalidTracking(refusal.reason, field=refusal.field or "body")
 
 
 async def _site_key(request: Request[Any, Any, Any], body_key: str | None) -> SiteKey:

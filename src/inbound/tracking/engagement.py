@@ -37,12 +37,13 @@ ENGAGEMENT_ACTOR = "engagement"
 
 
 def activity_of(event_type: str, name: str | None, asset_id: uuid.UUID | None) -> str | None:
-    """The kind of points an event earns: a content view (an event about an asset, or
-    `Content Viewed`) before a page view; None for events worth nothing."""
-    if asset_id is not None or (event_type == "track" and name == CONTENT_VIEWED):
-        return CONTENT_VIEW
+    """The kind of points an event earns: a content view (a `page`, or a `Content Viewed`
+    track, about an asset that exists), a page view (any other `page`), or None: clicks,
+    other tracks and identify calls are worth nothing, whatever asset they name."""
     if event_type == "page":
-        return PAGE_VIEW
+        return CONTENT_VIEW if asset_id is not None else PAGE_VIEW
+    if event_type == "track" and name == CONTENT_VIEWED and asset_id is not None:
+        return CONTENT_VIEW
     return None
 
 

@@ -32,6 +32,9 @@ JOIN visitor_identities AS i ON i.kind = 'user' AND i.external_id = u.id
 ).bindparams(bindparam("anonymous", type_=ARRAY(String)), bindparam("users", type_=ARRAY(String)))
 IDENTIFY, ACTIVITY = "identify", "activity"
 MAX_EMAIL = 320
+# The email an identify call's traits name, beside its row's columns: traits are not stored
+# with the event, so the writer hands the email to `_identify_task` this way.
+IDENTIFY_EMAIL = "identify_email"
 
 
 async def events_stored(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -80,27 +83,27 @@ async def _known_ids(
     return {(kind, external_id) for kind, external_id in found}
 
 
-def identify_email(row: Mapping[str, Any]) -> str | None:
-    """The normalised email an identify call names: its traits' `email`, else a userId that
-    is an email."""
-    properties = row.get("properties") or {}
-    traits = properties.get("traits") if isinstance(properties.get("traits"), dict) else None
-    context_traits = (row.get("context") or {}).get("traits")
-    for candidate in (
-        (traits or {}).get("email"),
-        properties.get("email"),
-        context_traits.get("email") if isinstance(context_traits, dict) else None,
-        row.get("user_id"),
-    ):
-        if isinstance(candidate, str) and "@" in candidate:
-            email = candidate.strip().lower()
-            if 3 <= len(email) <= MAX_EMAIL and " " not in email:
+def traits_email(*traits: Any) -> str | None:
+    """The normalised email of the first of these traits (objects, or None) that names one."""
+    for each in traits:
+        if isinstance(each, dict):
+            email = _email(each.get("email"))
+            if email is not None:
                 return email
     return None
 
 
+def _email(candidate: Any) -> str | None:
+    if isinstance(candidate, str) and "@" in candidate:
+        email = candidate.strip().lower()
+        if 3 <= len(email) <= MAX_EMAIL and " " not in email:
+            return email
+    return None
+
+
 def _identify_task(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    email = identify_email(row)
+    """An identify call's task: its traits' email, else a userId that is an email."""
+    email = row.get(IDENTIFY_EMAIL) or _email(row.get("user_id"))
     if email is None and not row.get("user_id"):
         return None
     return _task(row, IDENTIFY, email=email)

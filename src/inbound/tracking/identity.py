@@ -142,10 +142,14 @@ async def backfill(
                EVENTS.c.asset_id)
         .where(
             column == merge["external_id"],
+            # What `activity_of` scores: every page, and content views of an asset.
             or_(
                 EVENTS.c.type == "page",
-                EVENTS.c.asset_id.is_not(None),
-                and_(EVENTS.c.type == "track", EVENTS.c.event == CONTENT_VIEWED),
+                and_(
+                    EVENTS.c.type == "track",
+                    EVENTS.c.event == CONTENT_VIEWED,
+                    EVENTS.c.asset_id.is_not(None),
+                ),
             ),
         )
         .order_by(EVENTS.c.occurred_at.desc())

@@ -1,6 +1,11 @@
 """From the events a site sent to the rows to store: each event checked on its own, its time
 corrected for the client's clock, its asset found, its ids kept or dropped by consent.
 
+An event must also be one the database can store and the API can give back: PostgreSQL keeps
+no NUL character in text or JSON (and one such row would fail the COPY of every request
+stored with it), and a response nests only so deep. Both are checked on the event's raw bytes
+first, which costs next to nothing; only a suspect event is walked.
+
 Nothing here touches the database or HTTP; `controller.py` reads requests and `writer.py`
 stores the rows.
 """
@@ -17,7 +22,8 @@ from asyncpg.pgproto import pgproto
 
 from inbound.tracking.assets import AssetIndex
 from inbound.tracking.consent import keeps_identity
-from inbound.tracking.schemas import EVENT_TYPES, MAX_EVENT_BYTES, EventIn, Rejected
+from inbound.tracking.hooks import IDENTIFY_EMAIL, traits_email
+from inbound.tracking.schemas import EVENT_TYPES, MAX_EVENT_BYTES, MAX_NESTING, EventIn, Rejected
 
 # A client clock may run this far ahead before its times are taken as the time received.
 FUTURE_TOLERANCE = timedelta(minutes=1)
@@ -28,6 +34,17 @@ MAX_NAME = 200
 MAX_TITLE = 500
 # `msgspec`'s words for where a value went wrong: "... - at `$.context.page`".
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+# ... and for a value of the wrong type: "Expected `str | null`, got `int`".
+_EXPECTED = re.compile(r"Expected `([^`]*)`, got `[^`]*`")
+_TYPE_WORDS = {
+    "str": "a string", "object": "an object", "array": "a list", "int": "a number",
+    "float": "a number", "bool": "true or false",
+}  # fmt: skip
+NUL = "\x00"
+NUL_REASON = "must not contain the NUL character"
+DEPTH_REASON = f"is nested too deeply (at most {MAX_NESTING} levels, counting the event)"
+# The device ids and other sites' ids that tie a visitor's events together like a cookie.
+DEVICE_IDS = ("id", "advertisingId", "token")
 _event_decoder = msgspec.json.Decoder(EventIn)
 
 
@@ -102,23 +119,97 @@ def decode_event(raw: msgspec.Raw | bytes) -> EventIn:
     if len(raw) > MAX_EVENT_BYTES:
         raise InvalidEvent(None, f"the event is larger than {MAX_EVENT_BYTES // 1024} KB")
     try:
-        return _event_decoder.decode(raw)
+        event = _event_decoder.decode(raw)
     except msgspec.ValidationError as error:
         raise refusal_of(str(error)) from None
     except msgspec.DecodeError:
         raise InvalidEvent(None, "the event is not valid JSON") from None
+    except RecursionError:  # deeper than the decoder goes, so far deeper than allowed
+        raise InvalidEvent(None, DEPTH_REASON) from None
+    # A NUL can only come as `\u0000`, and every level of nesting costs a `{` or a `[`: most
+    # events pass on these scans of their bytes (about 1 µs) and are never walked. A batch's
+    # events are `Raw` slices of its body, which cannot be searched: copied first. A backslash
+    # is rare and its search is the fastest: only then is `\u0000` looked for.
+    data = raw if isinstance(raw, bytes) else bytes(raw)
+    suspect_nul = b"\\" in data and b"\\u0000" in data
+    if suspect_nul or data.count(b"{") + data.count(b"[") > MAX_NESTING:
+        _check_storable(event, nul=suspect_nul)
+    return event
 
 
 def refusal_of(message: str) -> InvalidEvent:
-    """msgspec's message, with its path as the field."""
+    """msgspec's message in plain words (what the field takes), with its path as the field."""
     found = _AT_PATH.search(message)
     field_name = (found.group(1) or None) if found else None
     reason = message[: found.start()] if found else message
+    expected = _EXPECTED.match(reason)
     if "datetime" in reason:
         reason = "must be an RFC 3339 time with a time zone, like 2026-12-03T09:30:00Z"
-    elif reason.startswith("Expected `"):
-        reason = reason.replace("Expected ", "must be ").replace("`", "").replace("got", "not")
+    elif expected is not None:
+        kinds = [kind for kind in expected.group(1).split(" | ") if kind != "null"]
+        if field_name is None and kinds == ["object"]:
+            reason = "must be a JSON object"
+        elif kinds and kinds[0] in _TYPE_WORDS:
+            reason = f"must be {_TYPE_WORDS[kinds[0]]}"
     return InvalidEvent(field_name, reason)
+
+
+class _Unstorable(Exception):
+    """Where, innermost first, a value the database cannot store or the API cannot give back
+    was found, and why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.path: list[str] = []
+
+
+def _check_storable(event: EventIn, *, nul: bool) -> None:
+    """Refuse an event with a NUL character in any string (when ``nul`` says there may be
+    one) or nested deeper than ``MAX_NESTING`` levels, naming the field."""
+    for name in EventIn.__struct_fields__:
+        value = getattr(event, name)
+        try:
+            _walk(value, 2, nul=nul)
+        except _Unstorable as found:
+            found.path.append(name)
+            raise InvalidEvent(_path(found.path), found.reason) from None
+
+
+def check_shared_context(context: dict[str, Any] | None) -> None:
+    """Refuse a batch's `context`, merged into each of its events, on the same grounds."""
+    if context is None:
+        return
+    try:
+        _walk(context, 2, nul=True)
+    except _Unstorable as found:
+        found.path.append("context")
+        raise InvalidEvent(_path(found.path), found.reason) from None
+
+
+def _walk(value: Any, depth: int, *, nul: bool) -> None:
+    """One pass over a decoded value; ``depth`` is the level it sits at (the event is 1)."""
+    if isinstance(value, str):
+        if nul and NUL in value:
+            raise _Unstorable(NUL_REASON)
+        return
+    if not isinstance(value, dict | list):
+        return
+    if depth > MAX_NESTING:
+        raise _Unstorable(DEPTH_REASON)
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if nul and isinstance(key, str) and NUL in key:
+            raise _Unstorable(NUL_REASON)  # a name in this object: the object is named
+        try:
+            _walk(item, depth + 1, nul=nul)
+        except _Unstorable as found:
+            found.path.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+            raise
+
+
+def _path(innermost_first: list[str]) -> str:
+    """`properties.items[2].title` from the parts gathered on the way out."""
+    return "".join(reversed(innermost_first)).lstrip(".")
 
 
 def _message_id_of(raw: msgspec.Raw | bytes) -> str | None:
@@ -144,15 +235,14 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
     url = _text(properties, page, "url", None)
     title = _text(properties, page, "title", MAX_TITLE)
     referrer = _text(properties, page, "referrer", None)
-    if kind == "identify":
-        # An identify call has traits instead of properties; they are kept as its properties.
-        properties = event.traits if event.traits is not None else {}
-    if not keeps_identity(envelope.consent, context, gpc=envelope.gpc):
+    keeps = keeps_identity(envelope.consent, context, gpc=envelope.gpc)
+    if not keeps:
         anonymous_id = user_id = None
-        context.pop("traits", None)
-        if kind == "identify":
-            properties = {}
-    return {
+        _drop_visitor_ids(context)
+    email = None
+    if kind == "identify":
+        properties, email = {}, _take_traits(event, context, keeps=keeps)
+    row: dict[str, Any] = {
         "id": event_id(),
         "occurred_at": occurred_at(event, envelope),
         "received_at": envelope.received_at,
@@ -168,7 +258,10 @@ def event_row(event: EventIn, envelope: Envelope) -> tuple[dict[str, Any], bool]
         "asset_id": envelope.assets.resolve(properties.get("asset"), url),
         "properties": properties,
         "context": context,
-    }, dedupe
+    }
+    if email is not None:
+        row[IDENTIFY_EMAIL] = email
+    return row, dedupe
 
 
 def _message_id(sent: str | None) -> tuple[str, bool]:
@@ -200,6 +293,25 @@ def _name(kind: str, event: EventIn) -> str | None:
     if event.name is not None and len(event.name) > MAX_NAME:
         raise InvalidEvent("name", f"must be at most {MAX_NAME} characters")
     return event.name if kind == "page" else None
+
+
+def _take_traits(event: EventIn, context: dict[str, Any], *, keeps: bool) -> str | None:
+    """Leave an identify call's traits out of what is stored; the email they name, when the
+    call may link. Traits (an email, a phone, a name) are not stored, so that erasing a lead
+    leaves them nowhere: the email travels in the worker's task only."""
+    context_traits = context.pop("traits", None)
+    return traits_email(event.traits, context_traits) if keeps else None
+
+
+def _drop_visitor_ids(context: dict[str, Any]) -> None:
+    """Take out of a cookieless event's context what ties it to a visitor: traits, the
+    device's ids and ids in other systems."""
+    context.pop("traits", None)
+    context.pop("externalIds", None)
+    device = context.get("device")
+    if isinstance(device, dict) and any(name in device for name in DEVICE_IDS):
+        # A copy: the device may be the batch's, shared with the batch's other events.
+        context["device"] = {k: v for k, v in device.items() if k not in DEVICE_IDS}
 
 
 def _context(shared: dict[str, Any] | None, own: dict[str, Any] | None) -> dict[str, Any]:
@@ -243,14 +355,27 @@ def occurred_at(event: EventIn, envelope: Envelope) -> datetime:
     try:
         at = received - (sent - client) if sent is not None else client
     except OverflowError:
-        raise InvalidEvent(client_field, "is too far from sentAt to be a time") from None
+        # Before year 1 or after year 9999: long past the retention period, or in the future.
+        if sent is not None and sent > client:
+            raise _too_old(_outlier(client_field, client, sent, received), envelope) from None
+        at = received
     if at > received + FUTURE_TOLERANCE:
         at = received
+    # Compared before moving to UTC: 0001-01-01T00:00:00+14:00 has no UTC time to move to.
+    if at < received - envelope.retention:
+        raise _too_old(client_field, envelope)
     if at.tzinfo is not UTC:
         at = at.astimezone(UTC)
-    if at < received - envelope.retention:
-        raise InvalidEvent(
-            client_field,
-            f"older than the retention period ({envelope.retention.days} days); not stored",
-        )
     return at
+
+
+def _outlier(client_field: str, client: datetime, sent: datetime, received: datetime) -> str:
+    """Which of the event's time and the sending's is the one far off."""
+    return "sentAt" if abs(sent - received) > abs(client - received) else client_field
+
+
+def _too_old(field_name: str, envelope: Envelope) -> InvalidEvent:
+    return InvalidEvent(
+        field_name,
+        f"older than the retention period ({envelope.retention.days} days); not stored",
+    )

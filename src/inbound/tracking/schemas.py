@@ -17,6 +17,9 @@ from inbound.schemas import RequestSchema
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 100
+# Levels of objects and lists an event may nest, the event itself being the first: far more
+# than any page sends, and well within what a response can give back.
+MAX_NESTING = 32
 EVENT_TYPES = ("page", "track", "identify")
 
 

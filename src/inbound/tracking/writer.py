@@ -5,9 +5,11 @@ A request hands its rows over and waits for the commit of the transaction that h
 answering has lost nothing it answered for. The writer waits a few milliseconds for rows from
 other requests (or until it holds enough), then, in one transaction, takes the message ids
 (the duplicates stay out), makes the months' partitions, stores the rows (COPY on
-PostgreSQL), lets `hooks.events_stored` do its part, and commits. A failed transaction fails
-every request in it, and nothing of it is kept. Closing the writer stops it taking rows and
-stores what it holds before it returns.
+PostgreSQL), lets `hooks.events_stored` do its part, and commits. When that transaction
+fails, nothing of it is kept, and each request's rows are tried again in a transaction of
+their own, so that one request the database refuses fails alone; a request that fails is
+answered 503 with `Retry-After` (an unreachable database fails them all at once, untried).
+Closing the writer stops it taking rows and stores what it holds before it returns.
 """
 
 import asyncio
@@ -15,13 +17,13 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.db import utcnow
-from inbound.errors import InboundError
+from inbound.errors import RETRY_AFTER_UNAVAILABLE, InboundError
 from inbound.outage import unavailability
 from inbound.tracking import hooks
 from inbound.tracking.partitions import ensure_partitions
@@ -41,6 +43,15 @@ class WriterClosed(InboundError):
     status_code = 503
     title = "Service Unavailable"
     problem = "shutting-down"
+
+
+class EventsNotStored(InboundError):
+    """The database refused to store a request's events; nothing of them was kept."""
+
+    status_code = 503
+    title = "Service Unavailable"
+    problem = "events-not-stored"
+    default_headers: ClassVar[dict[str, str]] = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
 
 
 @dataclass(slots=True)
@@ -104,18 +115,29 @@ class EventWriter:
     async def _store(self, taken: list[_Submission]) -> None:
         try:
             duplicates = await self._transaction(taken)
-        except BaseException as error:
-            if unavailability(error) is None:
-                logger.exception("storing events failed", events=_count(taken))
+        except Exception as error:
+            if unavailability(error) is not None or len(taken) == 1:
+                _fail(taken, error)
+                return
+            logger.warning("storing events together failed; storing each request alone",
+                           requests=len(taken), error=str(error))  # fmt: skip
             for submission in taken:
-                if not submission.done.done():
-                    submission.done.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
+                await self._store_alone(submission)
             return
+        except BaseException as error:
+            _fail(taken, error)
+            raise
         for submission, count in zip(taken, duplicates, strict=True):
-            if not submission.done.done():
-                submission.done.set_result(count)
+            _answer(submission, count)
+
+    async def _store_alone(self, submission: _Submission) -> None:
+        """One request's rows in a transaction of their own, after their group's failed."""
+        try:
+            [count] = await self._transaction([submission])
+        except Exception as error:
+            _fail([submission], error)
+            return
+        _answer(submission, count)
 
     async def _transaction(self, taken: list[_Submission]) -> list[int]:
         """Store the rows of ``taken`` in one transaction; each submission's duplicates."""
@@ -171,6 +193,22 @@ def _first_of_each(taken: list[_Submission]) -> tuple[dict[MessageKey, dict[str,
             if dedupe:
                 kept.setdefault((row["site_id"], row["message_id"]), row)
     return kept, [0] * len(taken)
+
+
+def _answer(submission: _Submission, duplicates: int) -> None:
+    if not submission.done.done():
+        submission.done.set_result(duplicates)
+
+
+def _fail(taken: list[_Submission], error: BaseException) -> None:
+    """Fail the requests: 503 with `Retry-After` whatever the cause; an unreachable database
+    (answered so by the app's handlers) is one log line, anything else a traceback."""
+    if unavailability(error) is None and isinstance(error, Exception):
+        logger.error("storing events failed", events=_count(taken), exc_info=error)
+        error = EventsNotStored("the events could not be stored; send them again")
+    for submission in taken:
+        if not submission.done.done():
+            submission.done.set_exception(error)
 
 
 def _count(taken: list[_Submission]) -> int:
