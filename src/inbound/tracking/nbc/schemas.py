@@ -9,7 +9,6 @@ from pydantic import Field, StringConstraints
 from inbound.field_messages import describe_pattern
 from inbound.schemas import (
     JSON_INTEGER,
-    NO_NUL,
     NOT_BLANK,
     RequestSchema,
     ResponseSchema,
@@ -22,7 +21,7 @@ SLOT_PATTERN = describe_pattern(
 )
 Slot = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SLOT_PATTERN)]
 # An asset or persona named by id or slug.
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NOT_BLANK)]
 RuleStage = Literal[
     "anonymous", "subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist"
 ]
