@@ -16,8 +16,7 @@ from inbound.surveys.figures import (
     t_quantile_975,
     wilson,
 )
-
-Z = 1.96
+from tests.surveys.independent import Z, t_by_integration, wilson_by_quadratic
 
 
 def expand(histogram: Histogram) -> list[int]:
@@ -29,36 +28,6 @@ def near(interval: Interval | None, low: float, high: float) -> bool:
     return math.isclose(interval.low, low, abs_tol=1e-9) and math.isclose(
         interval.high, high, abs_tol=1e-9
     )
-
-
-def wilson_by_quadratic(successes: int, n: int) -> tuple[float, float]:
-    """The Wilson bounds as the roots of (p̂ - p)² = z²·p(1 - p)/n, in percent."""
-    p_hat = successes / n
-    a = 1 + Z**2 / n
-    b = -(2 * p_hat + Z**2 / n)
-    c = p_hat**2
-    root = math.sqrt(b * b - 4 * a * c)
-    return 100 * (-b - root) / (2 * a), 100 * (-b + root) / (2 * a)
-
-
-def t_by_integration(df: int) -> float:
-    """The t quantile by integrating the density (Simpson) and bisecting: shares nothing with
-    the closed-form sums the code uses."""
-    log_c = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
-
-    def density(x: float) -> float:
-        return math.exp(log_c - (df + 1) / 2 * math.log1p(x * x / df))
-
-    def central(t: float, steps: int = 4000) -> float:
-        h = t / steps
-        inner = sum((4 if i % 2 else 2) * density(i * h) for i in range(1, steps))
-        return 2 * h / 3 * (density(0) + inner + density(t))
-
-    low, high = 0.0, 20.0
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if central(middle) < 0.95 else (low, middle)
-    return (low + high) / 2
 
 
 HISTOGRAMS_NPS = [
