@@ -60,7 +60,9 @@ async def test_an_unknown_format_is_refused(client: httpx.AsyncClient, reader: H
 async def test_a_parameter_given_twice_is_refused(
     client: httpx.AsyncClient, reader: Headers
 ) -> None:
-    params = [*NPS.items(), ("by", "persona"), ("by", "stage")]
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        *NPS.items(), ("by", "persona"), ("by", "stage"),
+    ]  # fmt: skip
     refused_naming(await client.get(REPORT, params=params, headers=reader), "by")
 
 
