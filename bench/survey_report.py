@@ -195,6 +195,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database if it holds --answers answers"
     )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the data set and stop (then --reuse)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return parser.parse_args()
 
@@ -213,6 +216,8 @@ async def main() -> int:
         began = asyncio.get_running_loop().time()
         await build(url, args.answers, start)
         print(f"built in {asyncio.get_running_loop().time() - began:.0f} s")
+    if args.build_only:
+        return 0
     key = await reports_key(url)
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)

@@ -20,7 +20,6 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
-    cast,
     func,
     literal,
     literal_column,
@@ -133,8 +132,8 @@ def bucket_number(starts: Sequence[datetime], dialect: str) -> ColumnElement[int
     """
     when = ANSWERS.c.answered_at
     if dialect == "postgresql":
-        starts_array = bindparam("bucket_starts", list(starts), type_=ARRAY(DateTime(True)))
-        return func.width_bucket(when, cast(starts_array, ARRAY(DateTime(True))))
+        array = bindparam("bucket_starts", list(starts), type_=ARRAY(DateTime(timezone=True)))
+        return func.width_bucket(when, array)
 
     def search(first: int, last: int) -> ColumnElement[int]:  # over starts[first:last]
         if last - first == 1:
