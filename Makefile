@@ -8,7 +8,7 @@ SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
 PYTEST_ARGS ?= -n 2
 
 .PHONY: run demo test test-postgres test-sqlite lint format openapi lock clean bench bench-reports \
-	bench-leads bench-webhooks bench-crm bench-tracking bench-nbc
+	bench-leads bench-webhooks bench-crm bench-tracking bench-nbc bench-survey-report
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ bench: $(VENV)/.installed-test
 ## bench-reports: report latency over 1,000,000 contacts, against hand-written SQL (BENCH_ARGS adds options)
 bench-reports: $(VENV)/.installed-test
 	$(BIN)/python bench/reports.py $(BENCH_ARGS)
+
+## bench-survey-report: the survey report over 2,000,000 answers, against its own counting SQL (BENCH_ARGS adds options)
+bench-survey-report: $(VENV)/.installed-test
+	$(BIN)/python bench/survey_report.py $(BENCH_ARGS)
 
 ## bench-leads: listing 500 qualified leads of 1,000,000 contacts, against hand-written SQL
 bench-leads: $(VENV)/.installed-test

@@ -19,11 +19,12 @@ from tests.support.live_server import LiveServer, live_server
 schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
 # Operations with rules across parameters that the document cannot state (a period whose end
 # comes after its start and spans at most 5 years, a known time zone, a filter naming an
-# existing persona, a cursor used with the filters it was made for, one visitor id of two): a
-# request valid for the schema may still be refused with a 400.
+# existing persona, touchpoint or survey (of the metric asked), a cursor used with the filters
+# it was made for, one visitor id of two): a request valid for the schema may still be refused
+# with a 400.
 CROSS_PARAMETER_RULES = {
-    "funnelReport", "velocityReport", "assetsReport", "pathsReport", "listLeads", "resyncCrm",
-    "nextContent",
+    "funnelReport", "velocityReport", "assetsReport", "pathsReport", "surveyReport", "listLeads",
+    "resyncCrm", "nextContent",
 }  # fmt: skip
 # Requests only HubSpot can make: generated ones carry no valid signature and get a 401.
 SIGNED_BY_THE_CALLER = {"receiveHubSpotWebhook"}

@@ -40,6 +40,7 @@ from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
+from inbound.reports.survey_controller import SurveyReportController
 from inbound.sites.controller import SiteController
 from inbound.tracking.controller import TrackingController
 from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
@@ -69,7 +70,10 @@ TAGS = [
         name="next-best-content",
         description="What to show a visitor next, and the rules that pin assets first.",
     ),
-    Tag(name="reports", description="The funnel: stage counts and conversion rates."),
+    Tag(
+        name="reports",
+        description="The funnel: stage counts and conversion rates; NPS, CES and CSAT.",
+    ),
     Tag(name="sites", description="Marketing sites, their origins and public keys."),
     Tag(name="api-keys", description="Server-side keys and their scopes."),
     Tag(name="webhooks", description="Signed deliveries of lead events, retried; their log."),
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeadIdentityController,
             IdentityMergeController,
             ReportController,
+            SurveyReportController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],

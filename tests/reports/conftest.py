@@ -13,6 +13,7 @@ from inbound.leads.repository import CAPTURES, CONTACTS
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import make_asset, make_persona, make_world
 from tests.reports.people import PEOPLE, STAGE_NAMES, Ids, Person
+from tests.reports.survey_answers import SurveyWorld, draw_answers, make_survey_world
 
 
 @pytest.fixture
@@ -56,3 +57,8 @@ def _contact_row(
 @pytest.fixture
 async def reader(make_key: KeyMaker) -> Headers:
     return await make_key(Scope.REPORTS_READ, name="reports")
+
+
+@pytest.fixture
+async def survey_world(client: httpx.AsyncClient, admin: Headers, db: AsyncSession) -> SurveyWorld:
+    return await make_survey_world(client, admin, db, draw_answers())

@@ -165,7 +165,7 @@ class ReportController(Controller):
         grouped = await grouped_query(db_session, asked)
         report = await ReportService(db_session).funnel(grouped.query)
         body = funnel_read(report, grouped.period)
-        return _answer(request, format, body, funnel_csv)
+        return answer_as_asked(request, format, body, funnel_csv)
 
     @get(
         "/velocity",
@@ -196,7 +196,7 @@ class ReportController(Controller):
         grouped = await grouped_query(db_session, asked)
         report = await ReportService(db_session).velocity(grouped.query)
         body = velocity_read(report, grouped.period)
-        return _answer(request, format, body, velocity_csv)
+        return answer_as_asked(request, format, body, velocity_csv)
 
     @get(
         "/assets",
@@ -239,7 +239,7 @@ class ReportController(Controller):
             site_id=await filtered_site_id(db_session, site),
         )
         report = await ReportService(db_session).assets(query)
-        return _answer(request, format, assets_read(report, period), assets_csv)
+        return answer_as_asked(request, format, assets_read(report, period), assets_csv)
 
     @get(
         "/paths",
@@ -271,10 +271,10 @@ class ReportController(Controller):
         period = parse_period(from_date, to_date, tz)
         query = PathQuery(start=period.start, end=period.end, limit=limit)
         report = await ReportService(db_session).paths(query)
-        return _answer(request, format, paths_read(report, period), paths_csv)
+        return answer_as_asked(request, format, paths_read(report, period), paths_csv)
 
 
-def _answer(
+def answer_as_asked(
     request: Request[Any, Any, Any], format: str | None, body: Any, to_csv: Callable[[Any], str]
 ) -> Response[Any]:
     wants_csv = format == "csv" or (format is None and CSV in (request.headers.get("accept") or ""))

@@ -69,12 +69,12 @@ def parse_period(from_date: date, to_date: date, tz: str) -> Period:
             f"{limit.isoformat()}",
             field="to",
         )
-    start = _utc_midnight(from_date, zone, field="from")
-    end = _utc_midnight(to_date, zone, field="to", next_day=True)
+    start = utc_midnight(from_date, zone, field="from")
+    end = utc_midnight(to_date, zone, field="to", next_day=True)
     return Period(from_date, to_date, tz, start, end)
 
 
-def _utc_midnight(day: date, zone: ZoneInfo, *, field: str, next_day: bool = False) -> datetime:
+def utc_midnight(day: date, zone: ZoneInfo, *, field: str, next_day: bool = False) -> datetime:
     """The instant ``day`` (or the day after it) begins in ``zone``, in UTC."""
     try:
         if next_day:

@@ -101,7 +101,7 @@ def funnel_csv(report: FunnelRead) -> str:
         )  # fmt: skip
     header = ["group_key", "group_label", "stage", "count", "rate_from_previous",
               "rate_from_entry"]  # fmt: skip
-    return _csv(header, rows)
+    return csv_text(header, rows)
 
 
 # -- velocity ----------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def velocity_csv(report: VelocityRead) -> str:
     ]  # fmt: skip
     header = ["group_key", "group_label", "from_stage", "to_stage", "contacts",
               "median_seconds", "p90_seconds", "median_days", "p90_days"]  # fmt: skip
-    return _csv(header, rows)
+    return csv_text(header, rows)
 
 
 # -- assets ------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ def assets_csv(report: AssetsRead) -> str:
     columns = ["slug", "title", "kind", "funnel_stage", "captures", "new_contacts",
                "first_touch", "last_touch", "linear"]  # fmt: skip
     rows = [[getattr(asset, name) for name in columns] for asset in report.assets]
-    return _csv(columns, rows)
+    return csv_text(columns, rows)
 
 
 # -- paths into capture ------------------------------------------------------------------------
@@ -234,13 +234,13 @@ def paths_csv(report: PathsRead) -> str:
         refs = [step.slug or step.url or "" for step in path.steps]
         refs = [""] * (3 - len(refs)) + refs  # aligned on the capture: step_3 is the last view
         rows.append([path.path, *refs, path.captured.slug or "", path.count, path.share])
-    return _csv(header, rows)
+    return csv_text(header, rows)
 
 
 # -- shared ------------------------------------------------------------------------------------
 
 
-def _csv(header: list[str], rows: Iterable[list[Any]]) -> str:
+def csv_text(header: list[str], rows: Iterable[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
