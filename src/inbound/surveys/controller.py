@@ -323,14 +323,16 @@ class SurveyController(Controller):
         db_session: NamedDependency[AsyncSession],
         ref: str = RefParam,
     ) -> Response[LinkRead]:
+        # Read (or made) before this request's session writes: on SQLite, a key made on
+        # another connection would wait for this request's own lock.
+        keys: LinkKeys = request.app.state.survey_link_keys
+        key = await keys.key(bind_of(request.app.state.sessionmaker))
         survey = await surveys.get(ref)
         if survey.archived:
             raise SurveyClosed(f"survey {survey.slug!r} no longer takes answers")
         if not await LeadService(db_session).exists(data.contact_id):
             raise Unprocessable(f"no contact {data.contact_id}", field="contact_id")
         expires_at = utcnow().replace(microsecond=0) + timedelta(days=data.expires_in_days)
-        keys: LinkKeys = request.app.state.survey_link_keys
-        key = await keys.key(bind_of(request.app.state.sessionmaker))
         token = sign(key, LinkClaim(survey.id, data.contact_id, expires_at))
         url = f"{str(request.base_url).rstrip('/')}/s/{token}"
         return Response(LinkRead(token=token, url=url, expires_at=expires_at), status_code=201)
