@@ -85,7 +85,7 @@ async def test_list_filters_and_read_by_slug(
     listed = await client.get(SURVEYS, params={"metric": "csat"}, headers=admin)
     assert [s["slug"] for s in listed.json()["items"]] == ["chat-csat"]
     unknown = await client.get(SURVEYS, params={"touchpoint": "nowhere"}, headers=admin)
-    assert (unknown.status_code, error_fields(unknown)) == (400, ["touchpoint"])
+    assert unknown.json() == {"items": [], "next_cursor": None}
     read = await client.get(f"{SURVEYS}/support-nps", headers=admin)
     assert read.json() == nps
     assert read.headers["etag"] == '"1"'

@@ -213,7 +213,7 @@ class SurveyController(Controller):
             default=None,
             max_length=64,
             pattern=NO_NUL,
-            description="Asked at this touchpoint (id or slug); an unknown one is refused.",
+            description="Asked at this touchpoint (id or slug); an unknown one matches nothing.",
         ),
         metric: FromQuery[Metric | None] = None,
         archived: bool = ArchivedParam,

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.content.service import AssetNotFound, AssetService
 from inbound.db import utcnow
 from inbound.errors import (
-    BadRequest,
     Conflict,
     FieldError,
     InboundError,
@@ -66,10 +65,6 @@ class UnknownReference(Unprocessable):
 
 class InconsistentTouchpoint(Unprocessable):
     problem = "inconsistent-touchpoint"
-
-
-class UnknownFilter(BadRequest):
-    problem = "validation"
 
 
 class TouchpointService:
@@ -131,15 +126,6 @@ class TouchpointService:
                 f"touchpoint {touchpoint.slug!r} has surveys: delete them or archive it instead"
             )
         await self.touchpoints.delete(touchpoint)
-
-    async def filter_id(self, ref: str | None, *, field: str) -> uuid.UUID | None:
-        """The id of the touchpoint a query filter names; naming none is a 400."""
-        if ref is None:
-            return None
-        try:
-            return (await self.get(ref)).id
-        except TouchpointNotFound:
-            raise UnknownFilter(f"no touchpoint {ref!r}", field=field) from None
 
     async def _target(self, fields: dict[str, Any], *, check_asset: bool = True) -> dict[str, Any]:
         """The columns of what the touchpoint is attached to; exactly the kind's field is set.
@@ -241,7 +227,12 @@ class SurveyService:
         metric: str | None,
         archived: bool,
     ) -> tuple[Sequence[Survey], str | None]:
-        touchpoint_id = await self.touchpoints.filter_id(touchpoint, field="touchpoint")
+        touchpoint_id = None
+        if touchpoint is not None:
+            found = await self.touchpoints.touchpoints.get_by_ref(touchpoint)
+            if found is None:  # an unknown touchpoint, like an unknown persona, matches nothing
+                return [], None
+            touchpoint_id = found.id
         return await self.surveys.list_page(
             page, touchpoint_id=touchpoint_id, metric=metric, archived=archived
         )
