@@ -167,11 +167,14 @@ async def test_an_erased_contacts_link_answers_nothing(
     client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
 ) -> None:
     link = await link_for(client, admin, lead_id)
+    assert (await answer(client, world, email="ana@example.com")).status_code == 201
     erased = await client.delete(f"/api/v1/leads/{lead_id}", headers=admin)
     assert erased.status_code in (200, 202, 204), erased.text
     response = await client.post(ANSWERS, json={"token": link["token"], "score": 9})
     assert response.status_code == 404, response.text
     assert (await client.get(path_of(link))).status_code == 404
+    # The lead's answers went with it.
+    assert await answers_of(client, admin) == []
 
 
 class TestConfiguredKey:

@@ -145,3 +145,14 @@ async def test_delete_is_refused_while_surveys_ask_there(
     assert (await client.delete("/api/v1/surveys/support-nps", headers=editor)).status_code == 204
     assert (await client.delete(f"{TOUCHPOINTS}/support", headers=editor)).status_code == 204
     assert (await client.get(f"{TOUCHPOINTS}/support", headers=editor)).status_code == 404
+
+
+async def test_an_asset_a_touchpoint_names_is_not_deleted(
+    client: httpx.AsyncClient, editor: Headers
+) -> None:
+    await make_asset(client, editor)
+    await make_touchpoint(client, editor, slug="ebook", kind="asset", asset="scoring-ebook",
+                          channel=None)  # fmt: skip
+    refused = await client.delete("/api/v1/assets/scoring-ebook", headers=editor)
+    assert refused.status_code == 409, refused.text
+    assert (await client.get("/api/v1/assets/scoring-ebook", headers=editor)).status_code == 200

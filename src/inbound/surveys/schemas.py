@@ -178,7 +178,7 @@ class AnswerCreate(RequestSchema):
 class LinkAnswerCreate(RequestSchema):
     """An answer through a signed link: the token says who and to what."""
 
-    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK)]
     score: Annotated[int, Field(ge=0, le=10, description="On the survey's scale."), JSON_INTEGER]
     comment: Comment | None = None
 
