@@ -106,7 +106,7 @@ async def test_metric_and_scale_change_until_the_first_answer(
     assert (changed.json()["scale_max"], changed.json()["version"]) == (7, 2)
     assert (await answer(client, world, score=6)).status_code == 201
     refused = await client.patch(f"{SURVEYS}/support-nps", json={"scale": 5}, headers=admin)
-    assert refused.status_code == 409, refused.text
+    assert (refused.status_code, error_fields(refused)) == (409, ["scale"])
     refused = await client.patch(
         f"{SURVEYS}/support-nps", json={"metric": "nps", "scale": None}, headers=admin
     )
@@ -148,3 +148,14 @@ async def test_surveys_need_content_scopes(
     body = {"touchpoint": "support", "metric": "nps", "question": "Q"}
     assert (await client.post(SURVEYS, json=body, headers=reader)).status_code == 403
     assert (await client.get(SURVEYS)).status_code == 401
+
+
+async def test_a_survey_without_a_slug_is_named_after_its_touchpoint_and_metric(
+    client: httpx.AsyncClient, admin: Headers, world: World
+) -> None:
+    body = {"touchpoint": "support", "metric": "csat", "question": "How satisfied are you?"}
+    first = await client.post(SURVEYS, json=body, headers=admin)
+    assert first.status_code == 201, first.text
+    assert first.json()["slug"] == "support-csat"
+    second = await client.post(SURVEYS, json=body, headers=admin)
+    assert (second.status_code, error_fields(second)) == (409, ["slug"])

@@ -203,11 +203,12 @@ class SurveyService:
     async def create(self, fields: dict[str, Any]) -> Survey:
         metric = Metric(fields["metric"])
         scale_min, scale_max = scale_of(metric, fields.pop("scale", None))
-        touchpoint_id = await self._live_touchpoint(fields.pop("touchpoint"))
-        fields["slug"] = fields.get("slug") or slug_from(fields["question"])
+        touchpoint = await self._live_touchpoint(fields.pop("touchpoint"))
+        # The same question is often asked at many touchpoints: name it after where it asks.
+        fields["slug"] = fields.get("slug") or f"{touchpoint.slug[:59]}-{metric.value}"
         survey = Survey(
             **fields,
-            touchpoint_id=touchpoint_id,
+            touchpoint_id=touchpoint.id,
             scale_min=scale_min,
             scale_max=scale_max,
         )
@@ -252,11 +253,11 @@ class SurveyService:
                 raise Answered(
                     f"survey {survey.slug!r} has answers: its metric and scale stay as they "
                     "were asked (create another survey)",
-                    field="metric",
+                    field="metric" if metric.value != survey.metric else "scale",
                 )
             survey.metric, survey.scale_min, survey.scale_max = metric.value, scale_min, scale_max
         if "touchpoint" in changes:
-            survey.touchpoint_id = await self._live_touchpoint(changes.pop("touchpoint"))
+            survey.touchpoint_id = (await self._live_touchpoint(changes.pop("touchpoint"))).id
         for name, value in changes.items():
             setattr(survey, name, value)
         return await self._touch(survey)
@@ -281,14 +282,14 @@ class SurveyService:
     ) -> tuple[Sequence[SurveyAnswer], str | None]:
         return await self.surveys.answers_page(survey.id, page, contact_id=contact_id, since=since)
 
-    async def _live_touchpoint(self, ref: str) -> uuid.UUID:
+    async def _live_touchpoint(self, ref: str) -> Touchpoint:
         try:
             touchpoint = await self.touchpoints.get(ref)
         except TouchpointNotFound:
             raise UnknownReference(f"no touchpoint {ref!r}", field="touchpoint") from None
         if touchpoint.archived:
             raise UnknownReference(f"touchpoint {ref!r} is archived", field="touchpoint")
-        return touchpoint.id
+        return touchpoint
 
     async def _touch(self, survey: Survey) -> Survey:
         survey.updated_at = utcnow()
