@@ -139,6 +139,7 @@ async def test_the_page_shows_the_question_escaped_and_takes_the_form(
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
     assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
     assert "<script>" not in page.text
     assert "Rate &lt;script&gt;x&lt;/script&gt;" in page.text
     assert "What &lt;would&gt; you change?" in page.text
@@ -214,3 +215,18 @@ async def test_every_process_shares_the_key_kept_in_the_database(
         assert response.status_code == 201, response.text
     finally:
         await other.state.engine.dispose()
+
+
+async def test_an_archived_survey_s_page_says_it_is_closed(
+    client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
+) -> None:
+    link = await link_for(client, admin, lead_id)
+    await client.post("/api/v1/surveys/support-nps/archive", headers=admin)
+    page = await client.get(path_of(link))
+    assert page.status_code == 410
+    assert "no longer takes answers" in page.text
+    posted = await client.post(path_of(link), data={"score": "9"})
+    assert posted.status_code == 410
+    answered = await client.post(ANSWERS, json={"token": link["token"], "score": 9})
+    assert answered.status_code == 410
+    assert answered.json()["type"] == "urn:inbound:problem:survey-closed"

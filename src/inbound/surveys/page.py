@@ -175,5 +175,7 @@ def _page(context: dict[str, Any], *, status: int) -> Response[str]:
         html,
         status_code=status,
         media_type=MediaType.HTML,
-        headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store"},
-    )
+        # The token is in the address: no Referer may carry it elsewhere.
+        headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store",
+                 "Referrer-Policy": "no-referrer"},
+    )  # fmt: skip
