@@ -37,6 +37,7 @@ def server(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     unlimited = {
         "INBOUND_CAPTURE_RATE_PER_IP": "1000000/minute",
         "INBOUND_TRACKING_RATE_PER_IP": "1000000/minute",
+        "INBOUND_SURVEY_RATE_PER_IP": "1000000/minute",
     }
     # HubSpot's webhooks are checked, and refused as unsigned, rather than unconfigured (503).
     signing = {"INBOUND_HUBSPOT_CLIENT_SECRET": "contract-secret"}

@@ -1,7 +1,7 @@
 """index survey answers by metric and time, holding what the survey report reads
 
 Revision ID: ed5147124274
-Revises: 4c2a9e7d1b63
+Revises: 32fe822287ca
 Create Date: 2026-12-03 11:14:42.268218+00:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "ed5147124274"
-down_revision: str | None = "4c2a9e7d1b63"
+down_revision: str | None = "32fe822287ca"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -42,6 +42,10 @@ from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.reports.survey_controller import SurveyReportController
 from inbound.sites.controller import SiteController
+from inbound.surveys.answer_controller import LinkAnswerController, SurveyAnswerController
+from inbound.surveys.controller import SurveyController, TouchpointController
+from inbound.surveys.links import LinkKeys
+from inbound.surveys.page import SurveyPageController
 from inbound.tracking.controller import TrackingController
 from inbound.tracking.identity_controller import IdentityMergeController, LeadIdentityController
 from inbound.tracking.nbc.controller import (
@@ -69,6 +73,10 @@ TAGS = [
     Tag(
         name="next-best-content",
         description="What to show a visitor next, and the rules that pin assets first.",
+    ),
+    Tag(
+        name="surveys",
+        description="NPS, CES and CSAT: touchpoints, surveys, their answers and signed links.",
     ),
     Tag(
         name="reports",
@@ -109,6 +117,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdentityMergeController,
             ReportController,
             SurveyReportController,
+            TouchpointController,
+            SurveyController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],
@@ -166,6 +176,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CaptureController,
             TrackingController,
             NextController,
+            SurveyAnswerController,
+            LinkAnswerController,
+            SurveyPageController,
             AssetFormController,
             HubSpotWebhookController,
             HealthController,
@@ -192,6 +205,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     per_key=parse_limit(settings.capture_rate_per_key),
                 ),
                 "tracking_limit": parse_limit(settings.tracking_rate_per_ip),
+                "survey_limit": parse_limit(settings.survey_rate_per_ip),
+                "survey_link_keys": LinkKeys(settings.signing_key),
                 "tracking_retention": timedelta(days=settings.tracking_retention_days),
             }
         ),

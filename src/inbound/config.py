@@ -24,7 +24,9 @@ _DRIVERS = {
     "sqlite+aiosqlite": "sqlite+aiosqlite",
 }
 # Settings whose values never appear in an error message.
-_SECRET_SETTINGS = {"hubspot_token", "hubspot_client_secret", "database_url", "redis_url"}
+_SECRET_SETTINGS = {
+    "hubspot_token", "hubspot_client_secret", "database_url", "redis_url", "signing_key",
+}  # fmt: skip
 
 
 class SettingsError(Exception):
@@ -67,6 +69,15 @@ class Settings(BaseSettings):
         default="1200/minute",
         description="Requests to the event endpoints (`/api/v1/batch`, `/api/v1/t`, ...) one "
         "client address may send.",
+    )
+    survey_rate_per_ip: str = Field(
+        default="30/minute", description="Survey answers one client address may post."
+    )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs survey links; when unset, a random key made once and kept in the "
+        "database.",
     )
     tracking_retention_days: int = Field(
         default=395,
@@ -256,7 +267,9 @@ class Settings(BaseSettings):
     def _level_in_any_case(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("capture_rate_per_ip", "capture_rate_per_key", "tracking_rate_per_ip")
+    @field_validator(
+        "capture_rate_per_ip", "capture_rate_per_key", "tracking_rate_per_ip", "survey_rate_per_ip"
+    )
     @classmethod
     def _readable_limit(cls, value: str) -> str:
         parse_limit(value)

@@ -321,7 +321,10 @@ def is_unique_violation(exc: IntegrityError) -> bool:
 
 def is_foreign_key_violation(exc: IntegrityError) -> bool:
     """True when a FOREIGN KEY refused the write, on PostgreSQL or SQLite."""
-    return _sqlstate(exc) == "23503" or _sqlite_error(exc) == "SQLITE_CONSTRAINT_FOREIGNKEY"
+    if _sqlstate(exc) == "23503" or _sqlite_error(exc) == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return True
+    # SQLite reports the refusal of an `ON DELETE RESTRICT` action as a trigger's.
+    return _sqlite_error(exc) == "SQLITE_CONSTRAINT_TRIGGER" and "FOREIGN KEY" in str(exc.orig)
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

@@ -18,7 +18,13 @@ from inbound.leads.models import (
 )
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
-from inbound.surveys.models import Survey, SurveyAnswer, Touchpoint
+from inbound.surveys.models import (
+    SigningKey,
+    Survey,
+    SurveyAnswer,
+    SurveyRespondent,
+    Touchpoint,
+)
 from inbound.tracking.models import (
     EngagementTask,
     IdentityMerge,
@@ -57,10 +63,12 @@ __all__ = [
     "Persona",
     "RemapRun",
     "ScoreEvent",
+    "SigningKey",
     "Site",
     "StageChange",
     "Survey",
     "SurveyAnswer",
+    "SurveyRespondent",
     "Touchpoint",
     "TrackingEvent",
     "TrackingMessage",

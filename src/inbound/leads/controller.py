@@ -36,6 +36,7 @@ from inbound.leads.service import (
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
+from inbound.surveys.timeline import answer_timeline
 from inbound.tracking.activity import behaviour_timeline
 
 READ = [requires(Scope.LEADS_READ)]
@@ -163,8 +164,10 @@ async def lead_response(
     """The lead as it stands, with its ETag."""
     view = await leads.view(lead_id)
     half_life = (await settings.current()).scoring.half_life_days
-    behaviour = await behaviour_timeline(leads.leads.session, lead_id, TIMELINE_LIMIT)
-    body = lead_read(view, half_life, utcnow(), behaviour)
+    session = leads.leads.session
+    behaviour = await behaviour_timeline(session, lead_id, TIMELINE_LIMIT)
+    answers = await answer_timeline(session, lead_id, TIMELINE_LIMIT)
+    body = lead_read(view, half_life, utcnow(), [*behaviour, *answers])
     return one(body, version=view.contact["version"], status_code=status_code)
 
 
@@ -174,7 +177,8 @@ def lead_read(
     now: datetime,
     behaviour: Sequence[dict[str, Any]] = (),
 ) -> LeadRead:
-    """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking."""
+    """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking
+    and surveys."""
     c = view.contact
     persona = None
     if view.persona is not None:

@@ -267,7 +267,7 @@ class FirstTouchRead(ResponseSchema):
 class TimelineEntry(ResponseSchema):
     """One thing that happened to a lead."""
 
-    type: Literal["capture", "score", "stage", "page_view", "content_view", "click"]
+    type: Literal["capture", "score", "stage", "page_view", "content_view", "click", "answer"]
     at: datetime
     id: uuid.UUID
     detail: dict[str, Any]

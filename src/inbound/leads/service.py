@@ -143,6 +143,10 @@ class LeadService:
             stage_changes=history["stage"],
         )
 
+    async def exists(self, contact_id: uuid.UUID) -> bool:
+        """Whether the lead is there (not erased, never made up)."""
+        return await self.leads.contact(contact_id) is not None
+
     async def move_stage(
         self,
         contact_id: uuid.UUID,

@@ -115,6 +115,8 @@ class SurveyAnswer(SQLModel, table=True):
             "answered_at",
             postgresql_include=REPORTED_COLUMNS,
         ),
+        # A survey's answers, page after page, in the order they came.
+        Index("ix_survey_answers_survey_id_id", "survey_id", "id"),
         # The once-per-window check, under the contact's lock.
         Index(
             "ix_survey_answers_contact_id_survey_id",
@@ -157,3 +159,32 @@ class SurveyAnswer(SQLModel, table=True):
     source: str = Field(max_length=8)
     site_id: uuid.UUID | None = Field(default=None, foreign_key="sites.id", ondelete="SET NULL")
     answered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SurveyRespondent(SQLModel, table=True):
+    """Who answered a survey, and when their current window began: one row per respondent.
+
+    The once-per-window rule is a single upsert on this row (taken only when the window has
+    ended), so two answers racing from the same contact or browser cannot both pass.
+    """
+
+    __tablename__ = "survey_respondents"
+
+    survey_id: uuid.UUID = Field(foreign_key="surveys.id", ondelete="CASCADE", primary_key=True)
+    # `contact:<id>` or `visitor:<browser id>`.
+    respondent: str = Field(max_length=120, primary_key=True)
+    # Set for a contact, so that erasing the contact erases its windows too.
+    contact_id: uuid.UUID | None = Field(
+        default=None, foreign_key="contacts.id", ondelete="CASCADE", index=True
+    )
+    answered_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SigningKey(SQLModel, table=True):
+    """A secret made once and shared by every process (survey links, when no key is set)."""
+
+    __tablename__ = "signing_keys"
+
+    name: str = Field(max_length=64, primary_key=True)
+    secret: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,110 @@
+"""Answers racing each other on real, committed transactions: one per respondent and window."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.app import create_app
+from inbound.config import Settings
+from inbound.surveys.models import SurveyAnswer
+from tests.conftest import Headers
+from tests.leads.helpers import World, capture, count_rows, make_asset, make_world
+from tests.surveys.helpers import answer, make_link, make_survey, make_touchpoint
+
+BURST = 12
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        log_level="WARNING",
+        worker_in_process=False,
+        survey_rate_per_ip="1000/minute",
+        capture_rate_per_ip="1000/minute",
+    )
+
+
+@pytest.mark.committing
+class TestRaces:
+    @pytest.fixture
+    async def world(self, committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
+        world = await make_world(committing_client, committing_admin)
+        await make_asset(committing_client, committing_admin)
+        await make_touchpoint(committing_client, committing_admin)
+        await make_survey(committing_client, committing_admin)
+        return world
+
+    @pytest.mark.parametrize("who", [{"visitor_id": "b-1"}, {"email": "ana@example.com"}])
+    async def test_concurrent_answers_of_one_respondent_store_one(
+        self,
+        committing_app: Litestar,
+        committing_client: httpx.AsyncClient,
+        world: World,
+        who: dict[str, Any],
+    ) -> None:
+        await capture(committing_client, world)
+        responses = await asyncio.gather(
+            *(answer(committing_client, world, score=i % 11, **who) for i in range(BURST))
+        )
+        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+        async with committing_app.state.sessionmaker() as session:
+            assert await count_rows(session, SurveyAnswer) == 1
+
+    async def test_concurrent_link_answers_store_one(
+        self,
+        committing_app: Litestar,
+        committing_client: httpx.AsyncClient,
+        world: World,
+        committing_admin: Headers,
+    ) -> None:
+        lead = (await capture(committing_client, world)).json()
+        link = (await make_link(committing_client, committing_admin, lead["contact_id"])).json()
+        body = {"token": link["token"], "score": 5}
+        responses = await asyncio.gather(
+            *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
+        )
+        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+
+
+@asynccontextmanager
+async def app_limited_to(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], limit: str
+) -> AsyncIterator[Litestar]:
+    app = create_app(
+        Settings(
+            database_url=database_url,
+            log_level="WARNING",
+            worker_in_process=False,
+            survey_rate_per_ip=limit,
+        )
+    )
+    app.state.sessionmaker = sessionmaker
+    try:
+        yield app
+    finally:
+        await app.state.engine.dispose()
+
+
+async def test_one_address_is_rate_limited(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], admin: Headers
+) -> None:
+    async with app_limited_to(database_url, sessionmaker, "3/minute") as app:
+        transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 5000))  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            world = await make_world(client, admin)
+            await make_touchpoint(client, admin)
+            await make_survey(client, admin)
+            # Refused posts count too: a bad score spends the address's budget.
+            statuses = [(await answer(client, world, score=99)).status_code for _ in range(3)]
+            limited = await answer(client, world)
+    assert statuses == [400] * 3
+    assert limited.status_code == 429
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+    assert limited.json()["type"] == "urn:inbound:problem:rate-limited"
