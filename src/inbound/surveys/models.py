@@ -104,9 +104,7 @@ class SurveyAnswer(SQLModel, table=True):
 
     __tablename__ = "survey_answers"
     __table_args__ = (
-        # The journey report and figures per period: by survey and time.
-        Index("ix_survey_answers_survey_id_answered_at", "survey_id", "answered_at"),
-        Index("ix_survey_answers_answered_at", "answered_at"),
+        # Every index is written by each answer, the hot path: only what a reader needs.
         # The survey report: one metric's answers over a period, read from the index alone
         # (PostgreSQL): it holds every column the report groups and filters by.
         Index(
@@ -117,22 +115,12 @@ class SurveyAnswer(SQLModel, table=True):
         ),
         # A survey's answers, page after page, in the order they came.
         Index("ix_survey_answers_survey_id_id", "survey_id", "id"),
-        # The once-per-window check, under the contact's lock.
+        # A lead's answers, for its timeline and its erasure.
         Index(
-            "ix_survey_answers_contact_id_survey_id",
+            "ix_survey_answers_contact_id",
             "contact_id",
-            "survey_id",
-            "answered_at",
             postgresql_where=text("contact_id IS NOT NULL"),
             sqlite_where=text("contact_id IS NOT NULL"),
-        ),
-        Index(
-            "ix_survey_answers_visitor_id_survey_id",
-            "visitor_id",
-            "survey_id",
-            "answered_at",
-            postgresql_where=text("visitor_id IS NOT NULL"),
-            sqlite_where=text("visitor_id IS NOT NULL"),
         ),
         CheckConstraint("score BETWEEN scale_min AND scale_max", name="score_on_scale"),
     )
