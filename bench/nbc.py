@@ -330,6 +330,8 @@ def main() -> None:
         "INBOUND_LOG_LEVEL": "INFO",
         "INBOUND_LOG_JSON": "true",
         "INBOUND_NBC_REFRESH_SECONDS": "0",
+        # One load generator is one address: the per-address limit would answer most with 429.
+        "INBOUND_TRACKING_RATE_PER_IP": "1000000/minute",
     }
     log = work / "server.log"
     with serving(url, args.workers, log, env) as (base, _pid):
