@@ -252,7 +252,7 @@ class TestValues:
         lead = await get_lead(client, world, response.json()["contact_id"])
         assert lead["company_size"] == number
 
-    @pytest.mark.parametrize("text", ["lots", "-5", "2.5", "1e3", "20000000"])
+    @pytest.mark.parametrize("text", ["lots", "-5", "2.5", "1e3", "20000000", "²", "٣", "9" * 5000])
     async def test_company_size_that_is_no_count_is_400(
         self, client: httpx.AsyncClient, world: World, text: str
     ) -> None:

@@ -219,6 +219,15 @@ async def test_a_plain_form_answers_and_is_sent_to_its_redirect(
     )
 
 
+@pytest.mark.parametrize("score", ["²", "٣", "9" * 5000, "7.0"])
+async def test_a_form_score_that_is_no_plain_number_is_a_400(
+    client: httpx.AsyncClient, world: World, score: str
+) -> None:
+    form = {"_key": world.public_key, "score": score, "visitor_id": "b-10"}
+    response = await client.post(f"{SURVEYS}/support-nps/answers", data=form)
+    assert (response.status_code, error_fields(response)) == (400, ["score"]), response.text
+
+
 async def test_a_redirect_off_the_sites_origins_is_refused(
     client: httpx.AsyncClient, world: World, admin: Headers
 ) -> None:

@@ -147,6 +147,10 @@ async def test_the_page_shows_the_question_escaped_and_takes_the_form(
     missing = await client.post(path_of(link), data={"comment": "hm"})
     assert missing.status_code == 400
     assert "Choose a score." in missing.text
+    for odd in ("²", "9" * 5000):  # digits to Python's isdigit, no number to int()
+        unread = await client.post(path_of(link), data={"score": odd})
+        assert unread.status_code == 400
+        assert "Choose a score." in unread.text
     off = await client.post(path_of(link), data={"score": "11"})
     assert off.status_code == 400
     assert "scale is 0 to 10" in off.text

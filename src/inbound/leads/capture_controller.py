@@ -42,6 +42,7 @@ from inbound.errors import (
     UnsupportedMediaType,
     problems,
 )
+from inbound.form_values import form_integer
 from inbound.leads.capture import CaptureService, CaptureSource
 from inbound.leads.capture_client import ip_prefix, rate_bucket, readable_header
 from inbound.leads.custom_fields import CustomFieldLimits
@@ -258,9 +259,8 @@ def _from_form(form: Any) -> dict[str, Any]:
 def _form_value(name: str, value: str) -> Any:
     if name == "consent":
         return FORM_BOOLEANS.get(value.strip().lower(), value)
-    if name in FORM_INTEGERS and value.strip().isdigit():
-        return int(value.strip())
-    return value
+    number = form_integer(value) if name in FORM_INTEGERS else None
+    return value if number is None else number
 
 
 async def site_key_of(

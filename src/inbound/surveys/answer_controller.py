@@ -23,6 +23,7 @@ from inbound.auth.scopes import Scope as KeyScope
 from inbound.contract import document_request_body, document_response
 from inbound.db import bind_of, new_id, utcnow
 from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
+from inbound.form_values import form_integer
 from inbound.leads.capture_client import rate_bucket
 from inbound.leads.capture_controller import capture_cors, check_site_origin, site_key_of
 from inbound.leads.redirects import Redirect, checked_redirect
@@ -223,7 +224,8 @@ def _from_form(form: Any) -> dict[str, Any]:
         if not values or values[0].strip() == "":
             continue  # an empty input is a field left blank, not a value
         value = values[0]
-        data[name] = int(value.strip()) if name == "score" and value.strip().isdigit() else value
+        number = form_integer(value) if name == "score" else None
+        data[name] = value if number is None else number
     return data
 
 

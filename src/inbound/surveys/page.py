@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import bind_of, utcnow
 from inbound.errors import InboundError
+from inbound.form_values import form_integer
 from inbound.leads.service import LeadService
 from inbound.reports.dashboard import POLICY
 from inbound.surveys.answer_controller import answer_by_link
@@ -75,7 +76,7 @@ class SurveyPageController(Controller):
         score_text = form.get("score")
         comment = form.get("comment")
         comment = comment if isinstance(comment, str) and comment.strip() else None
-        score = int(score_text) if isinstance(score_text, str) and score_text.isdigit() else None
+        score = form_integer(score_text) if isinstance(score_text, str) else None
         error = None
         if score is None:
             error = "Choose a score."
