@@ -28,6 +28,9 @@ CROSS_PARAMETER_RULES = {
 }  # fmt: skip
 # Requests only HubSpot can make: generated ones carry no valid signature and get a 401.
 SIGNED_BY_THE_CALLER = {"receiveHubSpotWebhook"}
+# Events carry free JSON (`properties`, `context`) whose strings and names may hold no NUL at
+# any depth (PostgreSQL stores none): a rule on nested free values the document cannot state.
+FREE_JSON_WITHOUT_NUL = {"ingestEvent", "ingestBatch"}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def test_api_honours_its_contract(case: schemathesis.Case[Any], server: LiveServ
     excluded: list[schemathesis.CheckFunction] = (
         [positive_data_acceptance]
         if case.operation.definition.raw.get("operationId")
-        in CROSS_PARAMETER_RULES | SIGNED_BY_THE_CALLER
+        in CROSS_PARAMETER_RULES | SIGNED_BY_THE_CALLER | FREE_JSON_WITHOUT_NUL
         else []
     )
     case.call_and_validate(

@@ -53,7 +53,9 @@ class TestRaces:
         responses = await asyncio.gather(
             *(answer(committing_client, world, score=i % 11, **who) for i in range(BURST))
         )
-        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+        # An email's later answers look taken (they tell nothing of it); a browser's are 409.
+        refused = 201 if "email" in who else 409
+        assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
         async with committing_app.state.sessionmaker() as session:
             assert await count_rows(session, SurveyAnswer) == 1
 

@@ -66,8 +66,10 @@ class SurveyAnswerController(Controller):
             "kept), else a `visitor_id` linked to a contact names it; otherwise the answer is "
             "anonymous, counted against the `visitor_id` when given. A second answer inside "
             "the survey's window is refused with `409` (`already-answered`, with "
-            "`window_ends_at`). The answer says nothing of who answered. A post that fills "
-            "`_hp` is answered like a success and stored nowhere."
+            "`window_ends_at`), except one that gives an `email`: anyone may type anyone's, "
+            "so it is answered like a success and stored nowhere, telling nothing of that "
+            "email. The answer says nothing of who answered. A post that fills `_hp` is "
+            "answered like a success and stored nowhere."
         ),
         status_code=201,
         request_max_body_size=MAX_ANSWER_BYTES,
@@ -98,14 +100,17 @@ class SurveyAnswerController(Controller):
             raise InvalidAnswer.from_validation(exc) from None
         if form.honeypot:
             logger.info("answer refused as spam", site_id=str(site_key.site_id))
-            fake = AnswerAccepted(id=new_id(), survey_id=new_id(), score=form.score,
-                                  answered_at=utcnow())  # fmt: skip
-            return _answer(fake, redirect)
+            return _answer(_pretended(form.score), redirect)
         respondent = Respondent(email=form.email, visitor_id=form.visitor_id)
         given = Answer(form.score, form.comment, AnswerSource.PUBLIC, site_key.site_id)
         try:
             row = await record_answer(bind_of(state.sessionmaker), ref, respondent, given, utcnow())
         except AlreadyAnswered as refused:
+            if form.email is not None:
+                # Anyone may type anyone's email: a refusal would tell them that it is a
+                # contact's, and when it answered. Answered as taken, stored nowhere.
+                logger.info("answer inside its window, for an email", site_id=str(site_key.site_id))
+                return _answer(_pretended(form.score), redirect)
             if redirect is None:
                 raise
             # A plain form's page is told on its own thank-you page.
@@ -227,6 +232,11 @@ def _from_form(form: Any) -> dict[str, Any]:
         number = form_integer(value) if name == "score" else None
         data[name] = value if number is None else number
     return data
+
+
+def _pretended(score: int) -> AnswerAccepted:
+    """What a taken answer looks like, for one that is stored nowhere."""
+    return AnswerAccepted(id=new_id(), survey_id=new_id(), score=score, answered_at=utcnow())
 
 
 def _answer(accepted: AnswerAccepted, redirect: Redirect | None) -> Response[AnswerAccepted]:
