@@ -19,6 +19,7 @@ from inbound.leads.models import (
 from inbound.personas.models import Persona
 from inbound.sites.models import Site
 from inbound.surveys.models import (
+    FeedbackCase,
     SigningKey,
     Survey,
     SurveyAnswer,
@@ -52,6 +53,7 @@ __all__ = [
     "CrmSyncState",
     "DashboardSession",
     "EngagementTask",
+    "FeedbackCase",
     "IdentityMerge",
     "LeadEvent",
     "LeadNote",

@@ -176,3 +176,45 @@ class SigningKey(SQLModel, table=True):
     name: str = Field(max_length=64, primary_key=True)
     secret: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CaseStatus(StrEnum):
+    """Where the follow-up of a negative answer stands; it moves forward only."""
+
+    OPEN = "open"  # nobody has reached the respondent yet
+    CONTACTED = "contacted"  # someone reached out; the problem is not settled
+    RESOLVED = "resolved"  # settled: the respondent may be asked again
+
+
+class FeedbackCase(SQLModel, table=True):
+    """The follow-up of one negative answer (an NPS detractor, a CES or CSAT at the bottom of
+    its scale), opened in the answer's transaction and due by the touchpoint's SLA."""
+
+    __tablename__ = "feedback_cases"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'contacted', 'resolved')", name="status_known"),
+        # The overdue list and the open cases by due time: only cases not yet resolved.
+        Index(
+            "ix_feedback_cases_due_at_unresolved",
+            "due_at",
+            postgresql_where=text("status <> 'resolved'"),
+            sqlite_where=text("status <> 'resolved'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    # One case per answer: a retried answer cannot open a second.
+    answer_id: uuid.UUID = Field(foreign_key="survey_answers.id", ondelete="CASCADE", unique=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE", index=True)
+    survey_id: uuid.UUID = Field(foreign_key="surveys.id", ondelete="RESTRICT", index=True)
+    touchpoint_id: uuid.UUID = Field(foreign_key="touchpoints.id", ondelete="RESTRICT")
+    status: str = Field(default=CaseStatus.OPEN.value, max_length=16)
+    owner: str | None = Field(default=None, max_length=200)
+    # What was done, in the owner's words (the last note given).
+    note: str | None = Field(default=None, sa_type=Text)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    contacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
