@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.demo import DatabaseNotEmpty, fill_demo
 from inbound.demo.catalog import ASSETS, PERSONAS
+from inbound.demo.feedback import CASES, is_negative
 from inbound.demo.history import Batch, Catalog, History
 from inbound.demo.load import IDENTITIES
 from inbound.leads.repository import CAPTURES, CONTACTS, STAGE_CHANGES
 from inbound.leads.stages import STAGES
+from inbound.surveys.answer_sql import ANSWERS, RESPONDENTS
 from inbound.tracking.repository import EVENTS
 from tests.conftest import Headers
 from tests.test_cli import run_async
@@ -162,6 +164,48 @@ class TestIntoTheDatabase:
         assert lead.status_code == 200, lead.text
         assert lead.json()["email"] == some["email"]
         assert lead.json()["persona_explanation"]["reason"]
+
+    async def test_a_demo_has_survey_answers_as_its_contacts_gave_them_and_cases_for_complaints(
+        self, engine: AsyncEngine, committing_client: httpx.AsyncClient
+    ) -> None:
+        summary = await fill_demo(engine, contacts=1500, days=365, seed=3)
+        async with engine.connect() as connection:
+            answers = [dict(r) for r in (await connection.execute(select(ANSWERS))).mappings()]
+            cases = [dict(r) for r in (await connection.execute(select(CASES))).mappings()]
+            windows = await connection.scalar(select(func.count()).select_from(RESPONDENTS))
+        contacts = {c["id"]: c for c in await _contacts(engine)}
+        assert len(answers) == summary.feedback["answers"] > 200
+        assert len(cases) == summary.feedback["cases"] > 20
+        assert windows == len(answers)
+        for answer in answers:
+            contact = contacts[answer["contact_id"]]
+            assert answer["persona_id"] == contact["persona_id"]
+            # The stage it stood at then: reached before the answer, never beyond the current.
+            assert contact[f"{answer['stage']}_at"] <= answer["answered_at"]
+            assert ORDER.index(answer["stage"]) <= ORDER.index(contact["stage"])
+            assert answer["scale_min"] <= answer["score"] <= answer["scale_max"]
+        by_answer = {a["id"]: a for a in answers}
+        negative = {
+            a["id"] for a in answers if is_negative(a["metric"], a["score"], a["scale_max"])
+        }
+        assert {case["answer_id"] for case in cases} == negative
+        statuses = {case["status"] for case in cases}
+        assert {"resolved", "open"} <= statuses
+        for case in cases:
+            assert case["opened_at"] == by_answer[case["answer_id"]]["answered_at"]
+            assert case["due_at"] > case["opened_at"]
+            if case["status"] == "resolved":
+                assert case["opened_at"] <= case["contacted_at"] <= case["resolved_at"]
+        reader = {"Authorization": f"Bearer {summary.reports_key}"}
+        report = await committing_client.get(
+            "/api/v1/reports/surveys",
+            params={"metric": "nps", "by": "persona", "from": "2024-01-01", "to": "2028-12-31"},
+            headers=reader,
+        )
+        assert report.status_code == 200, report.text
+        nps = {g["key"]: g["figures"]["value"] for g in report.json()["groups"] if g["key"]}
+        # The developer persona is the hardest to please: its NPS is the lowest.
+        assert nps["developer"] == min(nps.values())
 
     async def test_a_database_with_data_is_refused(
         self, engine: AsyncEngine, committing_client: httpx.AsyncClient, committing_admin: Headers

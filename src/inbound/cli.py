@@ -209,7 +209,9 @@ def demo(contacts: int, days: int, seed: int) -> None:
         f"{rows['stage_changes']:,} stage changes over the last {days} days, "
         f"{rows['events']:,} tracked events ({rows['identities']:,} contacts' browsers linked), "
         "in "
-        f"{summary.loaded.seconds:.0f} s; personas mapped for {summary.mapped:,} contacts",
+        f"{summary.loaded.seconds:.0f} s; personas mapped for {summary.mapped:,} contacts; "
+        f"{summary.feedback['answers']:,} survey answers, {summary.feedback['cases']:,} "
+        "follow-up cases",
         err=True,
     )
     click.echo(f"the demo site's public key: {summary.loaded.public_key}", err=True)

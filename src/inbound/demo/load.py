@@ -17,12 +17,14 @@ from inbound.content.schemas import AssetCreate
 from inbound.content.service import AssetService
 from inbound.db import create_sessionmaker, utcnow
 from inbound.demo.catalog import ASSETS, PERSONAS, asset_url
+from inbound.demo.feedback import CASES, answered_contacts, create_surveys, feedback
 from inbound.demo.history import Catalog, History
 from inbound.leads.remap import remap_if_changed
 from inbound.leads.repository import CAPTURES, CONTACTS, SCORE_EVENTS, STAGE_CHANGES
 from inbound.personas.schemas import PersonaCreate
 from inbound.personas.service import PersonaService
 from inbound.sites.service import SiteService
+from inbound.surveys.answer_sql import ANSWERS, RESPONDENTS
 from inbound.tracking.models import VisitorIdentity
 from inbound.tracking.partitions import ensure_partitions
 from inbound.tracking.repository import EVENTS
@@ -56,6 +58,7 @@ class DemoSummary:
     loaded: Loaded
     mapped: int  # contacts the mapping pass checked
     reports_key: str
+    feedback: dict[str, int]  # survey answers and follow-up cases written
 
 
 async def fill_demo(engine: AsyncEngine, *, contacts: int, days: int, seed: int) -> DemoSummary:
@@ -74,11 +77,30 @@ async def fill_demo(engine: AsyncEngine, *, contacts: int, days: int, seed: int)
     )
     sessionmaker = create_sessionmaker(engine)
     run = await remap_if_changed(sessionmaker, force=True)
+    # After the mapping: an answer keeps the persona its contact had when it answered.
+    written = await load_feedback(engine, loaded.catalog, now=now, days=days, seed=seed)
     async with sessionmaker() as session, session.begin():
         _, reports_key = await ApiKeyService(session).issue(
             name="demo reports", scopes=[Scope.REPORTS_READ]
         )
-    return DemoSummary(loaded, run.checked if run else 0, reports_key)
+    return DemoSummary(loaded, run.checked if run else 0, reports_key, written)
+
+
+async def load_feedback(
+    engine: AsyncEngine, catalog: Catalog, *, now: datetime, days: int, seed: int
+) -> dict[str, int]:
+    """The demo's surveys, the answers of the contacts that reached their stages, and the
+    cases of the negative answers; how many answers and cases were written."""
+    surveys = await create_surveys(engine)
+    personas = {persona_id: slug for slug, persona_id in catalog.personas.items()}
+    write = _copy if engine.dialect.name == "postgresql" else _insert
+    async with engine.begin() as connection:
+        contacts = await answered_contacts(connection)
+        made = feedback(contacts, surveys, personas, now=now, days=days, seed=seed)
+        await write(connection, ANSWERS, made.answers)
+        await write(connection, RESPONDENTS, made.respondents)
+        await write(connection, CASES, made.cases)
+    return {"answers": len(made.answers), "cases": len(made.cases)}
 
 
 async def create_catalog(engine: AsyncEngine) -> tuple[Catalog, str]:
