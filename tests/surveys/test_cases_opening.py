@@ -81,8 +81,9 @@ async def test_a_detractor_opens_a_case_owned_by_the_leads_owner_due_by_the_sla(
     [opened] = rows
     assert (str(opened["lead_id"]), opened["lead_version"]) == (lead_id, lead["version"])
     assert opened["data"]["case"] == case
-    assert opened["data"]["lead"] == {"id": lead_id, "email": "ana@example.com",
-                                      "owner": "rep@acme.example", "version": lead["version"]}  # fmt: skip
+    expected = {"id": lead_id, "email": "ana@example.com", "owner": "rep@acme.example",
+                "version": lead["version"]}  # fmt: skip
+    assert opened["data"]["lead"] == expected
 
 
 @pytest.mark.parametrize(
