@@ -33,6 +33,8 @@ _CASE_FROM = (
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = struct.Struct(">q16s")
+EARLIEST_MICROS = (datetime(1, 1, 2, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
+LATEST_MICROS = (datetime(9999, 12, 30, tzinfo=UTC) - EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +68,15 @@ def encode_case_cursor(due: datetime, case_id: uuid.UUID) -> str:
 def decode_case_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """Read a cursor made by ``encode_case_cursor``; anything else is the client's error."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        micros, case_id = _CURSOR.unpack(raw)
-        return EPOCH + timedelta(microseconds=micros), uuid.UUID(bytes=case_id)
-    except (binascii.Error, ValueError, struct.error, OverflowError):
+        micros, case_id = _CURSOR.unpack(
+            base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        )
+    except (binascii.Error, ValueError, struct.error):
         raise BadRequest("not a cursor this API returned", field="cursor") from None
+    # Like an id cursor, any cursor of the right shape is a place in the order: one past the
+    # times a database holds is the start or the end of the list.
+    micros = min(max(micros, EARLIEST_MICROS), LATEST_MICROS)
+    return EPOCH + timedelta(microseconds=micros), uuid.UUID(bytes=case_id)
 
 
 class CaseRepository:
