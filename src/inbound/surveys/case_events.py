@@ -23,7 +23,8 @@ def case_event(
     survey_link: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The outbox row of one change to a case. ``lead`` is the lead after the change (id, email,
-    owner, version); ``survey_link``, on `case.resolved`, the link that asks the contact again."""
+        owner, version); ``survey_link``, on `case.resolved`, the link that asks the contact again
+    (null when the survey is archived)."""
     data: dict[str, Any] = {
         "case": case.model_dump(mode="json"),
         "lead": {"id": str(lead["id"]), "email": lead["email"], "owner": lead["owner"],
@@ -31,8 +32,8 @@ def case_event(
     }  # fmt: skip
     if kind is not LeadEventType.CASE_OPENED:
         data["changes"] = list(changes)
-    if survey_link is not None:
-        data["survey_link"] = dict(survey_link)
+    if kind is LeadEventType.CASE_RESOLVED:
+        data["survey_link"] = dict(survey_link) if survey_link is not None else None
     return {
         "id": new_id(),
         "type": kind.value,
