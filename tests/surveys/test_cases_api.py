@@ -1,6 +1,7 @@
 """`/api/v1/cases`: listing with filters in due order, reading with an ETag, and moving a case
 forward with its owner and note."""
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -113,7 +114,7 @@ class TestListing:
         # The onboarding cases fall due: the unresolved one is overdue, the resolved one not.
         await db.execute(
             update(CASES_TABLE)
-            .where(CASES_TABLE.c.survey_id == everything[0]["answer"]["survey_id"])
+            .where(CASES_TABLE.c.survey_id == uuid.UUID(everything[0]["answer"]["survey_id"]))
             .values(due_at=utcnow() - timedelta(minutes=1))
         )
         overdue = await list_cases(client, admin, overdue="true")

@@ -2,6 +2,7 @@
 version, none is lost without one, and each is one event at a lead version of its own."""
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -43,7 +44,7 @@ async def lead_versions(app: Litestar, lead_id: str) -> list[int]:
     async with app.state.sessionmaker() as session:
         statement = (
             select(EVENTS.c.lead_version)
-            .where(EVENTS.c.lead_id == lead_id, EVENTS.c.type.like("case.%"))
+            .where(EVENTS.c.lead_id == uuid.UUID(lead_id), EVENTS.c.type.like("case.%"))
             .order_by(EVENTS.c.seq)
         )
         return list((await session.execute(statement)).scalars())

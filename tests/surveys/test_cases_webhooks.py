@@ -1,6 +1,7 @@
 """Case events leave through the outbox within the worker's round: signed the Standard Webhooks
 way, in the lead's order, chosen by subscriptions, and never a reason to sync HubSpot."""
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -139,7 +140,9 @@ async def test_a_case_event_alone_queues_nothing_for_hubspot(
         async def generation() -> Any:
             await worker.database_step()
             async with engine.connect() as connection:
-                statement = select(QUEUE.c.generation).where(QUEUE.c.contact_id == lead_id)
+                statement = select(QUEUE.c.generation).where(
+                    QUEUE.c.contact_id == uuid.UUID(lead_id)
+                )
                 return (await connection.execute(statement)).scalar_one_or_none()
 
         assert await generation() == 1
