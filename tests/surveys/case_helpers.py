@@ -55,7 +55,8 @@ async def list_cases(
 
 async def only_case(client: httpx.AsyncClient, headers: Headers) -> dict[str, Any]:
     [case] = (await list_cases(client, headers))["items"]
-    return case
+    found: dict[str, Any] = case
+    return found
 
 
 async def patch_case(

@@ -119,7 +119,8 @@ async def test_an_anonymous_answer_opens_no_case(
     client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
 ) -> None:
     await new_lead(client, world)
-    for who in ({"visitor_id": "b-unknown"}, {}, {"email": "nobody@example.com"}):
+    anonymous: list[dict[str, Any]] = [{"visitor_id": "b-unknown"}, {}, {"email": "x@example.com"}]
+    for who in anonymous:
         response = await answer(client, world, score=0, **who)
         assert response.status_code == 201, response.text
     assert await count_rows(db, FeedbackCase) == 0
@@ -162,7 +163,7 @@ async def counted(connection: AsyncConnection) -> AsyncIterator[Callable[[], int
     """Count the statements sent to the database inside the block."""
     sent: list[str] = []
     if connection.dialect.name == "postgresql":
-        driver = (await connection.get_raw_connection()).driver_connection
+        driver: Any = (await connection.get_raw_connection()).driver_connection
         logger: Any = lambda record: sent.append(record.query)  # noqa: E731
         driver.add_query_logger(logger)
         try:
