@@ -11,7 +11,8 @@ scheduled time), each from a respondent of its own (a known email, a linked brow
 unknown browser), so that none is refused as already answered. In the same run, at the same
 rate, two baselines: the bare `/health` endpoint through the same HTTP stack, and the answer's
 transaction alone (the service's own statements, compiled as it sends them, with the same
-values) sent with asyncpg on the second survey. Server-side latency comes from the service's
+values, a negative answer of a known contact with its follow-up case's three statements) sent
+with asyncpg on the second survey. Server-side latency comes from the service's
 access log (`duration_ms`). The bar: server-side p99 under 20 ms at 300 answers per second.
 """
 
@@ -35,14 +36,19 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from inbound import migrate
 from inbound.db import new_id
+from inbound.leads.events import INSERT_LEAD_EVENT, RECORD_LEAD_CHANGE, LeadEventType
 from inbound.lean_sql import LeanStatement
 from inbound.surveys.answer_sql import (
     CLAIM_WINDOW,
     CONTACT_BY_EMAIL,
     CONTACT_BY_VISITOR,
     INSERT_ANSWER,
+    INSERT_CASE,
     SURVEY_BY_SLUG,
 )
+from inbound.surveys.case_events import case_event
+from inbound.surveys.case_schemas import case_read
+from inbound.surveys.follow_up import due_at, is_negative
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_surveys"
 UNLIMITED = "100000000/minute"
@@ -173,6 +179,7 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
         Compiled(s) for s in (SURVEY_BY_SLUG, CONTACT_BY_EMAIL, CONTACT_BY_VISITOR,
                               CLAIM_WINDOW, INSERT_ANSWER)
     )  # fmt: skip
+    follow_up = FollowUp()
     pool = await asyncpg.create_pool(
         url.replace("postgresql+asyncpg", "postgresql"), min_size=4, max_size=10
     )
@@ -194,6 +201,11 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
                 contact = await connection.fetchrow(
                     by_visitor.compiled.sql, *by_visitor.args({"visitor_id": body["visitor_id"]})
                 )
+            lead = None
+            if contact is not None and is_negative(
+                s["metric"], body["score"], s["scale_min"], s["scale_max"]
+            ):
+                lead = await follow_up.lock_lead(connection, contact["id"], now)
             key = f"contact:{contact['id']}" if contact else f"visitor:{body.get('visitor_id')}"
             claimed = await connection.fetchrow(claim.compiled.sql, *claim.args({
                 "survey_id": s["id"], "respondent": key, "answered_at": now,
@@ -203,7 +215,7 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
             if claimed is None:
                 refused += 1
                 return
-            await connection.execute(insert.compiled.sql, *insert.args({
+            row = {
                 "id": new_id(), "survey_id": s["id"], "touchpoint_id": s["touchpoint_id"],
                 "metric": s["metric"], "score": body["score"], "scale_min": s["scale_min"],
                 "scale_max": s["scale_max"], "comment": body.get("comment"),
@@ -212,12 +224,48 @@ async def sql_phase(url: str, mix: Sequence[dict[str, Any]], rate: float, warmup
                 "persona_id": contact["persona_id"] if contact else None,
                 "stage": contact["stage"] if contact else None, "source": "public",
                 "site_id": None, "answered_at": now,
-            }))  # fmt: skip
+            }  # fmt: skip
+            await connection.execute(insert.compiled.sql, *insert.args(row))
+            if lead is not None:
+                await follow_up.open_case(connection, dict(s), row, lead)
 
     await open_loop(send, rate, warmup)
     latencies = await open_loop(lambda i: send(warm + i), rate, seconds)
     await pool.close()
     return latencies, refused
+
+
+class FollowUp:
+    """The three statements a negative answer of a known contact adds: its lead's new version,
+    the case and the case's event, as `surveys.case_opening` sends them."""
+
+    def __init__(self) -> None:
+        self.record, self.case, self.event = (
+            Compiled(s) for s in (RECORD_LEAD_CHANGE, INSERT_CASE, INSERT_LEAD_EVENT)
+        )
+
+    async def lock_lead(self, connection: Any, contact_id: Any, now: datetime) -> dict[str, Any]:
+        sql, args = self.record.compiled.sql, self.record.args({"lead_id": contact_id, "now": now})
+        return dict(await connection.fetchrow(sql, *args))
+
+    async def open_case(self, connection: Any, survey: dict[str, Any], answer: dict[str, Any],
+                        lead: dict[str, Any]) -> None:  # fmt: skip
+        now = answer["answered_at"]
+        case = {
+            "id": new_id(), "answer_id": answer["id"], "contact_id": lead["id"],
+            "survey_id": survey["id"], "touchpoint_id": survey["touchpoint_id"],
+            "status": "open", "owner": lead["owner"], "note": None, "opened_at": now,
+            "due_at": due_at(now, survey["sla_hours"]), "contacted_at": None,
+            "resolved_at": None, "updated_at": now, "version": 1,
+        }  # fmt: skip
+        await connection.execute(self.case.compiled.sql, *self.case.args(case))
+        shown = case_read(
+            {**answer, **case, "answer_id": answer["id"], "email": lead["email"],
+             "survey_slug": survey["slug"], "touchpoint_slug": survey["touchpoint_slug"]},
+            now,
+        )  # fmt: skip
+        event = case_event(LeadEventType.CASE_OPENED, shown, lead, now)
+        await connection.execute(self.event.compiled.sql, *self.event.args(event))
 
 
 def parse_args() -> argparse.Namespace:

@@ -43,6 +43,7 @@ from inbound.reports.dashboard import DashboardController
 from inbound.reports.survey_controller import SurveyReportController
 from inbound.sites.controller import SiteController
 from inbound.surveys.answer_controller import LinkAnswerController, SurveyAnswerController
+from inbound.surveys.case_controller import CaseController, LeadCaseController
 from inbound.surveys.controller import SurveyController, TouchpointController
 from inbound.surveys.links import LinkKeys
 from inbound.surveys.page import SurveyPageController
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SurveyReportController,
             TouchpointController,
             SurveyController,
+            CaseController,
+            LeadCaseController,
         ],
         guards=[authenticate, refuse_unknown_query_parameters],
         security=[{"bearerAuth": []}],

@@ -22,7 +22,7 @@ from inbound.config import Settings
 from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
 from inbound.db import create_sessionmaker, utcnow
-from inbound.leads.events import CRM_ORIGIN, LeadEventType
+from inbound.leads.events import CASE_EVENTS, CRM_ORIGIN, LeadEventType
 from inbound.outage import OutageWatch, schema_missing, unavailability
 from inbound.tracking.identity import engagement_step
 from inbound.tracking.nbc.signals import refresh_signals
@@ -184,8 +184,13 @@ class Worker:
         self, connection: AsyncConnection, events: list[delivery.Dispatched]
     ) -> None:
         """Make the contacts these events changed due for the CRM sync."""
-        # What HubSpot itself reported is not sent back to it.
-        changed = {event.lead_id for event in events if event.origin != CRM_ORIGIN}
+        # What HubSpot itself reported is not sent back to it, and a follow-up case changes
+        # nothing HubSpot holds.
+        changed = {
+            event.lead_id
+            for event in events
+            if event.origin != CRM_ORIGIN and event.type not in CASE_EVENTS
+        }
         # A new form submission is a new sign of interest: it brings back to HubSpot a contact
         # someone deleted there, which other changes do not.
         captured = {e.lead_id for e in events if e.type == LeadEventType.CAPTURE_CREATED}

@@ -36,9 +36,13 @@ from inbound.leads.service import (
 from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
-from inbound.surveys.timeline import answer_timeline
+from inbound.surveys.case_schemas import CaseRead
+from inbound.surveys.case_service import CaseService
+from inbound.surveys.timeline import answer_timeline, case_timeline
 from inbound.tracking.activity import behaviour_timeline
 
+# The unresolved cases a lead shows; more are listed at `/leads/{id}/cases`.
+OPEN_CASES_SHOWN = 50
 READ = [requires(Scope.LEADS_READ)]
 WRITE = [requires(Scope.LEADS_WRITE)]
 ADMIN = [requires(Scope.ADMIN)]
@@ -167,7 +171,9 @@ async def lead_response(
     session = leads.leads.session
     behaviour = await behaviour_timeline(session, lead_id, TIMELINE_LIMIT)
     answers = await answer_timeline(session, lead_id, TIMELINE_LIMIT)
-    body = lead_read(view, half_life, utcnow(), [*behaviour, *answers])
+    cases = await case_timeline(session, lead_id, TIMELINE_LIMIT)
+    open_cases = await CaseService(session).open_of_contact(lead_id, OPEN_CASES_SHOWN)
+    body = lead_read(view, half_life, utcnow(), [*behaviour, *answers, *cases], open_cases)
     return one(body, version=view.contact["version"], status_code=status_code)
 
 
@@ -176,9 +182,10 @@ def lead_read(
     half_life_days: float,
     now: datetime,
     behaviour: Sequence[dict[str, Any]] = (),
+    open_cases: Sequence[CaseRead] = (),
 ) -> LeadRead:
     """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking
-    and surveys."""
+    and surveys; ``open_cases``, its unresolved follow-up cases."""
     c = view.contact
     persona = None
     if view.persona is not None:
@@ -227,6 +234,7 @@ def lead_read(
                 utm_content=c["first_utm_content"],
                 referrer=c["first_referrer"],
             ),
+            "open_cases": list(open_cases),
             "timeline": timeline[:TIMELINE_LIMIT],
         }
     )

@@ -7,10 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, select, update
 
 from inbound.db import new_id
-from inbound.leads.repository import LEAD_EVENTS
+from inbound.leads.repository import CONTACTS, LEAD_EVENTS
 from inbound.leads.stages import LifecycleStage
 from inbound.lean_sql import LeanStatement
 
@@ -24,6 +24,16 @@ class LeadEventType(StrEnum):
     QUALIFIED = "lead.qualified"
     CLAIMED = "lead.claimed"
     CAPTURE_CREATED = "capture.created"
+    # The follow-up of a negative survey answer (see `surveys/follow_up.py`).
+    CASE_OPENED = "case.opened"
+    CASE_UPDATED = "case.updated"
+    CASE_RESOLVED = "case.resolved"
+
+
+# Events of a lead's follow-up cases: nothing HubSpot holds of the contact changed.
+CASE_EVENTS = frozenset(
+    {LeadEventType.CASE_OPENED, LeadEventType.CASE_UPDATED, LeadEventType.CASE_RESOLVED}
+)
 
 
 # The origin of changes the CRM reported: the CRM sync does not send them back.
@@ -43,6 +53,23 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 INSERT_LEAD_EVENT = LeanStatement(
     insert(LEAD_EVENTS).values({name: bindparam(name) for name in EVENT_COLUMNS})
+)
+
+# The lead of a change another domain is about to record on it, locked until the commit.
+LOCK_LEAD = LeanStatement(
+    select(CONTACTS.c.id, CONTACTS.c.email, CONTACTS.c.owner, CONTACTS.c.version)
+    .where(CONTACTS.c.id == bindparam("lead_id"))
+    .with_for_update()
+)
+# A change another domain records on a lead (a follow-up case opened or moved): the lead, locked
+# until the commit, takes a new version, so that the change's event takes its place in the
+# lead's order and the lead's ETag (which shows its open cases) changes. Returns what the
+# event reports of the lead.
+RECORD_LEAD_CHANGE = LeanStatement(
+    update(CONTACTS)
+    .where(CONTACTS.c.id == bindparam("lead_id"))
+    .values(version=CONTACTS.c.version + 1, updated_at=bindparam("now"))
+    .returning(CONTACTS.c.id, CONTACTS.c.email, CONTACTS.c.owner, CONTACTS.c.version)
 )
 
 

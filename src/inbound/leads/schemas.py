@@ -25,6 +25,7 @@ from inbound.schemas import (
     ResponseSchema,
     ShortText,
 )
+from inbound.surveys.case_schemas import CaseRead
 
 # Characters that cannot be seen, or that reorder what is seen: controls, soft hyphens, zero
 # width and direction marks, line separators, the byte order mark. In an email they make one
@@ -267,7 +268,10 @@ class FirstTouchRead(ResponseSchema):
 class TimelineEntry(ResponseSchema):
     """One thing that happened to a lead."""
 
-    type: Literal["capture", "score", "stage", "page_view", "content_view", "click", "answer"]
+    type: Literal[
+        "capture", "score", "stage", "page_view", "content_view", "click", "answer",
+        "case_opened", "case_contacted", "case_resolved",
+    ]  # fmt: skip
     at: datetime
     id: uuid.UUID
     detail: dict[str, Any]
@@ -308,9 +312,14 @@ class LeadRead(ResponseSchema):
         "`unqualified` or `bad_timing`; apart from its lifecycle stage."
     )
     lead_status_at: datetime | None
+    open_cases: list[CaseRead] = Field(
+        description="The follow-up cases of its negative survey answers not yet resolved, the "
+        "earliest due first (at most 50; `/leads/{id}/cases` lists them all)."
+    )
     timeline: list[TimelineEntry] = Field(
-        description="Newest first; at most 200 entries: captures, scores, stage changes, and the "
-        "page views, content views and clicks of the lead's linked ids."
+        description="Newest first; at most 200 entries: captures, scores, stage changes, the "
+        "page views, content views and clicks of the lead's linked ids, survey answers, and "
+        "the opening, contact and resolution of their follow-up cases."
     )
     created_at: datetime
     updated_at: datetime

@@ -28,7 +28,8 @@ class ErasureController(Controller):
         operation_id="eraseLead",
         summary="Erase a lead for good (the right to erasure)",
         description="Deletes the contact and everything recorded about it: captures, stage "
-        "changes, scores, notes, events and the webhook deliveries still pending for it, and its "
+        "changes, scores, notes, survey answers and their follow-up cases, events and the webhook "
+        "deliveries still pending for it, and its "
         "linked ids, merge log and every behaviour event of those ids. When "
         "the CRM sync is on (or HubSpot already has the contact), the contact is also deleted in "
         "HubSpot with its GDPR delete, by the worker, soon after; `GET /api/v1/crm/status` "

@@ -2,7 +2,9 @@
 
 An answer costs four statements between BEGIN and COMMIT: the survey, the contact behind the
 email or browser id (none when neither is given), the claim of the respondent's window, and
-the answer itself; a refused claim reads when the window began instead of inserting.
+the answer itself; a refused claim reads when the window began instead of inserting. A
+negative answer of a known contact adds three: its lead's new version, the follow-up case and
+the case's event (`case_opening`).
 """
 
 from typing import Any
@@ -13,17 +15,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inbound.db import table_of
 from inbound.leads.repository import CONTACTS
 from inbound.lean_sql import LeanStatement
-from inbound.surveys.models import Survey, SurveyAnswer, SurveyRespondent
+from inbound.surveys.models import FeedbackCase, Survey, SurveyAnswer, SurveyRespondent, Touchpoint
 from inbound.tracking.identity_sql import IDENTITIES
 
 SURVEYS = table_of(Survey)
 ANSWERS = table_of(SurveyAnswer)
 RESPONDENTS = table_of(SurveyRespondent)
+TOUCHPOINTS = table_of(Touchpoint)
+CASES = table_of(FeedbackCase)
 
 _SURVEY_COLUMNS = (
     SURVEYS.c.id, SURVEYS.c.slug, SURVEYS.c.touchpoint_id, SURVEYS.c.metric,
     SURVEYS.c.scale_min, SURVEYS.c.scale_max, SURVEYS.c.window_days, SURVEYS.c.archived,
+    # What a negative answer's case needs, in the same statement: no cost to the others.
+    TOUCHPOINTS.c.slug.label("touchpoint_slug"), TOUCHPOINTS.c.sla_hours,
 )  # fmt: skip
+_SURVEY_FROM = SURVEYS.join(TOUCHPOINTS, TOUCHPOINTS.c.id == SURVEYS.c.touchpoint_id)
 _CONTACT_COLUMNS = (CONTACTS.c.id, CONTACTS.c.persona_id, CONTACTS.c.stage)
 
 
@@ -45,8 +52,12 @@ def _claim_window(dialect_name: str) -> Any:
     ).returning(RESPONDENTS.c.answered_at)
 
 
-SURVEY_BY_ID = LeanStatement(select(*_SURVEY_COLUMNS).where(SURVEYS.c.id == bindparam("ref")))
-SURVEY_BY_SLUG = LeanStatement(select(*_SURVEY_COLUMNS).where(SURVEYS.c.slug == bindparam("ref")))
+SURVEY_BY_ID = LeanStatement(
+    select(*_SURVEY_COLUMNS).select_from(_SURVEY_FROM).where(SURVEYS.c.id == bindparam("ref"))
+)
+SURVEY_BY_SLUG = LeanStatement(
+    select(*_SURVEY_COLUMNS).select_from(_SURVEY_FROM).where(SURVEYS.c.slug == bindparam("ref"))
+)
 CONTACT_BY_ID = LeanStatement(
     select(*_CONTACT_COLUMNS).where(CONTACTS.c.id == bindparam("contact_id"))
 )
@@ -68,4 +79,7 @@ WINDOW_OF = LeanStatement(
 )
 INSERT_ANSWER = LeanStatement(
     insert(ANSWERS).values({column.name: bindparam(column.name) for column in ANSWERS.columns})
+)
+INSERT_CASE = LeanStatement(
+    insert(CASES).values({column.name: bindparam(column.name) for column in CASES.columns})
 )

@@ -4,7 +4,8 @@ Who answers is a contact when the caller names one we know (a signed link's cont
 email, or a browser id linked to a contact), else nobody we know: the answer is then stored
 anonymous, with the browser id when one was given. A respondent answers once per survey
 window: the claim of its window is one upsert that only an ended window gives way to, so two
-answers racing from the same respondent cannot both be stored.
+answers racing from the same respondent cannot both be stored. A negative answer of a known
+contact opens its follow-up case in the same transaction.
 """
 
 import uuid
@@ -28,6 +29,8 @@ from inbound.surveys.answer_sql import (
     SURVEY_BY_SLUG,
     WINDOW_OF,
 )
+from inbound.surveys.case_opening import lock_lead, open_case
+from inbound.surveys.follow_up import is_negative
 from inbound.surveys.links import LinkNotFound
 from inbound.surveys.models import AnswerSource
 from inbound.surveys.service import SurveyClosed, SurveyNotFound
@@ -89,6 +92,11 @@ async def record_answer(
         contact = await _contact(transaction, respondent)
         if respondent.contact_id is not None and contact is None:
             raise LinkNotFound("the contact this link was for is gone")
+        # A negative answer of a known contact opens a follow-up case; its lead is locked
+        # first. Any other answer costs no statement more.
+        lead = None
+        if contact is not None and is_negative(survey["metric"], answer.score, low, high):
+            lead = await lock_lead(transaction, contact["id"], now)
         key = _respondent_key(contact, respondent.visitor_id)
         if key is not None:
             window = timedelta(days=survey["window_days"])
@@ -119,6 +127,8 @@ async def record_answer(
             "answered_at": now,
         }
         await transaction.execute(INSERT_ANSWER, row)
+        if lead is not None:
+            await open_case(transaction, survey, row, lead)
     return row
 
 

@@ -1,0 +1,75 @@
+"""Builders shared by the follow-up case tests: a lead, a survey it answers, and its cases."""
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import Headers
+from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+from tests.surveys.helpers import make_link, make_survey, make_touchpoint
+
+CASES = "/api/v1/cases"
+LINK_ANSWERS = "/api/v1/survey-answers"
+
+
+async def survey_world(client: httpx.AsyncClient, admin: Headers) -> World:
+    """A site, an asset to capture through, and an NPS survey at a 24-hour touchpoint."""
+    world = await make_world(client, admin)
+    await make_asset(client, admin)
+    await make_touchpoint(client, admin, sla_hours=24)
+    await make_survey(client, admin, comment_prompt="Why?")
+    return world
+
+
+async def new_lead(client: httpx.AsyncClient, world: World, email: str = "ana@example.com") -> str:
+    response = await capture(client, world, email=email)
+    assert response.status_code == 201, response.text
+    lead: str = response.json()["contact_id"]
+    return lead
+
+
+async def link_answer(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    lead_id: str,
+    score: int,
+    *,
+    survey: str = "support-nps",
+    comment: str | None = None,
+) -> httpx.Response:
+    """Answer as the lead through a signed link made for it."""
+    link = await make_link(client, admin, lead_id, survey)
+    assert link.status_code == 201, link.text
+    body = {"token": link.json()["token"], "score": score, "comment": comment}
+    return await client.post(LINK_ANSWERS, json=body)
+
+
+async def list_cases(
+    client: httpx.AsyncClient, headers: Headers, path: str = CASES, **params: Any
+) -> dict[str, Any]:
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    page: dict[str, Any] = response.json()
+    return page
+
+
+async def only_case(client: httpx.AsyncClient, headers: Headers) -> dict[str, Any]:
+    [case] = (await list_cases(client, headers))["items"]
+    found: dict[str, Any] = case
+    return found
+
+
+async def patch_case(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    case_id: str,
+    body: dict[str, Any],
+    if_match: str | None = None,
+) -> httpx.Response:
+    extra = {"If-Match": if_match} if if_match else {}
+    return await client.patch(f"{CASES}/{case_id}", json=body, headers={**headers, **extra})
+
+
+async def claim(client: httpx.AsyncClient, headers: Headers, lead_id: str, owner: str) -> None:
+    response = await client.post(f"{LEADS}/{lead_id}/claim", json={"owner": owner}, headers=headers)
+    assert response.status_code == 201, response.text
