@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.demo import DatabaseNotEmpty, fill_demo
 from inbound.demo.catalog import ASSETS, PERSONAS
-from inbound.demo.feedback import CASES, is_negative
 from inbound.demo.history import Batch, Catalog, History
 from inbound.demo.load import IDENTITIES
 from inbound.leads.repository import CAPTURES, CONTACTS, STAGE_CHANGES
 from inbound.leads.stages import STAGES
-from inbound.surveys.answer_sql import ANSWERS, RESPONDENTS
+from inbound.surveys.answer_sql import ANSWERS, CASES, RESPONDENTS
+from inbound.surveys.follow_up import is_negative
 from inbound.tracking.repository import EVENTS
 from tests.conftest import Headers
 from tests.test_cli import run_async
@@ -186,7 +186,9 @@ class TestIntoTheDatabase:
             assert answer["scale_min"] <= answer["score"] <= answer["scale_max"]
         by_answer = {a["id"]: a for a in answers}
         negative = {
-            a["id"] for a in answers if is_negative(a["metric"], a["score"], a["scale_max"])
+            a["id"]
+            for a in answers
+            if is_negative(a["metric"], a["score"], a["scale_min"], a["scale_max"])
         }
         assert {case["answer_id"] for case in cases} == negative
         statuses = {case["status"] for case in cases}

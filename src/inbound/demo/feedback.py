@@ -18,14 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from inbound.db import create_sessionmaker, table_of
+from inbound.db import create_sessionmaker
 from inbound.leads.repository import CONTACTS
 from inbound.leads.stages import STAGES, LifecycleStage
-from inbound.surveys.models import CaseStatus, FeedbackCase
+from inbound.surveys.follow_up import is_negative
+from inbound.surveys.models import CaseStatus
 from inbound.surveys.schemas import SurveyCreate, TouchpointCreate
 from inbound.surveys.service import SurveyService, TouchpointService
-
-CASES = table_of(FeedbackCase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +141,9 @@ def feedback(
             survey = surveys[spec.survey]
             progress = (answered_at - start) / (now - start)
             score = _score(rng, survey, mood + IMPROVEMENT * (progress - 0.5))
-            negative = is_negative(survey["metric"], score, survey["scale_max"])
+            negative = is_negative(
+                survey["metric"], score, survey["scale_min"], survey["scale_max"]
+            )
             answer = {
                 "id": uuid.uuid4(), "survey_id": survey["id"],
                 "touchpoint_id": survey["touchpoint_id"], "metric": survey["metric"],
@@ -217,10 +218,3 @@ def _case(
             case.update(status=CaseStatus.CONTACTED.value, resolved_at=None,
                         updated_at=case["contacted_at"], version=2)  # fmt: skip
     return case
-
-
-def is_negative(metric: str, score: int, scale_max: int) -> bool:
-    """A detractor, or a CES or CSAT at the bottom of its scale."""
-    if metric == "nps":
-        return score <= 6
-    return score <= (3 if scale_max == 7 else 2)

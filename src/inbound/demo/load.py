@@ -17,14 +17,14 @@ from inbound.content.schemas import AssetCreate
 from inbound.content.service import AssetService
 from inbound.db import create_sessionmaker, utcnow
 from inbound.demo.catalog import ASSETS, PERSONAS, asset_url
-from inbound.demo.feedback import CASES, answered_contacts, create_surveys, feedback
+from inbound.demo.feedback import answered_contacts, create_surveys, feedback
 from inbound.demo.history import Catalog, History
 from inbound.leads.remap import remap_if_changed
 from inbound.leads.repository import CAPTURES, CONTACTS, SCORE_EVENTS, STAGE_CHANGES
 from inbound.personas.schemas import PersonaCreate
 from inbound.personas.service import PersonaService
 from inbound.sites.service import SiteService
-from inbound.surveys.answer_sql import ANSWERS, RESPONDENTS
+from inbound.surveys.answer_sql import ANSWERS, CASES, RESPONDENTS
 from inbound.tracking.models import VisitorIdentity
 from inbound.tracking.partitions import ensure_partitions
 from inbound.tracking.repository import EVENTS
