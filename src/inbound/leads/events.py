@@ -24,6 +24,8 @@ class LeadEventType(StrEnum):
     QUALIFIED = "lead.qualified"
     CLAIMED = "lead.claimed"
     CAPTURE_CREATED = "capture.created"
+    AT_RISK = "lead.at_risk"
+    RISK_CLEARED = "lead.risk_cleared"
 
 
 # The origin of changes the CRM reported: the CRM sync does not send them back.
