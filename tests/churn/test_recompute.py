@@ -4,25 +4,21 @@ falls back; contacts leaving the eligible stages, or erased, leave no risk behin
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
-from inbound.churn.models import ContactRisk
-from inbound.churn.recompute import recompute_risks
-from inbound.leads.models import Contact
-from inbound.surveys.models import FeedbackCase
+from inbound.churn.facts import CASES
+from inbound.churn.recompute import RISKS, recompute_risks
+from inbound.leads.repository import CONTACTS
 from tests.churn.world import HALF_LIFE, Churn
 from tests.conftest import Headers
 
 
-async def stored(churn: Churn, lead: uuid.UUID) -> ContactRisk | None:
-    churn.db.expire_all()
-    found: ContactRisk | None = await churn.db.scalar(
-        select(ContactRisk).where(ContactRisk.contact_id == lead)
-    )
-    return found
+async def stored(churn: Churn, lead: uuid.UUID) -> Row[Any] | None:
+    return (await churn.db.execute(select(RISKS).where(RISKS.c.contact_id == lead))).first()
 
 
 async def at_risk(churn: Churn, email: str) -> uuid.UUID:
@@ -49,7 +45,8 @@ async def test_every_eligible_contact_is_stored_with_its_reasons(churn: Churn) -
         ("negative_answer", 35), ("feedback_cases", 20),
     ]  # fmt: skip
     quiet = await stored(churn, calm)
-    assert quiet is not None and (quiet.score, quiet.at_risk, quiet.reasons) == (0, False, [])
+    assert quiet is not None
+    assert (quiet.score, quiet.at_risk, quiet.reasons) == (0, False, [])
     assert await stored(churn, lead) is None
 
 
@@ -67,7 +64,7 @@ async def test_crossing_up_then_down_announces_each_once(churn: Churn) -> None:
     assert data["lead"]["email"] == "flip@example.com"
 
     await churn.db.execute(
-        update(FeedbackCase).where(FeedbackCase.contact_id == lead).values(status="resolved")
+        update(CASES).where(CASES.c.contact_id == lead).values(status="resolved")
     )
     await churn.db.commit()
     later = churn.now + timedelta(minutes=10)
@@ -78,7 +75,8 @@ async def test_crossing_up_then_down_announces_each_once(churn: Churn) -> None:
     assert [e.type for e in events] == ["lead.at_risk", "lead.risk_cleared"]
     assert events[1].data["risk"]["score"] == 35
     risk = await stored(churn, lead)
-    assert risk is not None and (risk.at_risk, risk.crossed_at) == (False, later)
+    assert risk is not None
+    assert (risk.at_risk, risk.crossed_at) == (False, later)
 
 
 async def test_the_threshold_is_reached_at_equality(churn: Churn) -> None:
@@ -105,7 +103,7 @@ async def test_leaving_the_eligible_stages_drops_the_contact(churn: Churn) -> No
     await churn.points(calm, 5, days_ago=2)
     await churn.recompute()
     await churn.db.execute(
-        update(Contact).where(Contact.id.in_([flagged, calm])).values(stage="sql")
+        update(CONTACTS).where(CONTACTS.c.id.in_([flagged, calm])).values(stage="sql")
     )
     await churn.db.commit()
     done = await churn.recompute()

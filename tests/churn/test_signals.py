@@ -230,7 +230,8 @@ class TestEligibility:
         risk = await risk_of(client, sales, lead)
         assert risk["eligible"] is False
         assert risk["score"] is None
-        assert risk["signals"] == [] and risk["reasons"] == []
+        assert risk["signals"] == []
+        assert risk["reasons"] == []
 
     @pytest.mark.parametrize("stage", ["opportunity", "customer", "evangelist"])
     async def test_opportunities_customers_and_evangelists_have_one(

@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from inbound.churn.recompute import Recomputed, recompute_risks
 from inbound.db import utcnow
-from inbound.leads.models import Contact, LeadEvent, ScoreEvent
+from inbound.leads.models import Contact, ScoreEvent
+from inbound.leads.repository import LEAD_EVENTS
 from inbound.surveys.models import FeedbackCase, Survey, SurveyAnswer, Touchpoint
 
 SCALES = {"nps": (0, 10), "ces": (1, 5), "csat": (1, 5)}
 HALF_LIFE = 30.0
+RISK_EVENTS = ("lead.at_risk", "lead.risk_cleared")
 
 
 @dataclass
@@ -87,12 +89,15 @@ class Churn:
             self.connection, threshold=threshold, half_life_days=HALF_LIFE, now=at or self.now
         )
 
-    async def events(self, contact_id: uuid.UUID) -> list[LeadEvent]:
+    async def events(self, contact_id: uuid.UUID) -> list[Any]:
+        """The contact's risk events, oldest first."""
+        e = LEAD_EVENTS.c
         rows = await self.db.execute(
-            select(LeadEvent).where(LeadEvent.lead_id == contact_id).order_by(LeadEvent.seq)
+            select(e.type, e.data, e.lead_version, e.ordinal)
+            .where(e.lead_id == contact_id, e.type.in_(RISK_EVENTS))
+            .order_by(e.seq)
         )
-        return [e for e in rows.scalars() if e.type.startswith("lead.risk") or
-                e.type == "lead.at_risk"]  # fmt: skip
+        return list(rows.all())
 
     async def _survey(self, metric: str, slug: str, top: int) -> Survey:
         touchpoint = self._touchpoints.get(slug)

@@ -132,6 +132,7 @@ def decode_cursor(cursor: str) -> tuple[int, uuid.UUID]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) != 17 or raw[0] > 100:
+    # Any position is a place in the order, even one no page ends at (a score above 100).
+    if len(raw) != 17:
         raise BadRequest("not a cursor this API returned", field="cursor")
     return raw[0], uuid.UUID(bytes=raw[1:])
