@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
+from inbound.churn.recompute import PASS_LOCK
 from inbound.config import Settings
 from inbound.db import create_sessionmaker
 from inbound.surveys.models import FeedbackCase
@@ -86,3 +87,20 @@ async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
     await worker.drain()
     assert [r.json["type"] for r in receiver.received] == ["lead.at_risk", "lead.risk_cleared"]
     assert receiver.received[1].json["data"]["risk"]["score"] == 35
+
+
+async def test_one_pass_at_a_time_on_postgresql(
+    committing_client: httpx.AsyncClient, engine: AsyncEngine, worker: Worker
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    async with create_sessionmaker(engine)() as session:
+        churn = Churn(session, await session.connection())
+        await churn.contact("one@example.com", created_days_ago=300)
+    async with engine.connect() as other:
+        # Another process's pass under way.
+        await other.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PASS_LOCK})
+        assert (await worker.recompute_risks()).contacts == 0
+        await other.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PASS_LOCK})
+        await other.commit()
+    assert (await worker.recompute_risks()).contacts == 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.churn.facts import eligible, read_facts
@@ -31,6 +31,7 @@ FIRST_ID = uuid.UUID(int=0)
 # A risk event takes the last place among the events of the lead's current version: after the
 # change that made the version, before the next change's.
 RISK_ORDINAL = EVENTS_PER_CHANGE - 1
+PASS_LOCK = 0x636875  # "chu": any constant shared by every process of this service
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,39 @@ async def recompute_risks(
     now: datetime | None = None,
     batch: int = BATCH,
 ) -> Recomputed:
-    """Recompute, store and announce the risk of every eligible contact; drop the others."""
-    now = now or utcnow()
+    """Recompute, store and announce the risk of every eligible contact; drop the others.
+    On PostgreSQL one pass runs at a time: a process finding another's pass under way skips."""
+    async with _one_pass_at_a_time(bind) as ours:
+        if not ours:
+            return Recomputed()
+        return await _pass(bind, threshold, half_life_days, now or utcnow(), batch)
+
+
+@asynccontextmanager
+async def _one_pass_at_a_time(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[bool]:
+    """Whether this pass may run: it holds a session lock on a connection of its own, which
+    goes with the connection if the process dies."""
+    if isinstance(bind, AsyncConnection) or bind.dialect.name != "postgresql":
+        yield True
+        return
+    async with bind.connect() as holder:
+        await holder.execution_options(isolation_level="AUTOCOMMIT")
+        lock = {"key": PASS_LOCK}
+        taken = (await holder.execute(text("SELECT pg_try_advisory_lock(:key)"), lock)).scalar()
+        try:
+            yield bool(taken)
+        finally:
+            if taken:
+                await holder.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
+
+
+async def _pass(
+    bind: AsyncEngine | AsyncConnection,
+    threshold: int,
+    half_life_days: float,
+    now: datetime,
+    batch: int,
+) -> Recomputed:
     async with _transaction(bind) as connection:
         dropped = await drop_ineligible(connection)
         await announce(connection, dropped, threshold, now, half_life_days)

@@ -4,6 +4,7 @@ and the evidence behind it. Pure functions; the facts come from `inbound.churn.f
 Every weight is here, and the README states them: change both together.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -139,7 +140,8 @@ def falling_engagement(facts: Facts) -> Signal:
         f"{_number(earlier)} in the 30 before"
     )
     drop = (earlier - max(recent, 0.0)) / earlier if earlier >= FALLING_MIN_BEFORE else 0.0
-    points = round(FALLING_MAX_POINTS * drop) if drop >= FALLING_MIN_DROP else 0
+    # Halves round up, as people (and PostgreSQL's round) do, not to even.
+    points = math.floor(FALLING_MAX_POINTS * drop + 0.5) if drop >= FALLING_MIN_DROP else 0
     evidence = {"last_30_days": round(recent, 2), "previous_30_days": round(earlier, 2),
                 "drop": round(drop, 4)}  # fmt: skip
     return Signal(FALLING, points, reason, evidence)
