@@ -3,7 +3,9 @@ one query per source (engagement ledger, survey answers, feedback cases), whatev
 contacts. The same statements serve the worker's batches and a single lead's risk."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -29,6 +31,32 @@ TOUCHPOINTS = table_of(Touchpoint)
 Reader = AsyncConnection | AsyncSession
 
 
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """Whose facts to read: the contacts with ids in (``after``, ``last``], or one contact.
+
+    Each source is narrowed by its own `contact_id` too, so that it is read through its index
+    for those contacts only, not scanned whole and joined.
+    """
+
+    after: uuid.UUID
+    last: uuid.UUID
+
+    @classmethod
+    def one(cls, contact_id: uuid.UUID) -> "Contacts":
+        return cls(uuid.UUID(int=contact_id.int - 1), contact_id)
+
+    def on(self, column: Any) -> ColumnElement[bool]:
+        """The condition on a `contact_id` column."""
+        if self.after.int + 1 == self.last.int:
+            return cast(ColumnElement[bool], column == self.last)
+        return and_(column > self.after, column <= self.last)
+
+    def eligible(self) -> ColumnElement[bool]:
+        """Those of them at an eligible stage, as a condition on `contacts`."""
+        return and_(eligible(), self.on(CONTACTS.c.id))
+
+
 def eligible() -> ColumnElement[bool]:
     """Contacts whose churn is measured: at an eligible stage."""
     return CONTACTS.c.stage.in_([stage.value for stage in ELIGIBLE_STAGES])
@@ -47,23 +75,21 @@ def negative() -> ColumnElement[bool]:
     )
 
 
-async def read_facts(
-    reader: Reader, selection: ColumnElement[bool], now: datetime
-) -> dict[uuid.UUID, Facts]:
-    """The facts of every contact ``selection`` (a condition on `contacts`) keeps."""
+async def read_facts(reader: Reader, contacts: Contacts, now: datetime) -> dict[uuid.UUID, Facts]:
+    """The facts of each of ``contacts`` at an eligible stage."""
     c = CONTACTS.c
-    rows = await reader.execute(select(c.id, c.created_at).where(selection))
+    rows = await reader.execute(select(c.id, c.created_at).where(contacts.eligible()))
     found = {row.id: Facts(created_at=row.created_at) for row in rows}
     if not found:
         return found
-    await _engagement(reader, selection, now, found)
-    await _answers(reader, selection, now, found)
-    await _cases(reader, selection, now, found)
+    await _engagement(reader, contacts, now, found)
+    await _answers(reader, contacts, now, found)
+    await _cases(reader, contacts, now, found)
     return found
 
 
 async def _engagement(
-    reader: Reader, selection: ColumnElement[bool], now: datetime, found: dict[uuid.UUID, Facts]
+    reader: Reader, contacts: Contacts, now: datetime, found: dict[uuid.UUID, Facts]
 ) -> None:
     e = SCORE_EVENTS.c
     recent_from, earlier_from = now - WINDOW, now - 2 * WINDOW
@@ -82,7 +108,7 @@ async def _engagement(
             ).label("last"),
         )
         .join(CONTACTS, CONTACTS.c.id == e.contact_id)
-        .where(selection)
+        .where(contacts.eligible(), contacts.on(e.contact_id))
         .group_by(e.contact_id)
     )
     for row in await reader.execute(statement):
@@ -94,14 +120,15 @@ async def _engagement(
 
 
 async def _answers(
-    reader: Reader, selection: ColumnElement[bool], now: datetime, found: dict[uuid.UUID, Facts]
+    reader: Reader, contacts: Contacts, now: datetime, found: dict[uuid.UUID, Facts]
 ) -> None:
     a = ANSWERS.c
     statement = (
         select(a.contact_id, a.metric, a.score, a.scale_max, a.answered_at, TOUCHPOINTS.c.slug)
         .join(TOUCHPOINTS, TOUCHPOINTS.c.id == a.touchpoint_id)
         .join(CONTACTS, CONTACTS.c.id == a.contact_id)
-        .where(selection, a.answered_at >= now - ANSWERS_WITHIN, a.answered_at <= now, negative())
+        .where(contacts.eligible(), contacts.on(a.contact_id), negative())
+        .where(a.answered_at >= now - ANSWERS_WITHIN, a.answered_at <= now)
     )
     for row in await reader.execute(statement):
         facts = found.get(row.contact_id)
@@ -112,7 +139,7 @@ async def _answers(
 
 
 async def _cases(
-    reader: Reader, selection: ColumnElement[bool], now: datetime, found: dict[uuid.UUID, Facts]
+    reader: Reader, contacts: Contacts, now: datetime, found: dict[uuid.UUID, Facts]
 ) -> None:
     f = CASES.c
     overdue = f.due_at < now
@@ -124,7 +151,8 @@ async def _cases(
             func.min(type_coerce(case((overdue, f.due_at)), UTCDateTime)).label("overdue_since"),
         )
         .join(CONTACTS, CONTACTS.c.id == f.contact_id)
-        .where(selection, f.status != CaseStatus.RESOLVED.value)
+        .where(contacts.eligible(), contacts.on(f.contact_id))
+        .where(f.status != CaseStatus.RESOLVED.value)
         .group_by(f.contact_id)
     )
     for row in await reader.execute(statement):

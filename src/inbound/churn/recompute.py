@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, update
+from sqlalchemy import bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from inbound.churn.facts import eligible, read_facts
+from inbound.churn.facts import Contacts, eligible, read_facts
 from inbound.churn.models import ContactRisk
 from inbound.churn.signals import Risk, assess
 from inbound.db import dialect_insert_for, new_id, table_of, utcnow
@@ -117,11 +117,8 @@ async def _pass(
             last = await _batch_end(connection, after, batch)
             if last is None:
                 break
-            selection = and_(eligible(), CONTACTS.c.id > after, CONTACTS.c.id <= last)
-            risks = {
-                contact_id: assess(facts, now)
-                for contact_id, facts in (await read_facts(connection, selection, now)).items()
-            }
+            found = await read_facts(connection, Contacts(after, last), now)
+            risks = {contact_id: assess(facts, now) for contact_id, facts in found.items()}
             await store(connection, risks, now)
             flips = await flip(connection, after, last, threshold, now)
             await announce(connection, flips, threshold, now, half_life_days)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.churn.facts import eligible, read_facts
+from inbound.churn.facts import Contacts, eligible, read_facts
 from inbound.churn.recompute import RISKS
 from inbound.churn.schemas import AtRiskList, AtRiskRead, LeadRiskRead, RiskStage
 from inbound.churn.signals import ELIGIBLE_STAGES, assess
@@ -53,7 +53,7 @@ async def lead_risk(
         return LeadRiskRead(
             **common, eligible=False, score=None, above_threshold=None, reasons=[], signals=[]
         )
-    facts = await read_facts(session, and_(eligible(), c.id == lead_id), now)
+    facts = await read_facts(session, Contacts.one(lead_id), now)
     risk = assess(facts[lead_id], now)
     return LeadRiskRead.model_validate(
         {
