@@ -1,4 +1,4 @@
-"""contact risks
+"""contact risks; the score ledger's index holds the points
 
 Revision ID: c949036beb2c
 Revises: e25db5223461
@@ -17,9 +17,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+SCORE_INDEX = "ix_score_events_contact_id_kind_created_at"
+SCORE_COLUMNS = ["contact_id", "kind", "created_at"]
+
+
 def upgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute("SET LOCAL lock_timeout = '30s'")
+        # Churn's engagement windows (and caps) sum a contact's points from the index alone.
+        op.drop_index(SCORE_INDEX, table_name="score_events")
+        op.create_index(SCORE_INDEX, "score_events", SCORE_COLUMNS, postgresql_include=["points"])
     op.create_table(
         "contact_risks",
         sa.Column("contact_id", sa.Uuid(), nullable=False),
@@ -51,6 +58,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute("SET LOCAL lock_timeout = '30s'")
+        op.drop_index(SCORE_INDEX, table_name="score_events")
+        op.create_index(SCORE_INDEX, "score_events", SCORE_COLUMNS)
     op.drop_index(
         "ix_contact_risks_flagged_score",
         table_name="contact_risks",
