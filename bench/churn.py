@@ -29,10 +29,11 @@ from sqlalchemy import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from capture import plain_engine, recreate_database, run_sql
+from capture import recreate_database, run_sql
 
 from inbound import migrate
 from inbound.churn.recompute import recompute_risks
+from inbound.db import create_engine
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_churn"
 HALF_LIFE = 30.0
@@ -184,7 +185,8 @@ async def main() -> int:
     )  # fmt: skip
     print(f"eligible contacts {counts[0]:,}, ledger rows {counts[1]:,}, answers {counts[2]:,}, "
           f"cases {counts[3]:,}")  # fmt: skip
-    engine = plain_engine(url)
+    # Pooled, as the worker's engine is: a pass's batches reuse their connections.
+    engine = create_engine(url)
     baseline = await asyncpg.connect(dsn_of(url))
 
     async def ours() -> float:
