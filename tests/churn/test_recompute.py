@@ -54,6 +54,10 @@ async def test_crossing_up_then_down_announces_each_once(churn: Churn) -> None:
     lead = await at_risk(churn, "flip@example.com")
     await churn.recompute()
     await churn.recompute(at=churn.now + timedelta(minutes=5))
+    unchanged = await stored(churn, lead)
+    assert unchanged is not None
+    assert (unchanged.score, unchanged.computed_at) == (55, churn.now + timedelta(minutes=5))
+    assert unchanged.crossed_at == churn.now
     events = await churn.events(lead)
     assert [e.type for e in events] == ["lead.at_risk"]
     data = events[0].data

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.churn.facts import Contacts, eligible, read_facts
@@ -119,7 +119,7 @@ async def _pass(
                 break
             found = await read_facts(connection, Contacts(after, last), now)
             risks = {contact_id: assess(facts, now) for contact_id, facts in found.items()}
-            await store(connection, risks, now)
+            await store(connection, risks, now, after, last)
             flips = await flip(connection, after, last, threshold, now)
             await announce(connection, flips, threshold, now, half_life_days)
         contacts += len(risks)
@@ -142,15 +142,33 @@ async def _batch_end(connection: AsyncConnection, after: uuid.UUID, size: int) -
     return None if last is None else uuid.UUID(str(last))
 
 
-async def store(connection: AsyncConnection, risks: dict[uuid.UUID, Risk], now: datetime) -> None:
-    """Write each contact's score and reasons; the flag is left to `flip`."""
-    if not risks:
+async def store(
+    connection: AsyncConnection,
+    risks: dict[uuid.UUID, Risk],
+    now: datetime,
+    after: uuid.UUID,
+    last: uuid.UUID,
+) -> None:
+    """Write the contacts' scores and reasons, and when they were computed; the flag is left to
+    `flip`. Most passes find most risks as they were: those get only their time."""
+    r = RISKS.c
+    in_range = and_(r.contact_id > after, r.contact_id <= last)
+    stored = {
+        row.contact_id: (row.score, row.reasons)
+        for row in await connection.execute(
+            select(r.contact_id, r.score, r.reasons).where(in_range)
+        )
+    }
+    rows = []
+    for contact_id, risk in risks.items():
+        reasons = risk.top_reasons()
+        if stored.get(contact_id) != (risk.score, reasons):
+            rows.append({"contact_id": contact_id, "score": risk.score, "reasons": reasons,
+                         "at_risk": False, "computed_at": now})  # fmt: skip
+    if len(rows) < len(risks):
+        await connection.execute(update(RISKS).where(in_range).values(computed_at=now))
+    if not rows:
         return
-    rows = [
-        {"contact_id": contact_id, "score": risk.score, "reasons": risk.top_reasons(),
-         "at_risk": False, "computed_at": now}
-        for contact_id, risk in risks.items()
-    ]  # fmt: skip
     statement = dialect_insert_for(connection, RISKS)
     statement = statement.on_conflict_do_update(
         index_elements=[RISKS.c.contact_id],
