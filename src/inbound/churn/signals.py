@@ -148,18 +148,20 @@ def falling_engagement(facts: Facts) -> Signal:
 
 
 def silence(facts: Facts, now: datetime) -> Signal:
-    since = facts.last_engaged_at or facts.created_at
+    last = facts.last_engaged_at
+    # A contact that never engaged has been silent since it was created.
+    since = last or facts.created_at
     days = max((now - since).days, 0)
-    if facts.last_engaged_at is None:
+    points = SILENT_POINTS if now - since >= SILENT_AFTER else 0
+    if last is None:
         reason = (
             f"no engagement recorded since it became a contact on {_day(since)}, {days} days ago"
         )
+    elif points:
+        reason = f"no engagement for {days} days, the last on {_day(last)}"
     else:
-        reason = f"no engagement for {days} days, the last on {_day(since)}"
-    points = SILENT_POINTS if now - since >= SILENT_AFTER else 0
-    if not points and facts.last_engaged_at is not None:
-        reason = f"last engagement on {_day(since)}, {days} days ago"
-    evidence = {"last_engaged_at": _moment(facts.last_engaged_at), "silent_days": days}
+        reason = f"last engagement on {_day(last)}, {days} days ago"
+    evidence = {"last_engaged_at": _moment(last), "silent_days": days}
     return Signal(SILENT, points, reason, evidence)
 
 
