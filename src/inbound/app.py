@@ -19,6 +19,7 @@ import inbound.models  # noqa: F401  (maps every table before the first request)
 from inbound.auth.controller import ApiKeyController
 from inbound.auth.principal import authenticate
 from inbound.caching import no_store_middleware
+from inbound.churn.controller import ChurnController, LeadRiskController
 from inbound.config import Settings, get_settings
 from inbound.content.controller import AssetController, AssetTagController
 from inbound.contract import ContractJsonRenderPlugin, ContractSwaggerRenderPlugin
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WebhookController,
             CrmController,
             ErasureController,
+            ChurnController,
+            LeadRiskController,
             LeadIdentityController,
             IdentityMergeController,
             ReportController,

@@ -126,6 +126,19 @@ class Settings(BaseSettings):
         default=2, ge=1, description="Visitors who must view two assets for their lift to count."
     )
 
+    churn_every_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often the worker recomputes every eligible contact's churn risk and "
+        "sends `lead.at_risk` / `lead.risk_cleared`; 0 turns it off in this process.",
+    )
+    churn_threshold: int = Field(
+        default=50,
+        ge=1,
+        le=100,
+        description="The churn risk score (0-100) at which a contact is flagged at risk.",
+    )
+
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
     )

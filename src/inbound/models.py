@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from inbound.auth.models import ApiKey, DashboardSession
+from inbound.churn.models import ContactRisk
 from inbound.content.models import AssetPersona, AssetTopic, ContentAsset
 from inbound.crm.models import CrmContact, CrmErasure, CrmInboundMark, CrmResync, CrmSyncState
 from inbound.leads.models import (
@@ -45,6 +46,7 @@ __all__ = [
     "Capture",
     "CaptureIdempotencyKey",
     "Contact",
+    "ContactRisk",
     "ContentAsset",
     "CrmContact",
     "CrmErasure",

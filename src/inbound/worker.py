@@ -18,11 +18,13 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from inbound.churn.recompute import Recomputed, recompute_risks
 from inbound.config import Settings
 from inbound.crm import queue as crm_queue
 from inbound.crm.sync import CrmSync
 from inbound.db import create_sessionmaker, utcnow
-from inbound.leads.events import CASE_EVENTS, CRM_ORIGIN, LeadEventType
+from inbound.leads.events import CRM_ORIGIN, NOT_FOR_CRM, LeadEventType
+from inbound.leads.service import LeadSettingsService
 from inbound.outage import OutageWatch, schema_missing, unavailability
 from inbound.tracking.identity import engagement_step
 from inbound.tracking.nbc.signals import refresh_signals
@@ -51,6 +53,7 @@ class Worker:
     _purged_at: float = 0.0
     _events_pruned_at: float | None = None
     _nbc_refreshed_at: float = float("-inf")
+    _churn_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -85,6 +88,7 @@ class Worker:
             self._loop(stop, self.crm_step),
             # It meets the same database as the webhooks, whose loop reports an outage.
             self._loop(stop, self.nbc_step, quiet=True),
+            self._loop(stop, self.churn_step, quiet=True),
         )
 
     async def _loop(
@@ -158,6 +162,27 @@ class Worker:
             )
         return 0
 
+    async def churn_step(self) -> int:
+        """Recompute the churn risks when their time has come; never busy, so the loop rests
+        between looks."""
+        every = self.settings.churn_every_seconds
+        if every <= 0 or time.monotonic() - self._churn_at < every:
+            return 0
+        self._churn_at = time.monotonic()
+        done = await self.recompute_risks()
+        if done.flagged or done.cleared or done.dropped:
+            logger.info("churn risks recomputed", contacts=done.contacts, flagged=done.flagged,
+                        cleared=done.cleared, dropped=done.dropped)  # fmt: skip
+        return 0
+
+    async def recompute_risks(self) -> Recomputed:
+        """Recompute, store and announce every eligible contact's churn risk now."""
+        async with self.sessions() as session:
+            half_life = (await LeadSettingsService(session).current()).scoring.half_life_days
+        return await recompute_risks(
+            self.engine, threshold=self.settings.churn_threshold, half_life_days=half_life
+        )
+
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""
         return await self.crm.step() if self.crm is not None else 0
@@ -184,12 +209,12 @@ class Worker:
         self, connection: AsyncConnection, events: list[delivery.Dispatched]
     ) -> None:
         """Make the contacts these events changed due for the CRM sync."""
-        # What HubSpot itself reported is not sent back to it, and a follow-up case changes
-        # nothing HubSpot holds.
+        # What HubSpot itself reported is not sent back to it; a follow-up case and a churn
+        # risk are ours alone: they change nothing HubSpot holds.
         changed = {
             event.lead_id
             for event in events
-            if event.origin != CRM_ORIGIN and event.type not in CASE_EVENTS
+            if event.origin != CRM_ORIGIN and event.type not in NOT_FOR_CRM
         }
         # A new form submission is a new sign of interest: it brings back to HubSpot a contact
         # someone deleted there, which other changes do not.

@@ -28,12 +28,17 @@ class LeadEventType(StrEnum):
     CASE_OPENED = "case.opened"
     CASE_UPDATED = "case.updated"
     CASE_RESOLVED = "case.resolved"
+    # A customer's or opportunity's churn risk crossed the threshold (see `churn/`).
+    AT_RISK = "lead.at_risk"
+    RISK_CLEARED = "lead.risk_cleared"
 
 
-# Events of a lead's follow-up cases: nothing HubSpot holds of the contact changed.
+# Events of a lead's follow-up cases.
 CASE_EVENTS = frozenset(
     {LeadEventType.CASE_OPENED, LeadEventType.CASE_UPDATED, LeadEventType.CASE_RESOLVED}
 )
+# Events of what is ours alone (follow-up cases, churn risk): nothing HubSpot holds changed.
+NOT_FOR_CRM = CASE_EVENTS | {LeadEventType.AT_RISK, LeadEventType.RISK_CLEARED}
 
 
 # The origin of changes the CRM reported: the CRM sync does not send them back.

@@ -197,7 +197,15 @@ class ScoreEvent(SQLModel, table=True):
 
     __tablename__ = "score_events"
     __table_args__ = (
-        Index("ix_score_events_contact_id_kind_created_at", "contact_id", "kind", "created_at"),
+        # A contact's points by kind and time (caps), or over all kinds (churn's engagement
+        # windows): read from the index alone on PostgreSQL.
+        Index(
+            "ix_score_events_contact_id_kind_created_at",
+            "contact_id",
+            "kind",
+            "created_at",
+            postgresql_include=["points"],
+        ),
         Index(
             "ix_score_events_merge_id",
             "merge_id",

@@ -1,0 +1,1 @@
+"""Churn signals: an explainable at-risk score for customers and open opportunities."""
