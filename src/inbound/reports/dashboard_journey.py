@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.db import table_of, utcnow
 from inbound.personas.models import Persona
 from inbound.personas.service import filtered_persona_id
-from inbound.reports.journey_report import JOURNEY_ENTRY, JourneyQuery, journey_report
+from inbound.reports.journey_report import (
+    JOURNEY_ENTRY,
+    JourneyQuery,
+    journey_report,
+    persona_slug,
+)
 from inbound.reports.journey_schemas import JourneyRead
 from inbound.reports.period import InvalidReportParameter, Period
 from inbound.reports.query import Mode, ReportQuery
@@ -50,7 +55,9 @@ async def journey_section(session: AsyncSession, period: Period, persona: str) -
         as_of=utcnow(),
         persona_id=persona_id,
     )
-    report = await journey_report(session, JourneyQuery(query, persona or None), period)
+    report = await journey_report(
+        session, JourneyQuery(query, await persona_slug(session, query)), period
+    )
     rows = await session.execute(
         select(PERSONAS.c.slug, PERSONAS.c.name).order_by(PERSONAS.c.name, PERSONAS.c.slug)
     )

@@ -13,7 +13,6 @@ from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
 from inbound.contract import document_media_type
 from inbound.errors import problems
-from inbound.personas.service import PersonaService
 from inbound.reports.controller import (
     CSV,
     PERIOD,
@@ -27,9 +26,15 @@ from inbound.reports.controller import (
     answer_as_asked,
     grouped_query,
 )
-from inbound.reports.journey_report import JOURNEY_ENTRY, JourneyQuery, journey_csv, journey_report
+from inbound.reports.journey_report import (
+    JOURNEY_ENTRY,
+    JourneyQuery,
+    journey_csv,
+    journey_report,
+    persona_slug,
+)
 from inbound.reports.journey_schemas import JourneyRead
-from inbound.reports.query import Breakdown, Mode, ReportQuery
+from inbound.reports.query import Breakdown, Mode
 from inbound.reports.survey_controller import DEFINITIONS
 
 JOURNEY = (
@@ -87,13 +92,6 @@ class JourneyReportController(Controller):
         query = JourneyQuery(grouped.query, await persona_slug(db_session, grouped.query))
         report = await journey_report(db_session, query, grouped.period)
         return answer_as_asked(request, format, report, journey_csv)
-
-
-async def persona_slug(session: AsyncSession, query: ReportQuery) -> str | None:
-    """The slug of the persona the report is narrowed to, to show beside the figures."""
-    if query.persona_id is None:
-        return None
-    return (await PersonaService(session).get(str(query.persona_id))).slug
 
 
 document_media_type(

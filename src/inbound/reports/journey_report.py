@@ -8,12 +8,13 @@ report's, from the same histograms and the same rounding.
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.stages import LifecycleStage
+from inbound.personas.service import PersonaService
 from inbound.reports.journey_query import AnswerScope, StageHistograms, count_stage_answers
 from inbound.reports.journey_schemas import JourneyRead, JourneyStageRead, ScaleFiguresRead
 from inbound.reports.period import Period
@@ -49,11 +50,6 @@ class JourneyQuery:
             persona_id=self.funnel.persona_id,
             site_id=self.funnel.site_id,
         )
-
-
-def journey_funnel(query: ReportQuery) -> ReportQuery:
-    """``query`` as the journey asks it: every stage, no breakdown."""
-    return replace(query, entry=JOURNEY_ENTRY, by=Breakdown.NONE, asset_id=None)
 
 
 async def journey_report(session: AsyncSession, query: JourneyQuery, period: Period) -> JourneyRead:
@@ -105,6 +101,13 @@ def _stage(
         ],
         csat=figures_read(Metric.CSAT, CSAT_SCALE[1], of(Metric.CSAT, CSAT_SCALE[1])),
     )
+
+
+async def persona_slug(session: AsyncSession, query: ReportQuery) -> str | None:
+    """The slug of the persona the report is narrowed to, to show beside the figures."""
+    if query.persona_id is None:
+        return None
+    return (await PersonaService(session).get(str(query.persona_id))).slug
 
 
 JOURNEY_COLUMNS = ["stage", "count", "from_stage", "numerator", "denominator", "rate",
