@@ -8,7 +8,7 @@ SQLITE_TEST_URL ?= sqlite+aiosqlite:///inbound_test.db
 PYTEST_ARGS ?= -n 2
 
 .PHONY: run demo test test-postgres test-sqlite lint format openapi lock clean bench bench-reports \
-	bench-leads bench-webhooks bench-crm bench-tracking bench-nbc bench-survey-report
+	bench-leads bench-webhooks bench-crm bench-tracking bench-nbc bench-survey-report bench-journey
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench-reports: $(VENV)/.installed-test
 ## bench-survey-report: the survey report over 2,000,000 answers, against its own counting SQL (BENCH_ARGS adds options)
 bench-survey-report: $(VENV)/.installed-test
 	$(BIN)/python bench/survey_report.py $(BENCH_ARGS)
+
+## bench-journey: the journey report over 1,000,000 contacts and 2,000,000 answers, against hand-written SQL
+bench-journey: $(VENV)/.installed-test
+	$(BIN)/python bench/journey.py $(BENCH_ARGS)
 
 ## bench-leads: listing 500 qualified leads of 1,000,000 contacts, against hand-written SQL
 bench-leads: $(VENV)/.installed-test

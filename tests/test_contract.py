@@ -23,8 +23,8 @@ schema = schemathesis.openapi.from_path(ROOT / "openapi" / "openapi.json")
 # it was made for, one visitor id of two): a request valid for the schema may still be refused
 # with a 400.
 CROSS_PARAMETER_RULES = {
-    "funnelReport", "velocityReport", "assetsReport", "pathsReport", "surveyReport", "listLeads",
-    "resyncCrm", "nextContent", "listAtRiskLeads",
+    "funnelReport", "velocityReport", "assetsReport", "pathsReport", "surveyReport",
+    "journeyReport", "listLeads", "resyncCrm", "nextContent", "listAtRiskLeads",
 }  # fmt: skip
 # Requests only HubSpot can make: generated ones carry no valid signature and get a 401.
 SIGNED_BY_THE_CALLER = {"receiveHubSpotWebhook"}

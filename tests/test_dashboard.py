@@ -243,11 +243,11 @@ def test_a_sign_in_posted_from_another_page_is_refused(service: Service, page: P
 
 def test_an_unknown_query_parameter_is_refused(service: Service, page: Page) -> None:
     sign_in(page, service, service.reader_key)
-    answer = page.goto(f"{service.live.url}/dashboard?from=2026-01-01&persona=it-director")
+    answer = page.goto(f"{service.live.url}/dashboard?from=2026-01-01&segment=it-director")
     assert answer is not None
     assert answer.status == 400
     expect(page.locator("[data-testid=error]")).to_contain_text("unknown query parameter")
-    expect(page.locator("[data-testid=error]")).to_contain_text("persona")
+    expect(page.locator("[data-testid=error]")).to_contain_text("segment")
 
 
 def test_without_a_key_the_page_asks_for_one(service: Service) -> None:

@@ -41,6 +41,7 @@ from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
+from inbound.reports.journey_controller import JourneyReportController
 from inbound.reports.survey_controller import SurveyReportController
 from inbound.sites.controller import SiteController
 from inbound.surveys.answer_controller import LinkAnswerController, SurveyAnswerController
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             IdentityMergeController,
             ReportController,
             SurveyReportController,
+            JourneyReportController,
             TouchpointController,
             SurveyController,
             CaseController,

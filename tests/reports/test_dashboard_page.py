@@ -33,8 +33,8 @@ class TestQueryParameters:
     async def test_an_unknown_parameter_is_refused_naming_it(
         self, client: httpx.AsyncClient, token: str
     ) -> None:
-        response = await page(client, token, "?from=2026-01-01&to=2026-01-31&persona=cio")
-        refused(response, "unknown query parameter", "persona")
+        response = await page(client, token, "?from=2026-01-01&to=2026-01-31&segment=cio")
+        refused(response, "unknown query parameter", "segment")
 
     async def test_a_parameter_given_twice_is_refused(
         self, client: httpx.AsyncClient, token: str
@@ -101,8 +101,10 @@ class TestModeLabels:
     ) -> None:
         html = (await page(client, token, "?from=2026-01-01&to=2026-01-31")).text
         sections = re.findall(r'data-testid="(\w+)-section" data-mode="(\w+)"', html)
-        assert sections == [("funnel", "cohort"), ("assets", "period"), ("paths", "period")]
+        assert sections == [("funnel", "cohort"), ("journey", "cohort"), ("assets", "period"),
+                            ("paths", "period")]  # fmt: skip
         labels = re.findall(r'data-testid="mode">([^<]*)<', html)
-        assert labels == ["cohort counts", "period counts", "period counts"]
+        assert labels == ["cohort counts", "cohort counts, answers in period", "period counts",
+                          "period counts"]  # fmt: skip
         assert "Captures in period" in html
         assert "customer conversions in period" in html

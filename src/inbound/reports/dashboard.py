@@ -1,5 +1,6 @@
-"""`/dashboard`: the funnel per persona, the top assets and the top paths into capture, as a
-page a person can read.
+"""`/dashboard`: the funnel per persona, the journey (each stage's count and conversion beside
+its NPS, CES and CSAT), the top assets and the top paths into capture, as a page a person can
+read.
 
 Rendered on the server from the same report objects the API answers with, so the page and the
 JSON never disagree; no script, nothing fetched from elsewhere. A key whose only scope is
@@ -35,6 +36,7 @@ from inbound.reports.dashboard_auth import (
     signed_in_reader,
     start_session,
 )
+from inbound.reports.dashboard_journey import JourneySection, figure, interval, journey_section
 from inbound.reports.paths import PathQuery
 from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
@@ -46,7 +48,7 @@ TOP_ASSETS = 10
 TOP_PATHS = 10
 NO_RATE = "n/a"  # a rate over nobody
 DEFAULT_DAYS = 365
-PARAMETERS = ("from", "to", "tz", "stage")
+PARAMETERS = ("from", "to", "tz", "stage", "persona")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CROSS_SITE = "refused: this form was not posted from this dashboard's own page"
 # Nothing but the page itself and its inline styles.
@@ -124,7 +126,7 @@ class DashboardController(Controller):
         if refusal:
             return _page({"chosen": chosen, "error": refusal}, status=400)
         try:
-            funnel, assets, paths = await _reports(db_session, chosen)
+            funnel, assets, paths, journey = await _reports(db_session, chosen)
         except InboundError as error:
             return _page({"chosen": chosen, "error": error.detail}, status=error.status_code)
         context = {
@@ -134,7 +136,10 @@ class DashboardController(Controller):
             "assets": assets,
             "top_assets": assets.assets[:TOP_ASSETS],
             "paths": paths,
+            "journey": journey,
             "percent": percent,
+            "figure": figure,
+            "interval": interval,
         }
         return _page(context, status=200)
 
@@ -183,6 +188,7 @@ def _chosen(request: Request[Any, Any, Any]) -> dict[str, str]:
         "to": asked.get("to") or today.isoformat(),
         "tz": asked.get("tz") or "UTC",
         "stage": asked.get("stage") or LifecycleStage.CUSTOMER.value,
+        "persona": asked.get("persona") or "",  # the journey's; empty: every persona
     }
 
 
@@ -216,7 +222,7 @@ def _day(chosen: dict[str, str], name: str) -> date:
 
 async def _reports(
     session: AsyncSession, chosen: dict[str, str]
-) -> tuple[FunnelRead, AssetsRead, PathsRead]:
+) -> tuple[FunnelRead, AssetsRead, PathsRead, JourneySection]:
     from_date, to_date = _day(chosen, "from"), _day(chosen, "to")
     try:
         stage = LifecycleStage(chosen["stage"])
@@ -237,7 +243,8 @@ async def _reports(
     assets = assets_read(await service.assets(asset_query), period)
     path_query = PathQuery(start=period.start, end=period.end, limit=TOP_PATHS)
     paths = paths_read(await service.paths(path_query), period)
-    return funnel, assets, paths
+    journey = await journey_section(session, period, chosen["persona"])
+    return funnel, assets, paths, journey
 
 
 def _page(context: dict[str, Any], *, status: int) -> Response[str]:

@@ -1,0 +1,102 @@
+"""`/api/v1/reports/journey`: each lifecycle stage's count and conversion beside the NPS, CES
+and CSAT of the answers given at it."""
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.auth.principal import requires
+from inbound.auth.scopes import Scope
+from inbound.contract import document_media_type
+from inbound.errors import problems
+from inbound.reports.controller import (
+    CSV,
+    PERIOD,
+    WINDOW,
+    Format,
+    FromDate,
+    Ref,
+    ReportParameters,
+    TimeZone,
+    ToDate,
+    answer_as_asked,
+    grouped_query,
+)
+from inbound.reports.journey_report import (
+    JOURNEY_ENTRY,
+    JourneyQuery,
+    journey_csv,
+    journey_report,
+    persona_slug,
+)
+from inbound.reports.journey_schemas import JourneyRead
+from inbound.reports.query import Breakdown, Mode
+from inbound.reports.survey_controller import DEFINITIONS
+
+JOURNEY = (
+    "Every lifecycle stage in funnel order (subscriber to evangelist) with the funnel report's "
+    "count and its rate from the stage before, numerator and denominator: the numbers of "
+    "`/api/v1/reports/funnel?entry=subscriber` for the same `from`, `to`, `tz`, `mode`, "
+    "`window_days`, `persona` and `site`. **Cohort mode** (the default): the contacts that "
+    "reached `subscriber` (every contact, once it entered the funnel) inside the period, "
+    "counted at each stage they reached by now, or within `window_days`; young cohorts look "
+    "worse until they mature. **Period mode**: each stage counts who reached it inside the "
+    "period; the rates are throughput, not conversion, and may exceed 1. Beside each stage, "
+    "the NPS, the CES (an entry per scale) and the CSAT of the survey answers given inside the "
+    "period while the contact stood at that stage (the stage the answer recorded); answers of "
+    "visitors not yet contacts stand at no stage. `persona` (id or slug) narrows the contacts "
+    "to those with that persona now, and the answers to those given with that persona; `site` "
+    "narrows both to the contacts whose first touch was on that site. Naming a persona or site "
+    "that does not exist is a 400. "
+)
+
+
+class JourneyReportController(Controller):
+    path = "/reports"
+    tags = ["reports"]
+    guards = [requires(Scope.REPORTS_READ)]
+
+    @get(
+        "/journey",
+        operation_id="journeyReport",
+        summary="Each stage's count and conversion, with the NPS, CES and CSAT given at it",
+        description=JOURNEY
+        + DEFINITIONS
+        + PERIOD
+        + WINDOW
+        + "`format=csv` or `Accept: text/csv` answers CSV.",
+        responses=problems(400, 401, 403),
+    )
+    async def journey(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
+        mode: FromQuery[Mode] = Mode.COHORT,
+        window_days: Annotated[int | None, QueryParameter(ge=1, le=3650)] = None,
+        persona: Ref = None,
+        site: FromQuery[uuid.UUID | None] = None,
+        format: Format = None,
+    ) -> Response[JourneyRead]:
+        asked = ReportParameters(
+            from_date, to_date, tz, mode, JOURNEY_ENTRY, window_days, Breakdown.NONE, persona,
+            site, None,
+        )  # fmt: skip
+        grouped = await grouped_query(db_session, asked)
+        query = JourneyQuery(grouped.query, await persona_slug(db_session, grouped.query))
+        report = await journey_report(db_session, query, grouped.period)
+        return answer_as_asked(request, format, report, journey_csv)
+
+
+document_media_type(
+    "journeyReport",
+    CSV,
+    "With `format=csv` or `Accept: text/csv`: a row per stage and metric (CES: per scale), "
+    "with the stage's count and rate on each, a header line naming the columns.",
+)
