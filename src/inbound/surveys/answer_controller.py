@@ -104,7 +104,9 @@ class SurveyAnswerController(Controller):
         respondent = Respondent(email=form.email, visitor_id=form.visitor_id)
         given = Answer(form.score, form.comment, AnswerSource.PUBLIC, site_key.site_id)
         try:
-            row = await record_answer(bind_of(state.sessionmaker), ref, respondent, given, utcnow())
+            row = await record_answer(
+                bind_of(state.sessionmaker), reference, ref, respondent, given, utcnow()
+            )
         except AlreadyAnswered as refused:
             if form.email is not None:
                 # Anyone may type anyone's email: a refusal would tell them that it is a
@@ -183,10 +185,11 @@ async def answer_by_link(
     keys: LinkKeys = state.survey_link_keys
     now = utcnow()
     claim = verify(await keys.key(bind), token, now)
+    reference: CaptureReference = state.capture_reference
+    await reference.follow_other_processes()
     respondent = Respondent(contact_id=claim.contact_id)
-    return await record_answer(
-        bind, claim.survey_id, respondent, Answer(score, comment, AnswerSource.LINK), now
-    )
+    given = Answer(score, comment, AnswerSource.LINK)
+    return await record_answer(bind, reference, claim.survey_id, respondent, given, now)
 
 
 def _instant(given: str | None) -> datetime | None:

@@ -1,30 +1,37 @@
 """The statements of one answer, each built and compiled once.
 
-An answer costs four statements between BEGIN and COMMIT: the survey, the contact behind the
-email or browser id (none when neither is given), the claim of the respondent's window, and
-the answer itself; a refused claim reads when the window began instead of inserting.
+The survey comes from the process's cache (`inbound.surveys.reference`). Between BEGIN and
+COMMIT an answer then costs two statements on PostgreSQL: the contact behind the link, the
+email or the browser id (none when there is nothing to look up), and the claim of the
+respondent's window with the answer's insert, in one statement that stores both or neither.
+SQLite runs the claim and the insert one after the other. A refused claim reads when the
+window began; a link's answer also takes its contact's page answers of the window off the
+contact.
 """
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inbound.db import table_of
 from inbound.leads.repository import CONTACTS
 from inbound.lean_sql import LeanStatement
-from inbound.surveys.models import Survey, SurveyAnswer, SurveyRespondent
+from inbound.surveys.models import AnswerSource, Survey, SurveyAnswer, SurveyRespondent
 from inbound.tracking.identity_sql import IDENTITIES
 
 SURVEYS = table_of(Survey)
 ANSWERS = table_of(SurveyAnswer)
 RESPONDENTS = table_of(SurveyRespondent)
 
-_SURVEY_COLUMNS = (
+SURVEY_COLUMNS = (
     SURVEYS.c.id, SURVEYS.c.slug, SURVEYS.c.touchpoint_id, SURVEYS.c.metric,
     SURVEYS.c.scale_min, SURVEYS.c.scale_max, SURVEYS.c.window_days, SURVEYS.c.archived,
 )  # fmt: skip
 _CONTACT_COLUMNS = (CONTACTS.c.id, CONTACTS.c.persona_id, CONTACTS.c.stage)
+CLAIM_COLUMNS = ("survey_id", "respondent", "contact_id", "answered_at", "source")
+LINK = AnswerSource.LINK.value
+PUBLIC = AnswerSource.PUBLIC.value
 
 
 def _dialect_insert(dialect_name: str, table: Table) -> Any:
@@ -32,33 +39,49 @@ def _dialect_insert(dialect_name: str, table: Table) -> Any:
 
 
 def _claim_window(dialect_name: str) -> Any:
-    columns = ("survey_id", "respondent", "contact_id", "answered_at")
     claim = _dialect_insert(dialect_name, RESPONDENTS).values(
-        {name: bindparam(name) for name in columns}
+        {name: bindparam(name) for name in CLAIM_COLUMNS}
     )
-    # Taken over only once the respondent's last window has ended. A concurrent answer by the
+    # Taken over once the respondent's last window has ended, or by a signed link's answer
+    # from a page's (whose word for who answered proves nothing). A concurrent answer by the
     # same respondent waits on the row until this transaction ends, then finds it taken.
     return claim.on_conflict_do_update(
         index_elements=["survey_id", "respondent"],
-        set_={name: claim.excluded[name] for name in ("contact_id", "answered_at")},
-        where=RESPONDENTS.c.answered_at <= bindparam("window_start"),
+        set_={name: claim.excluded[name] for name in ("contact_id", "answered_at", "source")},
+        where=(RESPONDENTS.c.answered_at <= bindparam("window_start"))
+        | ((RESPONDENTS.c.source == PUBLIC) & (claim.excluded.source == LINK)),
     ).returning(RESPONDENTS.c.answered_at)
 
 
-SURVEY_BY_ID = LeanStatement(select(*_SURVEY_COLUMNS).where(SURVEYS.c.id == bindparam("ref")))
-SURVEY_BY_SLUG = LeanStatement(select(*_SURVEY_COLUMNS).where(SURVEYS.c.slug == bindparam("ref")))
+def _claim_and_insert(dialect_name: str) -> Any:
+    """PostgreSQL: the claim, and the answer's insert only when the claim returned its row."""
+    claimed = _claim_window(dialect_name).cte("claimed")
+    values = select(*(bindparam(column.name, type_=column.type) for column in ANSWERS.columns))
+    return (
+        insert(ANSWERS)
+        .from_select([column.name for column in ANSWERS.columns], values.select_from(claimed))
+        .returning(ANSWERS.c.id)
+    )
+
+
 CONTACT_BY_ID = LeanStatement(
     select(*_CONTACT_COLUMNS).where(CONTACTS.c.id == bindparam("contact_id"))
 )
-CONTACT_BY_EMAIL = LeanStatement(
-    select(*_CONTACT_COLUMNS).where(CONTACTS.c.email == bindparam("email"))
+# The contact an email names, else the one a browser id is linked to: one round trip.
+_BY_EMAIL = select(*_CONTACT_COLUMNS, literal_column("0").label("rank")).where(
+    CONTACTS.c.email == bindparam("email")
 )
-CONTACT_BY_VISITOR = LeanStatement(
-    select(*_CONTACT_COLUMNS)
+_BY_VISITOR = (
+    select(*_CONTACT_COLUMNS, literal_column("1").label("rank"))
     .join(IDENTITIES, IDENTITIES.c.contact_id == CONTACTS.c.id)
     .where(IDENTITIES.c.kind == "anonymous", IDENTITIES.c.external_id == bindparam("visitor_id"))
 )
+_NAMED = union_all(_BY_EMAIL, _BY_VISITOR).subquery("named")
+CONTACT_OF = LeanStatement(
+    select(_NAMED.c.id, _NAMED.c.persona_id, _NAMED.c.stage).order_by(_NAMED.c.rank).limit(1)
+)
 CLAIM_WINDOW = LeanStatement(_claim_window)
+CLAIM_AND_INSERT = LeanStatement(_claim_and_insert)
 # When the respondent's current window began: what a refusal names.
 WINDOW_OF = LeanStatement(
     select(RESPONDENTS.c.answered_at).where(
@@ -68,4 +91,16 @@ WINDOW_OF = LeanStatement(
 )
 INSERT_ANSWER = LeanStatement(
     insert(ANSWERS).values({column.name: bindparam(column.name) for column in ANSWERS.columns})
+)
+# A contact's own (link) answer: its page answers of the same window, on someone's word, are
+# no longer taken as the contact's. They stay in the figures, as answers of nobody we know.
+DETACH_PAGE_ANSWERS = LeanStatement(
+    update(ANSWERS)
+    .where(
+        ANSWERS.c.contact_id == bindparam("contact"),
+        ANSWERS.c.survey_id == bindparam("survey"),
+        ANSWERS.c.source == PUBLIC,
+        ANSWERS.c.answered_at > bindparam("window_start"),
+    )
+    .values(contact_id=None, persona_id=None, stage=None)
 )

@@ -11,7 +11,13 @@ from sqlmodel import col
 from inbound.db import table_of
 from inbound.pagination import PageRequest, fetch_page
 from inbound.repository import SluggedRepository
-from inbound.surveys.models import Survey, SurveyAnswer, SurveyRespondent, Touchpoint
+from inbound.surveys.models import (
+    AnswerSource,
+    Survey,
+    SurveyAnswer,
+    SurveyRespondent,
+    Touchpoint,
+)
 
 ANSWERS = table_of(SurveyAnswer)
 SURVEYS = table_of(Survey)
@@ -86,10 +92,13 @@ class SurveyRepository(SluggedRepository[Survey]):
         return (await self.session.execute(statement)).mappings().all()
 
     async def window_began(self, survey_id: uuid.UUID, contact_id: uuid.UUID) -> datetime | None:
-        """When the contact's latest window on the survey began, if it ever answered."""
+        """When the contact's latest window on the survey began, if a signed link of its own
+        answered it (a page's answer naming the contact does not keep the link from
+        answering)."""
         statement = select(col(SurveyRespondent.answered_at)).where(
             col(SurveyRespondent.survey_id) == survey_id,
             col(SurveyRespondent.respondent) == f"contact:{contact_id}",
+            col(SurveyRespondent.source) == AnswerSource.LINK.value,
         )
         began: datetime | None = (await self.session.execute(statement)).scalar_one_or_none()
         return began
