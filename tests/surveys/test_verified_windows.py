@@ -83,3 +83,29 @@ async def test_a_page_answer_of_an_ended_window_is_the_contacts_again(
     assert (await client.post(ANSWERS, json={"token": token, "score": 8})).status_code == 201
     owners = {a["score"]: a["contact_id"] for a in await answers_of(client, admin)}
     assert owners == {9: lead_id, 4: None, 8: lead_id}
+
+
+async def test_link_and_page_answers_are_told_apart_in_the_list_and_the_report(
+    client: httpx.AsyncClient, world: World, admin: Headers
+) -> None:
+    lead_id = (await capture(client, world)).json()["contact_id"]
+    token = await link_token(client, admin, lead_id)
+    assert (await client.post(ANSWERS, json={"token": token, "score": 10})).status_code == 201
+    for score in (0, 3):  # anonymous: nobody to tell them from each other but their door
+        assert (await answer(client, world, score=score)).status_code == 201
+    link_only = await answers_of(client, admin, source="link")
+    assert [(a["source"], a["score"]) for a in link_only] == [("link", 10)]
+    page_only = await answers_of(client, admin, source="public")
+    assert sorted(a["score"] for a in page_only) == [0, 3]
+    today = utcnow().date().isoformat()
+    period = {"metric": "nps", "from": today, "to": today}
+    for source, n, nps in (("link", 1, 100.0), ("public", 2, -100.0), (None, 3, -33.33)):
+        params = period | ({"source": source} if source else {})
+        report = await client.get("/api/v1/reports/surveys", params=params, headers=admin)
+        figures = report.json()["total"][0]["figures"]
+        assert (figures["n"], figures["value"]) == (n, nps), source
+    bad = await client.get(
+        "/api/v1/surveys/support-nps/answers", params={"source": "mail"}, headers=admin
+    )
+    assert bad.status_code == 400
+    assert [e["field"] for e in bad.json()["errors"]] == ["source"]

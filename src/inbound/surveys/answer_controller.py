@@ -124,7 +124,9 @@ class SurveyAnswerController(Controller):
     @get(
         operation_id="listSurveyAnswers",
         summary="List a survey's answers",
-        description="In the order they came, with comments; pages are keyset-based.",
+        description="In the order they came, with comments; pages are keyset-based. "
+        "`source=link` keeps the answers given through signed links, `source=public` those "
+        "posted by the sites' pages.",
         guards=[authenticate, refuse_unknown_query_parameters, requires(KeyScope.LEADS_READ)],
         security=[{"bearerAuth": []}],
         responses=problems(400, 401, 403, 404),
@@ -134,6 +136,7 @@ class SurveyAnswerController(Controller):
         ref: SurveyRef,
         db_session: NamedDependency[AsyncSession],
         contact_id: FromQuery[uuid.UUID | None] = None,
+        source: FromQuery[AnswerSource | None] = None,
         since: Annotated[
             str | None,
             QueryParameter(
@@ -151,6 +154,7 @@ class SurveyAnswerController(Controller):
             PageRequest.parse(limit=limit, cursor=cursor),
             contact_id=contact_id,
             since=_instant(since),
+            source=source,
         )
         return Page(items=[AnswerRead.model_validate(a) for a in rows], next_cursor=next_cursor)
 

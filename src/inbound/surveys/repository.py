@@ -71,11 +71,14 @@ class SurveyRepository(SluggedRepository[Survey]):
         *,
         contact_id: uuid.UUID | None,
         since: datetime | None,
+        source: AnswerSource | None = None,
     ) -> tuple[Sequence[SurveyAnswer], str | None]:
         """A survey's answers in the order they came."""
         statement = select(SurveyAnswer).where(col(SurveyAnswer.survey_id) == survey_id)
         if contact_id is not None:
             statement = statement.where(col(SurveyAnswer.contact_id) == contact_id)
+        if source is not None:
+            statement = statement.where(col(SurveyAnswer.source) == source.value)
         if since is not None:
             statement = statement.where(col(SurveyAnswer.answered_at) >= since)
         return await fetch_page(self.session, statement, key=SurveyAnswer.id, page=page)  # type: ignore[arg-type]
