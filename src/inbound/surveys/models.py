@@ -124,6 +124,13 @@ class SurveyAnswer(SQLModel, table=True):
             postgresql_where=text("contact_id IS NOT NULL"),
             sqlite_where=text("contact_id IS NOT NULL"),
         ),
+        # A browser's anonymous answers, for the erasure of the lead it is linked to.
+        Index(
+            "ix_survey_answers_visitor_id_anonymous",
+            "visitor_id",
+            postgresql_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
+            sqlite_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
+        ),
         CheckConstraint("score BETWEEN scale_min AND scale_max", name="score_on_scale"),
     )
 

@@ -1,4 +1,4 @@
-"""survey window source and report index with source
+"""survey window source and answer indexes
 
 Revision ID: 5cefae301578
 Revises: e25db5223461
@@ -21,6 +21,9 @@ REBUILT = "ix_survey_answers_metric_answered_at_rebuilt"
 # The report's filter on `source` (link or public) is then read from the index alone too.
 INCLUDED = ["touchpoint_id", "survey_id", "persona_id", "stage", "source", "scale_max", "score"]
 INCLUDED_BEFORE = ["touchpoint_id", "survey_id", "persona_id", "stage", "scale_max", "score"]
+# A browser's anonymous answers, found when the lead it is linked to is erased.
+BY_BROWSER = "ix_survey_answers_visitor_id_anonymous"
+ANONYMOUS_WITH_BROWSER = sa.text("contact_id IS NULL AND visitor_id IS NOT NULL")
 # A window taken by a signed link's answer: the contact's link answer of that very instant.
 TAKEN_BY_LINKS = """
 UPDATE survey_respondents SET source = 'link'
@@ -48,11 +51,23 @@ def upgrade() -> None:
     )
     op.execute(TAKEN_BY_LINKS)
     _rebuild_report_index(INCLUDED)
+    if op.get_context().dialect.name == "postgresql":
+        with op.get_context().autocommit_block():
+            op.create_index(
+                BY_BROWSER, TABLE, ["visitor_id"], postgresql_where=ANONYMOUS_WITH_BROWSER,
+                postgresql_concurrently=True, if_not_exists=True,
+            )  # fmt: skip
+    else:
+        op.create_index(BY_BROWSER, TABLE, ["visitor_id"], sqlite_where=ANONYMOUS_WITH_BROWSER)
 
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
         op.execute("SET LOCAL lock_timeout = '30s'")
+        with op.get_context().autocommit_block():
+            op.drop_index(BY_BROWSER, table_name=TABLE, postgresql_concurrently=True)
+    else:
+        op.drop_index(BY_BROWSER, table_name=TABLE)
     _rebuild_report_index(INCLUDED_BEFORE)
     op.drop_column("survey_respondents", "source")
 
