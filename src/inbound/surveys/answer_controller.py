@@ -112,7 +112,7 @@ class SurveyAnswerController(Controller):
                 # Anyone may type anyone's email: a refusal would tell them that it is a
                 # contact's, and when it answered. Answered as taken, stored nowhere.
                 logger.info("answer inside its window, for an email", site_id=str(site_key.site_id))
-                return _answer(_pretended(form.score), redirect)
+                return _answer(_pretended(form.score, refused.survey_id), redirect)
             if redirect is None:
                 raise
             # A plain form's page is told on its own thank-you page.
@@ -241,9 +241,12 @@ def _from_form(form: Any) -> dict[str, Any]:
     return data
 
 
-def _pretended(score: int) -> AnswerAccepted:
-    """What a taken answer looks like, for one that is stored nowhere."""
-    return AnswerAccepted(id=new_id(), survey_id=new_id(), score=score, answered_at=utcnow())
+def _pretended(score: int, survey_id: uuid.UUID | None = None) -> AnswerAccepted:
+    """What a taken answer looks like, for one that is stored nowhere: with the survey's own id
+    when it is known, as a stored answer has."""
+    return AnswerAccepted(
+        id=new_id(), survey_id=survey_id or new_id(), score=score, answered_at=utcnow()
+    )
 
 
 def _answer(accepted: AnswerAccepted, redirect: Redirect | None) -> Response[AnswerAccepted]:

@@ -46,13 +46,14 @@ class ScoreOffScale(Unprocessable):
 class AlreadyAnswered(Conflict):
     problem = "already-answered"
 
-    def __init__(self, window_ends_at: datetime) -> None:
+    def __init__(self, window_ends_at: datetime, survey_id: uuid.UUID) -> None:
         ends = window_ends_at.isoformat().replace("+00:00", "Z")
         super().__init__(
             f"already answered inside the survey's window; it takes the next answer from {ends}",
             extensions={"window_ends_at": ends},
         )
         self.window_ends_at = window_ends_at
+        self.survey_id = survey_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,8 @@ async def record_answer(
                 began = await transaction.first(
                     WINDOW_OF, {"survey_id": survey["id"], "respondent": key}
                 )
-                raise AlreadyAnswered((began["answered_at"] if began else now) + window)
+                ends = (began["answered_at"] if began else now) + window
+                raise AlreadyAnswered(ends, survey["id"])
             if contact is not None and answer.source is AnswerSource.LINK:
                 detach = {"contact": contact["id"], "survey": survey["id"],
                           "window_start": window_start}  # fmt: skip
