@@ -266,6 +266,7 @@ def main() -> None:
         for kind, survey in order:
             run(run_sql(url, "CHECKPOINT", autocommit=True))
             load_before = os.getloadavg()[0]
+            sessions_before = run(_sessions(url))
             if kind == "ours":
                 latencies, errors = run(answer_phase(base, survey, site_key, mix, args.rate,
                                                      args.warmup, args.duration))  # fmt: skip
@@ -274,8 +275,10 @@ def main() -> None:
                 latencies, errors = run(sql_phase(url, world["surveys"][survey], mix, args.rate,
                                                   args.warmup, args.duration))  # fmt: skip
                 server = None
+            # Connections opened meanwhile (1 is our own count): a pool that churns shows here.
+            opened = run(_sessions(url)) - sessions_before - 1
             phases.append({"kind": kind, "survey": survey, "errors": errors,
-                           "client": stats(latencies), "server": server,
+                           "client": stats(latencies), "server": server, "opened": opened,
                            "load": [load_before, os.getloadavg()[0]]})  # fmt: skip
         bare, bare_errors = run(
             http_phase(base, [("/health", {})], args.rate, args.warmup, args.duration)
@@ -291,6 +294,14 @@ def main() -> None:
         args.json.write_text(json.dumps(results, indent=2))
 
 
+async def _sessions(url: str) -> int:
+    """Sessions PostgreSQL has opened on the database so far."""
+    [(count,)] = await _rows(
+        url, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
+    )
+    return int(count)
+
+
 def _median(values: list[float]) -> float:
     return round(statistics.median(values), 2)
 
@@ -298,7 +309,7 @@ def _median(values: list[float]) -> float:
 def report(results: dict[str, Any]) -> None:
     print(f"\n{results['rate']:.0f} requests/s for {results['duration_s']:.0f} s per phase, "
           f"{results['workers']} server process(es); errors: {results['errors']}")  # fmt: skip
-    print(f"{'phase':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>6}  load avg")
+    print(f"{'phase':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>6}  opened  load avg")
     for phase in results["phases"]:
         rows = [("client", phase["client"])]
         if phase["server"]:
@@ -308,7 +319,7 @@ def report(results: dict[str, Any]) -> None:
             label = f"{name}, {side}" if phase["kind"] == "ours" else name
             cells = " ".join(f"{row[c] or 0:8.2f}" for c in ("p50_ms", "p99_ms", "max_ms"))
             load = "{:.2f} -> {:.2f}".format(*phase["load"])
-            print(f"{label:34} {cells} {row['n']:6}  {load}")
+            print(f"{label:34} {cells} {row['n']:6}  {phase['opened']:6}  {load}")
     for key, label in (
         ("bare_server", "bare /health, server"),
         ("bare_client", "bare /health, client"),
