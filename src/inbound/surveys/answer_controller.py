@@ -68,8 +68,10 @@ class SurveyAnswerController(Controller):
             "the survey's window is refused with `409` (`already-answered`, with "
             "`window_ends_at`), except one that gives an `email`: anyone may type anyone's, "
             "so it is answered like a success and stored nowhere, telling nothing of that "
-            "email. The answer says nothing of who answered. A post that fills `_hp` is "
-            "answered like a success and stored nowhere."
+            "email. A contact named on the page's word never keeps the contact's own signed "
+            "link from answering, and its answer stops counting as the contact's once the link "
+            "has answered in the window. The answer says nothing of who answered. A post that "
+            "fills `_hp` is answered like a success and stored nowhere."
         ),
         status_code=201,
         request_max_body_size=MAX_ANSWER_BYTES,
@@ -168,7 +170,8 @@ class LinkAnswerController(Controller):
         summary="Answer a survey with a signed link's token",
         description="The token names the survey and the contact. A token that is not valid "
         "answers `404` (`link-not-found`), an expired one `410` (`link-expired`); a second "
-        "answer inside the survey's window `409` (`already-answered`).",
+        "link answer inside the survey's window `409` (`already-answered`). A page's answer "
+        "that named the contact does not count: the link's answer takes the window over.",
         status_code=201,
         request_max_body_size=MAX_ANSWER_BYTES,
         responses=problems(400, 404, 409, 410, 413, 422),

@@ -1,12 +1,12 @@
 """The statements of one answer, each built and compiled once.
 
-The survey comes from the process's cache (`inbound.surveys.reference`). Between BEGIN and
-COMMIT an answer then costs two statements on PostgreSQL: the contact behind the link, the
-email or the browser id (none when there is nothing to look up), and the claim of the
+The survey comes from the process's cache (`inbound.surveys.reference`). A page's answer then
+costs two statements on PostgreSQL, with no BEGIN and COMMIT around them: the contact behind
+the email or the browser id (none when there is nothing to look up), and the claim of the
 respondent's window with the answer's insert, in one statement that stores both or neither.
-SQLite runs the claim and the insert one after the other. A refused claim reads when the
-window began; a link's answer also takes its contact's page answers of the window off the
-contact.
+A link's answer runs in a transaction: it also takes its contact's page answers of the window
+off the contact. SQLite runs the claim and the insert one after the other, in a transaction. A
+refused claim reads when the window began.
 """
 
 from typing import Any

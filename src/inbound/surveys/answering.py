@@ -14,6 +14,7 @@ has answered, a page's answer naming the contact is refused until the window end
 """
 
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,7 +94,10 @@ async def record_answer(
     low, high = survey["scale_min"], survey["scale_max"]
     if not low <= answer.score <= high:
         raise ScoreOffScale(f"this survey's scale is {low} to {high}", field="score")
-    async with LeanTransaction.begin(bind) as transaction:
+    # A link's answer writes twice (it takes the page's answers of its window off the contact);
+    # a page's answer writes once, the window's claim with the answer, atomic on its own.
+    writes_more_than_once = answer.source is AnswerSource.LINK
+    async with _transaction(bind, writes_more_than_once) as transaction:
         contact = await _contact(transaction, respondent)
         if respondent.contact_id is not None and contact is None:
             raise LinkNotFound("the contact this link was for is gone")
@@ -132,6 +136,17 @@ async def record_answer(
                           "window_start": window_start}  # fmt: skip
                 await transaction.execute(DETACH_PAGE_ANSWERS, detach)
     return row
+
+
+def _transaction(
+    bind: AsyncEngine | AsyncConnection, writes_more_than_once: bool
+) -> AbstractAsyncContextManager[LeanTransaction]:
+    """A transaction around the answer's statements when it writes more than once; else, on
+    PostgreSQL, each statement on its own, without the BEGIN and COMMIT round trips that
+    took a fifth of an answer's processor time (elsewhere, always a transaction)."""
+    if writes_more_than_once:
+        return LeanTransaction.begin(bind)
+    return LeanTransaction.reading(bind)
 
 
 async def _survey(reference: CaptureReference, ref: str | uuid.UUID) -> Surveyed:
