@@ -193,7 +193,8 @@ async def sql_phase(
         nonlocal refused
         body = mix[i]
         now = datetime.now(UTC)
-        async with pool.acquire() as connection, connection.transaction():
+        # As the service sends a page's answer: each statement on its own, no BEGIN and COMMIT.
+        async with pool.acquire() as connection:
             contact = await connection.fetchrow(contact_of.sql, *contact_of.args({
                 "email": body.get("email"), "visitor_id": body.get("visitor_id"),
             }))  # fmt: skip
