@@ -329,6 +329,8 @@ class TestBadSettings:
             ("INBOUND_REDIS_URL", "nope", "redis://HOST:PORT/DB"),
             ("INBOUND_REDIS_URL", "valkey://:hunter2@cache", "redis://HOST:PORT/DB"),
             ("INBOUND_HUBSPOT_URL", "notaurl", "https://HOST"),
+            ("INBOUND_PUBLIC_URL", "feedback.example.com", "https://HOST"),
+            ("INBOUND_PUBLIC_URL", "https://feedback.example.com/?x=1", "without query"),
         ],
     )
     def test_a_bad_value_is_named_on_one_line_and_exits_2(

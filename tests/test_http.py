@@ -1,9 +1,12 @@
 """What every request meets: problem details for every refusal, size limits, request ids, health."""
 
 import json
+import logging
 
 import httpx
 import pytest
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.app import create_app
 from inbound.config import Settings
@@ -138,6 +141,30 @@ class TestRequestIds:
         assert access
         assert access[-1]["path"] == "/health"
         assert access[-1]["status"] == 200
+
+    async def test_no_log_line_holds_a_survey_links_token(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        token = "AQGaW3Fk0-x_Zz.c2lnbmF0dXJl"  # shaped like one; its page answers 404 all the same
+        app = create_app(settings.model_copy(update={"log_level": "INFO"}))
+        app.state.sessionmaker = sessionmaker
+        async with http_client(app) as client:
+            await client.get(f"/s/{token}", headers={"X-Request-ID": "link-page"})
+            await client.post(f"/s/{token}", data={"score": "9"}, headers={"X-Request-ID": "link"})
+        await app.state.engine.dispose()
+        # Other libraries' lines, and messages that quote an address, lose it too.
+        logging.getLogger("uvicorn.error").warning("slow answer to POST /s/%s", token)
+        structlog.get_logger("inbound.test").error("failed", url=f"https://x.example/s/{token}")
+        out = capsys.readouterr().out
+        assert token not in out
+        lines = [json.loads(line) for line in out.splitlines() if line]
+        paths = [line["path"] for line in lines if line.get("request_id") in ("link-page", "link")]
+        assert paths == ["/s/[token]", "/s/[token]"]
+        assert any(line.get("url") == "https://x.example/s/[token]" for line in lines)
+        assert any(line.get("event") == "slow answer to POST /s/[token]" for line in lines)
 
 
 class TestHealth:

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="Signs survey links; when unset, a random key made once and kept in the "
         "database.",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as the public reaches it (https://HOST[/PATH]), "
+        "which signed survey links are built on; unset: the address each request came to.",
+    )
     tracking_retention_days: int = Field(
         default=395,
         ge=1,
@@ -274,6 +279,18 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("not a web address; use https://HOST (or http://HOST:PORT)")
         return value.strip()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not a web address; use https://HOST (or https://HOST/PATH)")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("an address without query, fragment, user name or password")
+        return value.strip().rstrip("/")
 
     @field_validator("log_level", mode="before")
     @classmethod

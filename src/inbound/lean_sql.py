@@ -132,8 +132,9 @@ class LeanTransaction:
     @classmethod
     @asynccontextmanager
     async def reading(cls, bind: AsyncEngine | AsyncConnection) -> AsyncIterator["LeanTransaction"]:
-        """Statements that only read, each committed on its own: on PostgreSQL, no BEGIN and
-        COMMIT round trips around a single SELECT on a hot path. Elsewhere, as `begin`."""
+        """Statements each committed on its own: on PostgreSQL, no BEGIN and COMMIT round
+        trips around reads, or around the one statement a hot path writes with. Elsewhere, as
+        `begin`."""
         if isinstance(bind, AsyncConnection) or bind.dialect.name != "postgresql":
             async with cls.begin(bind) as transaction:
                 yield transaction

@@ -5,6 +5,7 @@ import re
 import sys
 import time
 import uuid
+from typing import Any
 
 import structlog
 from litestar.enums import ScopeType
@@ -16,6 +17,20 @@ REQUEST_ID_HEADER = b"x-request-id"
 # A caller's request id is reused only when it is short and plain, so logs stay clean.
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 access_log = structlog.get_logger("inbound.access")
+# A signed survey link's address holds its token, which answers as the contact: whoever reads
+# the logs must not be able to. Every `/s/<token>` in a line loses its token.
+_LINK_TOKEN = re.compile(r"/s/[^/?#\s\"'\\]+")
+REDACTED_LINK = "/s/[token]"
+
+
+def redact_link_tokens(
+    _logger: Any, _method: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """Replace the token of every survey link address in the line's text values."""
+    for name, value in event.items():
+        if isinstance(value, str) and "/s/" in value:
+            event[name] = _LINK_TOKEN.sub(REDACTED_LINK, value)
+    return event
 
 
 def configure_logging(settings: Settings) -> None:
@@ -44,6 +59,8 @@ def configure_logging(settings: Settings) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                # Last before rendering: tracebacks and other libraries' lines included.
+                redact_link_tokens,
                 renderer,
             ],
         )

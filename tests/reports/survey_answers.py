@@ -8,7 +8,7 @@ edges of days, months and time zones on purpose.
 import random
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +63,7 @@ class Answer:
     at: datetime
     persona: str | None
     stage: str | None
+    source: str = "public"
 
     @property
     def touchpoint(self) -> str:
@@ -109,7 +110,9 @@ def draw_answers(count: int = 700, seed: int = 14) -> list[Answer]:
 
     answers = [one(START + timedelta(seconds=rng.uniform(0, DAYS * 86400))) for _ in range(count)]
     answers += [one(at, survey) for at in EDGES for survey in ANSWERED]
-    return answers
+    # A third through signed links, drawn apart so that the answers above stay as they were.
+    doors = random.Random(seed + 1)
+    return [replace(a, source="link") if doors.random() < 1 / 3 else a for a in answers]
 
 
 async def make_survey_world(
@@ -156,7 +159,7 @@ def _row(world: SurveyWorld, answer: Answer) -> SurveyAnswer:
         scale_max=answer.scale_max,
         persona_id=world.persona_ids[answer.persona] if answer.persona else None,
         stage=answer.stage,
-        source="public",
+        source=answer.source,
         answered_at=answer.at,
     )
 

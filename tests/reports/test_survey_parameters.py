@@ -41,6 +41,8 @@ NOWHERE = "00000000-0000-7000-8000-000000000000"
         ({**NPS, "survey": "csat-support"}, "survey"),  # a survey of another metric
         ({**NPS, "persona": "ceo"}, "persona"),
         ({**NPS, "stage": "prospect"}, "stage"),
+        ({**NPS, "source": "email"}, "source"),
+        ({**NPS, "source": "LINK"}, "source"),
         ({**NPS, "toucpoint": "support"}, "toucpoint"),  # misspelt: never everything
     ],
 )

@@ -231,6 +231,8 @@ class TestFilters:
             ({"stage": "customer", "by": "persona"}, {"stage": "customer"}),
             ({"stage": "lead", "persona": "cfo", "touchpoint": "onboarding", "trend": "month"},
              {"stage": "lead", "persona": "cfo", "touchpoint": "onboarding"}),
+            ({"source": "link", "by": "touchpoint"}, {"source": "link"}),
+            ({"source": "public", "by": "persona", "trend": "week"}, {"source": "public"}),
         ],
     )  # fmt: skip
     async def test_a_filter_narrows_the_answers(

@@ -3,16 +3,20 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from litestar import Litestar
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from inbound.app import create_app
 from inbound.config import Settings
-from inbound.surveys.models import SurveyAnswer
+from inbound.db import utcnow
+from inbound.surveys.models import SurveyAnswer, SurveyRespondent
 from tests.conftest import Headers
 from tests.leads.helpers import World, capture, count_rows, make_asset, make_world
 from tests.surveys.helpers import answer, make_link, make_survey, make_touchpoint
@@ -73,6 +77,50 @@ class TestRaces:
             *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
         )
         assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+
+    @pytest.mark.parametrize("who", [{"visitor_id": "b-1"}, {"email": "ana@example.com"}])
+    async def test_answers_racing_just_after_a_window_ended_store_one(
+        self,
+        committing_app: Litestar,
+        committing_client: httpx.AsyncClient,
+        world: World,
+        who: dict[str, Any],
+    ) -> None:
+        await capture(committing_client, world)
+        assert (await answer(committing_client, world, **who)).status_code == 201
+        async with committing_app.state.sessionmaker() as session, session.begin():
+            ended = utcnow() - timedelta(days=90, seconds=1)
+            await session.execute(update(SurveyRespondent).values(answered_at=ended))
+        responses = await asyncio.gather(
+            *(answer(committing_client, world, score=i % 11, **who) for i in range(BURST))
+        )
+        refused = 201 if "email" in who else 409
+        assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
+        async with committing_app.state.sessionmaker() as session:
+            # The first window's answer, and exactly one of the new window's.
+            assert await count_rows(session, SurveyAnswer) == 2
+
+    async def test_link_answers_racing_over_a_page_answer_store_one(
+        self,
+        committing_app: Litestar,
+        committing_client: httpx.AsyncClient,
+        world: World,
+        committing_admin: Headers,
+    ) -> None:
+        lead = (await capture(committing_client, world)).json()
+        page = await answer(committing_client, world, email="ana@example.com", score=0)
+        assert page.status_code == 201
+        link = (await make_link(committing_client, committing_admin, lead["contact_id"])).json()
+        body = {"token": link["token"], "score": 5}
+        responses = await asyncio.gather(
+            *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
+        )
+        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+        async with committing_app.state.sessionmaker() as session:
+            statement = select(col(SurveyAnswer.source), col(SurveyAnswer.contact_id))
+            rows = (await session.execute(statement)).all()
+        owners = sorted((source, str(contact)) for source, contact in rows)
+        assert owners == [("link", lead["contact_id"]), ("public", "None")]
 
 
 @asynccontextmanager

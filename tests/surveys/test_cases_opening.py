@@ -11,13 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from inbound.db import new_id, table_of, utcnow
 from inbound.leads.models import LeadEvent
+from inbound.leads.reference import CaptureReference
 from inbound.surveys.answering import Answer, Respondent, record_answer
 from inbound.surveys.follow_up import is_negative
 from inbound.surveys.models import AnswerSource, FeedbackCase
+from inbound.surveys.reference import survey_to_answer
 from tests.conftest import Headers
 from tests.leads.helpers import LEADS, World, count_rows, get_lead
 from tests.surveys.case_helpers import claim, link_answer, list_cases, new_lead, survey_world
@@ -188,15 +190,22 @@ async def test_only_a_negative_answer_of_a_known_contact_costs_statements_more(
     promoter = await new_lead(client, world)
     detractor = await new_lead(client, world, "bob@example.com")
 
-    async def statements(respondent: Respondent, score: int) -> int:
+    # The survey read once, before counting, as the process's cache would hold it.
+    surveys = CaptureReference(lambda: async_sessionmaker(connection), 60)
+    await survey_to_answer(surveys, "support-nps")
+
+    async def statements(respondent: Respondent, score: int, source: AnswerSource) -> int:
         async with counted(connection) as count:
-            given = Answer(score, None, AnswerSource.LINK)
-            await record_answer(connection, "support-nps", respondent, given, utcnow())
+            given = Answer(score, None, source)
+            await record_answer(connection, surveys, "support-nps", respondent, given, utcnow())
             return count()
 
-    positive = await statements(Respondent(contact_id=uuid.UUID(promoter)), 10)
-    anonymous_negative = await statements(Respondent(visitor_id="b-1"), 0)
-    known_negative = await statements(Respondent(contact_id=uuid.UUID(detractor)), 0)
-    assert positive == anonymous_negative
+    link = AnswerSource.LINK
+    positive = await statements(Respondent(contact_id=uuid.UUID(promoter)), 10, link)
+    known_negative = await statements(Respondent(contact_id=uuid.UUID(detractor)), 0, link)
     # The lead's new version, the case, its event.
     assert known_negative == positive + 3
+    page = AnswerSource.PUBLIC
+    anonymous_positive = await statements(Respondent(visitor_id="b-1"), 10, page)
+    anonymous_negative = await statements(Respondent(visitor_id="b-2"), 0, page)
+    assert anonymous_negative == anonymous_positive

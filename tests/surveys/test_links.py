@@ -204,6 +204,29 @@ class TestConfiguredKey:
         assert sign(_derived("k" * 40), claim) == link["token"]
 
 
+class TestPublicUrl:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return Settings(
+            database_url=database_url,
+            log_level="WARNING",
+            worker_in_process=False,
+            public_url="https://feedback.example.com/inbound/",
+        )
+
+    async def test_links_are_built_on_the_public_address_not_the_requests(
+        self, client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
+    ) -> None:
+        response = await client.post(
+            "/api/v1/surveys/support-nps/links",
+            json={"contact_id": lead_id},
+            headers={**admin, "Host": "10.0.0.7:8000"},
+        )
+        assert response.status_code == 201, response.text
+        link = response.json()
+        assert link["url"] == f"https://feedback.example.com/inbound/s/{link['token']}"
+
+
 async def test_every_process_shares_the_key_kept_in_the_database(
     client: httpx.AsyncClient,
     world: World,

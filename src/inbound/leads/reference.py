@@ -2,11 +2,12 @@
 
 A capture needs the site's key, the asset, the personas, every asset's persona tags and the
 settings: five reads that change a few times a day, against the few writes that are the
-capture itself. Each process keeps them for `INBOUND_CACHE_SECONDS`; a write through this
-process's API drops them at once. With `INBOUND_REDIS_URL` set, such a write also bumps a
-version in Redis that every process compares once per capture, so all of them drop theirs
-at once too; without Redis, or while it is down, another process's writes reach a process
-within the cache time.
+capture itself; a survey answer needs its survey (kept here through `remember`). Each
+process keeps them for `INBOUND_CACHE_SECONDS`; a write through this process's API drops
+them at once. With `INBOUND_REDIS_URL` set, such a write also bumps a version in Redis that
+every process compares once per capture or answer, so all of them drop theirs at once too;
+without Redis, or while it is down, another process's writes reach a process within the
+cache time.
 """
 
 import time
@@ -34,7 +35,7 @@ T = TypeVar("T")
 # The tables the cached values come from.
 REFERENCE_TABLES = frozenset(
     {"api_keys", "sites", "content_assets", "asset_topics", "asset_personas", "personas",
-     "lead_settings"}
+     "lead_settings", "surveys", "touchpoints"}
 )  # fmt: skip
 MAX_ENTRIES = 10_000
 INPUTS = "inputs"
@@ -141,6 +142,14 @@ class CaptureReference:
                 logger.warning(
                     "shared cache version not bumped; cache time applies", error=str(exc)
                 )
+
+    async def remember(
+        self, key: tuple[str, Hashable], load: Callable[[AsyncSession], Awaitable[T | None]]
+    ) -> T | None:
+        """What ``load`` reads, kept and dropped like the rest: for what another domain reads
+        on every public post (a survey for its answers). ``key`` starts with that domain's
+        name, apart from the keys kept here."""
+        return await self._get(("remembered", *key), load)
 
     def forget(self) -> None:
         """Drop everything kept, in this process only."""

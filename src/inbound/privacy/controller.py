@@ -15,6 +15,7 @@ from inbound.crm.service import CrmService
 from inbound.errors import problems
 from inbound.leads.controller import if_match
 from inbound.leads.service import LeadService
+from inbound.surveys.erasure import erase_browser_answers
 from inbound.tracking.activity import erase_behaviour
 
 
@@ -28,9 +29,9 @@ class ErasureController(Controller):
         operation_id="eraseLead",
         summary="Erase a lead for good (the right to erasure)",
         description="Deletes the contact and everything recorded about it: captures, stage "
-        "changes, scores, notes, survey answers and their follow-up cases, events and the webhook "
-        "deliveries still pending for it, and its "
-        "linked ids, merge log and every behaviour event of those ids. When "
+        "changes, scores, notes, events, survey answers and their follow-up cases, the webhook "
+        "deliveries still pending for it, and its linked ids, merge log and every behaviour "
+        "event and anonymous survey answer of those ids. When "
         "the CRM sync is on (or HubSpot already has the contact), the contact is also deleted in "
         "HubSpot with its GDPR delete, by the worker, soon after; `GET /api/v1/crm/status` "
         "counts erasures still to carry out there. Honours `If-Match`.",
@@ -47,6 +48,7 @@ class ErasureController(Controller):
         crm_id = await crm.crm_id_of(lead_id)
         # First, while the links still say which ids are the lead's; a refused erasure rolls
         # this back with the rest.
+        await erase_browser_answers(db_session, lead_id)
         await erase_behaviour(db_session, lead_id)
         email = await LeadService(db_session).erase(lead_id, precondition=if_match(request))
         await crm.forget(email, crm_id)

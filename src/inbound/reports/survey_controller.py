@@ -28,7 +28,7 @@ from inbound.reports.survey_query import SurveyBreakdown, SurveyQuery, Trend, tr
 from inbound.reports.survey_report import survey_csv, survey_report
 from inbound.reports.survey_schemas import SurveyReportRead
 from inbound.reports.survey_scope import filtered_survey_id, filtered_touchpoint_id
-from inbound.surveys.models import Metric
+from inbound.surveys.models import AnswerSource, Metric
 
 DEFINITIONS = (
     "**NPS** (`metric=nps`, 0-10) = % promoters (9-10) - % detractors (0-6) over the answers, "
@@ -62,7 +62,9 @@ class SurveyReportController(Controller):
             "per bucket of the period in `tz`, every bucket shown, the first and last cut to "
             "the period. `touchpoint`, `survey` (id or slug), `persona` (id or slug) and "
             "`stage` narrow the answers; naming one that does not exist, or a survey of "
-            "another metric, is a 400. "
+            "another metric, is a 400. `source=link` keeps the answers given through signed "
+            "links (the contact is known for certain), `source=public` those posted by the "
+            "sites' pages (anonymous, or naming a contact on the page's word). "
             + PERIOD
             + "`format=csv` or `Accept: text/csv` answers CSV."
         ),
@@ -82,6 +84,7 @@ class SurveyReportController(Controller):
         survey: Ref = None,
         persona: Ref = None,
         stage: FromQuery[LifecycleStage | None] = None,
+        source: FromQuery[AnswerSource | None] = None,
         format: Format = None,
     ) -> Response[SurveyReportRead]:
         period = parse_period(from_date, to_date, tz)
@@ -95,6 +98,7 @@ class SurveyReportController(Controller):
             survey_id=await filtered_survey_id(db_session, survey, metric),
             persona_id=await filtered_persona_id(db_session, persona, field="persona"),
             stage=stage,
+            source=source,
         )
         report = await survey_report(db_session, query, period, trend)
         return answer_as_asked(request, format, report, survey_csv)

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.db import table_of
 from inbound.leads.stages import LifecycleStage
 from inbound.reports.period import Period, utc_midnight
-from inbound.surveys.models import Metric, SurveyAnswer
+from inbound.surveys.models import AnswerSource, Metric, SurveyAnswer
 
 ANSWERS = table_of(SurveyAnswer)
 
@@ -72,6 +72,8 @@ class SurveyQuery:
     survey_id: uuid.UUID | None = None
     persona_id: uuid.UUID | None = None
     stage: LifecycleStage | None = None
+    # `link`: the answers of contacts through their signed links; `public`: a site's pages'.
+    source: AnswerSource | None = None
 
 
 # (group value, bucket index or None) -> scale_max -> score -> answers
@@ -162,6 +164,7 @@ def counting_statement(query: SurveyQuery, dialect: str) -> Select[Any]:
         (ANSWERS.c.survey_id, query.survey_id),
         (ANSWERS.c.persona_id, query.persona_id),
         (ANSWERS.c.stage, query.stage.value if query.stage else None),
+        (ANSWERS.c.source, query.source.value if query.source else None),
     ):
         if value is not None:
             statement = statement.where(column == value)

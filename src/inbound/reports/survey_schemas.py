@@ -11,7 +11,8 @@ from inbound.surveys.models import Metric
 
 
 class SurveyFiguresRead(ResponseSchema):
-    """One metric's figures over some answers. With no answers (`n` 0) every figure is null."""
+    """One metric's figures over some answers. With no answers (`n` 0) the counts are 0 and
+    every figure worked out from them is null, never 0."""
 
     n: int = Field(description="Answers counted (skipped questions are not answers).")
     value: float | None = Field(

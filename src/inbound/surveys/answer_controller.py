@@ -68,8 +68,10 @@ class SurveyAnswerController(Controller):
             "the survey's window is refused with `409` (`already-answered`, with "
             "`window_ends_at`), except one that gives an `email`: anyone may type anyone's, "
             "so it is answered like a success and stored nowhere, telling nothing of that "
-            "email. The answer says nothing of who answered. A post that fills `_hp` is "
-            "answered like a success and stored nowhere."
+            "email. A contact named on the page's word never keeps the contact's own signed "
+            "link from answering, and its answer stops counting as the contact's once the link "
+            "has answered in the window. The answer says nothing of who answered. A post that "
+            "fills `_hp` is answered like a success and stored nowhere."
         ),
         status_code=201,
         request_max_body_size=MAX_ANSWER_BYTES,
@@ -104,13 +106,15 @@ class SurveyAnswerController(Controller):
         respondent = Respondent(email=form.email, visitor_id=form.visitor_id)
         given = Answer(form.score, form.comment, AnswerSource.PUBLIC, site_key.site_id)
         try:
-            row = await record_answer(bind_of(state.sessionmaker), ref, respondent, given, utcnow())
+            row = await record_answer(
+                bind_of(state.sessionmaker), reference, ref, respondent, given, utcnow()
+            )
         except AlreadyAnswered as refused:
             if form.email is not None:
                 # Anyone may type anyone's email: a refusal would tell them that it is a
                 # contact's, and when it answered. Answered as taken, stored nowhere.
                 logger.info("answer inside its window, for an email", site_id=str(site_key.site_id))
-                return _answer(_pretended(form.score), redirect)
+                return _answer(_pretended(form.score, refused.survey_id), redirect)
             if redirect is None:
                 raise
             # A plain form's page is told on its own thank-you page.
@@ -122,7 +126,9 @@ class SurveyAnswerController(Controller):
     @get(
         operation_id="listSurveyAnswers",
         summary="List a survey's answers",
-        description="In the order they came, with comments; pages are keyset-based.",
+        description="In the order they came, with comments; pages are keyset-based. "
+        "`source=link` keeps the answers given through signed links, `source=public` those "
+        "posted by the sites' pages.",
         guards=[authenticate, refuse_unknown_query_parameters, requires(KeyScope.LEADS_READ)],
         security=[{"bearerAuth": []}],
         responses=problems(400, 401, 403, 404),
@@ -132,6 +138,7 @@ class SurveyAnswerController(Controller):
         ref: SurveyRef,
         db_session: NamedDependency[AsyncSession],
         contact_id: FromQuery[uuid.UUID | None] = None,
+        source: FromQuery[AnswerSource | None] = None,
         since: Annotated[
             str | None,
             QueryParameter(
@@ -149,6 +156,7 @@ class SurveyAnswerController(Controller):
             PageRequest.parse(limit=limit, cursor=cursor),
             contact_id=contact_id,
             since=_instant(since),
+            source=source,
         )
         return Page(items=[AnswerRead.model_validate(a) for a in rows], next_cursor=next_cursor)
 
@@ -162,7 +170,8 @@ class LinkAnswerController(Controller):
         summary="Answer a survey with a signed link's token",
         description="The token names the survey and the contact. A token that is not valid "
         "answers `404` (`link-not-found`), an expired one `410` (`link-expired`); a second "
-        "answer inside the survey's window `409` (`already-answered`).",
+        "link answer inside the survey's window `409` (`already-answered`). A page's answer "
+        "that named the contact does not count: the link's answer takes the window over.",
         status_code=201,
         request_max_body_size=MAX_ANSWER_BYTES,
         responses=problems(400, 404, 409, 410, 413, 422),
@@ -183,10 +192,11 @@ async def answer_by_link(
     keys: LinkKeys = state.survey_link_keys
     now = utcnow()
     claim = verify(await keys.key(bind), token, now)
+    reference: CaptureReference = state.capture_reference
+    await reference.follow_other_processes()
     respondent = Respondent(contact_id=claim.contact_id)
-    return await record_answer(
-        bind, claim.survey_id, respondent, Answer(score, comment, AnswerSource.LINK), now
-    )
+    given = Answer(score, comment, AnswerSource.LINK)
+    return await record_answer(bind, reference, claim.survey_id, respondent, given, now)
 
 
 def _instant(given: str | None) -> datetime | None:
@@ -234,9 +244,12 @@ def _from_form(form: Any) -> dict[str, Any]:
     return data
 
 
-def _pretended(score: int) -> AnswerAccepted:
-    """What a taken answer looks like, for one that is stored nowhere."""
-    return AnswerAccepted(id=new_id(), survey_id=new_id(), score=score, answered_at=utcnow())
+def _pretended(score: int, survey_id: uuid.UUID | None = None) -> AnswerAccepted:
+    """What a taken answer looks like, for one that is stored nowhere: with the survey's own id
+    when it is known, as a stored answer has."""
+    return AnswerAccepted(
+        id=new_id(), survey_id=survey_id or new_id(), score=score, answered_at=utcnow()
+    )
 
 
 def _answer(accepted: AnswerAccepted, redirect: Redirect | None) -> Response[AnswerAccepted]:

@@ -1,21 +1,32 @@
 """The statements of one answer, each built and compiled once.
 
-An answer costs four statements between BEGIN and COMMIT: the survey, the contact behind the
-email or browser id (none when neither is given), the claim of the respondent's window, and
-the answer itself; a refused claim reads when the window began instead of inserting. A
-negative answer of a known contact adds three: its lead's new version, the follow-up case and
+The survey comes from the process's cache (`inbound.surveys.reference`). A page's answer then
+costs two statements on PostgreSQL, with no BEGIN and COMMIT around them: the contact behind
+the email or the browser id (none when there is nothing to look up), and the claim of the
+respondent's window with the answer's insert, in one statement that stores both or neither.
+A link's answer runs in a transaction: it also takes its contact's page answers of the window
+off the contact. SQLite runs the claim and the insert one after the other, in a transaction. A
+refused claim reads when the window began. A negative answer of a known contact runs in a
+transaction too, and adds three statements: its lead's new version, the follow-up case and
 the case's event (`case_opening`).
 """
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inbound.db import table_of
 from inbound.leads.repository import CONTACTS
 from inbound.lean_sql import LeanStatement
-from inbound.surveys.models import FeedbackCase, Survey, SurveyAnswer, SurveyRespondent, Touchpoint
+from inbound.surveys.models import (
+    AnswerSource,
+    FeedbackCase,
+    Survey,
+    SurveyAnswer,
+    SurveyRespondent,
+    Touchpoint,
+)  # fmt: skip
 from inbound.tracking.identity_sql import IDENTITIES
 
 SURVEYS = table_of(Survey)
@@ -24,14 +35,18 @@ RESPONDENTS = table_of(SurveyRespondent)
 TOUCHPOINTS = table_of(Touchpoint)
 CASES = table_of(FeedbackCase)
 
-_SURVEY_COLUMNS = (
+SURVEY_COLUMNS = (
     SURVEYS.c.id, SURVEYS.c.slug, SURVEYS.c.touchpoint_id, SURVEYS.c.metric,
     SURVEYS.c.scale_min, SURVEYS.c.scale_max, SURVEYS.c.window_days, SURVEYS.c.archived,
     # What a negative answer's case needs, in the same statement: no cost to the others.
     TOUCHPOINTS.c.slug.label("touchpoint_slug"), TOUCHPOINTS.c.sla_hours,
 )  # fmt: skip
-_SURVEY_FROM = SURVEYS.join(TOUCHPOINTS, TOUCHPOINTS.c.id == SURVEYS.c.touchpoint_id)
+# The survey with its touchpoint, as an answer reads it (`inbound.surveys.reference`).
+SURVEY_FROM = SURVEYS.join(TOUCHPOINTS, TOUCHPOINTS.c.id == SURVEYS.c.touchpoint_id)
 _CONTACT_COLUMNS = (CONTACTS.c.id, CONTACTS.c.persona_id, CONTACTS.c.stage)
+CLAIM_COLUMNS = ("survey_id", "respondent", "contact_id", "answered_at", "source")
+LINK = AnswerSource.LINK.value
+PUBLIC = AnswerSource.PUBLIC.value
 
 
 def _dialect_insert(dialect_name: str, table: Table) -> Any:
@@ -39,37 +54,49 @@ def _dialect_insert(dialect_name: str, table: Table) -> Any:
 
 
 def _claim_window(dialect_name: str) -> Any:
-    columns = ("survey_id", "respondent", "contact_id", "answered_at")
     claim = _dialect_insert(dialect_name, RESPONDENTS).values(
-        {name: bindparam(name) for name in columns}
+        {name: bindparam(name) for name in CLAIM_COLUMNS}
     )
-    # Taken over only once the respondent's last window has ended. A concurrent answer by the
+    # Taken over once the respondent's last window has ended, or by a signed link's answer
+    # from a page's (whose word for who answered proves nothing). A concurrent answer by the
     # same respondent waits on the row until this transaction ends, then finds it taken.
     return claim.on_conflict_do_update(
         index_elements=["survey_id", "respondent"],
-        set_={name: claim.excluded[name] for name in ("contact_id", "answered_at")},
-        where=RESPONDENTS.c.answered_at <= bindparam("window_start"),
+        set_={name: claim.excluded[name] for name in ("contact_id", "answered_at", "source")},
+        where=(RESPONDENTS.c.answered_at <= bindparam("window_start"))
+        | ((RESPONDENTS.c.source == PUBLIC) & (claim.excluded.source == LINK)),
     ).returning(RESPONDENTS.c.answered_at)
 
 
-SURVEY_BY_ID = LeanStatement(
-    select(*_SURVEY_COLUMNS).select_from(_SURVEY_FROM).where(SURVEYS.c.id == bindparam("ref"))
-)
-SURVEY_BY_SLUG = LeanStatement(
-    select(*_SURVEY_COLUMNS).select_from(_SURVEY_FROM).where(SURVEYS.c.slug == bindparam("ref"))
-)
+def _claim_and_insert(dialect_name: str) -> Any:
+    """PostgreSQL: the claim, and the answer's insert only when the claim returned its row."""
+    claimed = _claim_window(dialect_name).cte("claimed")
+    values = select(*(bindparam(column.name, type_=column.type) for column in ANSWERS.columns))
+    return (
+        insert(ANSWERS)
+        .from_select([column.name for column in ANSWERS.columns], values.select_from(claimed))
+        .returning(ANSWERS.c.id)
+    )
+
+
 CONTACT_BY_ID = LeanStatement(
     select(*_CONTACT_COLUMNS).where(CONTACTS.c.id == bindparam("contact_id"))
 )
-CONTACT_BY_EMAIL = LeanStatement(
-    select(*_CONTACT_COLUMNS).where(CONTACTS.c.email == bindparam("email"))
+# The contact an email names, else the one a browser id is linked to: one round trip.
+_BY_EMAIL = select(*_CONTACT_COLUMNS, literal_column("0").label("rank")).where(
+    CONTACTS.c.email == bindparam("email")
 )
-CONTACT_BY_VISITOR = LeanStatement(
-    select(*_CONTACT_COLUMNS)
+_BY_VISITOR = (
+    select(*_CONTACT_COLUMNS, literal_column("1").label("rank"))
     .join(IDENTITIES, IDENTITIES.c.contact_id == CONTACTS.c.id)
     .where(IDENTITIES.c.kind == "anonymous", IDENTITIES.c.external_id == bindparam("visitor_id"))
 )
+_NAMED = union_all(_BY_EMAIL, _BY_VISITOR).subquery("named")
+CONTACT_OF = LeanStatement(
+    select(_NAMED.c.id, _NAMED.c.persona_id, _NAMED.c.stage).order_by(_NAMED.c.rank).limit(1)
+)
 CLAIM_WINDOW = LeanStatement(_claim_window)
+CLAIM_AND_INSERT = LeanStatement(_claim_and_insert)
 # When the respondent's current window began: what a refusal names.
 WINDOW_OF = LeanStatement(
     select(RESPONDENTS.c.answered_at).where(
@@ -82,4 +109,16 @@ INSERT_ANSWER = LeanStatement(
 )
 INSERT_CASE = LeanStatement(
     insert(CASES).values({column.name: bindparam(column.name) for column in CASES.columns})
+)
+# A contact's own (link) answer: its page answers of the same window, on someone's word, are
+# no longer taken as the contact's. They stay in the figures, as answers of nobody we know.
+DETACH_PAGE_ANSWERS = LeanStatement(
+    update(ANSWERS)
+    .where(
+        ANSWERS.c.contact_id == bindparam("contact"),
+        ANSWERS.c.survey_id == bindparam("survey"),
+        ANSWERS.c.source == PUBLIC,
+        ANSWERS.c.answered_at > bindparam("window_start"),
+    )
+    .values(contact_id=None, persona_id=None, stage=None)
 )

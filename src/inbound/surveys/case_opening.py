@@ -3,6 +3,7 @@
 Only an answer of a known contact opens one: an anonymous answer has nobody to follow up.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,7 @@ async def lock_lead(
 
 async def open_case(
     transaction: LeanTransaction,
-    survey: dict[str, Any],
+    survey: Mapping[str, Any],
     answer: dict[str, Any],
     lead: dict[str, Any],
 ) -> dict[str, Any]:

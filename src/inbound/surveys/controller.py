@@ -308,7 +308,8 @@ class SurveyController(Controller):
         "/{ref:str}/links",
         operation_id="createSurveyLink",
         summary="Make a signed link for a contact to answer",
-        description="The link's page (`url`) shows the question and a form that works "
+        description="The link's page (`url`, on `INBOUND_PUBLIC_URL` when it is set, else on "
+        "the address the request came to) shows the question and a form that works "
         "without JavaScript; the token can also be posted to `/api/v1/survey-answers`. It "
         "names the survey, the contact and the expiry, signed (HMAC-SHA256); anyone holding "
         "it answers as that contact, once per survey window.",
@@ -334,5 +335,7 @@ class SurveyController(Controller):
             raise Unprocessable(f"no contact {data.contact_id}", field="contact_id")
         expires_at = utcnow().replace(microsecond=0) + timedelta(days=data.expires_in_days)
         token = sign(key, LinkClaim(survey.id, data.contact_id, expires_at))
-        url = f"{str(request.base_url).rstrip('/')}/s/{token}"
+        # Behind a proxy the request's own address may be an internal one: the setting wins.
+        base = request.app.state.settings.public_url or str(request.base_url).rstrip("/")
+        url = f"{base}/s/{token}"
         return Response(LinkRead(token=token, url=url, expires_at=expires_at), status_code=201)

@@ -35,8 +35,10 @@ class AnswerSource(StrEnum):
     LINK = "link"  # a signed link sent to a known contact
 
 
-# What the survey report groups and counts by, beside the metric and time.
-REPORTED_COLUMNS = ["touchpoint_id", "survey_id", "persona_id", "stage", "scale_max", "score"]
+# What the survey report groups, filters and counts by, beside the metric and time.
+REPORTED_COLUMNS = [
+    "touchpoint_id", "survey_id", "persona_id", "stage", "source", "scale_max", "score",
+]  # fmt: skip
 
 
 class Touchpoint(SQLModel, table=True):
@@ -122,6 +124,13 @@ class SurveyAnswer(SQLModel, table=True):
             postgresql_where=text("contact_id IS NOT NULL"),
             sqlite_where=text("contact_id IS NOT NULL"),
         ),
+        # A browser's anonymous answers, for the erasure of the lead it is linked to.
+        Index(
+            "ix_survey_answers_visitor_id_anonymous",
+            "visitor_id",
+            postgresql_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
+            sqlite_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
+        ),
         CheckConstraint("score BETWEEN scale_min AND scale_max", name="score_on_scale"),
     )
 
@@ -153,7 +162,9 @@ class SurveyRespondent(SQLModel, table=True):
     """Who answered a survey, and when their current window began: one row per respondent.
 
     The once-per-window rule is a single upsert on this row (taken only when the window has
-    ended), so two answers racing from the same contact or browser cannot both pass.
+    ended), so two answers racing from the same contact or browser cannot both pass. A signed
+    link's answer also takes a window that a page's answer took (`source` `public`): a page's
+    word for who answers never keeps the contact's own link from answering.
     """
 
     __tablename__ = "survey_respondents"
@@ -166,6 +177,12 @@ class SurveyRespondent(SQLModel, table=True):
         default=None, foreign_key="contacts.id", ondelete="CASCADE", index=True
     )
     answered_at: datetime = Field(sa_type=UTCDateTime)
+    # The door of the answer that took the window: `link` (verified) or `public`.
+    source: str = Field(
+        default=AnswerSource.PUBLIC.value,
+        max_length=8,
+        sa_column_kwargs={"server_default": AnswerSource.PUBLIC.value},
+    )
 
 
 class SigningKey(SQLModel, table=True):

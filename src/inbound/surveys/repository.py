@@ -11,7 +11,13 @@ from sqlmodel import col
 from inbound.db import table_of
 from inbound.pagination import PageRequest, fetch_page
 from inbound.repository import SluggedRepository
-from inbound.surveys.models import Survey, SurveyAnswer, SurveyRespondent, Touchpoint
+from inbound.surveys.models import (
+    AnswerSource,
+    Survey,
+    SurveyAnswer,
+    SurveyRespondent,
+    Touchpoint,
+)
 
 ANSWERS = table_of(SurveyAnswer)
 SURVEYS = table_of(Survey)
@@ -65,11 +71,14 @@ class SurveyRepository(SluggedRepository[Survey]):
         *,
         contact_id: uuid.UUID | None,
         since: datetime | None,
+        source: AnswerSource | None = None,
     ) -> tuple[Sequence[SurveyAnswer], str | None]:
         """A survey's answers in the order they came."""
         statement = select(SurveyAnswer).where(col(SurveyAnswer.survey_id) == survey_id)
         if contact_id is not None:
             statement = statement.where(col(SurveyAnswer.contact_id) == contact_id)
+        if source is not None:
+            statement = statement.where(col(SurveyAnswer.source) == source.value)
         if since is not None:
             statement = statement.where(col(SurveyAnswer.answered_at) >= since)
         return await fetch_page(self.session, statement, key=SurveyAnswer.id, page=page)  # type: ignore[arg-type]
@@ -86,10 +95,13 @@ class SurveyRepository(SluggedRepository[Survey]):
         return (await self.session.execute(statement)).mappings().all()
 
     async def window_began(self, survey_id: uuid.UUID, contact_id: uuid.UUID) -> datetime | None:
-        """When the contact's latest window on the survey began, if it ever answered."""
+        """When the contact's latest window on the survey began, if a signed link of its own
+        answered it (a page's answer naming the contact does not keep the link from
+        answering)."""
         statement = select(col(SurveyRespondent.answered_at)).where(
             col(SurveyRespondent.survey_id) == survey_id,
             col(SurveyRespondent.respondent) == f"contact:{contact_id}",
+            col(SurveyRespondent.source) == AnswerSource.LINK.value,
         )
         began: datetime | None = (await self.session.execute(statement)).scalar_one_or_none()
         return began

@@ -20,7 +20,14 @@ from inbound.errors import (
 )
 from inbound.pagination import PageRequest
 from inbound.schemas import slug_from
-from inbound.surveys.models import Metric, Survey, SurveyAnswer, Touchpoint, TouchpointKind
+from inbound.surveys.models import (
+    AnswerSource,
+    Metric,
+    Survey,
+    SurveyAnswer,
+    Touchpoint,
+    TouchpointKind,
+)
 from inbound.surveys.repository import SurveyRepository, TouchpointRepository
 
 # The field each kind of touchpoint names, and nothing else.
@@ -279,8 +286,11 @@ class SurveyService:
         *,
         contact_id: uuid.UUID | None,
         since: datetime | None,
+        source: AnswerSource | None = None,
     ) -> tuple[Sequence[SurveyAnswer], str | None]:
-        return await self.surveys.answers_page(survey.id, page, contact_id=contact_id, since=since)
+        return await self.surveys.answers_page(
+            survey.id, page, contact_id=contact_id, since=since, source=source
+        )
 
     async def _live_touchpoint(self, ref: str) -> Touchpoint:
         try:
