@@ -173,10 +173,13 @@ class TestIntoTheDatabase:
             answers = [dict(r) for r in (await connection.execute(select(ANSWERS))).mappings()]
             cases = [dict(r) for r in (await connection.execute(select(CASES))).mappings()]
             windows = await connection.scalar(select(func.count()).select_from(RESPONDENTS))
+            # Every window was taken by a signed link's answer, as the answers say.
+            sources = set(await connection.scalars(select(RESPONDENTS.c.source).distinct()))
         contacts = {c["id"]: c for c in await _contacts(engine)}
         assert len(answers) == summary.feedback["answers"] > 200
         assert len(cases) == summary.feedback["cases"] > 20
         assert windows == len(answers)
+        assert sources == {"link"} == {answer["source"] for answer in answers}
         for answer in answers:
             contact = contacts[answer["contact_id"]]
             assert answer["persona_id"] == contact["persona_id"]

@@ -157,6 +157,7 @@ def feedback(
             made.respondents.append({
                 "survey_id": survey["id"], "respondent": f"contact:{contact['id']}",
                 "contact_id": contact["id"], "answered_at": answered_at,
+                "source": answer["source"],
             })  # fmt: skip
             if negative:
                 made.cases.append(_case(rng, answer, survey, contact["owner"], now))
