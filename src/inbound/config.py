@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         description="The churn risk score (0-100) at which a contact is flagged at risk.",
     )
 
+    report_days_every_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the worker rolls the days that are over, and those changed "
+        "since, into the journey report's day tables; 0 turns it off in this process.",
+    )
+
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
     )

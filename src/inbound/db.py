@@ -3,13 +3,14 @@
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import uuid_utils.compat as uuid_compat
 from litestar.datastructures import State
-from sqlalchemy import JSON, DateTime, Table, event, func
+from sqlalchemy import JSON, DateTime, Table, event, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -265,3 +266,32 @@ async def provide_db_session(state: State) -> AsyncIterator[AsyncSession]:
             if changed:
                 for listener in state.get("tables_changed", ()):
                     await listener(changed)
+
+
+@asynccontextmanager
+async def own_transaction(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncConnection]:
+    """A transaction of its own on an engine; a savepoint on a connection (tests)."""
+    if isinstance(bind, AsyncConnection):
+        async with bind.begin_nested():
+            yield bind
+        return
+    async with bind.begin() as connection:
+        yield connection
+
+
+@asynccontextmanager
+async def one_pass_at_a_time(bind: AsyncEngine | AsyncConnection, key: int) -> AsyncIterator[bool]:
+    """Whether a worker's pass may run (PostgreSQL: no other process holds ``key``). The lock
+    is a session lock on a connection of its own, which goes with it if the process dies."""
+    if isinstance(bind, AsyncConnection) or bind.dialect.name != "postgresql":
+        yield True
+        return
+    async with bind.connect() as holder:
+        await holder.execution_options(isolation_level="AUTOCOMMIT")
+        lock = {"key": key}
+        taken = (await holder.execute(text("SELECT pg_try_advisory_lock(:key)"), lock)).scalar()
+        try:
+            yield bool(taken)
+        finally:
+            if taken:
+                await holder.execute(text("SELECT pg_advisory_unlock(:key)"), lock)

@@ -18,6 +18,7 @@ from inbound.leads.models import (
     StageChange,
 )
 from inbound.personas.models import Persona
+from inbound.reports.daily import tables as report_day_tables
 from inbound.sites.models import Site
 from inbound.surveys.models import (
     FeedbackCase,
@@ -81,4 +82,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookSubscription",
     "metadata",
+    "report_day_tables",
 ]

@@ -26,6 +26,7 @@ from inbound.db import create_sessionmaker, utcnow
 from inbound.leads.events import CRM_ORIGIN, NOT_FOR_CRM, LeadEventType
 from inbound.leads.service import LeadSettingsService
 from inbound.outage import OutageWatch, schema_missing, unavailability
+from inbound.reports.daily.roll import roll_report_days
 from inbound.tracking.identity import engagement_step
 from inbound.tracking.nbc.signals import refresh_signals
 from inbound.tracking.retention import prune
@@ -54,6 +55,7 @@ class Worker:
     _events_pruned_at: float | None = None
     _nbc_refreshed_at: float = float("-inf")
     _churn_at: float = float("-inf")
+    _days_rolled_at: float = float("-inf")
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
@@ -89,6 +91,7 @@ class Worker:
             # It meets the same database as the webhooks, whose loop reports an outage.
             self._loop(stop, self.nbc_step, quiet=True),
             self._loop(stop, self.churn_step, quiet=True),
+            self._loop(stop, self.report_days_step, quiet=True),
         )
 
     async def _loop(
@@ -182,6 +185,18 @@ class Worker:
         return await recompute_risks(
             self.engine, threshold=self.settings.churn_threshold, half_life_days=half_life
         )
+
+    async def report_days_step(self) -> int:
+        """Roll the days that are due into the day tables when the time has come; never busy,
+        so the loop rests between looks."""
+        every = self.settings.report_days_every_seconds
+        if every <= 0 or time.monotonic() - self._days_rolled_at < every:
+            return 0
+        self._days_rolled_at = time.monotonic()
+        rolled = await roll_report_days(self.engine)
+        if rolled:
+            logger.info("report days rolled", days=rolled)
+        return 0
 
     async def crm_step(self) -> int:
         """Sync the contacts whose turn has come to HubSpot, when the sync is on."""

@@ -8,19 +8,25 @@ says), so two workers recomputing at once flip a contact, and announce it, only 
 """
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.churn.facts import Contacts, eligible, read_facts
 from inbound.churn.models import ContactRisk
 from inbound.churn.signals import Risk, assess
-from inbound.db import dialect_insert_for, new_id, table_of, utcnow
+from inbound.db import (
+    dialect_insert_for,
+    new_id,
+    one_pass_at_a_time,
+    own_transaction,
+    table_of,
+    utcnow,
+)
 from inbound.leads.events import LeadEventType, summary
 from inbound.leads.repository import CONTACTS, LEAD_EVENTS
 from inbound.leads.scoring import decayed
@@ -52,17 +58,6 @@ class Flip:
     eligible: bool = True
 
 
-@asynccontextmanager
-async def _transaction(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncConnection]:
-    """A transaction of its own on an engine; a savepoint on a connection (tests)."""
-    if isinstance(bind, AsyncConnection):
-        async with bind.begin_nested():
-            yield bind
-        return
-    async with bind.begin() as connection:
-        yield connection
-
-
 async def recompute_risks(
     bind: AsyncEngine | AsyncConnection,
     *,
@@ -73,28 +68,10 @@ async def recompute_risks(
 ) -> Recomputed:
     """Recompute, store and announce the risk of every eligible contact; drop the others.
     On PostgreSQL one pass runs at a time: a process finding another's pass under way skips."""
-    async with _one_pass_at_a_time(bind) as ours:
+    async with one_pass_at_a_time(bind, PASS_LOCK) as ours:
         if not ours:
             return Recomputed()
         return await _pass(bind, threshold, half_life_days, now or utcnow(), batch)
-
-
-@asynccontextmanager
-async def _one_pass_at_a_time(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[bool]:
-    """Whether this pass may run: it holds a session lock on a connection of its own, which
-    goes with the connection if the process dies."""
-    if isinstance(bind, AsyncConnection) or bind.dialect.name != "postgresql":
-        yield True
-        return
-    async with bind.connect() as holder:
-        await holder.execution_options(isolation_level="AUTOCOMMIT")
-        lock = {"key": PASS_LOCK}
-        taken = (await holder.execute(text("SELECT pg_try_advisory_lock(:key)"), lock)).scalar()
-        try:
-            yield bool(taken)
-        finally:
-            if taken:
-                await holder.execute(text("SELECT pg_advisory_unlock(:key)"), lock)
 
 
 async def _pass(
@@ -104,13 +81,13 @@ async def _pass(
     now: datetime,
     batch: int,
 ) -> Recomputed:
-    async with _transaction(bind) as connection:
+    async with own_transaction(bind) as connection:
         dropped = await drop_ineligible(connection)
         await announce(connection, dropped, threshold, now, half_life_days)
     contacts = flagged = cleared = 0
     after = FIRST_ID
     while True:
-        async with _transaction(bind) as connection:
+        async with own_transaction(bind) as connection:
             last = await _batch_end(connection, after, batch)
             if last is None:
                 break

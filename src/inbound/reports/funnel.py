@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import case, func, literal, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.reports.daily.read import reads_days, stage_counts
 from inbound.reports.query import (
     Breakdown,
     Measured,
@@ -20,6 +21,8 @@ async def funnel_counts(session: AsyncSession, query: ReportQuery) -> Measured[l
     """Per group (the breakdown's column values), the count that reached each stage; also the
     counts of all contacts when the groups add up to them."""
     dialect = session.get_bind().dialect.name
+    if reads_days(query):
+        return Measured(groups=[(("all",), await stage_counts(session, query))])
     if query.mode is Mode.PERIOD:
         measured = await _period_counts(session, query, dialect)
     else:

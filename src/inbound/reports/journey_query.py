@@ -7,7 +7,7 @@ come from those histograms through `inbound.surveys.figures`, as in the survey r
 
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.repository import CONTACTS
 from inbound.leads.stages import STAGES
+from inbound.reports.daily.read import AnswerCounts, answer_counts
 from inbound.reports.survey_query import ANSWERS
 from inbound.surveys.models import Metric
 
@@ -62,11 +63,20 @@ def stage_answers_statement(scope: AnswerScope) -> Select[Any]:
 
 
 async def count_stage_answers(session: AsyncSession, scope: AnswerScope) -> StageHistograms:
-    """The histograms of the period's answers, per metric and the stage they were given at."""
+    """The histograms of the period's answers, per metric and the stage they were given at:
+    from the day tables where they hold them (they know no site), else from the answers."""
+    answered: AnswerCounts
+    if scope.site_id is None:
+        answered = await answer_counts(
+            session, scope.start, scope.end, scope.persona_id,
+            lambda low, high: stage_answers_statement(replace(scope, start=low, end=high)),
+        )  # fmt: skip
+    else:
+        rows = (await session.execute(stage_answers_statement(scope))).all()
+        answered = Counter({(str(m), str(st), int(high), int(sc)): int(n)
+                            for m, st, high, sc, n in rows})  # fmt: skip
     counts: StageHistograms = {}
-    for metric, stage, scale_max, score, answers in (
-        await session.execute(stage_answers_statement(scope))
-    ).all():
+    for (metric, stage, scale_max, score), answers in answered.items():
         by_scale = counts.setdefault((Metric(metric), str(stage)), {})
         by_scale.setdefault(int(scale_max), Counter())[int(score)] += int(answers)
     return counts

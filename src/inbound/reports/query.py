@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.repository import CAPTURES, CONTACTS
@@ -88,11 +88,14 @@ def counted(query: ReportQuery, stage: LifecycleStage, dialect: str) -> ColumnEl
     when = reached(stage)
     if query.mode is Mode.PERIOD:
         return and_(when >= query.start, when < query.end)
-    condition = and_(when.is_not(None), when <= query.as_of)
-    if query.window_days is not None:
-        window = _within_days(when, reached(query.entry), query.window_days, dialect)
-        condition = and_(condition, window)
-    return condition
+    return and_(when.is_not(None), when <= query.as_of, in_window(query, stage, dialect))
+
+
+def in_window(query: ReportQuery, stage: LifecycleStage, dialect: str) -> ColumnElement[bool]:
+    """Cohort mode: the contact reached ``stage`` within the window of entering, if one is set."""
+    if query.window_days is None:
+        return true()
+    return _within_days(reached(stage), reached(query.entry), query.window_days, dialect)
 
 
 def partitions(by: Breakdown) -> bool:
