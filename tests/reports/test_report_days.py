@@ -151,8 +151,8 @@ class TestChangesToRolledDays:
                 await connection.execute(delete(CONTACTS).where(first))
             case "late-answer":  # an import of answers given in January
                 row = (await connection.execute(select(ANSWERS).limit(1))).mappings().one()
-                await connection.execute(insert(ANSWERS).values(
-                    {**row, "id": uuid.uuid4(), "score": row["scale_min"], "stage": "lead"}))  # fmt: skip
+                late = {**row, "id": uuid.uuid4(), "score": row["scale_min"], "stage": "lead"}
+                await connection.execute(insert(ANSWERS).values(late))
             case "answer-detached":  # a page answer is no longer taken as the contact's
                 await connection.execute(update(ANSWERS).where(ANSWERS.c.contact_id.is_not(None))
                                          .values(contact_id=None, stage=None))  # fmt: skip
