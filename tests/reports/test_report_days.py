@@ -48,7 +48,8 @@ async def roll(connection: AsyncConnection) -> int:
 
 def shown(report: dict[str, Any]) -> list[Any]:
     """What a journey shows, without the time it was asked."""
-    return report["stages"]
+    stages: list[Any] = report["stages"]
+    return stages
 
 
 async def from_source(
