@@ -163,12 +163,31 @@ def upgrade() -> None:
         sa.Column("answers", sa.Integer(), nullable=False),
     )
     op.create_index("ix_day_answers_day", "day_answers", ["day"])
+    op.create_index("ix_day_answers_persona_id_day", "day_answers", ["persona_id", "day"])
+    op.create_table(
+        "day_answer_totals",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("metric", sa.String(length=8), nullable=False),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("scale_max", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("answers", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_day_answer_totals_day", "day_answer_totals", ["day"])
+    op.create_table(
+        "day_cohort_windows",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("persona_id", sa.Uuid(), nullable=True),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("within_days", sa.Integer(), nullable=False),
+        sa.Column("contacts", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_day_cohort_windows_day", "day_cohort_windows", ["day"])
     op.create_table(
         "day_cohorts",
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("persona_id", sa.Uuid(), nullable=True),
         sa.Column("stage", sa.String(length=16), nullable=False),
-        sa.Column("within_days", sa.Integer(), nullable=False),
         sa.Column("contacts", sa.Integer(), nullable=False),
     )
     op.create_index("ix_day_cohorts_day", "day_cohorts", ["day"])
@@ -201,7 +220,9 @@ def downgrade() -> None:
         for function in ("report_days_answer_changed()", "report_days_contact_changed()",
                          "report_days_log(timestamptz[])"):  # fmt: skip
             op.execute(f"DROP FUNCTION {function}")
-    for table in ("day_stages", "day_cohorts", "day_answers"):
+    op.drop_index("ix_day_answers_persona_id_day", table_name="day_answers")
+    for table in ("day_stages", "day_cohorts", "day_cohort_windows", "day_answer_totals",
+                  "day_answers"):  # fmt: skip
         op.drop_index(f"ix_{table}_day", table_name=table)
         op.drop_table(table)
     op.drop_index("ix_report_day_changes_day", table_name="report_day_changes")

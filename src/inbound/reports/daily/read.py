@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.leads.repository import CONTACTS
 from inbound.leads.stages import LifecycleStage
 from inbound.reports.daily.plan import DayPlan, plan_days
-from inbound.reports.daily.tables import DAY_ANSWERS, DAY_COHORTS, DAY_STAGES
+from inbound.reports.daily.tables import (
+    DAY_ANSWER_TOTALS,
+    DAY_ANSWERS,
+    DAY_COHORT_WINDOWS,
+    DAY_COHORTS,
+    DAY_STAGES,
+)
 from inbound.reports.query import Breakdown, Mode, ReportQuery, counted, in_window, reached
 
 ROLLED, SOURCE, LATER, CHECK = "rolled", "source", "later", "check"
@@ -92,11 +98,12 @@ def _cohort_parts(query: ReportQuery, plan: DayPlan, dialect: str) -> list[Selec
     """Cohort mode: the rolled days' contacts by the stages they reached (within the window),
     less those that reached one only after the as-of time; the source counts the rest."""
     stages = query.stages
-    rolled = select(literal(ROLLED), *_per_stage(DAY_COHORTS, stages)).where(
-        plan.in_rolled(DAY_COHORTS.c.day), *_persona(DAY_COHORTS.c.persona_id, query)
+    days = DAY_COHORTS if query.window_days is None else DAY_COHORT_WINDOWS
+    rolled = select(literal(ROLLED), *_per_stage(days, stages)).where(
+        plan.in_rolled(days.c.day), *_persona(days.c.persona_id, query)
     )
     if query.window_days is not None:
-        rolled = rolled.where(DAY_COHORTS.c.within_days <= query.window_days)
+        rolled = rolled.where(days.c.within_days <= query.window_days)
     entry = reached(query.entry)
     later = select(
         literal(LATER),
@@ -171,13 +178,11 @@ async def answer_counts(
     day table, the rest by ``source_statement(low, high)`` over each span left to it."""
 
     async def read(plan: DayPlan) -> tuple[AnswerCounts, int]:
-        keys = [DAY_ANSWERS.c.metric, DAY_ANSWERS.c.stage, DAY_ANSWERS.c.scale_max,
-                DAY_ANSWERS.c.score]  # fmt: skip
+        days = DAY_ANSWER_TOTALS if persona_id is None else DAY_ANSWERS
+        keys = [days.c.metric, days.c.stage, days.c.scale_max, days.c.score]
         parts: list[Select[Any]] = [source_statement(low, high) for low, high in plan.source]
         if plan.rolled:
-            rolled = select(*keys, func.sum(DAY_ANSWERS.c.answers)).where(
-                plan.in_rolled(DAY_ANSWERS.c.day)
-            )
+            rolled = select(*keys, func.sum(days.c.answers)).where(plan.in_rolled(days.c.day))
             if persona_id is not None:
                 rolled = rolled.where(DAY_ANSWERS.c.persona_id == persona_id)
             parts.append(rolled.group_by(*keys))

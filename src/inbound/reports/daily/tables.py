@@ -35,18 +35,43 @@ DAY_ANSWERS = Table(
     Column("score", Integer, nullable=False),
     Column("answers", Integer, nullable=False),
     Index("ix_day_answers_day", "day"),
+    Index("ix_day_answers_persona_id_day", "persona_id", "day"),
+)
+
+# The same whatever the persona: a sixth of the rows for a report on everyone.
+DAY_ANSWER_TOTALS = Table(
+    "day_answer_totals",
+    METADATA,
+    Column("day", Date, nullable=False),
+    Column("metric", String(8), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("scale_max", Integer, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("answers", Integer, nullable=False),
+    Index("ix_day_answer_totals_day", "day"),
 )
 
 # Contacts that entered the funnel on the day, per current persona and each stage they
 # reached, by the whole days it took them (rounded up): a cohort's window of N days holds
 # those with `within_days <= N`.
+DAY_COHORT_WINDOWS = Table(
+    "day_cohort_windows",
+    METADATA,
+    Column("day", Date, nullable=False),
+    Column("persona_id", Uuid, nullable=True),
+    Column("stage", String(16), nullable=False),
+    Column("within_days", Integer, nullable=False),
+    Column("contacts", Integer, nullable=False),
+    Index("ix_day_cohort_windows_day", "day"),
+)
+
+# The same however long it took: what a cohort with no window reads, a row per stage reached.
 DAY_COHORTS = Table(
     "day_cohorts",
     METADATA,
     Column("day", Date, nullable=False),
     Column("persona_id", Uuid, nullable=True),
     Column("stage", String(16), nullable=False),
-    Column("within_days", Integer, nullable=False),
     Column("contacts", Integer, nullable=False),
     Index("ix_day_cohorts_day", "day"),
 )
@@ -61,3 +86,5 @@ DAY_STAGES = Table(
     Column("contacts", Integer, nullable=False),
     Index("ix_day_stages_day", "day"),
 )
+
+DAY_TABLES = (DAY_ANSWERS, DAY_ANSWER_TOTALS, DAY_COHORT_WINDOWS, DAY_COHORTS, DAY_STAGES)
