@@ -123,14 +123,15 @@ async def _rows(url: str, sql: str) -> list[Any]:
         await connection.close()
 
 
-def respondents(count: int, contacts: int, seed: int) -> list[dict[str, Any]]:
-    """Each answer's own respondent: 40% a known email, 30% a linked browser, 30% a stranger."""
+def respondents(count: int, contacts: int, seed: int, lowest: int = 0) -> list[dict[str, Any]]:
+    """Each answer's own respondent: 40% a known email, 30% a linked browser, 30% a stranger;
+    scores from ``lowest`` to 10."""
     rng = random.Random(seed)
     people = rng.sample(range(1, contacts + 1), min(count, contacts))
     mix: list[dict[str, Any]] = []
     for n in range(count):
         roll = rng.random()
-        body: dict[str, Any] = {"score": rng.randint(0, 10)}
+        body: dict[str, Any] = {"score": rng.randint(lowest, 10)}
         if roll < 0.7 and n < len(people):
             if roll < 0.4:
                 body["email"] = f"c{people[n]}@bench.example"
@@ -289,6 +290,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--prime", type=float, default=10.0,
                         help="Unmeasured seconds of answers before the first phase.")  # fmt: skip
     parser.add_argument("--rounds", type=int, default=2, help="Phases of ours and of the SQL.")
+    parser.add_argument("--lowest-score", type=int, default=0, choices=range(11),
+                        help="7 or more: no detractor, so no follow-up case")  # fmt: skip
     parser.add_argument("--contacts", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
@@ -319,7 +322,8 @@ def main() -> None:
     log = work / "server.log"
     order = phase_order(args.rounds)
     skip = int(args.rate * args.warmup)
-    mix = respondents(int(args.rate * (args.warmup + args.duration)), args.contacts, args.seed)
+    mix = respondents(int(args.rate * (args.warmup + args.duration)), args.contacts, args.seed,
+                      args.lowest_score)  # fmt: skip
     phases: list[dict[str, Any]] = []
     with serving(url, args.workers, log, env) as (base, _pid):
         world = build_world(base, admin_key, [PRIME_SURVEY, *(survey for _, survey in order)])
