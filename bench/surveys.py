@@ -1,7 +1,8 @@
 """Survey answer latency at a fixed request rate, against the same SQL run alone.
 
 Usage: .venv/bin/python bench/surveys.py [--rate 300] [--duration 30] [--rounds 2]
-                                         [--contacts 30000] [--json out.json] [--database-url URL]
+                                         [--prime 10] [--lowest-score 0] [--contacts 30000]
+                                         [--json out.json] [--database-url URL]
 
 It builds a fresh PostgreSQL database (dropped and recreated), makes a site, a touchpoint and
 one NPS survey per measured phase through the API, copies `--contacts` contacts (each with a
