@@ -49,7 +49,6 @@ async def checked(
     read: Callable[[DayPlan], Awaitable[tuple[Result, int]]],
 ) -> Result:
     """``read`` under a plan of the period, again if a planned day changed before it read."""
-    plan = DayPlan(source=[(start, end)])
     for _ in range(TRIES):
         plan = await plan_days(session, start, end)
         result, still_rolled = await read(plan)
