@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table, case, func, literal, select, union_all
+from sqlalchemy import Select, Table, case, func, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.repository import CONTACTS
@@ -49,6 +49,11 @@ async def checked(
     read: Callable[[DayPlan], Awaitable[tuple[Result, int]]],
 ) -> Result:
     """``read`` under a plan of the period, again if a planned day changed before it read."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Planned for its own values each time: from its sixth run, the driver's prepared
+        # statement gets a generic plan, which for the as-of correction of a cohort with a
+        # window reads every contact (2 s instead of 0.12 s over a million).
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     for _ in range(TRIES):
         plan = await plan_days(session, start, end)
         result, still_rolled = await read(plan)
