@@ -13,8 +13,7 @@ Closing the writer stops it taking rows and stores what it holds before it retur
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,7 +21,7 @@ from typing import Any, ClassVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from inbound.db import utcnow
+from inbound.db import own_transaction, utcnow
 from inbound.errors import RETRY_AFTER_UNAVAILABLE, InboundError
 from inbound.outage import unavailability
 from inbound.tracking import hooks
@@ -153,7 +152,7 @@ class EventWriter:
     async def _once(self, taken: list[_Submission]) -> list[int]:
         now = utcnow()
         kept, duplicates = _first_of_each(taken)
-        async with _transaction(self.bind()) as connection:
+        async with own_transaction(self.bind()) as connection:
             claimed = await claim_messages(connection, list(kept), now)
             stored: list[dict[str, Any]] = []
             for index, submission in enumerate(taken):
@@ -213,14 +212,3 @@ def _fail(taken: list[_Submission], error: BaseException) -> None:
 
 def _count(taken: list[_Submission]) -> int:
     return sum(len(submission.rows) for submission in taken)
-
-
-@asynccontextmanager
-async def _transaction(bind: AsyncEngine | AsyncConnection) -> AsyncIterator[AsyncConnection]:
-    """A transaction of its own on the engine; in tests, a savepoint on the test's connection."""
-    if isinstance(bind, AsyncConnection):
-        async with bind.begin_nested():
-            yield bind
-        return
-    async with bind.begin() as connection:
-        yield connection
