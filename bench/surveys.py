@@ -11,7 +11,7 @@ answers to `POST /api/v1/surveys/{slug}/answers` at a fixed rate (open loop: lat
 from the scheduled time), each from a respondent of its own (a known email, a linked browser
 id, or an unknown browser), so that none is refused as already answered. In the same run, at
 the same rate, two baselines: the bare `/health` endpoint through the same HTTP stack, and the
-answer's transaction alone (the service's own statements, compiled as it sends them, with the
+answer's statements alone (the service's own statements, compiled as it sends them, with the
 same values) sent with asyncpg. The service and the SQL alone take turns, `--rounds` times
 each in the order ours, SQL, SQL, ours..., each phase on a survey of its own, after a
 CHECKPOINT and its own warm-up, so that neither is measured on a colder database or a busier
@@ -43,12 +43,11 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from inbound import migrate
 from inbound.db import new_id
-from inbound.leads.events import INSERT_LEAD_EVENT, RECORD_LEAD_CHANGE, LeadEventType
+from inbound.leads.events import RECORD_LEAD_CHANGE
 from inbound.lean_sql import LeanStatement
-from inbound.surveys.answer_sql import CLAIM_AND_INSERT, CONTACT_OF, INSERT_CASE
-from inbound.surveys.case_events import case_event
-from inbound.surveys.case_schemas import case_read
-from inbound.surveys.follow_up import due_at, is_negative
+from inbound.surveys.answer_sql import CLAIM_AND_INSERT, CLAIM_AND_INSERT_WITH_CASE, CONTACT_OF
+from inbound.surveys.case_opening import opened_case
+from inbound.surveys.follow_up import is_negative
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_surveys"
 UNLIMITED = "100000000/minute"
@@ -187,17 +186,17 @@ async def sql_phase(
     url: str, survey: dict[str, Any], mix: Sequence[dict[str, Any]], rate: float,
     warmup: float, seconds: float,
 ) -> tuple[list[float], int]:  # fmt: skip
-    """The answer's transaction alone, with the same respondents: what the service sends to
+    """The answer's statements alone, with the same respondents: what the service sends to
     PostgreSQL for each (the survey comes from its cache)."""
-    contact_of, claim_and_insert = Compiled(CONTACT_OF), Compiled(CLAIM_AND_INSERT)
+    contact_of = Compiled(CONTACT_OF)
+    claim_and_insert, with_case = Compiled(CLAIM_AND_INSERT), Compiled(CLAIM_AND_INSERT_WITH_CASE)
+    record_lead_change = Compiled(RECORD_LEAD_CHANGE)
     pool = await asyncpg.create_pool(
         url.replace("postgresql+asyncpg", "postgresql"), min_size=4, max_size=10
     )
     refused = 0
     warm = int(rate * warmup)
     window = timedelta(days=survey["window_days"])
-
-    follow_up = FollowUp()
     # The survey as the service's cache holds it, with its touchpoint's SLA (the default).
     cached = {**survey, "id": uuid.UUID(survey["id"]), "sla_hours": 48,
               "touchpoint_id": uuid.UUID(survey["touchpoint_id"]),
@@ -210,17 +209,13 @@ async def sql_phase(
         negative = is_negative(survey["metric"], body["score"], survey["scale_min"],
                                survey["scale_max"])  # fmt: skip
         async with pool.acquire() as connection:
-            # As the service sends a page's answer: each statement on its own, no BEGIN and
-            # COMMIT; a negative one (its follow-up case) in a transaction.
-            transaction = connection.transaction() if negative else None
-            if transaction is not None:
-                await transaction.start()
+            # As the service sends a page's answer: who answers, read on its own; then the
+            # claim with the answer, one statement committed on its own, unless a known
+            # contact's negative answer opens its case: its lead's new version, then the claim
+            # with the answer, the case and its event, in a transaction.
             contact = await connection.fetchrow(contact_of.sql, *contact_of.args({
                 "email": body.get("email"), "visitor_id": body.get("visitor_id"),
             }))  # fmt: skip
-            lead = None
-            if negative and contact is not None:
-                lead = await follow_up.lock_lead(connection, contact["id"], now)
             key = f"contact:{contact['id']}" if contact else f"visitor:{body.get('visitor_id')}"
             row = {
                 "id": new_id(), "survey_id": cached["id"],
@@ -231,54 +226,28 @@ async def sql_phase(
                 "visitor_id": body.get("visitor_id"),
                 "persona_id": contact["persona_id"] if contact else None,
                 "stage": contact["stage"] if contact else None, "source": "public",
-                "site_id": None, "answered_at": now,
+                "site_id": None, "answered_at": now, "synchronous_commit": "off",
+                "respondent": key, "window_start": now - window,
             }  # fmt: skip
-            stored = await connection.fetchrow(claim_and_insert.sql, *claim_and_insert.args(
-                row | {"respondent": key, "window_start": now - window}
-            ))  # fmt: skip
-            refused += stored is None
-            if stored is not None and lead is not None:
-                await follow_up.open_case(connection, cached, row, lead)
-            if transaction is not None:
-                await transaction.commit()
+            if not (negative and contact is not None):
+                stored = await connection.fetchrow(
+                    claim_and_insert.sql, *claim_and_insert.args(row)
+                )
+                refused += stored is None
+                return
+            async with connection.transaction():
+                lead = dict(await connection.fetchrow(record_lead_change.sql,
+                    *record_lead_change.args({"lead_id": contact["id"], "now": now})))  # fmt: skip
+                opened = opened_case(cached, row, lead)
+                params = (row | {f"case_{k}": v for k, v in opened.case.items()}
+                          | {f"event_{k}": v for k, v in opened.event.items()})  # fmt: skip
+                stored = await connection.fetchrow(with_case.sql, *with_case.args(params))
+                refused += stored is None
 
     await open_loop(send, rate, warmup)
     latencies = await open_loop(lambda i: send(warm + i), rate, seconds)
     await pool.close()
     return latencies, refused
-
-
-class FollowUp:
-    """The three statements a negative answer of a known contact adds: its lead's new version,
-    the case and the case's event, as `surveys.case_opening` sends them."""
-
-    def __init__(self) -> None:
-        self.record, self.case, self.event = (
-            Compiled(s) for s in (RECORD_LEAD_CHANGE, INSERT_CASE, INSERT_LEAD_EVENT)
-        )
-
-    async def lock_lead(self, connection: Any, contact_id: Any, now: datetime) -> dict[str, Any]:
-        sql, args = self.record.compiled.sql, self.record.args({"lead_id": contact_id, "now": now})
-        return dict(await connection.fetchrow(sql, *args))
-
-    async def open_case(self, connection: Any, survey: dict[str, Any], answer: dict[str, Any],
-                        lead: dict[str, Any]) -> None:  # fmt: skip
-        now = answer["answered_at"]
-        case = {
-            "id": new_id(), "answer_id": answer["id"], "contact_id": lead["id"],
-            "survey_id": survey["id"], "touchpoint_id": survey["touchpoint_id"],
-            "status": "open", "owner": lead["owner"], "note": None, "opened_at": now,
-            "due_at": due_at(now, survey["sla_hours"]), "contacted_at": None,
-            "resolved_at": None, "updated_at": now, "version": 1,
-        }  # fmt: skip
-        await connection.execute(self.case.compiled.sql, *self.case.args(case))
-        shown = case_read(
-            {**answer, **case, "answer_id": answer["id"], "email": lead["email"],
-             "survey_slug": survey["slug"], "touchpoint_slug": survey["touchpoint_slug"]},
-            now,
-        )  # fmt: skip
-        event = case_event(LeadEventType.CASE_OPENED, shown, lead, now)
-        await connection.execute(self.event.compiled.sql, *self.event.args(event))
 
 
 def parse_args() -> argparse.Namespace:

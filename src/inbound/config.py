@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     survey_rate_per_ip: str = Field(
         default="30/minute", description="Survey answers one client address may post."
     )
+    survey_answer_commit: Literal["async", "sync"] = Field(
+        default="async",
+        description="On PostgreSQL, `async` answers a survey answer before its commit is "
+        "flushed to disk (a database crash loses at most the last moment's answers, never "
+        "half of one); `sync` waits for the flush, as every other write does.",
+    )
     signing_key: SecretStr | None = Field(
         default=None,
         min_length=32,

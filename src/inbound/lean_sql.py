@@ -151,6 +151,17 @@ class LeanTransaction:
                     await connection.invalidate(cause if isinstance(cause, Exception) else None)
                 raise
 
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator["LeanTransaction"]:
+        """The block's statements all or none, on this connection: where each statement
+        commits on its own (`reading` on PostgreSQL), in a transaction of their own; in a
+        transaction already, as part of it (an error in the block rolls it back)."""
+        if self.driver is None or self.driver.is_in_transaction():
+            yield self
+            return
+        async with self._on(self.connection) as transaction:
+            yield transaction
+
     @classmethod
     @asynccontextmanager
     async def _on(cls, connection: AsyncConnection) -> AsyncIterator["LeanTransaction"]:

@@ -203,8 +203,9 @@ async def test_only_a_negative_answer_of_a_known_contact_costs_statements_more(
     link = AnswerSource.LINK
     positive = await statements(Respondent(contact_id=uuid.UUID(promoter)), 10, link)
     known_negative = await statements(Respondent(contact_id=uuid.UUID(detractor)), 0, link)
-    # The lead's new version, the case, its event.
-    assert known_negative == positive + 3
+    # The lead's new version; on PostgreSQL the case and its event ride the answer's statement,
+    # elsewhere each is a statement of its own.
+    assert known_negative == positive + (1 if connection.dialect.name == "postgresql" else 3)
     page = AnswerSource.PUBLIC
     anonymous_positive = await statements(Respondent(visitor_id="b-1"), 10, page)
     anonymous_negative = await statements(Respondent(visitor_id="b-2"), 0, page)

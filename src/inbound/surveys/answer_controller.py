@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import authenticate, requires
 from inbound.auth.scopes import Scope as KeyScope
+from inbound.config import Settings
 from inbound.contract import document_request_body, document_response
 from inbound.db import bind_of, new_id, utcnow
 from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
@@ -107,8 +108,9 @@ class SurveyAnswerController(Controller):
         given = Answer(form.score, form.comment, AnswerSource.PUBLIC, site_key.site_id)
         try:
             row = await record_answer(
-                bind_of(state.sessionmaker), reference, ref, respondent, given, utcnow()
-            )
+                bind_of(state.sessionmaker), reference, ref, respondent, given, utcnow(),
+                wait_for_flush=_waits_for_flush(state),
+            )  # fmt: skip
         except AlreadyAnswered as refused:
             if form.email is not None:
                 # Anyone may type anyone's email: a refusal would tell them that it is a
@@ -196,7 +198,15 @@ async def answer_by_link(
     await reference.follow_other_processes()
     respondent = Respondent(contact_id=claim.contact_id)
     given = Answer(score, comment, AnswerSource.LINK)
-    return await record_answer(bind, reference, claim.survey_id, respondent, given, now)
+    return await record_answer(
+        bind, reference, claim.survey_id, respondent, given, now,
+        wait_for_flush=_waits_for_flush(state),
+    )  # fmt: skip
+
+
+def _waits_for_flush(state: Any) -> bool:
+    settings: Settings = state.settings
+    return settings.survey_answer_commit == "sync"
 
 
 def _instant(given: str | None) -> datetime | None:

@@ -1,23 +1,41 @@
 """The statements of one answer, each built and compiled once.
 
-The survey comes from the process's cache (`inbound.surveys.reference`). A page's answer then
-costs two statements on PostgreSQL, with no BEGIN and COMMIT around them: the contact behind
-the email or the browser id (none when there is nothing to look up), and the claim of the
-respondent's window with the answer's insert, in one statement that stores both or neither.
-A link's answer runs in a transaction: it also takes its contact's page answers of the window
-off the contact. SQLite runs the claim and the insert one after the other, in a transaction. A
-refused claim reads when the window began. A negative answer of a known contact runs in a
-transaction too, and adds three statements: its lead's new version, the follow-up case and
-the case's event (`case_opening`).
+The survey comes from the process's cache (`inbound.surveys.reference`). An answer then
+costs two statements on PostgreSQL, each committed on its own: the contact behind the email,
+the browser id or the signed link (none when there is nothing to look up), and the claim of the
+respondent's window with the answer's insert, in one statement that stores both or neither. A
+known contact's negative answer runs that claim in a transaction, after its lead's new version
+(`case_opening`), and the same statement also stores the follow-up case and the case's event. A
+link's answer also takes its contact's page answers of the window off the contact, in its
+transaction. SQLite runs the claim, the insert and the case's rows one after the other, in a
+transaction. A refused claim reads when the window began.
+
+On PostgreSQL the statement that stores the answer also sets how its transaction commits
+(`INBOUND_SURVEY_ANSWER_COMMIT`): by default without waiting for the WAL flush. A flush now and
+then takes a hundred milliseconds or more on a busy disk, and every answer committing meanwhile
+waited for it; a database crash can lose only the last moment's answers, each whole or not at
+all, with their cases and events.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, literal_column, select, union_all, update
+from sqlalchemy import (
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inbound.db import table_of
-from inbound.leads.repository import CONTACTS
+from inbound.leads.events import EVENT_COLUMNS
+from inbound.leads.repository import CONTACTS, LEAD_EVENTS
 from inbound.lean_sql import LeanStatement
 from inbound.surveys.models import (
     AnswerSource,
@@ -68,15 +86,52 @@ def _claim_window(dialect_name: str) -> Any:
     ).returning(RESPONDENTS.c.answered_at)
 
 
+# Run by the answer's insert on PostgreSQL, for the rest of its transaction: `off`, or null
+# for the database's own setting.
+_COMMIT_MODE = func.set_config(
+    "synchronous_commit",
+    func.coalesce(
+        bindparam("synchronous_commit", type_=String), func.current_setting("synchronous_commit")
+    ),
+    True,
+).label("synchronous_commit")
+
+
+def _insert_from(
+    table: Table, source: Any, prefix: str = "", names: Sequence[str] | None = None
+) -> Any:
+    """An insert of one row of bound values (named ``prefix`` + the column), made only when
+    ``source`` has returned a row; of every column unless ``names`` are given."""
+    columns = [table.c[name] for name in names] if names else list(table.columns)
+    values = select(*(bindparam(prefix + column.name, type_=column.type) for column in columns))
+    return insert(table).from_select(
+        [column.name for column in columns], values.select_from(source)
+    )
+
+
 def _claim_and_insert(dialect_name: str) -> Any:
     """PostgreSQL: the claim, and the answer's insert only when the claim returned its row."""
     claimed = _claim_window(dialect_name).cte("claimed")
-    values = select(*(bindparam(column.name, type_=column.type) for column in ANSWERS.columns))
-    return (
-        insert(ANSWERS)
-        .from_select([column.name for column in ANSWERS.columns], values.select_from(claimed))
-        .returning(ANSWERS.c.id)
+    return _insert_from(ANSWERS, claimed).returning(ANSWERS.c.id, _COMMIT_MODE)
+
+
+def _claim_and_insert_with_case(dialect_name: str) -> Any:
+    """PostgreSQL: as `_claim_and_insert`, and with the answer its follow-up case (values
+    `case_*`) and the case's event (`event_*`): one round trip where four would be."""
+    claimed = _claim_window(dialect_name).cte("claimed")
+    answer = _insert_from(ANSWERS, claimed).returning(ANSWERS.c.id, _COMMIT_MODE).cte("answer")
+    opened = _insert_from(CASES, answer, "case_").cte("opened")
+    event = _insert_from(LEAD_EVENTS, answer, "event_", EVENT_COLUMNS).cte("event")
+    return select(answer.c.id).add_cte(opened, event)
+
+
+def _insert_answer(dialect_name: str) -> Any:
+    insert_answer = insert(ANSWERS).values(
+        {column.name: bindparam(column.name) for column in ANSWERS.columns}
     )
+    if dialect_name == "postgresql":
+        return insert_answer.returning(_COMMIT_MODE)
+    return insert_answer
 
 
 CONTACT_BY_ID = LeanStatement(
@@ -97,6 +152,7 @@ CONTACT_OF = LeanStatement(
 )
 CLAIM_WINDOW = LeanStatement(_claim_window)
 CLAIM_AND_INSERT = LeanStatement(_claim_and_insert)
+CLAIM_AND_INSERT_WITH_CASE = LeanStatement(_claim_and_insert_with_case)
 # When the respondent's current window began: what a refusal names.
 WINDOW_OF = LeanStatement(
     select(RESPONDENTS.c.answered_at).where(
@@ -104,9 +160,7 @@ WINDOW_OF = LeanStatement(
         RESPONDENTS.c.respondent == bindparam("respondent"),
     )
 )
-INSERT_ANSWER = LeanStatement(
-    insert(ANSWERS).values({column.name: bindparam(column.name) for column in ANSWERS.columns})
-)
+INSERT_ANSWER = LeanStatement(_insert_answer)
 INSERT_CASE = LeanStatement(
     insert(CASES).values({column.name: bindparam(column.name) for column in CASES.columns})
 )

@@ -1,4 +1,4 @@
-"""Answering a survey: the hot path, one short transaction of lean statements.
+"""Answering a survey: the hot path, a few lean statements.
 
 Who answers is a contact when the caller names one we know (a signed link's contact, an
 email, or a browser id linked to a contact), else nobody we know: the answer is then stored
@@ -13,10 +13,11 @@ count as nobody's (they keep their place in the figures, not in the contact's). 
 has answered, a page's answer naming the contact is refused until the window ends.
 
 A negative answer of a known contact opens its follow-up case in the answer's transaction.
+Who answers is read first, on its own; only an answer that writes more than itself (a known
+contact's negative or link answer) then takes a transaction.
 """
 
 import uuid
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,7 @@ from inbound.leads.reference import CaptureReference
 from inbound.lean_sql import LeanTransaction
 from inbound.surveys.answer_sql import (
     CLAIM_AND_INSERT,
+    CLAIM_AND_INSERT_WITH_CASE,
     CLAIM_WINDOW,
     CONTACT_BY_ID,
     CONTACT_OF,
@@ -36,7 +38,7 @@ from inbound.surveys.answer_sql import (
     INSERT_ANSWER,
     WINDOW_OF,
 )
-from inbound.surveys.case_opening import lock_lead, open_case
+from inbound.surveys.case_opening import OpenedCase, lock_lead, opened_case, store_case
 from inbound.surveys.follow_up import is_negative
 from inbound.surveys.links import LinkNotFound
 from inbound.surveys.models import AnswerSource
@@ -88,31 +90,23 @@ async def record_answer(
     respondent: Respondent,
     answer: Answer,
     now: datetime,
+    *,
+    wait_for_flush: bool = False,
 ) -> dict[str, Any]:
     """Store an answer; the row stored. Refused when the survey is unknown (404) or archived
     (410), the score is off its scale (422), or the respondent answered inside its window
-    (409, naming when the window ends)."""
+    (409, naming when the window ends). On PostgreSQL the answer is taken before its commit
+    reaches the disk unless ``wait_for_flush`` (see `answer_sql`)."""
     survey = await _survey(reference, survey_ref)
     if survey["archived"]:
         raise SurveyClosed(f"survey {survey['slug']!r} no longer takes answers")
     low, high = survey["scale_min"], survey["scale_max"]
     if not low <= answer.score <= high:
         raise ScoreOffScale(f"this survey's scale is {low} to {high}", field="score")
-    # A link's answer writes twice (it takes the page's answers of its window off the contact),
-    # and so does a negative one of a known contact (its follow-up case); a page's other
-    # answers write once, the window's claim with the answer, atomic on its own.
-    negative = is_negative(survey["metric"], answer.score, low, high)
-    writes_more_than_once = answer.source is AnswerSource.LINK or negative
-    async with _transaction(bind, writes_more_than_once) as transaction:
-        contact = await _contact(transaction, respondent)
+    async with LeanTransaction.reading(bind) as statements:
+        contact = await _contact(statements, respondent)
         if respondent.contact_id is not None and contact is None:
             raise LinkNotFound("the contact this link was for is gone")
-        # A negative answer of a known contact opens a follow-up case; its lead is locked
-        # first, before the respondent's window, in the order every writer of a lead takes its
-        # locks. Any other answer costs no statement more.
-        lead = None
-        if contact is not None and negative:
-            lead = await lock_lead(transaction, contact["id"], now)
         row = {
             "id": new_id(),
             "survey_id": survey["id"],
@@ -131,36 +125,65 @@ async def record_answer(
             "site_id": answer.site_id,
             "answered_at": now,
         }
+        stored = row | {"synchronous_commit": None if wait_for_flush else "off"}
         key = _respondent_key(contact, respondent.visitor_id)
         if key is None:  # nobody we can tell apart: not limited
-            await transaction.execute(INSERT_ANSWER, row)
-        else:
-            window = timedelta(days=survey["window_days"])
-            window_start = now - window
-            if not await _claim_window_and_insert(transaction, key, window_start, row):
-                began = await transaction.first(
-                    WINDOW_OF, {"survey_id": survey["id"], "respondent": key}
-                )
-                ends = (began["answered_at"] if began else now) + window
-                raise AlreadyAnswered(ends, survey["id"])
-            if contact is not None and answer.source is AnswerSource.LINK:
-                detach = {"contact": contact["id"], "survey": survey["id"],
-                          "window_start": window_start}  # fmt: skip
-                await transaction.execute(DETACH_PAGE_ANSWERS, detach)
-        if lead is not None:
-            await open_case(transaction, survey, row, lead)
+            await statements.execute(INSERT_ANSWER, stored)
+        elif contact is not None and _writes_more_than_once(survey, answer):
+            async with statements.atomic() as transaction:
+                await _store_with_follow_up(transaction, survey, answer, contact, key, stored)
+        else:  # the window's claim with the answer: one statement, atomic on its own
+            window_start = now - timedelta(days=survey["window_days"])
+            if not await _claim_window_and_insert(statements, key, window_start, stored):
+                raise await _refusal(statements, survey, key, now)
     return row
 
 
-def _transaction(
-    bind: AsyncEngine | AsyncConnection, writes_more_than_once: bool
-) -> AbstractAsyncContextManager[LeanTransaction]:
-    """A transaction around the answer's statements when it writes more than once; else, on
-    PostgreSQL, each statement on its own, without the BEGIN and COMMIT round trips that
-    took a fifth of an answer's processor time (elsewhere, always a transaction)."""
-    if writes_more_than_once:
-        return LeanTransaction.begin(bind)
-    return LeanTransaction.reading(bind)
+async def _store_with_follow_up(
+    transaction: LeanTransaction,
+    survey: Surveyed,
+    answer: Answer,
+    contact: dict[str, Any],
+    key: str,
+    row: dict[str, Any],
+) -> None:
+    """A known contact's answer that writes more than once: a negative one opens its
+    follow-up case, a link's takes the page's answers of its window off the contact."""
+    now = row["answered_at"]
+    window_start = now - timedelta(days=survey["window_days"])
+    opened = None
+    if _opens_case(survey, answer):
+        # The lead is locked first, before the respondent's window, in the order every writer
+        # of a lead takes its locks.
+        lead = await lock_lead(transaction, contact["id"], now)
+        if lead is not None:
+            opened = opened_case(survey, row, lead)
+    if not await _claim_window_and_insert(transaction, key, window_start, row, opened):
+        raise await _refusal(transaction, survey, key, now)
+    if answer.source is AnswerSource.LINK:
+        detach = {"contact": contact["id"], "survey": survey["id"],
+                  "window_start": window_start}  # fmt: skip
+        await transaction.execute(DETACH_PAGE_ANSWERS, detach)
+
+
+def _writes_more_than_once(survey: Surveyed, answer: Answer) -> bool:
+    """Whether a known contact's answer writes more than itself: a negative one opens its
+    follow-up case, a link's takes the page's answers of its window off the contact."""
+    return answer.source is AnswerSource.LINK or _opens_case(survey, answer)
+
+
+def _opens_case(survey: Surveyed, answer: Answer) -> bool:
+    """Whether a known contact's answer opens a follow-up case."""
+    return is_negative(survey["metric"], answer.score, survey["scale_min"], survey["scale_max"])
+
+
+async def _refusal(
+    statements: LeanTransaction, survey: Surveyed, key: str, now: datetime
+) -> AlreadyAnswered:
+    """The refusal of an answer whose respondent's window is taken, naming when it ends."""
+    began = await statements.first(WINDOW_OF, {"survey_id": survey["id"], "respondent": key})
+    ends = (began["answered_at"] if began else now) + timedelta(days=survey["window_days"])
+    return AlreadyAnswered(ends, survey["id"])
 
 
 async def _survey(reference: CaptureReference, ref: str | uuid.UUID) -> Surveyed:
@@ -181,17 +204,29 @@ async def _contact(transaction: LeanTransaction, respondent: Respondent) -> dict
 
 
 async def _claim_window_and_insert(
-    transaction: LeanTransaction, key: str, window_start: datetime, row: dict[str, Any]
+    transaction: LeanTransaction,
+    key: str,
+    window_start: datetime,
+    row: dict[str, Any],
+    opened: OpenedCase | None = None,
 ) -> bool:
-    """Take the respondent's window and store the answer, or do neither (False: the window
-    is taken). One statement on PostgreSQL; its portable twin runs two."""
+    """Take the respondent's window and store the answer, with its follow-up case when one is
+    ``opened``, or do none of it (False: the window is taken). One statement on PostgreSQL;
+    its portable twin runs two, and two more for a case."""
     claim = {name: row[name] for name in ("survey_id", "contact_id", "answered_at", "source")}
     claim |= {"respondent": key, "window_start": window_start}
     if transaction.dialect.name == "postgresql":
-        return await transaction.first(CLAIM_AND_INSERT, row | claim) is not None
+        if opened is None:
+            return await transaction.first(CLAIM_AND_INSERT, row | claim) is not None
+        case = {f"case_{name}": value for name, value in opened.case.items()}
+        event = {f"event_{name}": value for name, value in opened.event.items()}
+        params = row | claim | case | event
+        return await transaction.first(CLAIM_AND_INSERT_WITH_CASE, params) is not None
     if await transaction.first(CLAIM_WINDOW, claim) is None:
         return False
     await transaction.execute(INSERT_ANSWER, row)
+    if opened is not None:
+        await store_case(transaction, opened)
     return True
 
 
