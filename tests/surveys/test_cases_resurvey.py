@@ -19,6 +19,7 @@ from tests.surveys.case_helpers import (
     patch_case,
     survey_world,
 )
+from tests.surveys.helpers import answer, answers_of
 
 EVENTS = table_of(LeadEvent)
 
@@ -72,6 +73,40 @@ async def test_resolving_frees_only_that_contacts_window(
     assert (await link_answer(client, admin, bob, 3)).status_code == 409
     # Ana answered negatively again: a new case, for the new answer.
     assert len((await list_cases(client, admin, contact_id=ana, status="open"))["items"]) == 1
+
+
+async def test_the_page_answer_that_opened_a_resolved_case_stays_the_contacts(
+    client: httpx.AsyncClient, world: World, admin: Headers
+) -> None:
+    lead_id = await new_lead(client, world)
+    page = await answer(client, world, email="ana@example.com", score=2)
+    assert page.status_code == 201, page.text
+    case = await only_case(client, admin)
+    assert (await patch_case(client, admin, case["id"], {"status": "resolved"})).status_code == 200
+
+    # The re-survey starts a new window: the earlier one, freed by the resolve, is not taken
+    # over, so its answer keeps its contact, stage and persona.
+    assert (await link_answer(client, admin, lead_id, 9)).status_code == 201
+    answers = {a["score"]: a for a in await answers_of(client, admin)}
+    assert answers[2]["contact_id"] == lead_id
+    assert answers[2]["stage"] == "lead"
+    assert answers[9]["contact_id"] == lead_id
+    assert (await only_case(client, admin))["answer"]["id"] == page.json()["id"]
+
+
+async def test_a_link_still_takes_over_a_page_answer_given_after_the_resolve(
+    client: httpx.AsyncClient, world: World, admin: Headers
+) -> None:
+    lead_id = await new_lead(client, world)
+    assert (await answer(client, world, email="ana@example.com", score=2)).status_code == 201
+    case = await only_case(client, admin)
+    assert (await patch_case(client, admin, case["id"], {"status": "resolved"})).status_code == 200
+    assert (await answer(client, world, email="ana@example.com", score=8)).status_code == 201
+
+    # The link takes over the page's new window only: the answer before the resolve stays.
+    assert (await link_answer(client, admin, lead_id, 9)).status_code == 201
+    owners = {a["score"]: a["contact_id"] for a in await answers_of(client, admin)}
+    assert owners == {2: lead_id, 8: None, 9: lead_id}
 
 
 async def test_an_archived_survey_sends_no_link(

@@ -164,15 +164,25 @@ INSERT_ANSWER = LeanStatement(_insert_answer)
 INSERT_CASE = LeanStatement(
     insert(CASES).values({column.name: bindparam(column.name) for column in CASES.columns})
 )
-# A contact's own (link) answer: its page answers of the same window, on someone's word, are
-# no longer taken as the contact's. They stay in the figures, as answers of nobody we know.
+# The window a link's answer may take over from a page's, locked until the link's commit.
+CLAIM_OF = LeanStatement(
+    select(RESPONDENTS.c.answered_at, RESPONDENTS.c.source)
+    .where(
+        RESPONDENTS.c.survey_id == bindparam("survey_id"),
+        RESPONDENTS.c.respondent == bindparam("respondent"),
+    )
+    .with_for_update()
+)
+# A contact's own (link) answer: its page answers of the window it takes over, on someone's
+# word, are no longer taken as the contact's. They stay in the figures, as answers of nobody
+# we know.
 DETACH_PAGE_ANSWERS = LeanStatement(
     update(ANSWERS)
     .where(
         ANSWERS.c.contact_id == bindparam("contact"),
         ANSWERS.c.survey_id == bindparam("survey"),
         ANSWERS.c.source == PUBLIC,
-        ANSWERS.c.answered_at > bindparam("window_start"),
+        ANSWERS.c.answered_at >= bindparam("since"),
     )
     .values(contact_id=None, persona_id=None, stage=None)
 )

@@ -31,6 +31,7 @@ from inbound.lean_sql import LeanTransaction
 from inbound.surveys.answer_sql import (
     CLAIM_AND_INSERT,
     CLAIM_AND_INSERT_WITH_CASE,
+    CLAIM_OF,
     CLAIM_WINDOW,
     CONTACT_BY_ID,
     CONTACT_OF,
@@ -148,7 +149,8 @@ async def _store_with_follow_up(
     row: dict[str, Any],
 ) -> None:
     """A known contact's answer that writes more than once: a negative one opens its
-    follow-up case, a link's takes the page's answers of its window off the contact."""
+    follow-up case, a link's takes the page's answers of the window it takes over off the
+    contact."""
     now = row["answered_at"]
     window_start = now - timedelta(days=survey["window_days"])
     opened = None
@@ -158,11 +160,21 @@ async def _store_with_follow_up(
         lead = await lock_lead(transaction, contact["id"], now)
         if lead is not None:
             opened = opened_case(survey, row, lead)
+    page_window = None
+    if answer.source is AnswerSource.LINK:
+        current = await transaction.first(CLAIM_OF, {"survey_id": survey["id"], "respondent": key})
+        if (
+            current
+            and current["source"] == AnswerSource.PUBLIC
+            and current["answered_at"] > window_start
+        ):
+            page_window = current["answered_at"]
     if not await _claim_window_and_insert(transaction, key, window_start, row, opened):
         raise await _refusal(transaction, survey, key, now)
-    if answer.source is AnswerSource.LINK:
-        detach = {"contact": contact["id"], "survey": survey["id"],
-                  "window_start": window_start}  # fmt: skip
+    if page_window is not None:
+        # Only the window taken over: a window that ended, or that resolving a case freed,
+        # keeps its answers the contact's.
+        detach = {"contact": contact["id"], "survey": survey["id"], "since": page_window}
         await transaction.execute(DETACH_PAGE_ANSWERS, detach)
 
 
