@@ -96,6 +96,12 @@ def describe_union_tags(tags: Iterable[str]) -> None:
     _UNION_TAGS.update(tags)
 
 
+def _expected_values(expected: str) -> list[str]:
+    """The values pydantic lists as expected: quoted (`'a', 'b' or 'c'`), or bare numbers
+    (`5 or 7`)."""
+    return _QUOTED.findall(expected) or [v for v in re.split(r", | or ", expected) if v]
+
+
 def one_of(values: Iterable[object]) -> str:
     """The message for a value outside a closed list."""
     return "must be one of: " + ", ".join(str(value) for value in values)
@@ -117,7 +123,7 @@ def plain_error(error: Mapping[str, Any]) -> tuple[tuple[Any, ...], str]:
     ctx: Mapping[str, Any] = error.get("ctx") or {}
     loc = tuple(part for part in error.get("loc", ()) if part not in _UNION_TAGS)
     if kind in {"literal_error", "enum"}:
-        return loc, one_of(_QUOTED.findall(str(ctx.get("expected", ""))))
+        return loc, one_of(_expected_values(str(ctx.get("expected", ""))))
     if kind in {"union_tag_invalid", "union_tag_not_found"}:
         # Point at the field that chooses the kind of object, not at the object.
         tag_field = str(ctx.get("discriminator", "")).strip("'")

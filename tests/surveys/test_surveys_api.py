@@ -65,6 +65,17 @@ async def test_a_bad_survey_is_refused_naming_the_field(
     assert error_fields(response) == [field]
 
 
+@pytest.mark.parametrize("scale", [6, 10, "7"])
+async def test_a_ces_scale_off_the_list_names_the_scales_taken(
+    client: httpx.AsyncClient, admin: Headers, world: World, scale: object
+) -> None:
+    body = {"touchpoint": "support", "question": "How easy?", "metric": "ces", "scale": scale}
+    response = await client.post(SURVEYS, json=body, headers=admin)
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["message"] == "must be one of: 5, 7"
+
+
 async def test_an_archived_touchpoint_takes_no_new_survey(
     client: httpx.AsyncClient, admin: Headers, world: World
 ) -> None:
