@@ -325,11 +325,15 @@ async def _nbc_refresh() -> Refreshed | None:
 
 @main.command()
 @click.option(
-    "--until-idle", is_flag=True, help="Stop once nothing is left to do now, instead of waiting."
+    "--until-idle",
+    is_flag=True,
+    help="Make each periodic pass once, then stop once nothing is left to do now, instead of "
+    "waiting.",
 )
 def worker(until_idle: bool) -> None:
     """Deliver lead events to webhook subscriptions and sync contacts to HubSpot (with
-    INBOUND_HUBSPOT_TOKEN), with retries; runs until stopped."""
+    INBOUND_HUBSPOT_TOKEN), with retries, and make the periodic passes (churn risks,
+    next-best-content signals, report days); runs until stopped."""
     require_current_schema(get_settings().database_url)
     asyncio.run(_work(until_idle))
 
@@ -345,7 +349,7 @@ async def _work(until_idle: bool) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         if until_idle:
-            await running.drain()
+            await running.until_idle()
         else:
             click.echo("worker started", err=True)
             await running.run(stop)

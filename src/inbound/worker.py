@@ -252,6 +252,15 @@ class Worker:
             await delivery.record(connection, outcomes, self.policy, self.rng)
         return len(outcomes)
 
+    async def until_idle(self) -> None:
+        """What `inbound worker --until-idle` does: each periodic pass that is on, once (the
+        next-best-content signals, the churn risks, the report days), then rounds until
+        nothing is left to do now, so that the events of the passes are delivered too."""
+        await self.nbc_step()
+        await self.churn_step()
+        await self.report_days_step()
+        await self.drain()
+
     async def drain(self) -> None:
         """Step until nothing is left to do now (for tests and one-off runs)."""
         while await self.step():

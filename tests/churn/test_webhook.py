@@ -89,6 +89,27 @@ async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
     assert receiver.received[1].json["data"]["risk"]["score"] == 35
 
 
+async def test_a_run_until_idle_makes_the_churn_pass_and_delivers_its_event(
+    committing_client: httpx.AsyncClient,
+    committing_admin: Headers,
+    engine: AsyncEngine,
+    receiver: Receiver,
+    worker: Worker,
+) -> None:
+    world = await make_world(committing_client, committing_admin)
+    await subscribe(committing_client, world, receiver, ["lead.at_risk"])
+    async with create_sessionmaker(engine)() as session:
+        churn = Churn(session, await session.connection())
+        lead = await churn.contact("churning@example.com")
+        await churn.answer(lead, "nps", 2)
+        await churn.case(lead, due_in_days=-1)
+
+    # What `inbound worker --until-idle` runs.
+    await worker.until_idle()
+    assert [r.json["type"] for r in receiver.received] == ["lead.at_risk"]
+    assert receiver.received[0].json["data"]["lead"]["id"] == str(lead)
+
+
 async def test_one_pass_at_a_time_on_postgresql(
     committing_client: httpx.AsyncClient, engine: AsyncEngine, worker: Worker
 ) -> None:
