@@ -2,6 +2,7 @@
 `lead.at_risk` to a subscribed receiver, nothing more on the next pass, and one
 `lead.risk_cleared` once the score falls back."""
 
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -45,6 +46,19 @@ async def worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worke
     await running.close()
 
 
+async def churning_customer(engine: AsyncEngine, *, points: int = 0) -> uuid.UUID:
+    """A committed contact with a detractor answer and an overdue case (and ``points`` of
+    engagement two days ago): at risk on the next pass."""
+    async with create_sessionmaker(engine)() as session:
+        churn = Churn(session, await session.connection())
+        lead = await churn.contact("churning@example.com")
+        if points:
+            await churn.points(lead, points, days_ago=2)
+        await churn.answer(lead, "nps", 2)
+        await churn.case(lead, due_in_days=-1)
+    return lead
+
+
 async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
     committing_client: httpx.AsyncClient,
     committing_admin: Headers,
@@ -56,12 +70,7 @@ async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
     subscription = await subscribe(
         committing_client, world, receiver, ["lead.at_risk", "lead.risk_cleared"]
     )
-    async with create_sessionmaker(engine)() as session:
-        churn = Churn(session, await session.connection())
-        lead = await churn.contact("churning@example.com")
-        await churn.points(lead, 5, days_ago=2)
-        await churn.answer(lead, "nps", 2)
-        await churn.case(lead, due_in_days=-1)
+    lead = await churning_customer(engine, points=5)
 
     assert await worker.churn_step() == 0  # a pass, on the first look
     await work_until(worker, lambda: len(receiver.received) >= 1)
@@ -98,11 +107,7 @@ async def test_a_run_until_idle_makes_the_churn_pass_and_delivers_its_event(
 ) -> None:
     world = await make_world(committing_client, committing_admin)
     await subscribe(committing_client, world, receiver, ["lead.at_risk"])
-    async with create_sessionmaker(engine)() as session:
-        churn = Churn(session, await session.connection())
-        lead = await churn.contact("churning@example.com")
-        await churn.answer(lead, "nps", 2)
-        await churn.case(lead, due_in_days=-1)
+    lead = await churning_customer(engine)
 
     # What `inbound worker --until-idle` runs.
     await worker.until_idle()
