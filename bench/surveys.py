@@ -1,6 +1,7 @@
 """Survey answer latency at a fixed request rate, against the same SQL run alone.
 
 Usage: .venv/bin/python bench/surveys.py [--rate 300] [--duration 30] [--rounds 2]
+                                         [--workers 1] [--redis-url redis://127.0.0.1:6379/0]
                                          [--prime 10] [--lowest-score 0] [--contacts 30000]
                                          [--json out.json] [--database-url URL]
 
@@ -254,6 +255,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--workers", type=int, default=1, help="`inbound serve` processes.")
+    parser.add_argument(
+        "--redis-url",
+        help="Shared by the processes (INBOUND_REDIS_URL), as "
+        "in a deployment of several: rate limits and the cache's version.",
+    )
     parser.add_argument("--rate", type=float, default=300.0, help="Answers per second.")
     parser.add_argument("--duration", type=float, default=30.0, help="Measured seconds per phase.")
     parser.add_argument("--warmup", type=float, default=3.0, help="Seconds before each phase.")
@@ -289,6 +295,8 @@ def main() -> None:
     admin_key = run(prepare_database(url))
     env = {"INBOUND_LOG_LEVEL": "INFO", "INBOUND_LOG_JSON": "true",
            "INBOUND_SURVEY_RATE_PER_IP": UNLIMITED}  # fmt: skip
+    if args.redis_url:
+        env["INBOUND_REDIS_URL"] = args.redis_url
     log = work / "server.log"
     order = phase_order(args.rounds)
     skip = int(args.rate * args.warmup)
@@ -325,6 +333,7 @@ def main() -> None:
         )
     results = {
         "rate": args.rate, "duration_s": args.duration, "workers": args.workers,
+        "shared": "redis" if args.redis_url else "none",
         "rounds": args.rounds, "phases": phases,
         "errors": sum(p["errors"] for p in phases) + bare_errors,
         "bare_client": stats(bare), "bare_server": stats(server_durations(log, "/health", skip)),
@@ -348,7 +357,8 @@ def _median(values: list[float]) -> float:
 
 def report(results: dict[str, Any]) -> None:
     print(f"\n{results['rate']:.0f} requests/s for {results['duration_s']:.0f} s per phase, "
-          f"{results['workers']} server process(es); errors: {results['errors']}")  # fmt: skip
+          f"{results['workers']} server process(es), shared state: {results['shared']}; "
+          f"errors: {results['errors']}")  # fmt: skip
     print(f"{'phase':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>6}  opened  load avg")
     for phase in results["phases"]:
         rows = [("client", phase["client"])]

@@ -175,8 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
         await engine.dispose()
-        if app.state.capture_reference.redis is not None:
-            await app.state.capture_reference.redis.aclose()
+        await app.state.capture_reference.close()
 
     app = Litestar(
         route_handlers=[

@@ -4,20 +4,17 @@ A capture needs the site's key, the asset, the personas, every asset's persona t
 settings: five reads that change a few times a day, against the few writes that are the
 capture itself; a survey answer needs its survey (kept here through `remember`). Each
 process keeps them for `INBOUND_CACHE_SECONDS`; a write through this process's API drops
-them at once. With `INBOUND_REDIS_URL` set, such a write also bumps a version in Redis that
-every process compares once per capture or answer, so all of them drop theirs at once too;
-without Redis, or while it is down, another process's writes reach a process within the
-cache time.
+them at once. With `INBOUND_REDIS_URL` set, such a write also bumps a version in Redis and
+announces it, so every process drops theirs as soon as it hears (`shared_version`); without
+Redis, or while it is down, another process's writes reach a process within the cache time.
 """
 
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-import structlog
 from cachetools import TTLCache
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.auth.keys import hash_key
@@ -25,10 +22,9 @@ from inbound.content.forms import FormDefinitionRead
 from inbound.content.service import AssetService, CaptureTarget
 from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.schemas import parse_ref
+from inbound.shared_version import SharedVersion
 from inbound.sites.service import SiteKey, SiteService
 from inbound.tracking.assets import AssetIndex, load_asset_index
-
-logger = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -57,8 +53,7 @@ class CaptureReference:
         shares the version of the cached values between processes."""
         self.sessionmaker = sessionmaker
         self.seconds = seconds
-        self.redis = redis
-        self._version: bytes | str | None = None
+        self.shared = None if redis is None else SharedVersion(redis, VERSION_KEY, self._clear)
         # Bumped by every clear: a load that began before it must not store what it read.
         self._generation = 0
         self._cache: TTLCache[Hashable, Any] = TTLCache(
@@ -118,16 +113,8 @@ class CaptureReference:
 
     async def follow_other_processes(self) -> None:
         """Forget everything when another process changed the values since the last look."""
-        if self.redis is None:
-            return
-        try:
-            version = await self.redis.get(VERSION_KEY)
-        except (RedisError, OSError) as exc:
-            logger.warning("shared cache version unavailable; cache time applies", error=str(exc))
-            return
-        if version != self._version:
-            self._clear()
-            self._version = version
+        if self.shared is not None:
+            await self.shared.follow()
 
     async def tables_changed(self, tables: set[str]) -> None:
         """Forget everything when this process wrote to a table the values come from, and tell
@@ -135,13 +122,13 @@ class CaptureReference:
         if tables.isdisjoint(REFERENCE_TABLES):
             return
         self._clear()
-        if self.redis is not None:
-            try:
-                await self.redis.incr(VERSION_KEY)
-            except (RedisError, OSError) as exc:
-                logger.warning(
-                    "shared cache version not bumped; cache time applies", error=str(exc)
-                )
+        if self.shared is not None:
+            await self.shared.bump()
+
+    async def close(self) -> None:
+        """Stop following the other processes."""
+        if self.shared is not None:
+            await self.shared.close()
 
     async def remember(
         self, key: tuple[str, Hashable], load: Callable[[AsyncSession], Awaitable[T | None]]

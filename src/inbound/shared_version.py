@@ -1,0 +1,122 @@
+"""A version of cached values that every process sharing a Redis follows.
+
+A process that changes what the others cache bumps a version key and announces the new
+version on a channel. Each process listens on that channel in the background and drops its
+cache when it hears of another's change, so a request costs no round trip to Redis: asking
+for the version on every capture or answer cost about 0.12 ms of processor time and a round
+trip each. While the process is not subscribed (starting up, Redis down or lost), it asks
+for the version on each request instead, as a fallback; when that fails too, the cache's own
+time bounds how stale a value can be.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import structlog
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+logger = structlog.get_logger(__name__)
+
+# How long the listener waits for a message before it pings: a link that died without a
+# word (no reset) shows as a ping left unanswered.
+QUIET_SECONDS = 5.0
+RETRY_FIRST_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
+
+
+class LinkSilent(ConnectionError):
+    """Redis answered no ping on the subscription."""
+
+
+class SharedVersion:
+    """Calls ``on_change`` whenever another process changed the values behind ``key``."""
+
+    def __init__(self, redis: Redis, key: str, on_change: Callable[[], None]) -> None:
+        self.redis = redis
+        self.key = key
+        self.channel = f"{key}:changed"
+        self.on_change = on_change
+        self._version: bytes | str | None = None
+        # True while the subscription is live: every change from then on is heard.
+        self._hearing = False
+        self._listener: asyncio.Task[None] | None = None
+
+    @property
+    def hearing(self) -> bool:
+        """Whether the subscription is live, so that requests ask Redis nothing."""
+        return self._hearing
+
+    async def follow(self) -> None:
+        """Make sure the cache reflects every change another process announced."""
+        if self._hearing:
+            return
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name=f"follow {self.key}")
+        try:
+            self._saw(await self.redis.get(self.key))
+        except (RedisError, OSError) as exc:
+            logger.warning("shared cache version unavailable; cache time applies", error=str(exc))
+
+    async def bump(self) -> None:
+        """Tell every other process that the values changed."""
+        try:
+            version = await self.redis.incr(self.key)
+            # Our own announcement, heard back, must not drop what we read since.
+            self._version = str(version).encode()
+            await self.redis.publish(self.channel, version)
+        except (RedisError, OSError) as exc:
+            logger.warning("shared cache version not bumped; cache time applies", error=str(exc))
+
+    async def close(self) -> None:
+        """Stop listening and close the client."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self.redis.aclose()
+
+    def _saw(self, version: bytes | str | None) -> None:
+        if version != self._version:
+            self._version = version
+            self.on_change()
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await self._hear(pubsub)
+            except Exception as exc:  # Redis lost or down: asked per request meanwhile
+                logger.warning(
+                    "shared cache changes not heard; the version is asked per request",
+                    error=str(exc) or type(exc).__name__,
+                )
+            finally:
+                failures = 0 if self._hearing else failures + 1
+                self._hearing = False
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(min(RETRY_FIRST_SECONDS * 2**failures, RETRY_MAX_SECONDS))
+
+    async def _hear(self, pubsub: PubSub) -> None:
+        await pubsub.subscribe(self.channel)
+        # Live once Redis confirms it: the version read after that misses no change.
+        if await pubsub.get_message(timeout=QUIET_SECONDS) is None:
+            raise LinkSilent("Redis did not confirm the subscription")
+        self._saw(await self.redis.get(self.key))
+        self._hearing = True
+        pinged = False
+        while True:
+            message = await pubsub.get_message(timeout=QUIET_SECONDS)
+            if message is None:
+                if pinged:
+                    raise LinkSilent("no answer to a ping on the cache's channel")
+                await pubsub.ping()
+                pinged = True
+                continue
+            pinged = False
+            if message["type"] == "message":
+                self._saw(message["data"])
