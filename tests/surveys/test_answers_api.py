@@ -257,11 +257,25 @@ async def test_a_redirect_off_the_sites_origins_is_refused(
 
 
 async def test_the_honeypot_answers_like_a_success_and_stores_nothing(
-    client: httpx.AsyncClient, world: World, db: AsyncSession
+    client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
 ) -> None:
+    survey = (await client.get(f"{SURVEYS}/support-nps", headers=admin)).json()
     response = await answer(client, world, _hp="http://spam.example")
     assert response.status_code == 201
+    assert response.json()["survey_id"] == survey["id"]
     assert await count_rows(db, SurveyAnswer) == 0
+
+
+@pytest.mark.parametrize(
+    ("survey", "score", "status"), [("no-such-survey", 9, 404), ("support-nps", 11, 400)]
+)
+async def test_the_honeypot_is_refused_where_a_real_answer_would_be(
+    client: httpx.AsyncClient, world: World, survey: str, score: int, status: int
+) -> None:
+    real = await answer(client, world, survey=survey, score=score)
+    trap = await answer(client, world, survey=survey, score=score, _hp="http://spam.example")
+    assert (real.status_code, trap.status_code) == (status, status)
+    assert trap.json()["type"] == real.json()["type"]
 
 
 async def test_keys_and_origins(

@@ -154,8 +154,12 @@ async def test_the_page_shows_the_question_escaped_and_takes_the_form(
         assert unread.status_code == 400
         assert "Choose a score." in unread.text
     off = await client.post(path_of(link), data={"score": "11"})
-    assert off.status_code == 400
+    assert off.status_code == 422
     assert "scale is 0 to 10" in off.text
+    nul = await client.post(path_of(link), data={"score": "8", "comment": "a\x00b"})
+    assert nul.status_code == 400
+    assert "(a NUL)" in nul.text
+    assert "too long" not in nul.text
     sent = await client.post(path_of(link), data={"score": "8", "comment": "ok"})
     assert sent.status_code == 303, sent.text
     assert sent.headers["location"] == path_of(link)

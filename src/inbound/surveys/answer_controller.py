@@ -34,7 +34,13 @@ from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, Pag
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter
 from inbound.schemas import NO_NUL
-from inbound.surveys.answering import AlreadyAnswered, Answer, Respondent, record_answer
+from inbound.surveys.answering import (
+    AlreadyAnswered,
+    Answer,
+    Respondent,
+    record_answer,
+    survey_taking,
+)
 from inbound.surveys.links import LinkKeys, verify
 from inbound.surveys.models import AnswerSource
 from inbound.surveys.schemas import AnswerAccepted, AnswerCreate, AnswerRead, LinkAnswerCreate
@@ -102,8 +108,11 @@ class SurveyAnswerController(Controller):
         except ValidationError as exc:
             raise InvalidAnswer.from_validation(exc) from None
         if form.honeypot:
+            # Refused as a real answer would be, and else answered like one, with its survey's
+            # id: a bot must not tell the honeypot from the form.
+            survey = await survey_taking(reference, ref, form.score)
             logger.info("answer refused as spam", site_id=str(site_key.site_id))
-            return _answer(_pretended(form.score), redirect)
+            return _answer(_pretended(form.score, survey["id"]), redirect)
         respondent = Respondent(email=form.email, visitor_id=form.visitor_id)
         given = Answer(form.score, form.comment, AnswerSource.PUBLIC, site_key.site_id)
         try:
@@ -254,12 +263,9 @@ def _from_form(form: Any) -> dict[str, Any]:
     return data
 
 
-def _pretended(score: int, survey_id: uuid.UUID | None = None) -> AnswerAccepted:
-    """What a taken answer looks like, for one that is stored nowhere: with the survey's own id
-    when it is known, as a stored answer has."""
-    return AnswerAccepted(
-        id=new_id(), survey_id=survey_id or new_id(), score=score, answered_at=utcnow()
-    )
+def _pretended(score: int, survey_id: uuid.UUID) -> AnswerAccepted:
+    """What a taken answer looks like, for one that is stored nowhere."""
+    return AnswerAccepted(id=new_id(), survey_id=survey_id, score=score, answered_at=utcnow())
 
 
 def _answer(accepted: AnswerAccepted, redirect: Redirect | None) -> Response[AnswerAccepted]:

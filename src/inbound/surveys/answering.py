@@ -98,12 +98,8 @@ async def record_answer(
     (410), the score is off its scale (422), or the respondent answered inside its window
     (409, naming when the window ends). On PostgreSQL the answer is taken before its commit
     reaches the disk unless ``wait_for_flush`` (see `answer_sql`)."""
-    survey = await _survey(reference, survey_ref)
-    if survey["archived"]:
-        raise SurveyClosed(f"survey {survey['slug']!r} no longer takes answers")
+    survey = await survey_taking(reference, survey_ref, answer.score)
     low, high = survey["scale_min"], survey["scale_max"]
-    if not low <= answer.score <= high:
-        raise ScoreOffScale(f"this survey's scale is {low} to {high}", field="score")
     async with LeanTransaction.reading(bind) as statements:
         contact = await _contact(statements, respondent)
         if respondent.contact_id is not None and contact is None:
@@ -198,10 +194,17 @@ async def _refusal(
     return AlreadyAnswered(ends, survey["id"])
 
 
-async def _survey(reference: CaptureReference, ref: str | uuid.UUID) -> Surveyed:
+async def survey_taking(reference: CaptureReference, ref: str | uuid.UUID, score: int) -> Surveyed:
+    """The survey ``ref`` names, if it takes this score: refused when it is unknown (404) or
+    archived (410), or the score is off its scale (422)."""
     survey = await survey_to_answer(reference, ref)
     if survey is None:
         raise SurveyNotFound(f"no survey {ref}")
+    if survey["archived"]:
+        raise SurveyClosed(f"survey {survey['slug']!r} no longer takes answers")
+    low, high = survey["scale_min"], survey["scale_max"]
+    if not low <= score <= high:
+        raise ScoreOffScale(f"this survey's scale is {low} to {high}", field="score")
     return survey
 
 

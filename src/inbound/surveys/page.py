@@ -77,11 +77,13 @@ class SurveyPageController(Controller):
         comment = form.get("comment")
         comment = comment if isinstance(comment, str) and comment.strip() else None
         score = form_integer(score_text) if isinstance(score_text, str) else None
-        error = None
+        error, status = None, 400
         if score is None:
             error = "Choose a score."
-        elif comment is not None and (len(comment) > MAX_COMMENT or "\x00" in comment):
+        elif comment is not None and len(comment) > MAX_COMMENT:
             error = f"The comment is too long: at most {MAX_COMMENT} characters."
+        elif comment is not None and "\x00" in comment:
+            error = "The comment holds a character that cannot be kept (a NUL); remove it."
         else:
             try:
                 await answer_by_link(request, token, score, comment)
@@ -89,7 +91,8 @@ class SurveyPageController(Controller):
                 page = {"state": "already", "window_ends": _day(refused.window_ends_at)}
                 return _page(page, status=409)
             except ScoreOffScale as refused:
-                error = refused.detail
+                # Well formed, off this survey's scale: as the JSON endpoint answers it.
+                error, status = refused.detail, 422
             except InboundError as refused:
                 return _refusal(refused)
             else:
@@ -105,7 +108,7 @@ class SurveyPageController(Controller):
             found = await _survey_of(session, claim)
         if isinstance(found, Response):
             return found
-        return _form(found, token, status=400, error=error, chosen=score, comment=comment)
+        return _form(found, token, status=status, error=error, chosen=score, comment=comment)
 
 
 async def _claim(request: Request[Any, Any, Any], token: str, now: datetime) -> LinkClaim:
