@@ -119,3 +119,55 @@ async def test_an_archived_survey_sends_no_link(
     assert archive.status_code == 200
     assert (await patch_case(client, admin, case["id"], {"status": "resolved"})).status_code == 200
     assert (await resolved_event(db))["survey_link"] is None
+
+
+async def case_events(db: AsyncSession) -> list[tuple[str, int, dict[str, object]]]:
+    statement = (
+        select(EVENTS.c.type, EVENTS.c.lead_version, EVENTS.c.data)
+        .where(EVENTS.c.type.like("case.%"))
+        .order_by(EVENTS.c.lead_version, EVENTS.c.ordinal)
+    )
+    return [(row.type, row.lead_version, row.data) for row in await db.execute(statement)]
+
+
+async def test_a_link_answer_closes_the_case_a_page_answer_in_its_name_opened(
+    client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
+) -> None:
+    lead_id = await new_lead(client, world)
+    # Anyone may type Ana's email: this detractor may not be Ana.
+    assert (await answer(client, world, email="ana@example.com", score=2)).status_code == 201
+    case = await only_case(client, admin)
+    noted = await patch_case(client, admin, case["id"], {"note": "Left a voicemail."})
+    assert noted.status_code == 200
+
+    assert (await link_answer(client, admin, lead_id, 9)).status_code == 201
+    closed = await only_case(client, admin)
+    assert closed["status"] == "resolved"
+    assert closed["resolved_at"] is not None
+    assert closed["version"] == case["version"] + 2
+    assert closed["note"].startswith("Closed without follow-up: the contact answered")
+    assert closed["note"].endswith("\n\nLeft a voicemail.")
+    assert (await list_cases(client, admin, contact_id=lead_id, status="open"))["items"] == []
+    kind, _, data = (await case_events(db))[-1]
+    assert kind == "case.resolved"
+    assert data["changes"] == ["status", "note"]
+    assert data["survey_link"] is None  # just answered: not asked again
+
+
+async def test_a_negative_link_answer_closes_the_pages_case_and_opens_its_own(
+    client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
+) -> None:
+    lead_id = await new_lead(client, world)
+    page = await answer(client, world, email="ana@example.com", score=2)
+    assert page.status_code == 201
+    link = await link_answer(client, admin, lead_id, 1)
+    assert link.status_code == 201, link.text
+
+    cases = {c["answer"]["id"]: c for c in (await list_cases(client, admin))["items"]}
+    assert cases[page.json()["id"]]["status"] == "resolved"
+    assert cases[link.json()["id"]]["status"] == "open"
+    events = await case_events(db)
+    assert [kind for kind, _, _ in events] == ["case.opened", "case.opened", "case.resolved"]
+    # Each change of the lead at a version of its own, in the order they happened.
+    versions = [version for _, version, _ in events]
+    assert versions == sorted(set(versions))

@@ -9,8 +9,9 @@ answers racing from the same respondent cannot both be stored.
 Only a signed link proves who answers. A page's answer that names a contact (by email or by a
 browser id linked to it) is taken at its word only until the contact's own link answers: a
 link's answer takes the window over from a page's, and the page's answers of that window then
-count as nobody's (they keep their place in the figures, not in the contact's). Once a link
-has answered, a page's answer naming the contact is refused until the window ends.
+count as nobody's (they keep their place in the figures, not in the contact's), and the
+cases they opened are resolved (`case_takeover`). Once a link has answered, a page's answer
+naming the contact is refused until the window ends.
 
 A negative answer of a known contact opens its follow-up case in the answer's transaction.
 Who answers is read first, on its own; only an answer that writes more than itself (a known
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.db import new_id
 from inbound.errors import Conflict, Unprocessable
+from inbound.leads.events import LOCK_LEAD
 from inbound.leads.reference import CaptureReference
 from inbound.lean_sql import LeanTransaction
 from inbound.surveys.answer_sql import (
@@ -40,6 +42,7 @@ from inbound.surveys.answer_sql import (
     WINDOW_OF,
 )
 from inbound.surveys.case_opening import OpenedCase, lock_lead, opened_case, store_case
+from inbound.surveys.case_takeover import close_taken_over_cases
 from inbound.surveys.follow_up import is_negative
 from inbound.surveys.links import LinkNotFound
 from inbound.surveys.models import AnswerSource
@@ -146,16 +149,18 @@ async def _store_with_follow_up(
 ) -> None:
     """A known contact's answer that writes more than once: a negative one opens its
     follow-up case, a link's takes the page's answers of the window it takes over off the
-    contact."""
+    contact, and closes the cases they opened."""
     now = row["answered_at"]
     window_start = now - timedelta(days=survey["window_days"])
     opened = None
+    # The lead is locked first, before the respondent's window, in the order every writer of
+    # a lead takes its locks: a negative answer opens a case, a link's answer may close one.
     if _opens_case(survey, answer):
-        # The lead is locked first, before the respondent's window, in the order every writer
-        # of a lead takes its locks.
         lead = await lock_lead(transaction, contact["id"], now)
         if lead is not None:
             opened = opened_case(survey, row, lead)
+    else:
+        await transaction.first(LOCK_LEAD, {"lead_id": contact["id"]})
     page_window = None
     if answer.source is AnswerSource.LINK:
         current = await transaction.first(CLAIM_OF, {"survey_id": survey["id"], "respondent": key})
@@ -170,6 +175,7 @@ async def _store_with_follow_up(
     if page_window is not None:
         # Only the window taken over: a window that ended, or that resolving a case freed,
         # keeps its answers the contact's.
+        await close_taken_over_cases(transaction, contact["id"], survey["id"], page_window, now)
         detach = {"contact": contact["id"], "survey": survey["id"], "since": page_window}
         await transaction.execute(DETACH_PAGE_ANSWERS, detach)
 

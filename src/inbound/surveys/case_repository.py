@@ -25,7 +25,7 @@ CASE_COLUMNS = (
     TOUCHPOINTS.c.slug.label("touchpoint_slug"), CASES.c.opened_at, CASES.c.due_at,
     CASES.c.contacted_at, CASES.c.resolved_at, CASES.c.updated_at, CASES.c.version,
 )  # fmt: skip
-_CASE_FROM = (
+CASE_FROM = (
     CASES.join(ANSWERS, ANSWERS.c.id == CASES.c.answer_id)
     .join(SURVEYS, SURVEYS.c.id == CASES.c.survey_id)
     .join(TOUCHPOINTS, TOUCHPOINTS.c.id == CASES.c.touchpoint_id)
@@ -87,7 +87,7 @@ class CaseRepository:
 
     async def get(self, case_id: uuid.UUID) -> dict[str, Any] | None:
         """One case with what it shows, if it exists."""
-        statement = select(*CASE_COLUMNS).select_from(_CASE_FROM).where(CASES.c.id == case_id)
+        statement = select(*CASE_COLUMNS).select_from(CASE_FROM).where(CASES.c.id == case_id)
         row = (await self.session.execute(statement)).mappings().one_or_none()
         return dict(row) if row else None
 
@@ -125,7 +125,7 @@ class CaseRepository:
         self, filters: CaseFilter, page: CasePage
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Cases matching every filter, the earliest due first."""
-        statement = _filtered(select(*CASE_COLUMNS).select_from(_CASE_FROM), filters)
+        statement = _filtered(select(*CASE_COLUMNS).select_from(CASE_FROM), filters)
         if page.after is not None:
             due, case_id = page.after
             statement = statement.where(
@@ -142,7 +142,7 @@ class CaseRepository:
         """A contact's cases, the latest opened first, for its timeline."""
         statement = (
             select(*CASE_COLUMNS)
-            .select_from(_CASE_FROM)
+            .select_from(CASE_FROM)
             .where(CASES.c.contact_id == contact_id)
             .order_by(CASES.c.opened_at.desc(), CASES.c.id.desc())
             .limit(limit)
