@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # The pinned dependencies first, in a layer of their own: a change to the code reuses it.
 COPY pyproject.toml constraints.txt ./
-RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" > dependencies.txt \
+# With the `redis` extra: an image is what runs as several processes, which share Redis.
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print(*p['dependencies'], *p['optional-dependencies']['redis'], sep='\n')" > dependencies.txt \
     && pip install -c constraints.txt -r dependencies.txt \
     && rm dependencies.txt
 COPY README.md ./

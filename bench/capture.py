@@ -50,7 +50,7 @@ from inbound import migrate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.db import create_sessionmaker
-from inbound.leads.capture_sql import (
+from inbound.leads.capture.statements import (
     INSERT_CAPTURE,
     INSERT_CONTACT,
     INSERT_SCORE_EVENT,

@@ -31,7 +31,7 @@ from inbound import migrate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.db import create_sessionmaker
-from inbound.leads.settings import ScoringSettings
+from inbound.leads.qualification.settings import ScoringSettings
 
 TARGET_MS = 100.0
 HALF_LIFE_SECONDS = ScoringSettings().half_life_days * 86400

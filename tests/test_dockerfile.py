@@ -61,6 +61,10 @@ class TestImage:
         package = index_of(found, "RUN", r"pip install --no-deps \.")
         assert package > index_of(found, "COPY", r"^src\b")
 
+    def test_the_image_installs_the_redis_extra_its_processes_share(self) -> None:
+        layer = instructions()[index_of(instructions(), "RUN", r"pip install")][1]
+        assert "['optional-dependencies']['redis']" in layer
+
     def test_the_healthcheck_reads_the_port_from_the_environment(self) -> None:
         command = " ".join(healthcheck_command())
         assert "INBOUND_PORT" in command

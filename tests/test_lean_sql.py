@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from inbound.db import create_engine
-from inbound.leads.capture_sql import INSERT_STAGE_CHANGE
+from inbound.leads.capture.statements import INSERT_STAGE_CHANGE
 from inbound.leads.repository import (
     SETTINGS,
     STAGE_CHANGES,  # noqa: F401  (the table the test writes)

@@ -27,18 +27,18 @@ from inbound.crm.controller import CrmController, HubSpotWebhookController
 from inbound.db import bind_of, create_engine, create_sessionmaker, provide_db_session
 from inbound.errors import EXCEPTION_HANDLERS
 from inbound.health import HealthController
-from inbound.leads.capture_controller import CaptureController, CaptureLimits
+from inbound.leads.capture.controller import CaptureController, CaptureLimits
+from inbound.leads.capture.forms import AssetFormController
+from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.controller import LeadController, LeadSettingsController
-from inbound.leads.form_controller import AssetFormController
-from inbound.leads.reference import CaptureReference
-from inbound.leads.remap import remap_forever, settle_seconds
-from inbound.leads.sales_controller import SalesController
+from inbound.leads.qualification.remap import remap_forever, settle_seconds
+from inbound.leads.sales.controller import SalesController
 from inbound.observability import configure_logging, request_context_middleware
 from inbound.personas.controller import PersonaController
 from inbound.privacy.controller import ErasureController
 from inbound.proxies import trusted_proxies
 from inbound.query_params import refuse_unknown_query_parameters
-from inbound.ratelimit import RateLimiter, parse_limit, shared_redis
+from inbound.ratelimit import RateLimiter, parse_limit
 from inbound.reports.controller import ReportController
 from inbound.reports.dashboard import DashboardController
 from inbound.reports.journey_controller import JourneyReportController
@@ -233,7 +233,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ):
         app.asgi_handler = wrap(app.asgi_handler)
     reference = CaptureReference(
-        lambda: app.state.sessionmaker, settings.cache_seconds, shared_redis(settings.redis_url)
+        lambda: app.state.sessionmaker, settings.cache_seconds, settings.redis_url
     )
     app.state.capture_reference = reference
     # The app's own sessionmaker at each write, which tests may have replaced.

@@ -27,7 +27,7 @@ from inbound.crm.sync import CrmSync
 from inbound.db import create_engine, create_sessionmaker, utcnow
 from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
 from inbound.leads.models import RemapRun
-from inbound.leads.remap import remap_forever, remap_if_changed, settle_seconds
+from inbound.leads.qualification.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability
 from inbound.tracking.evaluation.command import evaluate_command
 from inbound.tracking.nbc.signals import Refreshed, refresh_signals

@@ -281,6 +281,12 @@ class Settings(BaseSettings):
         parts = urlsplit(value.strip())
         if parts.scheme not in ("redis", "rediss") or not parts.hostname:
             raise ValueError("not a Redis URL; use redis://HOST:PORT/DB (or rediss:// for TLS)")
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "needs the Redis client, an optional extra: pip install 'inbound[redis]'"
+            ) from None
         return value.strip()
 
     @field_validator("hubspot_url", "hubspot_webhook_url")

@@ -8,7 +8,6 @@ import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio import Redis
 
 logger = structlog.get_logger(__name__)
 
@@ -74,14 +73,6 @@ class RateLimiter:
     async def reset(self) -> None:
         """Forget every counter (for tests and operators)."""
         await self.storage.reset()
-
-
-def shared_redis(redis_url: str | None) -> Redis | None:
-    """A client for what processes share besides rate limits; None without a URL."""
-    if not redis_url:
-        return None
-    # Short timeouts, as for the limits: a slow Redis must not hold up a visitor's form.
-    return Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
 
 
 def parse_limit(text: str) -> RateLimitItem:

@@ -7,6 +7,9 @@ for the version on every capture or answer cost about 0.12 ms of processor time 
 trip each. While the process is not subscribed (starting up, Redis down or lost), it asks
 for the version on each request instead, as a fallback; when that fails too, the cache's own
 time bounds how stale a value can be.
+
+Only a deployment of several processes needs Redis (`pip install 'inbound[redis]'`): this
+module is imported when `INBOUND_REDIS_URL` is set.
 """
 
 import asyncio
@@ -33,6 +36,13 @@ class LinkSilent(ConnectionError):
 
 class SharedVersion:
     """Calls ``on_change`` whenever another process changed the values behind ``key``."""
+
+    @classmethod
+    def from_url(cls, redis_url: str, key: str, on_change: Callable[[], None]) -> "SharedVersion":
+        """Follow the version kept in the Redis at ``redis_url``."""
+        # Short timeouts, as for the rate limits: a slow Redis must not hold up a visitor's form.
+        redis = Redis.from_url(redis_url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        return cls(redis, key, on_change)
 
     def __init__(self, redis: Redis, key: str, on_change: Callable[[], None]) -> None:
         self.redis = redis

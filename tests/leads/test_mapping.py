@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from inbound.content.service import AssetRelevance
-from inbound.leads.evaluation import MANUAL, LeadSettings, evaluate
-from inbound.leads.mapping import PersonaMatch, Profile, map_persona
-from inbound.leads.settings import MappingSettings, ScoringSettings
+from inbound.leads.qualification.evaluation import MANUAL, LeadSettings, evaluate
+from inbound.leads.qualification.mapping import PersonaMatch, Profile, map_persona
+from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.personas.service import MatchablePersona
 
 DEFAULTS = MappingSettings()

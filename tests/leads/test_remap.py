@@ -16,7 +16,7 @@ from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.leads.models import RemapRun
-from inbound.leads.remap import ADVISORY_LOCK, remap_if_changed
+from inbound.leads.qualification.remap import ADVISORY_LOCK, remap_if_changed
 from inbound.leads.repository import CONTACTS, LeadRepository
 from tests.conftest import Headers
 from tests.leads.helpers import (

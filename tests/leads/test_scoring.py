@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from inbound.leads.scoring import (
+from inbound.leads.qualification.scoring import (
     PROFILE_FIELDS,
     completeness,
     decayed,
@@ -14,7 +14,7 @@ from inbound.leads.scoring import (
     is_mql,
     points_for,
 )
-from inbound.leads.settings import (
+from inbound.leads.qualification.settings import (
     Activities,
     ActivityPoints,
     GradeThresholds,

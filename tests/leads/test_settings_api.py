@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from inbound.auth.scopes import Scope
-from inbound.leads.settings import MappingSettings, ScoringSettings
+from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import (
     SETTINGS,

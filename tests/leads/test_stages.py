@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from inbound.leads.evaluation import LeadSettings
 from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.settings import MappingSettings, MqlThresholds, ScoringSettings
+from inbound.leads.qualification.evaluation import LeadSettings
+from inbound.leads.qualification.settings import MappingSettings, MqlThresholds, ScoringSettings
 from inbound.leads.stages import (
     STAGES,
     LifecycleStage,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from inbound.config import Settings
 from inbound.db import utcnow
-from inbound.leads.reference import CaptureReference
+from inbound.leads.capture.reference import CaptureReference
 from inbound.surveys.answering import Answer, Respondent, record_answer
 from inbound.surveys.models import AnswerSource
 from inbound.surveys.reference import survey_to_answer

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from inbound.db import new_id, table_of, utcnow
+from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.models import LeadEvent
-from inbound.leads.reference import CaptureReference
 from inbound.surveys.answering import Answer, Respondent, record_answer
 from inbound.surveys.follow_up import is_negative
 from inbound.surveys.models import AnswerSource, FeedbackCase

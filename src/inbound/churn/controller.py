@@ -17,7 +17,7 @@ from inbound.churn.service import AtRiskFilter, at_risk_page, lead_risk
 from inbound.db import utcnow
 from inbound.errors import problems
 from inbound.field_messages import describe_pattern
-from inbound.leads.listing import NO_PERSONA, UNOWNED
+from inbound.leads.sales.listing import NO_PERSONA, UNOWNED
 from inbound.pagination import DEFAULT_LIMIT, LimitParam
 from inbound.personas.service import filtered_persona_id
 from inbound.schemas import NO_NUL

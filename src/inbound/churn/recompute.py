@@ -28,8 +28,8 @@ from inbound.db import (
     utcnow,
 )
 from inbound.leads.events import LeadEventType, summary
+from inbound.leads.qualification.scoring import decayed
 from inbound.leads.repository import CONTACTS, LEAD_EVENTS
-from inbound.leads.scoring import decayed
 
 RISKS = table_of(ContactRisk)
 BATCH = 2000

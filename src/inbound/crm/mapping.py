@@ -14,7 +14,7 @@ Ours are always sent: nobody edits them in HubSpot.
 from collections.abc import Mapping
 from typing import Any
 
-from inbound.leads.settings import GRADES
+from inbound.leads.qualification.settings import GRADES
 from inbound.leads.stages import STAGES, LifecycleStage
 
 # Raise it whenever PROPERTIES changes: the sync then brings HubSpot's definitions up to date.

@@ -19,7 +19,7 @@ from inbound.db import create_sessionmaker, utcnow
 from inbound.demo.catalog import ASSETS, PERSONAS, asset_url
 from inbound.demo.feedback import answered_contacts, create_surveys, feedback
 from inbound.demo.history import Catalog, History
-from inbound.leads.remap import remap_if_changed
+from inbound.leads.qualification.remap import remap_if_changed
 from inbound.leads.repository import CAPTURES, CONTACTS, SCORE_EVENTS, STAGE_CHANGES
 from inbound.personas.schemas import PersonaCreate
 from inbound.personas.service import PersonaService

@@ -14,6 +14,8 @@ from inbound.auth.principal import Principal, requires
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.errors import problems
+from inbound.leads.qualification.scoring import decayed
+from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.leads.schemas import (
     ConsentRead,
     FirstTouchRead,
@@ -23,7 +25,6 @@ from inbound.leads.schemas import (
     StageMoveRequest,
     TimelineEntry,
 )
-from inbound.leads.scoring import decayed
 from inbound.leads.service import (
     MAPPING,
     SCORING,
@@ -33,7 +34,6 @@ from inbound.leads.service import (
     LeadView,
     Precondition,
 )
-from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.surveys.case_schemas import CaseRead

@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from inbound.db import new_id
-from inbound.leads.evaluation import LeadSettings
-from inbound.leads.scoring import decayed, is_mql
+from inbound.leads.qualification.evaluation import LeadSettings
+from inbound.leads.qualification.scoring import decayed, is_mql
 from inbound.leads.stages import LifecycleStage, StageCause, plan_move
 
 

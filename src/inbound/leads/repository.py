@@ -40,7 +40,7 @@ LEAD_EVENTS = table_of(LeadEvent)
 class LeadRepository(Repository[Contact]):
     """Contacts, captures, stage changes and score events, for the team's API and re-mapping.
 
-    Captures write through their own lean statements (`capture_sql`).
+    Captures write through their own lean statements (`capture.statements`).
     """
 
     model = Contact

@@ -14,7 +14,7 @@ from pydantic import (
 )
 
 from inbound.field_messages import describe_pattern
-from inbound.leads.settings import Grade
+from inbound.leads.qualification.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.schemas import (
     JSON_INTEGER,

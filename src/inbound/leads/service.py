@@ -11,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.content.service import AssetService
 from inbound.db import utcnow
 from inbound.errors import Conflict, NotFound, Unprocessable
-from inbound.leads.evaluation import MANUAL, LeadSettings, evaluate
 from inbound.leads.events import CRM_ORIGIN, lead_events
 from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.models import Capture, LeadNote, LeadSetting, ScoreEvent, StageChange
+from inbound.leads.qualification.evaluation import MANUAL, LeadSettings, evaluate
+from inbound.leads.qualification.scoring import decayed
+from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.leads.repository import LeadRepository, NoteRepository
-from inbound.leads.scoring import decayed
-from inbound.leads.settings import MappingSettings, ScoringSettings
 from inbound.leads.stages import LifecycleStage, StageCause, is_regression
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona

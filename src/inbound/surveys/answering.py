@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from inbound.db import new_id
 from inbound.errors import Conflict, Unprocessable
+from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.events import LOCK_LEAD
-from inbound.leads.reference import CaptureReference
 from inbound.lean_sql import LeanTransaction
 from inbound.surveys.answer_sql import (
     CLAIM_AND_INSERT,

@@ -1,9 +1,10 @@
 """The survey an answer names, kept in memory for a few seconds like a capture's site and asset.
 
 Every answer reads its survey's scale, window and archived flag, which change a few times a
-year. Each process keeps them for `INBOUND_CACHE_SECONDS` (`inbound.leads.reference`): a change
-through this process's API (archiving, a new window) counts at once here, and, with
-`INBOUND_REDIS_URL` set, at once in every process; without Redis, within the cache time.
+year. Each process keeps them for `INBOUND_CACHE_SECONDS` (`inbound.leads.capture.reference`):
+a change through this process's API (archiving, a new window) counts at once here, and, with
+`INBOUND_REDIS_URL` set, in every process as soon as it hears; without Redis, within the cache
+time.
 """
 
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.leads.reference import CaptureReference
+from inbound.leads.capture.reference import CaptureReference
 from inbound.schemas import parse_ref
 from inbound.surveys.answer_sql import SURVEY_COLUMNS, SURVEY_FROM, SURVEYS
 

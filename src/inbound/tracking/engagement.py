@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.db import new_id, table_of
-from inbound.leads.evaluation import LeadSettings
 from inbound.leads.events import INSERT_LEAD_EVENT, lead_events
 from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import Contact, ScoreEvent, StageChange
-from inbound.leads.scoring import decayed, points_for
+from inbound.leads.qualification.evaluation import LeadSettings
+from inbound.leads.qualification.scoring import decayed, points_for
 
 CONTACTS = table_of(Contact)
 SCORE_EVENTS = table_of(ScoreEvent)

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from inbound.db import table_of, utcnow
-from inbound.leads.evaluation import LeadSettings
+from inbound.leads.qualification.evaluation import LeadSettings
 from inbound.leads.service import LeadSettingsService
 from inbound.tracking.engagement import (
     CONTACTS,

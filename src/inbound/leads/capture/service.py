@@ -17,7 +17,9 @@ from inbound.content.models import AssetKind
 from inbound.content.service import AssetRelevance, CaptureTarget
 from inbound.db import new_id, utcnow
 from inbound.errors import FieldError, Unprocessable, is_foreign_key_violation
-from inbound.leads.capture_sql import (
+from inbound.leads.capture.idempotency import IdempotencyKey
+from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.statements import (
     CLAIM_IDEMPOTENCY_KEY,
     CONTACT_COLUMNS,
     INSERT_CAPTURE,
@@ -31,14 +33,12 @@ from inbound.leads.capture_sql import (
     UPDATE_CONTACT,
 )
 from inbound.leads.custom_fields import CustomFieldLimits
-from inbound.leads.evaluation import LeadSettings, evaluate
 from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
-from inbound.leads.idempotency import IdempotencyKey
-from inbound.leads.inputs import MappingInputs
 from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.reference import CaptureReference
+from inbound.leads.qualification.evaluation import LeadSettings, evaluate
+from inbound.leads.qualification.inputs import MappingInputs
+from inbound.leads.qualification.scoring import decayed, points_for
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate
-from inbound.leads.scoring import decayed, points_for
 from inbound.leads.stages import LifecycleStage, StageCause
 from inbound.lean_sql import LeanTransaction
 from inbound.personas.service import MatchablePersona

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import AssetRelevance, AssetService
-from inbound.leads.evaluation import LeadSettings
+from inbound.leads.qualification.evaluation import LeadSettings
 from inbound.leads.service import LeadSettingsService
 from inbound.personas.service import MatchablePersona, PersonaService
 

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from inbound.leads.settings import GRADES, ActivityPoints, Grade, ScoringSettings
+from inbound.leads.qualification.settings import GRADES, ActivityPoints, Grade, ScoringSettings
 
 PROFILE_FIELDS = (
     "first_name", "last_name", "company", "job_title", "phone", "country", "industry",

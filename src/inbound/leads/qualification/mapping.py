@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inbound.content.service import AssetRelevance
-from inbound.leads.settings import MappingSettings
+from inbound.leads.qualification.settings import MappingSettings
 from inbound.personas.service import MatchablePersona
 
 MAX_RELEVANCE = 3

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, StringConstraints
 
+from inbound.leads.qualification.settings import Grade
 from inbound.leads.schemas import ConsentRead, FirstTouchRead
 from inbound.leads.service import LeadStatus
-from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.schemas import NOT_BLANK, RequestSchema, ResponseSchema
 

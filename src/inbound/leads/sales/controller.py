@@ -26,8 +26,9 @@ from inbound.leads.controller import (
     provide_lead_service,
     provide_settings_service,
 )
-from inbound.leads.export import CSV, csv_header, csv_rows
-from inbound.leads.listing import (
+from inbound.leads.qualification.settings import Grade
+from inbound.leads.sales.export import CSV, csv_header, csv_rows
+from inbound.leads.sales.listing import (
     NO_PERSONA,
     QUALIFIED,
     QUALIFIED_STAGES,
@@ -37,7 +38,7 @@ from inbound.leads.listing import (
     LeadSort,
     list_leads,
 )
-from inbound.leads.sales_schemas import (
+from inbound.leads.sales.schemas import (
     ClaimRequest,
     LeadList,
     LeadListItem,
@@ -48,7 +49,6 @@ from inbound.leads.sales_schemas import (
 )
 from inbound.leads.schemas import LeadRead
 from inbound.leads.service import LeadService, LeadSettingsService
-from inbound.leads.settings import Grade
 from inbound.leads.stages import LifecycleStage
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id

@@ -18,13 +18,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.db import utcnow
-from inbound.leads.evaluation import evaluate
 from inbound.leads.events import lead_events
-from inbound.leads.inputs import MappingInputs, load_inputs
 from inbound.leads.lifecycle import promote_if_qualified
 from inbound.leads.models import RemapRun
+from inbound.leads.qualification.evaluation import evaluate
+from inbound.leads.qualification.inputs import MappingInputs, load_inputs
+from inbound.leads.qualification.scoring import decayed
 from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
-from inbound.leads.scoring import decayed
 from inbound.outage import OutageWatch, schema_missing, unavailability
 
 logger = structlog.get_logger(__name__)

@@ -1,6 +1,6 @@
 """The sales team's list of leads: filters, sorts and keyset cursors, read in lean SQL.
 
-In `updated` order (the default) the list is also a change feed: see `inbound.leads.feed` for
+In `updated` order (the default) the list is also a change feed: see `inbound.leads.sales.feed` for
 which changes a page may show. A reader that keeps the poll cursor sees every change once, and
 none twice.
 """
@@ -37,7 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbound.content.models import ContentAsset
 from inbound.db import seconds_between, table_of
 from inbound.errors import BadRequest
-from inbound.leads.feed import (
+from inbound.leads.repository import CAPTURES, CONTACTS
+from inbound.leads.sales.feed import (
     MAX_RUNNING,
     Committed,
     Shown,
@@ -49,7 +50,6 @@ from inbound.leads.feed import (
     plain_rows,
     read_snapshot,
 )
-from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.models import Persona
 

@@ -11,20 +11,21 @@ Redis, or while it is down, another process's writes reach a process within the 
 
 import time
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cachetools import TTLCache
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.auth.keys import hash_key
 from inbound.content.forms import FormDefinitionRead
 from inbound.content.service import AssetService, CaptureTarget
-from inbound.leads.inputs import MappingInputs, load_inputs
+from inbound.leads.qualification.inputs import MappingInputs, load_inputs
 from inbound.schemas import parse_ref
-from inbound.shared_version import SharedVersion
 from inbound.sites.service import SiteKey, SiteService
 from inbound.tracking.assets import AssetIndex, load_asset_index
+
+if TYPE_CHECKING:
+    from inbound.shared_version import SharedVersion
 
 T = TypeVar("T")
 
@@ -47,13 +48,18 @@ class CaptureReference:
         self,
         sessionmaker: Callable[[], async_sessionmaker[AsyncSession]],
         seconds: float,
-        redis: Redis | None = None,
+        redis_url: str | None = None,
     ) -> None:
-        """``sessionmaker`` gives the app's sessionmaker, which tests may replace; ``redis``
-        shares the version of the cached values between processes."""
+        """``sessionmaker`` gives the app's sessionmaker, which tests may replace; the Redis
+        at ``redis_url`` shares the version of the cached values between processes."""
         self.sessionmaker = sessionmaker
         self.seconds = seconds
-        self.shared = None if redis is None else SharedVersion(redis, VERSION_KEY, self._clear)
+        self.shared: SharedVersion | None = None
+        if redis_url:
+            # Imported only here: Redis is an optional extra, for several processes.
+            from inbound import shared_version
+
+            self.shared = shared_version.SharedVersion.from_url(redis_url, VERSION_KEY, self._clear)
         # Bumped by every clear: a load that began before it must not store what it read.
         self._generation = 0
         self._cache: TTLCache[Hashable, Any] = TTLCache(

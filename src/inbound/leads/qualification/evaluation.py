@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from inbound.content.service import AssetRelevance
-from inbound.leads.mapping import Profile, map_persona
-from inbound.leads.scoring import fit, grade
-from inbound.leads.settings import MappingSettings, ScoringSettings
+from inbound.leads.qualification.mapping import Profile, map_persona
+from inbound.leads.qualification.scoring import fit, grade
+from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.personas.service import MatchablePersona
 
 MANUAL = "manual"

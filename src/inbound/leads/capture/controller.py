@@ -43,13 +43,13 @@ from inbound.errors import (
     problems,
 )
 from inbound.form_values import form_integer
-from inbound.leads.capture import CaptureService, CaptureSource
-from inbound.leads.capture_client import ip_prefix, rate_bucket, readable_header
+from inbound.leads.capture.client import ip_prefix, rate_bucket, readable_header
+from inbound.leads.capture.idempotency import IDEMPOTENCY_KEY, idempotency_key
+from inbound.leads.capture.redirects import Redirect, checked_redirect
+from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.referer import from_referer
+from inbound.leads.capture.service import CaptureService, CaptureSource
 from inbound.leads.custom_fields import CustomFieldLimits
-from inbound.leads.idempotency import IDEMPOTENCY_KEY, idempotency_key
-from inbound.leads.redirects import Redirect, checked_redirect
-from inbound.leads.reference import CaptureReference
-from inbound.leads.referer import from_referer
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
