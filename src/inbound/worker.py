@@ -18,6 +18,7 @@ from datetime import timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from inbound.backoff import Backoff
 from inbound.churn.recompute import Recomputed, recompute_risks
 from inbound.config import Settings
 from inbound.crm import queue as crm_queue
@@ -59,8 +60,9 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.policy = delivery.RetryPolicy(
-            base_seconds=self.settings.webhook_retry_base_seconds,
-            max_seconds=self.settings.webhook_retry_max_seconds,
+            Backoff(
+                self.settings.webhook_retry_base_seconds, self.settings.webhook_retry_max_seconds
+            ),
             give_up_after=timedelta(hours=self.settings.webhook_give_up_hours),
         )
         settings = self.settings

@@ -38,6 +38,7 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from inbound.backoff import Backoff
 from inbound.config import Settings
 from inbound.crm import queue
 from inbound.crm.hubspot import NO_ANSWER, Answer, HubSpot
@@ -273,11 +274,9 @@ class CrmSync:
         return found
 
     def _wait(self, failures: int) -> timedelta:
-        """The backoff after ``failures`` earlier failures: a random point in the upper half of
-        the doubled wait, so that what failed together spreads out."""
-        settings = self.settings
-        ceiling = min(settings.crm_retry_max_seconds, settings.crm_retry_base_seconds * 2**failures)
-        return timedelta(seconds=self.rng.uniform(ceiling / 2, ceiling))
+        """The backoff after ``failures`` earlier failures."""
+        backoff = Backoff(self.settings.crm_retry_base_seconds, self.settings.crm_retry_max_seconds)
+        return backoff.wait(failures + 1, self.rng)
 
     async def _ensure_state_row(self, connection: AsyncConnection) -> None:
         await connection.execute(

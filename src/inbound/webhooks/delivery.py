@@ -22,6 +22,7 @@ from sqlalchemy import and_, bindparam, exists, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from standardwebhooks.webhooks import Webhook
 
+from inbound.backoff import Backoff
 from inbound.db import new_id, table_of, utcnow
 from inbound.leads.events import lead_sequence
 from inbound.leads.repository import LEAD_EVENTS
@@ -48,17 +49,10 @@ USER_AGENT = "inbound-webhooks/1"
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Exponential backoff with jitter, until the delivery's deadline."""
+    """Retries with the shared backoff, until the delivery's deadline."""
 
-    base_seconds: float
-    max_seconds: float
+    backoff: Backoff
     give_up_after: timedelta
-
-    def wait(self, failures: int, rng: random.Random) -> timedelta:
-        """The pause after the ``failures``-th failure: a random point in the upper half of
-        the doubled wait, so that deliveries failing together spread out."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** (failures - 1))
-        return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +318,7 @@ async def record(
         if outcome.delivered:
             change.update(status=SUCCEEDED, finished_at=now)
         else:
-            retry_at = now + policy.wait(failures, rng)
+            retry_at = now + policy.backoff.wait(failures, rng)
             if retry_at > due.give_up_at:
                 change.update(status=DEAD, finished_at=now)
             else:
