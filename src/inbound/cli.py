@@ -22,10 +22,10 @@ from inbound.auth.schemas import ApiKeyCreate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.config import Settings, SettingsError, get_settings
-from inbound.crm.emulator import Emulator, Faults, RateLimit, Webhooks
 from inbound.crm.sync import CrmSync
 from inbound.db import create_engine, create_sessionmaker, utcnow
 from inbound.demo import DatabaseNotEmpty, DemoSummary, fill_demo
+from inbound.hubspot_emulator import Emulator, Faults, RateLimit, Webhooks
 from inbound.leads.models import RemapRun
 from inbound.leads.qualification.remap import remap_forever, remap_if_changed, settle_seconds
 from inbound.outage import DatabaseUnavailable, unavailability

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.config import Settings
-from inbound.crm.emulator import Emulator, Faults, RateLimit
+from inbound.hubspot_emulator import Emulator, Faults, RateLimit
 from inbound.worker import Worker
 
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbound.crm.emulator import Emulator
+from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
 from tests.leads.helpers import World, capture
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from inbound.crm.emulator import Emulator
+from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, post_events, synced_lead

@@ -1,7 +1,9 @@
 """The HubSpot emulator answers the real `hubspot-api-client` as HubSpot would: limits, error
 bodies, search, reads, GDPR deletes and the faults tests switch on."""
 
+import ast
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +12,8 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import ApiException, PublicGdprDeleteInput
 from urllib3.util.retry import Retry
 
-from inbound.crm.emulator import Emulator
+from inbound import hubspot_emulator
+from inbound.hubspot_emulator import Emulator
 
 
 @pytest.fixture
@@ -140,3 +143,18 @@ def test_faults_come_as_switched_on(client: Any, portal: Emulator) -> None:
     # No answer at all: urllib3's error, not one of HubSpot's.
     with pytest.raises(urllib3.exceptions.HTTPError):
         upsert(client, "b@example.com")
+
+
+def test_the_emulator_imports_nothing_of_the_service() -> None:
+    """It stands in for HubSpot: a fault in our code must not change what it answers."""
+    package = Path(hubspot_emulator.__file__).parent
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = (
+                [node.module or ""] if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                else []
+            )  # fmt: skip
+            for name in names:
+                if name == "inbound" or name.startswith("inbound."):
+                    assert name.startswith("inbound.hubspot_emulator"), f"{module.name}: {name}"

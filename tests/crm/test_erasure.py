@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbound.crm.emulator import Emulator
+from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, our_contacts

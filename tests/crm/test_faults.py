@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbound.crm.emulator import Emulator
 from inbound.crm.queue import QUEUE
 from inbound.demo.load import load_history
+from inbound.hubspot_emulator import Emulator
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, our_contacts
 from tests.leads.helpers import make_world

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from inbound.crm.emulator import Emulator
+from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
 from tests.conftest import Headers
 from tests.crm.helpers import WEBHOOK, WEBHOOK_URL, change, post_events, synced_lead

@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.config import Settings
-from inbound.crm.emulator import Emulator
 from inbound.crm.mapping import PROPERTIES
 from inbound.demo.load import load_history
+from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, our_contacts

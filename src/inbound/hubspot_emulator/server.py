@@ -37,8 +37,8 @@ import httpx
 import msgspec
 from hubspot.utils.signature import Signature
 
-from inbound.crm.emulator.limits import Faults, RateLimit
-from inbound.crm.emulator.store import Portal, PortalError, iso
+from inbound.hubspot_emulator.limits import Faults, RateLimit
+from inbound.hubspot_emulator.store import Portal, PortalError, iso
 
 Handler = Callable[["Emulator", dict[str, str], dict[str, list[str]], Any], tuple[int, Any]]
 WATCHED = frozenset({"lifecyclestage", "hubspot_owner_id", "hs_lead_status"})
