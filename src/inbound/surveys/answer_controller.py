@@ -26,9 +26,9 @@ from inbound.db import bind_of, new_id, utcnow
 from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
 from inbound.form_values import form_integer
 from inbound.leads.capture.client import rate_bucket
-from inbound.leads.capture.controller import capture_cors, check_site_origin, site_key_of
 from inbound.leads.capture.redirects import Redirect, checked_redirect
 from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_of
 from inbound.leads.sales.controller import RFC3339
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.query_params import refuse_unknown_query_parameters

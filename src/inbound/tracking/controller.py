@@ -28,8 +28,8 @@ from inbound.errors import (
     problems,
 )
 from inbound.leads.capture.client import rate_bucket
-from inbound.leads.capture.controller import capture_cors, check_site_origin, site_key_for
 from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_for
 from inbound.ratelimit import RateLimiter
 from inbound.sites.service import SiteKey
 from inbound.tracking.ingest import (

@@ -1,8 +1,8 @@
 """`/api/v1/captures`: the public endpoint a site's lead forms post to.
 
 It answers browsers directly, so it does its own authentication (a site's public key, from
-the `Authorization` header or a `_key` form field), CORS against the site's origins, rate
-limits and spam checks, before the capture itself.
+the `Authorization` header or a `_key` form field), CORS against the site's origins (both in
+`site_access`), rate limits and spam checks, before the capture itself.
 """
 
 import uuid
@@ -16,29 +16,16 @@ from limits import RateLimitItem
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.types import (
-    ASGIApp,
-    HTTPResponseBodyEvent,
-    HTTPResponseStartEvent,
-    Message,
-    Receive,
-    Scope,
-    Send,
-)
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import authenticate, bearer_token, requires
+from inbound.auth.principal import authenticate, requires
 from inbound.auth.scopes import Scope as KeyScope
-from inbound.auth.scopes import effective_scopes
 from inbound.contract import document_request_body, document_request_header, document_response
 from inbound.db import bind_of, new_id
 from inbound.errors import (
-    PROBLEM_JSON,
     BadRequest,
-    Forbidden,
     TooManyRequests,
-    Unauthorized,
     UnsupportedMediaType,
     problems,
 )
@@ -49,6 +36,7 @@ from inbound.leads.capture.redirects import Redirect, checked_redirect
 from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.capture.referer import from_referer
 from inbound.leads.capture.service import CaptureService, CaptureSource
+from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_of
 from inbound.leads.custom_fields import CustomFieldLimits
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
@@ -66,7 +54,6 @@ FORM_BOOLEANS = {"on": True, "true": True, "1": True, "yes": True,
 FORM_INTEGERS = {"company_size"}
 # A site whose pages keep no id on the device: its captures link no visitor id.
 COOKIELESS = "cookieless"
-EXPOSED_HEADERS = "Location, Retry-After, Idempotent-Replayed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +64,6 @@ class CaptureLimits:
     per_key: RateLimitItem
 
 
-FOREIGN_ORIGIN_PROBLEM = msgspec.json.encode(
-    {
-        "type": "urn:inbound:problem:origin-not-allowed",
-        "title": "Forbidden",
-        "status": 403,
-        "detail": "this origin belongs to no site",
-    }
-)
-
-
 # The names a capture takes, as posted: a form's other names are custom fields.
 CAPTURE_FIELD_NAMES = frozenset(
     field.alias or name for name, field in CaptureCreate.model_fields.items()
@@ -95,10 +72,6 @@ CAPTURE_FIELD_NAMES = frozenset(
 
 class InvalidCapture(BadRequest):
     problem = "validation"
-
-
-class ForeignOrigin(Forbidden):
-    problem = "origin-not-allowed"
 
 
 class CaptureController(Controller):
@@ -263,42 +236,6 @@ def _form_value(name: str, value: str) -> Any:
     return value if number is None else number
 
 
-async def site_key_of(
-    reference: CaptureReference, request: Request[Any, Any, Any], posted: dict[str, Any]
-) -> SiteKey:
-    plain = bearer_token(request.headers.get("authorization"))
-    if plain is None:
-        field = posted.get("_key")
-        plain = field.strip() if isinstance(field, str) and 0 < len(field) <= 200 else None
-    return await site_key_for(
-        reference, plain, "send the site's public key as `Authorization: Bearer KEY` or `_key`"
-    )
-
-
-async def site_key_for(reference: CaptureReference, plain: str | None, missing: str) -> SiteKey:
-    """The live site key ``plain`` is, with the `ingest` scope; ``missing`` says where to send
-    one when there is none."""
-    if plain is None:
-        raise Unauthorized(missing)
-    site_key = await reference.site_key(plain)
-    if site_key is None:
-        raise Unauthorized("unknown or revoked key, or not a site's key")
-    if KeyScope.INGEST not in effective_scopes(site_key.scopes):
-        raise Forbidden("this key lacks the `ingest` scope")
-    return site_key
-
-
-def check_site_origin(request: Request[Any, Any, Any], site_key: SiteKey) -> None:
-    """A browser names the page's origin; it must be one of the site's."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return
-    if not origin.isascii():  # an origin is ASCII: these bytes name no site's
-        raise ForeignOrigin("the Origin header is not an origin", field="Origin")
-    if origin.lower() not in site_key.allowed_origins:
-        raise ForeignOrigin(f"origin {origin!r} is not one of this site's origins", field="Origin")
-
-
 def _answer(
     accepted: CaptureAccepted, redirect: Redirect | None, *, replayed: bool = False
 ) -> Response[CaptureAccepted]:
@@ -331,76 +268,6 @@ async def _pretend_accepted(
         delivery_url=target.delivery_url if target else None,
     )
     return _answer(fake, redirect)
-
-
-async def known_origin(state: Any, origin: str) -> bool:
-    """True when some site allows ``origin``."""
-    reference: CaptureReference = state.capture_reference
-    return origin.lower() in await reference.origins()
-
-
-def capture_cors(app: ASGIApp) -> ASGIApp:
-    """Let the page that posted read our answer, when its origin belongs to some site.
-
-    Whether the origin belongs to *this* key's site is the handler's check (403 when not);
-    answering that refusal readably is what lets a form show a clear error.
-    """
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        origin = _ascii_origin(scope)
-        known = origin is not None and await known_origin(scope["app"].state, origin)
-        if scope.get("method") == "OPTIONS":
-            # Answered here: Litestar's own OPTIONS handler would take the route's place.
-            await _preflight(send, origin if known else None)
-            return
-        if not known or origin is None:
-            await app(scope, receive, send)
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"access-control-allow-origin", origin.encode()),
-                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-                    (b"vary", b"Origin"),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await app(scope, receive, send_with_cors)
-
-    return middleware
-
-
-def _ascii_origin(scope: Scope) -> str | None:
-    """The `Origin` header; None when absent or not ASCII, which no site's origin is."""
-    raw = next((value for name, value in scope["headers"] if name == b"origin"), None)
-    return raw.decode() if raw is not None and raw.isascii() else None
-
-
-async def _preflight(send: Send, origin: str | None) -> None:
-    """Let a browser post from any origin some site allows; the key decides the rest."""
-    if origin is None:
-        status, body = 403, FOREIGN_ORIGIN_PROBLEM
-        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"vary", b"Origin")]
-    else:
-        status, body = 204, b""
-        headers = [
-            (b"access-control-allow-origin", origin.encode()),
-            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-            (b"access-control-allow-headers", b"Authorization, Content-Type, Idempotency-Key"),
-            (b"access-control-max-age", b"600"),
-            (b"vary", b"Origin"),
-        ]
-    start: HTTPResponseStartEvent = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": headers,
-    }
-    await send(start)
-    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
-    await send(end)
 
 
 CaptureController.middleware = [capture_cors]

@@ -11,8 +11,8 @@ from litestar.params import Parameter
 
 from inbound.content.forms import FormDefinitionRead, definition_etag
 from inbound.errors import NotFound, problems
-from inbound.leads.capture.controller import capture_cors, check_site_origin, site_key_of
 from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_of
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.responses import documented_header
 from inbound.schemas import NO_NUL

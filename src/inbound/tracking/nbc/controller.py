@@ -15,8 +15,8 @@ from inbound.auth.principal import bearer_token, principal_for, requires
 from inbound.auth.scopes import Scope
 from inbound.db import bind_of, utcnow
 from inbound.errors import BadRequest, FieldError, Forbidden, Unauthorized, problems
-from inbound.leads.capture.controller import capture_cors, check_site_origin, site_key_for
 from inbound.leads.capture.reference import CaptureReference
+from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_for
 from inbound.leads.schemas import VISITOR_ID
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.query_params import refuse_unknown_query_parameters
