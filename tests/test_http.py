@@ -11,15 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.app import create_app
 from inbound.config import Settings
 from tests.conftest import Headers, http_client
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, object] = response.json()
-    assert body["status"] == status
-    assert body["title"]
-    return body
+from tests.problems import assert_problem
 
 
 class TestBadBodies:
@@ -55,14 +47,14 @@ class TestBadBodies:
             "/api/v1/personas", json={"name": "x", "priority": "5"}, headers=editor
         )
         body = assert_problem(response, 400)
-        assert [e["field"] for e in body["errors"]] == ["priority"]  # type: ignore[attr-defined]
+        assert [e["field"] for e in body["errors"]] == ["priority"]
 
     async def test_nul_characters_are_refused(
         self, client: httpx.AsyncClient, editor: Headers
     ) -> None:
         response = await client.post("/api/v1/personas", json={"name": "a\u0000b"}, headers=editor)
         body = assert_problem(response, 400)
-        assert [e["field"] for e in body["errors"]] == ["name"]  # type: ignore[attr-defined]
+        assert [e["field"] for e in body["errors"]] == ["name"]
 
 
 class TestUnknownQueryParameters:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Headers, KeyMaker
+from tests.problems import error_fields
 
 API_KEYS = "/api/v1/api-keys"
 NON_ADMIN_SCOPES = ["content:read", "content:write", "leads:read", "leads:write", "reports:read"]
@@ -18,10 +19,6 @@ NON_ADMIN_SCOPES = ["content:read", "content:write", "leads:read", "leads:write"
 
 def bearer(key: str) -> Headers:
     return {"Authorization": f"Bearer {key}"}
-
-
-def error_fields(response: httpx.Response) -> list[str]:
-    return [str(e["field"]) for e in response.json().get("errors", [])]
 
 
 async def create_key(

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
+from tests.problems import error_fields as error_fields
 
 ASSETS = "/api/v1/assets"
 PERSONAS = "/api/v1/personas"
@@ -25,8 +26,3 @@ async def make_asset(client: httpx.AsyncClient, headers: Headers, **fields: Any)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-def error_fields(response: httpx.Response) -> list[str]:
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return [e["field"] for e in response.json().get("errors") or []]

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
+from tests.problems import error_fields as error_fields
 
 CAPTURES = "/api/v1/captures"
 LEADS = "/api/v1/leads"
@@ -73,11 +74,6 @@ async def get_lead(client: httpx.AsyncClient, world: World, contact_id: str) -> 
     assert response.status_code == 200, response.text
     lead: dict[str, Any] = response.json()
     return lead
-
-
-def error_fields(response: httpx.Response) -> list[str]:
-    assert response.headers["content-type"].startswith("application/problem+json"), response.text
-    return [e["field"] for e in response.json().get("errors") or []]
 
 
 # Moving stages, reading the timeline and replacing settings.

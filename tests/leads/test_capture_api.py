@@ -27,6 +27,7 @@ from tests.leads.helpers import (
     make_asset,
     make_world,
 )
+from tests.problems import assert_problem
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
 OTHER_ORIGIN = "https://blog.example.org"
@@ -62,14 +63,6 @@ async def get_capture(client: httpx.AsyncClient, world: World, capture_id: str) 
 async def written(db: AsyncSession) -> dict[str, int]:
     """Rows per table of everything a capture writes."""
     return {model.__name__: await count_rows(db, model) for model in WRITTEN}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 def when(value: str) -> datetime:

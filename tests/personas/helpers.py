@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
+from tests.problems import error_fields as problem_fields
 
 PERSONAS = "/api/v1/personas"
 ASSETS = "/api/v1/assets"
@@ -54,14 +55,8 @@ async def tag_asset(
 
 
 def error_fields(response: httpx.Response) -> list[str]:
-    """The fields a problem-details answer names, after checking it is one."""
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == response.status_code
-    assert body["title"]
-    errors = body.get("errors") or []
-    assert all(e["message"] for e in errors)
-    return [_UNION_TAG.sub("", e["field"]) for e in errors]
+    """The fields a problem-details answer names, without the tag of a rule's operator."""
+    return [_UNION_TAG.sub("", field) for field in problem_fields(response)]
 
 
 def rule(**fields: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.problems import error_fields
 
 SITES = "/api/v1/sites"
 API_KEYS = "/api/v1/api-keys"
@@ -14,10 +15,6 @@ API_KEYS = "/api/v1/api-keys"
 
 def bearer(key: str) -> Headers:
     return {"Authorization": f"Bearer {key}"}
-
-
-def error_fields(response: httpx.Response) -> list[str]:
-    return [str(e["field"]) for e in response.json().get("errors", [])]
 
 
 async def create_site(client: httpx.AsyncClient, admin: Headers, **body: Any) -> dict[str, Any]:
