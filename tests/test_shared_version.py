@@ -3,6 +3,7 @@ is heard by the others, which ask Redis nothing per request while they hear; one
 hearing (yet, or any more) asks for the version instead."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -118,3 +119,28 @@ async def test_with_redis_down_following_and_bumping_fail_quietly() -> None:
         assert dropped == []
     finally:
         await version.close()
+
+
+async def test_closing_ends_a_listener_that_swallowed_its_cancellation() -> None:
+    """The Redis client can swallow a cancellation that lands inside a read: closing must
+    not wait forever for a listener that went on."""
+    version = SharedVersion(Redis.from_url(REDIS_URL), "k", lambda: None)
+    swallowed: list[bool] = []
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed.append(True)  # once, as such a read does
+
+    version._listener = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    began = time.monotonic()
+    async with asyncio.timeout(PATIENCE_SECONDS):
+        await version.close()
+    assert time.monotonic() - began < 1.0  # not ended by the timeout's own cancellation
+    assert swallowed == [True]
+    assert version._listener.done()

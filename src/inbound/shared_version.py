@@ -28,6 +28,7 @@ logger = structlog.get_logger(__name__)
 QUIET_SECONDS = 5.0
 RETRY_FIRST_SECONDS = 0.1
 RETRY_MAX_SECONDS = 5.0
+CLOSE_POLL_SECONDS = 0.1
 
 
 class LinkSilent(ConnectionError):
@@ -53,6 +54,7 @@ class SharedVersion:
         # True while the subscription is live: every change from then on is heard.
         self._hearing = False
         self._listener: asyncio.Task[None] | None = None
+        self._closed = False
 
     @property
     def hearing(self) -> bool:
@@ -63,7 +65,7 @@ class SharedVersion:
         """Make sure the cache reflects every change another process announced."""
         if self._hearing:
             return
-        if self._listener is None or self._listener.done():
+        if not self._closed and (self._listener is None or self._listener.done()):
             self._listener = asyncio.create_task(self._listen(), name=f"follow {self.key}")
         try:
             self._saw(await self.redis.get(self.key))
@@ -82,10 +84,13 @@ class SharedVersion:
 
     async def close(self) -> None:
         """Stop listening and close the client."""
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        self._closed = True
+        listener = self._listener
+        while listener is not None and not listener.done():
+            # The Redis client can swallow a cancellation that lands inside its read of the
+            # subscription: ask again until the listener has ended.
+            listener.cancel()
+            await asyncio.wait([listener], timeout=CLOSE_POLL_SECONDS)
         await self.redis.aclose()
 
     def _saw(self, version: bytes | str | None) -> None:
@@ -95,7 +100,7 @@ class SharedVersion:
 
     async def _listen(self) -> None:
         failures = 0
-        while True:
+        while not self._closed:
             pubsub = self.redis.pubsub()
             try:
                 await self._hear(pubsub)
@@ -119,7 +124,7 @@ class SharedVersion:
         self._saw(await self.redis.get(self.key))
         self._hearing = True
         pinged = False
-        while True:
+        while not self._closed:
             message = await pubsub.get_message(timeout=QUIET_SECONDS)
             if message is None:
                 if pinged:
