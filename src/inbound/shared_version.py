@@ -105,6 +105,7 @@ class SharedVersion:
             try:
                 await self._hear(pubsub)
             except Exception as exc:  # Redis lost or down: asked per request meanwhile
+                _stop_if_cancelled(exc)
                 logger.warning(
                     "shared cache changes not heard; the version is asked per request",
                     error=str(exc) or type(exc).__name__,
@@ -126,6 +127,7 @@ class SharedVersion:
         pinged = False
         while not self._closed:
             message = await pubsub.get_message(timeout=QUIET_SECONDS)
+            _stop_if_cancelled()
             if message is None:
                 if pinged:
                     raise LinkSilent("no answer to a ping on the cache's channel")
@@ -135,3 +137,12 @@ class SharedVersion:
             pinged = False
             if message["type"] == "message":
                 self._saw(message["data"])
+
+
+def _stop_if_cancelled(error: BaseException | None = None) -> None:
+    """Raise the cancellation of this task if one is pending: the Redis client can end a read
+    that was cancelled with an error of its own, or with no message at all, and the listener
+    must not go on as if nothing had been asked of it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error

@@ -192,6 +192,7 @@ class TestSpam:
             answers = [(await capture(client, world)).status_code for _ in range(4)]
             refused = await capture(client, world)
         await app.state.rate_limiter.reset()
+        await app.state.capture_reference.close()
         assert answers == [201, 201, 201, 429]
         assert refused.status_code == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60

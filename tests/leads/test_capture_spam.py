@@ -175,6 +175,7 @@ async def limited_app(
     try:
         yield app
     finally:
+        await app.state.capture_reference.close()
         await app.state.engine.dispose()
 
 
