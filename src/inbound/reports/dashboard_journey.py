@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.db import table_of, utcnow
+from inbound.db import table_of
 from inbound.personas.models import Persona
 from inbound.personas.service import filtered_persona_id
 from inbound.reports.journey_report import (
@@ -47,14 +47,7 @@ async def journey_section(session: AsyncSession, period: Period, persona: str) -
             field="persona",
         )
     persona_id = await filtered_persona_id(session, persona or None, field="persona")
-    query = ReportQuery(
-        mode=Mode.COHORT,
-        entry=JOURNEY_ENTRY,
-        start=period.start,
-        end=period.end,
-        as_of=utcnow(),
-        persona_id=persona_id,
-    )
+    query = ReportQuery.over(period, mode=Mode.COHORT, entry=JOURNEY_ENTRY, persona_id=persona_id)
     report = await journey_report(
         session, JourneyQuery(query, await persona_slug(session, query)), period
     )

@@ -6,15 +6,7 @@ from sqlalchemy import case, func, literal, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.reports.daily.read import reads_days, stage_counts
-from inbound.reports.query import (
-    Breakdown,
-    Measured,
-    Mode,
-    ReportQuery,
-    counted,
-    grouped,
-    partitions,
-)
+from inbound.reports.query import Measured, Mode, ReportQuery, counted, grouped
 
 
 async def funnel_counts(session: AsyncSession, query: ReportQuery) -> Measured[list[int]]:
@@ -34,7 +26,7 @@ async def funnel_counts(session: AsyncSession, query: ReportQuery) -> Measured[l
                 for row in (await session.execute(statement)).all()
             ]
         )
-    if query.by is not Breakdown.NONE and partitions(query.by):
+    if query.partitioned:
         columns = zip(*(counts for _, counts in measured.groups), strict=True)
         measured.total = [sum(column) for column in columns] or [0] * len(query.stages)
     return measured

@@ -15,8 +15,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.db import utcnow
 from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.stages import STAGES, LifecycleStage
+from inbound.reports.period import Period
 
 Figures = TypeVar("Figures")
 HOURS_PER_DAY = 24
@@ -51,9 +53,21 @@ class ReportQuery:
     site_id: uuid.UUID | None = None
     asset_id: uuid.UUID | None = None
 
+    @classmethod
+    def over(
+        cls, period: Period, *, mode: Mode, entry: LifecycleStage, **narrowed: Any
+    ) -> "ReportQuery":
+        """The question over ``period`` as of now; ``narrowed``: the other fields, if any."""
+        return cls(mode, entry, period.start, period.end, utcnow(), **narrowed)
+
     @property
     def stages(self) -> tuple[LifecycleStage, ...]:
         return STAGES[self.entry.rank :]
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether there are groups, each contact in exactly one: the groups add up to all."""
+        return self.by not in (Breakdown.NONE, Breakdown.ANY_ASSET)
 
 
 @dataclass(slots=True)
@@ -96,11 +110,6 @@ def in_window(query: ReportQuery, stage: LifecycleStage, dialect: str) -> Column
     if query.window_days is None:
         return true()
     return _within_days(reached(stage), reached(query.entry), query.window_days, dialect)
-
-
-def partitions(by: Breakdown) -> bool:
-    """Whether the breakdown puts each contact in exactly one group (so groups add up)."""
-    return by is not Breakdown.ANY_ASSET
 
 
 def _group_columns(by: Breakdown, touched: Any) -> list[Any]:

@@ -17,16 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import seconds_between
 from inbound.leads.stages import LifecycleStage
-from inbound.reports.query import (
-    Breakdown,
-    Measured,
-    Mode,
-    ReportQuery,
-    counted,
-    grouped,
-    partitions,
-    reached,
-)
+from inbound.reports.query import Measured, Mode, ReportQuery, counted, grouped, reached
 
 MEDIAN, P90 = 0.5, 0.9
 
@@ -93,7 +84,7 @@ async def _percentiles(
     that stage's index."""
     chosen = spans(query.stages)
     # Percentiles do not add up: all contacts' figures come from the same pass instead.
-    with_total = query.by is not Breakdown.NONE and partitions(query.by)
+    with_total = query.partitioned
 
     def figures_of(duration: Any) -> list[Any]:
         percentiles = postgresql.array([MEDIAN, P90])
