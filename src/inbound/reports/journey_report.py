@@ -19,7 +19,7 @@ from inbound.reports.journey_query import AnswerScope, StageHistograms, count_st
 from inbound.reports.journey_schemas import JourneyRead, JourneyStageRead, ScaleFiguresRead
 from inbound.reports.period import Period
 from inbound.reports.query import Breakdown, ReportQuery
-from inbound.reports.render import csv_text, funnel_read
+from inbound.reports.render import csv_text, funnel_read, period_fields
 from inbound.reports.schemas import StageRatio
 from inbound.reports.service import ReportService
 from inbound.reports.survey_query import SurveyQuery
@@ -62,9 +62,7 @@ async def journey_report(session: AsyncSession, query: JourneyQuery, period: Per
     ces_scales = await scales(session, ces_scope, answered)
     into = {ratio.to_stage: ratio for ratio in funnel.total.from_previous}
     return JourneyRead(
-        from_date=period.from_date,
-        to_date=period.to_date,
-        time_zone=period.time_zone,
+        **period_fields(period),
         mode=funnel.mode,
         ratio_kind=funnel.ratio_kind,
         window_days=funnel.window_days,

@@ -39,11 +39,14 @@ class Period(Protocol):
     def time_zone(self) -> str: ...
 
 
+def period_fields(period: Period) -> dict[str, Any]:
+    """The period a report covers, as every report's body (`PeriodRead`) begins."""
+    return {"from_date": period.from_date, "to_date": period.to_date, "time_zone": period.time_zone}
+
+
 def _grouped_header(query: ReportQuery, period: Period) -> dict[str, Any]:
     return {
-        "from_date": period.from_date,
-        "to_date": period.to_date,
-        "time_zone": period.time_zone,
+        **period_fields(period),
         "mode": query.mode,
         "entry_stage": query.entry,
         "window_days": query.window_days,
@@ -160,9 +163,7 @@ def velocity_csv(report: VelocityRead) -> str:
 
 def assets_read(report: AssetReport, period: Period) -> AssetsRead:
     return AssetsRead(
-        from_date=period.from_date,
-        to_date=period.to_date,
-        time_zone=period.time_zone,
+        **period_fields(period),
         stage=report.query.stage,
         converted=report.conversions.attributed,
         unattributed=report.conversions.unattributed,
@@ -217,9 +218,7 @@ def paths_read(report: PathReport, period: Period) -> PathsRead:
         paths.append(CapturePathRead(path=shown, steps=steps, captured=captured,
                                      count=path.count, share=round(share, 4)))  # fmt: skip
     return PathsRead(
-        from_date=period.from_date,
-        to_date=period.to_date,
-        time_zone=period.time_zone,
+        **period_fields(period),
         captures=figures.captures,
         with_behaviour=figures.with_behaviour,
         paths=paths,

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.reports.period import Period
-from inbound.reports.render import csv_text
+from inbound.reports.render import csv_text, period_fields
 from inbound.reports.survey_query import (
     Bucket,
     SurveyBreakdown,
@@ -54,9 +54,7 @@ async def survey_report(
                     _add(mine, bucket, by_scale)
             groups.extend(_group(query, label.key, label.label, s, mine) for s in shown_scales)
     return SurveyReportRead(
-        from_date=period.from_date,
-        to_date=period.to_date,
-        time_zone=period.time_zone,
+        **period_fields(period),
         metric=query.metric,
         by=query.by,
         trend=trend,
