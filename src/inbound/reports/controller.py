@@ -1,27 +1,27 @@
 """`/api/v1/reports`: how leads move through the funnel, for marketing ops."""
 
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from litestar import Controller, MediaType, Request, Response, get
+from litestar import Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import requires
-from inbound.auth.scopes import Scope
 from inbound.content.service import filtered_asset_id
-from inbound.contract import document_media_type
-from inbound.db import utcnow
-from inbound.errors import problems
 from inbound.leads.stages import LifecycleStage
-from inbound.personas.service import filtered_persona_id
 from inbound.reports.assets import AssetQuery
+from inbound.reports.endpoint import (
+    PERIOD,
+    Answer,
+    AskedPeriod,
+    Narrowing,
+    Ref,
+    ReportsController,
+    report_get,
+)
 from inbound.reports.paths import LOOKBACK_DAYS, STEPS, PathQuery
-from inbound.reports.period import InvalidReportParameter, Period, parse_period
+from inbound.reports.period import InvalidReportParameter, Period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import (
     assets_csv,
@@ -35,89 +35,60 @@ from inbound.reports.render import (
 )
 from inbound.reports.schemas import AssetsRead, FunnelRead, PathsRead, VelocityRead
 from inbound.reports.service import ReportService
-from inbound.schemas import NO_NUL
-from inbound.sites.service import SiteNotFound, SiteService
-
-CSV = "text/csv"
-
-Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
-FromDate = Annotated[date, QueryParameter(name="from", description="First day.")]
-ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
-TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
-Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
-
-
-@dataclass(frozen=True, slots=True)
-class GroupedQuery:
-    period: Period
-    query: ReportQuery
 
 
 @dataclass(frozen=True, slots=True)
 class ReportParameters:
     """The question the funnel and velocity reports share, as asked."""
 
-    from_date: date
-    to_date: date
-    tz: str
+    period: AskedPeriod
     mode: Mode
     entry: LifecycleStage
     window_days: int | None
     by: Breakdown
-    persona: str | None
-    site: uuid.UUID | None
+    narrowing: Narrowing
     asset: str | None
 
 
+WindowDays = Annotated[int | None, QueryParameter(ge=1, le=3650)]
+
+
 def provide_report_parameters(
-    from_date: FromDate,
-    to_date: ToDate,
-    tz: TimeZone = "UTC",
+    period: NamedDependency[AskedPeriod],
     mode: FromQuery[Mode] = Mode.COHORT,
     entry: FromQuery[LifecycleStage] = LifecycleStage.LEAD,
-    window_days: Annotated[int | None, QueryParameter(ge=1, le=3650)] = None,
+    window_days: WindowDays = None,
     by: FromQuery[Breakdown] = Breakdown.NONE,
-    persona: Ref = None,
-    site: FromQuery[uuid.UUID | None] = None,
+    *,
+    narrowing: NamedDependency[Narrowing],
     asset: Ref = None,
 ) -> ReportParameters:
-    """The parameters, unchecked: a dependency must not raise. Litestar cleans up the request's
-    session only once every dependency is resolved, so a refusal raised here would leave the
-    session to be closed later by the garbage collector, on a connection in use again."""
-    return ReportParameters(
-        from_date, to_date, tz, mode, entry, window_days, by, persona, site, asset
-    )
+    """The parameters, unchecked, as every dependency here (see `endpoint`)."""
+    return ReportParameters(period, mode, entry, window_days, by, narrowing, asset)
 
 
-async def grouped_query(session: AsyncSession, asked: ReportParameters) -> GroupedQuery:
+async def grouped_query(
+    session: AsyncSession, asked: ReportParameters
+) -> tuple[Period, ReportQuery]:
     """The question, checked: a 400 naming the parameter that cannot be answered."""
-    period = parse_period(asked.from_date, asked.to_date, asked.tz)
+    period = asked.period.checked()
     if asked.window_days is not None and asked.mode is Mode.PERIOD:
         raise InvalidReportParameter(
             "`window_days` applies to cohort mode only", field="window_days"
         )
-    query = ReportQuery(
+    query = ReportQuery.over(
+        period,
         mode=asked.mode,
         entry=asked.entry,
-        start=period.start,
-        end=period.end,
-        as_of=utcnow(),
         window_days=asked.window_days,
         by=asked.by,
-        persona_id=await filtered_persona_id(session, asked.persona, field="persona"),
-        site_id=await filtered_site_id(session, asked.site),
+        **await asked.narrowing.ids(session),
         asset_id=await filtered_asset_id(session, asked.asset, field="asset"),
     )
-    return GroupedQuery(period, query)
+    return period, query
 
 
 GROUPED = {"asked": Provide(provide_report_parameters, sync_to_thread=False)}
-PERIOD = (
-    "The period runs from the start of `from` to the end of `to` in `tz` (an IANA time zone "
-    "name) and spans at most 5 calendar years: `to` comes before the same day 5 years after "
-    "`from` (1 March for 29 February), inside the years 1 to 9999 in UTC, the day after `to` "
-    "included (so `to` is at most 9999-12-30). "
-)
 WINDOW = (
     "`window_days` counts exact 24-hour days from the instant the contact reached the entry "
     "stage, whatever the time zone and its daylight-saving changes. "
@@ -129,16 +100,12 @@ PARAMETERS = (
     "one); `first_asset`, `source` (first-touch UTM source / medium) and `site` by first touch; "
     "`any_asset` counts a contact under every asset it captured. Groups nobody is in show "
     "zeros. `persona`, `site` (first touch) and `asset` (captured it) narrow the contacts; "
-    "naming one that does not exist is a 400. `format=csv` or `Accept: text/csv` answers CSV."
+    "naming one that does not exist is a 400. "
 )
 
 
-class ReportController(Controller):
-    path = "/reports"
-    tags = ["reports"]
-    guards = [requires(Scope.REPORTS_READ)]
-
-    @get(
+class ReportController(ReportsController):
+    @report_get(
         "/funnel",
         operation_id="funnelReport",
         summary="How many contacts reached each stage, and the rates between stages",
@@ -153,21 +120,18 @@ class ReportController(Controller):
             "time of the jump. " + PARAMETERS
         ),
         dependencies=GROUPED,
-        responses=problems(400, 401, 403),
     )
     async def funnel(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         asked: NamedDependency[ReportParameters],
-        format: Format = None,
+        answer: NamedDependency[Answer],
     ) -> Response[FunnelRead]:
-        grouped = await grouped_query(db_session, asked)
-        report = await ReportService(db_session).funnel(grouped.query)
-        body = funnel_read(report, grouped.period)
-        return answer_as_asked(request, format, body, funnel_csv)
+        period, query = await grouped_query(db_session, asked)
+        report = await ReportService(db_session).funnel(query)
+        return answer(funnel_read(report, period), funnel_csv)
 
-    @get(
+    @report_get(
         "/velocity",
         operation_id="velocityReport",
         summary="How long contacts take from stage to stage: median and 90th percentile",
@@ -184,21 +148,18 @@ class ReportController(Controller):
             "it. " + PARAMETERS
         ),
         dependencies=GROUPED,
-        responses=problems(400, 401, 403),
     )
     async def velocity(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         asked: NamedDependency[ReportParameters],
-        format: Format = None,
+        answer: NamedDependency[Answer],
     ) -> Response[VelocityRead]:
-        grouped = await grouped_query(db_session, asked)
-        report = await ReportService(db_session).velocity(grouped.query)
-        body = velocity_read(report, grouped.period)
-        return answer_as_asked(request, format, body, velocity_csv)
+        period, query = await grouped_query(db_session, asked)
+        report = await ReportService(db_session).velocity(query)
+        return answer(velocity_read(report, period), velocity_csv)
 
-    @get(
+    @report_get(
         "/assets",
         operation_id="assetsReport",
         summary="Per asset: captures, new contacts, and the conversions it is credited with",
@@ -212,36 +173,25 @@ class ReportController(Controller):
             "each model the credits sum to `converted`; contacts that converted without any "
             "capture before are counted in `unattributed`. Captures at the same instant are "
             "ordered by id. `persona` (current) and `site` (first touch) narrow the contacts "
-            "every figure counts; naming one that does not exist is a 400. "
-            + PERIOD
-            + "`format=csv` or `Accept: text/csv` answers CSV."
+            "every figure counts; naming one that does not exist is a 400. " + PERIOD
         ),
-        responses=problems(400, 401, 403),
     )
     async def assets(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        from_date: FromDate,
-        to_date: ToDate,
-        tz: TimeZone = "UTC",
+        period: NamedDependency[AskedPeriod],
         stage: FromQuery[LifecycleStage] = LifecycleStage.CUSTOMER,
-        persona: Ref = None,
-        site: FromQuery[uuid.UUID | None] = None,
-        format: Format = None,
+        *,
+        narrowing: NamedDependency[Narrowing],
+        answer: NamedDependency[Answer],
     ) -> Response[AssetsRead]:
-        period = parse_period(from_date, to_date, tz)
-        query = AssetQuery(
-            stage=stage,
-            start=period.start,
-            end=period.end,
-            persona_id=await filtered_persona_id(db_session, persona, field="persona"),
-            site_id=await filtered_site_id(db_session, site),
-        )
+        checked = period.checked()
+        narrowed = await narrowing.ids(db_session)
+        query = AssetQuery(stage=stage, start=checked.start, end=checked.end, **narrowed)
         report = await ReportService(db_session).assets(query)
-        return answer_as_asked(request, format, assets_read(report, period), assets_csv)
+        return answer(assets_read(report, checked), assets_csv)
 
-    @get(
+    @report_get(
         "/paths",
         operation_id="pathsReport",
         summary="The most frequent paths into capture: what visitors viewed just before",
@@ -252,51 +202,18 @@ class ReportController(Controller):
             f"{STEPS} content assets or pages viewed (views of the same one in a row count "
             "once), then the asset captured, as a path `A → B → capture of C`. The `limit` "
             "most frequent paths (default 10), with their count and their share of the "
-            "captures with behaviour before them; ties in count by the steps. "
-            + PERIOD
-            + "`format=csv` or `Accept: text/csv` answers CSV."
+            "captures with behaviour before them; ties in count by the steps. " + PERIOD
         ),
-        responses=problems(400, 401, 403),
     )
     async def paths(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        from_date: FromDate,
-        to_date: ToDate,
-        tz: TimeZone = "UTC",
+        period: NamedDependency[AskedPeriod],
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Paths shown.")] = 10,
-        format: Format = None,
+        *,
+        answer: NamedDependency[Answer],
     ) -> Response[PathsRead]:
-        period = parse_period(from_date, to_date, tz)
-        query = PathQuery(start=period.start, end=period.end, limit=limit)
+        checked = period.checked()
+        query = PathQuery(start=checked.start, end=checked.end, limit=limit)
         report = await ReportService(db_session).paths(query)
-        return answer_as_asked(request, format, paths_read(report, period), paths_csv)
-
-
-def answer_as_asked(
-    request: Request[Any, Any, Any], format: str | None, body: Any, to_csv: Callable[[Any], str]
-) -> Response[Any]:
-    wants_csv = format == "csv" or (format is None and CSV in (request.headers.get("accept") or ""))
-    if wants_csv:
-        return Response(to_csv(body), media_type=CSV)
-    return Response(body, media_type=MediaType.JSON)
-
-
-async def filtered_site_id(session: AsyncSession, site: uuid.UUID | None) -> uuid.UUID | None:
-    """The site a report narrows to; naming one that does not exist is a 400, not zeros."""
-    if site is None:
-        return None
-    try:
-        return (await SiteService(session).get(site)).id
-    except SiteNotFound:
-        raise InvalidReportParameter(f"no site {site}", field="site") from None
-
-
-for _operation in ("funnelReport", "velocityReport", "assetsReport", "pathsReport"):
-    document_media_type(
-        _operation,
-        CSV,
-        "With `format=csv` or `Accept: text/csv`: the same report as CSV, a header line naming "
-        "the columns.",
-    )
+        return answer(paths_read(report, checked), paths_csv)

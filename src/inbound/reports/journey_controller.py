@@ -1,30 +1,19 @@
 """`/api/v1/reports/journey`: each lifecycle stage's count and conversion beside the NPS, CES
 and CSAT of the answers given at it."""
 
-import uuid
-from typing import Annotated, Any
-
-from litestar import Controller, Request, Response, get
+from litestar import Response
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import requires
-from inbound.auth.scopes import Scope
-from inbound.contract import document_media_type
-from inbound.errors import problems
-from inbound.reports.controller import (
-    CSV,
+from inbound.reports.controller import WINDOW, ReportParameters, WindowDays, grouped_query
+from inbound.reports.endpoint import (
     PERIOD,
-    WINDOW,
-    Format,
-    FromDate,
-    Ref,
-    ReportParameters,
-    TimeZone,
-    ToDate,
-    answer_as_asked,
-    grouped_query,
+    Answer,
+    AskedPeriod,
+    Narrowing,
+    ReportsController,
+    report_get,
 )
 from inbound.reports.journey_report import (
     JOURNEY_ENTRY,
@@ -55,48 +44,27 @@ JOURNEY = (
 )
 
 
-class JourneyReportController(Controller):
-    path = "/reports"
-    tags = ["reports"]
-    guards = [requires(Scope.REPORTS_READ)]
-
-    @get(
+class JourneyReportController(ReportsController):
+    @report_get(
         "/journey",
         operation_id="journeyReport",
         summary="Each stage's count and conversion, with the NPS, CES and CSAT given at it",
-        description=JOURNEY
-        + DEFINITIONS
-        + PERIOD
-        + WINDOW
-        + "`format=csv` or `Accept: text/csv` answers CSV.",
-        responses=problems(400, 401, 403),
+        description=JOURNEY + DEFINITIONS + PERIOD + WINDOW,
+        csv="a row per stage and metric (CES: per scale), with the stage's count and rate on each",
     )
     async def journey(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        from_date: FromDate,
-        to_date: ToDate,
-        tz: TimeZone = "UTC",
+        period: NamedDependency[AskedPeriod],
         mode: FromQuery[Mode] = Mode.COHORT,
-        window_days: Annotated[int | None, QueryParameter(ge=1, le=3650)] = None,
-        persona: Ref = None,
-        site: FromQuery[uuid.UUID | None] = None,
-        format: Format = None,
+        window_days: WindowDays = None,
+        *,
+        narrowing: NamedDependency[Narrowing],
+        answer: NamedDependency[Answer],
     ) -> Response[JourneyRead]:
         asked = ReportParameters(
-            from_date, to_date, tz, mode, JOURNEY_ENTRY, window_days, Breakdown.NONE, persona,
-            site, None,
-        )  # fmt: skip
-        grouped = await grouped_query(db_session, asked)
-        query = JourneyQuery(grouped.query, await persona_slug(db_session, grouped.query))
-        report = await journey_report(db_session, query, grouped.period)
-        return answer_as_asked(request, format, report, journey_csv)
-
-
-document_media_type(
-    "journeyReport",
-    CSV,
-    "With `format=csv` or `Accept: text/csv`: a row per stage and metric (CES: per scale), "
-    "with the stage's count and rate on each, a header line naming the columns.",
-)
+            period, mode, JOURNEY_ENTRY, window_days, Breakdown.NONE, narrowing, None
+        )
+        checked, funnel = await grouped_query(db_session, asked)
+        query = JourneyQuery(funnel, await persona_slug(db_session, funnel))
+        return answer(await journey_report(db_session, query, checked), journey_csv)

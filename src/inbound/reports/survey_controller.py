@@ -1,29 +1,13 @@
 """`/api/v1/reports/surveys`: NPS, CES and CSAT per touchpoint, persona, stage or survey."""
 
-from typing import Any
-
-from litestar import Controller, Request, Response, get
+from litestar import Response
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.auth.principal import requires
-from inbound.auth.scopes import Scope
-from inbound.contract import document_media_type
-from inbound.errors import problems
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import filtered_persona_id
-from inbound.reports.controller import (
-    CSV,
-    PERIOD,
-    Format,
-    FromDate,
-    Ref,
-    TimeZone,
-    ToDate,
-    answer_as_asked,
-)
-from inbound.reports.period import parse_period
+from inbound.reports.endpoint import PERIOD, Answer, AskedPeriod, Ref, ReportsController, report_get
 from inbound.reports.survey_query import SurveyBreakdown, SurveyQuery, Trend, trend_buckets
 from inbound.reports.survey_report import survey_csv, survey_report
 from inbound.reports.survey_schemas import SurveyReportRead
@@ -44,12 +28,8 @@ DEFINITIONS = (
 )
 
 
-class SurveyReportController(Controller):
-    path = "/reports"
-    tags = ["reports"]
-    guards = [requires(Scope.REPORTS_READ)]
-
-    @get(
+class SurveyReportController(ReportsController):
+    @report_get(
         "/surveys",
         operation_id="surveyReport",
         summary="NPS, CES or CSAT with 95% intervals, per group and per week or month",
@@ -64,20 +44,16 @@ class SurveyReportController(Controller):
             "`stage` narrow the answers; naming one that does not exist, or a survey of "
             "another metric, is a 400. `source=link` keeps the answers given through signed "
             "links (the contact is known for certain), `source=public` those posted by the "
-            "sites' pages (anonymous, or naming a contact on the page's word). "
-            + PERIOD
-            + "`format=csv` or `Accept: text/csv` answers CSV."
+            "sites' pages (anonymous, or naming a contact on the page's word). " + PERIOD
         ),
-        responses=problems(400, 401, 403),
+        csv="the same report as CSV, a row per group, scale and bucket (the whole period "
+        "first, with an empty `bucket`)",
     )
     async def surveys(
         self,
-        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         metric: FromQuery[Metric],
-        from_date: FromDate,
-        to_date: ToDate,
-        tz: TimeZone = "UTC",
+        period: NamedDependency[AskedPeriod],
         by: FromQuery[SurveyBreakdown] = SurveyBreakdown.NONE,
         trend: FromQuery[Trend | None] = None,
         touchpoint: Ref = None,
@@ -85,29 +61,20 @@ class SurveyReportController(Controller):
         persona: Ref = None,
         stage: FromQuery[LifecycleStage | None] = None,
         source: FromQuery[AnswerSource | None] = None,
-        format: Format = None,
+        *,
+        answer: NamedDependency[Answer],
     ) -> Response[SurveyReportRead]:
-        period = parse_period(from_date, to_date, tz)
+        checked = period.checked()
         query = SurveyQuery(
             metric=metric,
-            start=period.start,
-            end=period.end,
+            start=checked.start,
+            end=checked.end,
             by=by,
-            buckets=trend_buckets(period, trend) if trend else (),
+            buckets=trend_buckets(checked, trend) if trend else (),
             touchpoint_id=await filtered_touchpoint_id(db_session, touchpoint),
             survey_id=await filtered_survey_id(db_session, survey, metric),
             persona_id=await filtered_persona_id(db_session, persona, field="persona"),
             stage=stage,
             source=source,
         )
-        report = await survey_report(db_session, query, period, trend)
-        return answer_as_asked(request, format, report, survey_csv)
-
-
-document_media_type(
-    "surveyReport",
-    CSV,
-    "With `format=csv` or `Accept: text/csv`: the same report as CSV, a row per group, scale "
-    "and bucket (the whole period first, with an empty `bucket`), a header line naming the "
-    "columns.",
-)
+        return answer(await survey_report(db_session, query, checked, trend), survey_csv)
