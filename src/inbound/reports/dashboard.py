@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.db import utcnow
 from inbound.errors import InboundError
 from inbound.leads.stages import STAGES, LifecycleStage
+from inbound.pages import PageController, html_page, page_templates
 from inbound.reports.assets import AssetQuery
 from inbound.reports.dashboard_auth import (
     COOKIE,
@@ -51,18 +51,8 @@ DEFAULT_DAYS = 365
 PARAMETERS = ("from", "to", "tz", "stage", "persona")
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CROSS_SITE = "refused: this form was not posted from this dashboard's own page"
-# Nothing but the page itself and its inline styles.
-POLICY = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 
-_templates = Environment(
-    loader=PackageLoader("inbound.reports", "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("inbound.reports")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +98,8 @@ def chart(group: FunnelGroupRead, key: str | None = None) -> Chart:
     )
 
 
-class DashboardController(Controller):
+class DashboardController(PageController):
     path = "/dashboard"
-    include_in_schema = False
 
     @get("/")
     async def page(
@@ -230,13 +219,8 @@ async def _reports(
         raise InvalidReportParameter(f"no stage {chosen['stage']!r}", field="stage") from None
     period = parse_period(from_date, to_date, chosen["tz"])
     service = ReportService(session)
-    query = ReportQuery(
-        mode=Mode.COHORT,
-        entry=LifecycleStage.LEAD,
-        start=period.start,
-        end=period.end,
-        as_of=utcnow(),
-        by=Breakdown.PERSONA,
+    query = ReportQuery.over(
+        period, mode=Mode.COHORT, entry=LifecycleStage.LEAD, by=Breakdown.PERSONA
     )
     funnel = funnel_read(await service.funnel(query), period)
     asset_query = AssetQuery(stage=stage, start=period.start, end=period.end)
@@ -250,23 +234,14 @@ async def _reports(
 def _page(context: dict[str, Any], *, status: int) -> Response[str]:
     stages = [stage.value for stage in STAGES]
     html = _templates.get_template("dashboard.html.j2").render(**context, stages=stages)
-    return _html(html, status)
+    return html_page(html, status=status)
 
 
 def _sign_in(
     request: Request[Any, Any, Any], error: str | None, *, status: int, forget: bool = True
 ) -> Response[str]:
     html = _templates.get_template("sign_in.html.j2").render(error=error)
-    response = _html(html, status)
+    response = html_page(html, status=status)
     if error and forget:
         forget_session(request, response)
     return response
-
-
-def _html(html: str, status: int) -> Response[str]:
-    return Response(
-        html,
-        status_code=status,
-        media_type=MediaType.HTML,
-        headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store"},
-    )

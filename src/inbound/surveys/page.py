@@ -7,8 +7,7 @@ may only post to itself (its Content-Security-Policy says so); nothing is cached
 from datetime import datetime, timedelta
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from litestar import Controller, MediaType, Request, Response, get, post
+from litestar import MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,7 @@ from inbound.db import bind_of, utcnow
 from inbound.errors import InboundError
 from inbound.form_values import form_integer
 from inbound.leads.service import LeadService
-from inbound.reports.dashboard import POLICY
+from inbound.pages import PageController, html_page, page_templates
 from inbound.surveys.answer_controller import answer_by_link
 from inbound.surveys.answering import AlreadyAnswered, ScoreOffScale
 from inbound.surveys.links import LinkClaim, LinkExpired, LinkKeys, LinkNotFound, verify
@@ -37,17 +36,11 @@ LEGENDS = {
     Metric.CSAT: "Choose from 1 to 5",
 }
 
-_templates = Environment(
-    loader=PackageLoader("inbound.surveys", "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_templates = page_templates("inbound.surveys")
 
 
-class SurveyPageController(Controller):
+class SurveyPageController(PageController):
     path = "/s"
-    include_in_schema = False
 
     @get("/{token:str}")
     async def show(
@@ -175,11 +168,5 @@ def _day(moment: datetime) -> str:
 def _page(context: dict[str, Any], *, status: int) -> Response[str]:
     context.setdefault("title", "Survey")
     html = _templates.get_template("answer.html.j2").render(**context)
-    return Response(
-        html,
-        status_code=status,
-        media_type=MediaType.HTML,
-        # The token is in the address: no Referer may carry it elsewhere.
-        headers={"Content-Security-Policy": POLICY, "Cache-Control": "no-store",
-                 "Referrer-Policy": "no-referrer"},
-    )  # fmt: skip
+    # The token is in the address: no Referer may carry it elsewhere.
+    return html_page(html, status=status, headers={"Referrer-Policy": "no-referrer"})
