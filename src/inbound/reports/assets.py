@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.repository import CAPTURES, CONTACTS
 from inbound.leads.stages import LifecycleStage
-from inbound.reports.query import reached
+from inbound.reports.query import reached, where_given
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +53,11 @@ Statement = TypeVar("Statement", bound=Select[*tuple[Any, ...]])
 
 def _contacts(query: AssetQuery, statement: Statement) -> Statement:
     """``statement`` narrowed to the contacts the filters keep."""
-    if query.persona_id is not None:
-        statement = statement.where(CONTACTS.c.persona_id == query.persona_id)
-    if query.site_id is not None:
-        statement = statement.where(CONTACTS.c.first_site_id == query.site_id)
-    return statement
+    return where_given(
+        statement,
+        (CONTACTS.c.persona_id, query.persona_id),
+        (CONTACTS.c.first_site_id, query.site_id),
+    )
 
 
 def _in_period(column: Any, query: AssetQuery) -> Any:

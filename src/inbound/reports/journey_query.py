@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.leads.repository import CONTACTS
 from inbound.leads.stages import STAGES
 from inbound.reports.daily.read import AnswerCounts, answer_counts
+from inbound.reports.query import where_given
 from inbound.reports.survey_query import ANSWERS
 from inbound.surveys.models import Metric
 
@@ -51,8 +52,7 @@ def stage_answers_statement(scope: AnswerScope) -> Select[Any]:
         ANSWERS.c.answered_at < scope.end,
         ANSWERS.c.stage.in_(STAGE_VALUES),
     )
-    if scope.persona_id is not None:
-        statement = statement.where(ANSWERS.c.persona_id == scope.persona_id)
+    statement = where_given(statement, (ANSWERS.c.persona_id, scope.persona_id))
     if scope.site_id is not None:
         # First touch never changes: the site the contact came from then is its site now.
         came_from_site = select(CONTACTS.c.id).where(

@@ -21,6 +21,7 @@ from inbound.leads.stages import STAGES, LifecycleStage
 from inbound.reports.period import Period
 
 Figures = TypeVar("Figures")
+Narrowed = TypeVar("Narrowed", bound=Select[Any])
 HOURS_PER_DAY = 24
 
 
@@ -112,6 +113,12 @@ def in_window(query: ReportQuery, stage: LifecycleStage, dialect: str) -> Column
     return _within_days(reached(stage), reached(query.entry), query.window_days, dialect)
 
 
+def where_given(statement: Narrowed, *equal: tuple[Any, Any]) -> Narrowed:
+    """``statement`` kept to the rows where each column equals its value, for the values given
+    (None: no filter on that column)."""
+    return statement.where(*(column == value for column, value in equal if value is not None))
+
+
 def _group_columns(by: Breakdown, touched: Any) -> list[Any]:
     match by:
         case Breakdown.PERSONA:
@@ -157,10 +164,11 @@ def grouped(
         statement = statement.where(entry >= query.start, entry < query.end)
     else:
         statement = statement.where(or_(*(counted(query, s, dialect) for s in counted_stages)))
-    if query.persona_id is not None:
-        statement = statement.where(CONTACTS.c.persona_id == query.persona_id)
-    if query.site_id is not None:
-        statement = statement.where(CONTACTS.c.first_site_id == query.site_id)
+    statement = where_given(
+        statement,
+        (CONTACTS.c.persona_id, query.persona_id),
+        (CONTACTS.c.first_site_id, query.site_id),
+    )
     if query.asset_id is not None:
         captured = select(CAPTURES.c.id).where(
             CAPTURES.c.contact_id == CONTACTS.c.id, CAPTURES.c.asset_id == query.asset_id

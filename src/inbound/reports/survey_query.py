@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.db import table_of
 from inbound.leads.stages import LifecycleStage
 from inbound.reports.period import Period, utc_midnight
+from inbound.reports.query import where_given
 from inbound.surveys.models import AnswerSource, Metric, SurveyAnswer
 
 ANSWERS = table_of(SurveyAnswer)
@@ -159,15 +160,14 @@ def counting_statement(query: SurveyQuery, dialect: str) -> Select[Any]:
         ANSWERS.c.answered_at >= query.start,
         ANSWERS.c.answered_at < query.end,
     )
-    for column, value in (
+    statement = where_given(
+        statement,
         (ANSWERS.c.touchpoint_id, query.touchpoint_id),
         (ANSWERS.c.survey_id, query.survey_id),
         (ANSWERS.c.persona_id, query.persona_id),
         (ANSWERS.c.stage, query.stage.value if query.stage else None),
         (ANSWERS.c.source, query.source.value if query.source else None),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    )
     # By position: the bucket expression carries its starts as a parameter, which would be
     # sent twice, and so not be the same expression, if it were repeated in GROUP BY.
     return statement.group_by(*(literal_column(str(i)) for i in range(1, len(keys) + 1)))

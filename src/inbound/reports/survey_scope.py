@@ -13,6 +13,7 @@ from inbound.db import table_of
 from inbound.leads.stages import STAGES
 from inbound.personas.models import Persona
 from inbound.reports.period import InvalidReportParameter
+from inbound.reports.query import where_given
 from inbound.reports.survey_query import SurveyBreakdown, SurveyQuery
 from inbound.schemas import parse_ref
 from inbound.surveys.figures import CSAT_SCALE, NPS_SCALE
@@ -67,12 +68,11 @@ def _by_ref(table: Any, ref: str, *columns: Any) -> Any:
 
 def _surveys_in_scope(query: SurveyQuery) -> Any:
     """The surveys of the report's metric its touchpoint and survey filters keep."""
-    statement = select(SURVEYS.c.id).where(SURVEYS.c.metric == query.metric.value)
-    if query.touchpoint_id is not None:
-        statement = statement.where(SURVEYS.c.touchpoint_id == query.touchpoint_id)
-    if query.survey_id is not None:
-        statement = statement.where(SURVEYS.c.id == query.survey_id)
-    return statement
+    return where_given(
+        select(SURVEYS.c.id).where(SURVEYS.c.metric == query.metric.value),
+        (SURVEYS.c.touchpoint_id, query.touchpoint_id),
+        (SURVEYS.c.id, query.survey_id),
+    )
 
 
 async def scales(session: AsyncSession, query: SurveyQuery, answered: Iterable[int]) -> list[int]:
