@@ -36,12 +36,12 @@ from inbound.reports.dashboard_auth import (
     signed_in_reader,
     start_session,
 )
-from inbound.reports.dashboard_journey import JourneySection, figure, interval, journey_section
+from inbound.reports.dashboard_journey import figure, interval, journey_section, persona_choices
 from inbound.reports.paths import PathQuery
 from inbound.reports.period import InvalidReportParameter, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import assets_read, funnel_read, paths_read
-from inbound.reports.schemas import AssetsRead, FunnelGroupRead, FunnelRead, PathsRead
+from inbound.reports.schemas import FunnelGroupRead
 from inbound.reports.service import ReportService
 
 TOP_ASSETS = 10
@@ -115,17 +115,13 @@ class DashboardController(PageController):
         if refusal:
             return _page({"chosen": chosen, "error": refusal}, status=400)
         try:
-            funnel, assets, paths, journey = await _reports(db_session, chosen)
+            reports = await _reports(db_session, chosen)
         except InboundError as error:
             return _page({"chosen": chosen, "error": error.detail}, status=error.status_code)
         context = {
             "chosen": chosen,
-            "funnel": funnel,
-            "charts": [chart(funnel.total, TOTAL_KEY), *(chart(group) for group in funnel.groups)],
-            "assets": assets,
-            "top_assets": assets.assets[:TOP_ASSETS],
-            "paths": paths,
-            "journey": journey,
+            **reports,
+            "personas": await persona_choices(db_session),
             "percent": percent,
             "figure": figure,
             "interval": interval,
@@ -209,9 +205,9 @@ def _day(chosen: dict[str, str], name: str) -> date:
         ) from None
 
 
-async def _reports(
-    session: AsyncSession, chosen: dict[str, str]
-) -> tuple[FunnelRead, AssetsRead, PathsRead, JourneySection]:
+async def _reports(session: AsyncSession, chosen: dict[str, str]) -> dict[str, Any]:
+    """The reports the page shows for its form: the funnel per persona (and its charts), the
+    assets (and the top ones), the paths and the journey."""
     from_date, to_date = _day(chosen, "from"), _day(chosen, "to")
     try:
         stage = LifecycleStage(chosen["stage"])
@@ -222,13 +218,18 @@ async def _reports(
     query = ReportQuery.over(
         period, mode=Mode.COHORT, entry=LifecycleStage.LEAD, by=Breakdown.PERSONA
     )
-    funnel = funnel_read(await service.funnel(query), period)
     asset_query = AssetQuery(stage=stage, start=period.start, end=period.end)
-    assets = assets_read(await service.assets(asset_query), period)
     path_query = PathQuery(start=period.start, end=period.end, limit=TOP_PATHS)
-    paths = paths_read(await service.paths(path_query), period)
-    journey = await journey_section(session, period, chosen["persona"])
-    return funnel, assets, paths, journey
+    funnel = funnel_read(await service.funnel(query), period)
+    assets = assets_read(await service.assets(asset_query), period)
+    return {
+        "funnel": funnel,
+        "charts": [chart(funnel.total, TOTAL_KEY), *(chart(group) for group in funnel.groups)],
+        "assets": assets,
+        "top_assets": assets.assets[:TOP_ASSETS],
+        "paths": paths_read(await service.paths(path_query), period),
+        "journey": await journey_section(session, period, chosen["persona"]),
+    }
 
 
 def _page(context: dict[str, Any], *, status: int) -> Response[str]:

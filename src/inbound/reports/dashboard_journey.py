@@ -32,13 +32,7 @@ class PersonaChoice:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class JourneySection:
-    report: JourneyRead
-    personas: list[PersonaChoice]  # what the section's filter offers
-
-
-async def journey_section(session: AsyncSession, period: Period, persona: str) -> JourneySection:
+async def journey_section(session: AsyncSession, period: Period, persona: str) -> JourneyRead:
     """The cohort journey of the period, narrowed to ``persona`` (a slug) unless it is empty."""
     if len(persona) > MAX_REF or "\x00" in persona:
         # What the API's `persona` refuses by its schema; the database would refuse a NUL.
@@ -48,13 +42,17 @@ async def journey_section(session: AsyncSession, period: Period, persona: str) -
         )
     persona_id = await filtered_persona_id(session, persona or None, field="persona")
     query = ReportQuery.over(period, mode=Mode.COHORT, entry=JOURNEY_ENTRY, persona_id=persona_id)
-    report = await journey_report(
+    return await journey_report(
         session, JourneyQuery(query, await persona_slug(session, query)), period
     )
+
+
+async def persona_choices(session: AsyncSession) -> list[PersonaChoice]:
+    """What the section's persona filter offers: every persona, by name."""
     rows = await session.execute(
         select(PERSONAS.c.slug, PERSONAS.c.name).order_by(PERSONAS.c.name, PERSONAS.c.slug)
     )
-    return JourneySection(report, [PersonaChoice(str(s), str(n)) for s, n in rows.all()])
+    return [PersonaChoice(str(s), str(n)) for s, n in rows.all()]
 
 
 def figure(value: float | None, places: int) -> str:
