@@ -1,9 +1,11 @@
 """`/api/v1/reports`: how leads move through the funnel, for marketing ops."""
 
+import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Any
 
-from litestar import Response
+from litestar import Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,15 +15,18 @@ from inbound.leads.stages import LifecycleStage
 from inbound.reports.assets import AssetQuery
 from inbound.reports.endpoint import (
     PERIOD,
-    Answer,
-    AskedPeriod,
-    Narrowing,
+    Format,
+    FromDate,
     Ref,
     ReportsController,
+    TimeZone,
+    ToDate,
+    answer_as_asked,
+    narrowed_ids,
     report_get,
 )
 from inbound.reports.paths import LOOKBACK_DAYS, STEPS, PathQuery
-from inbound.reports.period import InvalidReportParameter, Period
+from inbound.reports.period import InvalidReportParameter, Period, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery
 from inbound.reports.render import (
     assets_csv,
@@ -41,12 +46,15 @@ from inbound.reports.service import ReportService
 class ReportParameters:
     """The question the funnel and velocity reports share, as asked."""
 
-    period: AskedPeriod
+    from_date: date
+    to_date: date
+    tz: str
     mode: Mode
     entry: LifecycleStage
     window_days: int | None
     by: Breakdown
-    narrowing: Narrowing
+    persona: str | None
+    site: uuid.UUID | None
     asset: str | None
 
 
@@ -54,24 +62,30 @@ WindowDays = Annotated[int | None, QueryParameter(ge=1, le=3650)]
 
 
 def provide_report_parameters(
-    period: NamedDependency[AskedPeriod],
+    from_date: FromDate,
+    to_date: ToDate,
+    tz: TimeZone = "UTC",
     mode: FromQuery[Mode] = Mode.COHORT,
     entry: FromQuery[LifecycleStage] = LifecycleStage.LEAD,
     window_days: WindowDays = None,
     by: FromQuery[Breakdown] = Breakdown.NONE,
-    *,
-    narrowing: NamedDependency[Narrowing],
+    persona: Ref = None,
+    site: FromQuery[uuid.UUID | None] = None,
     asset: Ref = None,
 ) -> ReportParameters:
-    """The parameters, unchecked, as every dependency here (see `endpoint`)."""
-    return ReportParameters(period, mode, entry, window_days, by, narrowing, asset)
+    """The parameters, unchecked: a dependency must not raise. Litestar cleans up the request's
+    session only once every dependency is resolved, so a refusal raised here would leave the
+    session to be closed later by the garbage collector, on a connection in use again."""
+    return ReportParameters(
+        from_date, to_date, tz, mode, entry, window_days, by, persona, site, asset
+    )
 
 
 async def grouped_query(
     session: AsyncSession, asked: ReportParameters
 ) -> tuple[Period, ReportQuery]:
     """The question, checked: a 400 naming the parameter that cannot be answered."""
-    period = asked.period.checked()
+    period = parse_period(asked.from_date, asked.to_date, asked.tz)
     if asked.window_days is not None and asked.mode is Mode.PERIOD:
         raise InvalidReportParameter(
             "`window_days` applies to cohort mode only", field="window_days"
@@ -82,7 +96,7 @@ async def grouped_query(
         entry=asked.entry,
         window_days=asked.window_days,
         by=asked.by,
-        **await asked.narrowing.ids(session),
+        **await narrowed_ids(session, asked.persona, asked.site),
         asset_id=await filtered_asset_id(session, asked.asset, field="asset"),
     )
     return period, query
@@ -123,13 +137,14 @@ class ReportController(ReportsController):
     )
     async def funnel(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         asked: NamedDependency[ReportParameters],
-        answer: NamedDependency[Answer],
+        format: Format = None,
     ) -> Response[FunnelRead]:
         period, query = await grouped_query(db_session, asked)
         report = await ReportService(db_session).funnel(query)
-        return answer(funnel_read(report, period), funnel_csv)
+        return answer_as_asked(request, format, funnel_read(report, period), funnel_csv)
 
     @report_get(
         "/velocity",
@@ -151,13 +166,14 @@ class ReportController(ReportsController):
     )
     async def velocity(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         asked: NamedDependency[ReportParameters],
-        answer: NamedDependency[Answer],
+        format: Format = None,
     ) -> Response[VelocityRead]:
         period, query = await grouped_query(db_session, asked)
         report = await ReportService(db_session).velocity(query)
-        return answer(velocity_read(report, period), velocity_csv)
+        return answer_as_asked(request, format, velocity_read(report, period), velocity_csv)
 
     @report_get(
         "/assets",
@@ -178,18 +194,21 @@ class ReportController(ReportsController):
     )
     async def assets(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        period: NamedDependency[AskedPeriod],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
         stage: FromQuery[LifecycleStage] = LifecycleStage.CUSTOMER,
-        *,
-        narrowing: NamedDependency[Narrowing],
-        answer: NamedDependency[Answer],
+        persona: Ref = None,
+        site: FromQuery[uuid.UUID | None] = None,
+        format: Format = None,
     ) -> Response[AssetsRead]:
-        checked = period.checked()
-        narrowed = await narrowing.ids(db_session)
-        query = AssetQuery(stage=stage, start=checked.start, end=checked.end, **narrowed)
+        period = parse_period(from_date, to_date, tz)
+        narrowed = await narrowed_ids(db_session, persona, site)
+        query = AssetQuery(stage=stage, start=period.start, end=period.end, **narrowed)
         report = await ReportService(db_session).assets(query)
-        return answer(assets_read(report, checked), assets_csv)
+        return answer_as_asked(request, format, assets_read(report, period), assets_csv)
 
     @report_get(
         "/paths",
@@ -207,13 +226,15 @@ class ReportController(ReportsController):
     )
     async def paths(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        period: NamedDependency[AskedPeriod],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Paths shown.")] = 10,
-        *,
-        answer: NamedDependency[Answer],
+        format: Format = None,
     ) -> Response[PathsRead]:
-        checked = period.checked()
-        query = PathQuery(start=checked.start, end=checked.end, limit=limit)
+        period = parse_period(from_date, to_date, tz)
+        query = PathQuery(start=period.start, end=period.end, limit=limit)
         report = await ReportService(db_session).paths(query)
-        return answer(paths_read(report, checked), paths_csv)
+        return answer_as_asked(request, format, paths_read(report, period), paths_csv)

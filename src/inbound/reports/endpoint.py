@@ -1,21 +1,19 @@
-"""What every `/api/v1/reports` endpoint shares: its guard, the period it is asked for, and the
-answer as JSON or, when asked, as CSV.
+"""What every `/api/v1/reports` endpoint shares: its guard, its documented refusals, the
+period it is asked for, and the answer as JSON or, when asked, as CSV.
 
-Dependencies here only gather what was asked and never raise: Litestar cleans up the request's
-session only once every dependency is resolved, so a refusal raised in one would leave the
-session to be closed later by the garbage collector, on a connection in use again. The
-handlers check what was asked (`AskedPeriod.checked`), and a refusal there is a 400.
+Each handler declares its query parameters itself (the funnel's and velocity's in their one
+dependency), so that all of them are validated together and a 400 names every one that is
+wrong; none is checked in a dependency that uses the session (see `controller`).
 """
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
@@ -23,7 +21,7 @@ from inbound.auth.scopes import Scope
 from inbound.contract import document_media_type
 from inbound.errors import problems
 from inbound.personas.service import filtered_persona_id
-from inbound.reports.period import InvalidReportParameter, Period, parse_period
+from inbound.reports.period import InvalidReportParameter
 from inbound.schemas import NO_NUL
 from inbound.sites.service import SiteNotFound, SiteService
 
@@ -43,78 +41,37 @@ TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time z
 Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
 
 
-@dataclass(frozen=True, slots=True)
-class AskedPeriod:
-    """The days a report is asked for, as given: `checked` turns them into a `Period`."""
-
-    from_date: date
-    to_date: date
-    tz: str
-
-    def checked(self) -> Period:
-        """The period, or a 400 naming the parameter that cannot be answered."""
-        return parse_period(self.from_date, self.to_date, self.tz)
-
-
-def provide_period(from_date: FromDate, to_date: ToDate, tz: TimeZone = "UTC") -> AskedPeriod:
-    return AskedPeriod(from_date, to_date, tz)
+async def narrowed_ids(
+    session: AsyncSession, persona: str | None, site: uuid.UUID | None
+) -> dict[str, uuid.UUID | None]:
+    """`persona_id` and `site_id` of the persona (id or slug) and the site (first touch) a
+    report's contacts are narrowed to: naming one that does not exist is a 400, not zeros."""
+    persona_id = await filtered_persona_id(session, persona, field="persona")
+    if site is None:
+        return {"persona_id": persona_id, "site_id": None}
+    try:
+        site_id = (await SiteService(session).get(site)).id
+    except SiteNotFound:
+        raise InvalidReportParameter(f"no site {site}", field="site") from None
+    return {"persona_id": persona_id, "site_id": site_id}
 
 
-@dataclass(frozen=True, slots=True)
-class Narrowing:
-    """The persona (id or slug) and the site (first touch) a report's contacts are narrowed
-    to, as asked."""
-
-    persona: str | None
-    site: uuid.UUID | None
-
-    async def ids(self, session: AsyncSession) -> dict[str, uuid.UUID | None]:
-        """`persona_id` and `site_id`: naming one that does not exist is a 400, not zeros."""
-        persona_id = await filtered_persona_id(session, self.persona, field="persona")
-        if self.site is None:
-            return {"persona_id": persona_id, "site_id": None}
-        try:
-            site_id = (await SiteService(session).get(self.site)).id
-        except SiteNotFound:
-            raise InvalidReportParameter(f"no site {self.site}", field="site") from None
-        return {"persona_id": persona_id, "site_id": site_id}
-
-
-def provide_narrowing(persona: Ref = None, site: FromQuery[uuid.UUID | None] = None) -> Narrowing:
-    return Narrowing(persona, site)
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The form a report is asked in: CSV with `format=csv`, or `Accept: text/csv` and no
-    `format`; JSON otherwise."""
-
-    csv: bool
-
-    def __call__(self, body: Any, to_csv: Callable[[Any], str]) -> Response[Any]:
-        if self.csv:
-            return Response(to_csv(body), media_type=CSV)
-        return Response(body, media_type=MediaType.JSON)
-
-
-def provide_answer(request: Request[Any, Any, Any], format: Format = None) -> Answer:
-    return Answer(
-        format == "csv" or (format is None and CSV in (request.headers.get("accept") or ""))
-    )
+def answer_as_asked(
+    request: Request[Any, Any, Any], format: str | None, body: Any, to_csv: Callable[[Any], str]
+) -> Response[Any]:
+    """CSV with `format=csv`, or `Accept: text/csv` and no `format`; JSON otherwise."""
+    wants_csv = format == "csv" or (format is None and CSV in (request.headers.get("accept") or ""))
+    if wants_csv:
+        return Response(to_csv(body), media_type=CSV)
+    return Response(body, media_type=MediaType.JSON)
 
 
 class ReportsController(Controller):
-    """A controller of report endpoints: `reports:read`, and `period`, `narrowing` and `answer`
-    to depend on."""
+    """A controller of report endpoints: every one needs `reports:read`."""
 
     path = "/reports"
     tags = ["reports"]
     guards = [requires(Scope.REPORTS_READ)]
-    dependencies = {
-        "period": Provide(provide_period, sync_to_thread=False),
-        "narrowing": Provide(provide_narrowing, sync_to_thread=False),
-        "answer": Provide(provide_answer, sync_to_thread=False),
-    }
 
 
 def report_get(

@@ -1,7 +1,10 @@
 """`/api/v1/reports/journey`: each lifecycle stage's count and conversion beside the NPS, CES
 and CSAT of the answers given at it."""
 
-from litestar import Response
+import uuid
+from typing import Any
+
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,10 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.reports.controller import WINDOW, ReportParameters, WindowDays, grouped_query
 from inbound.reports.endpoint import (
     PERIOD,
-    Answer,
-    AskedPeriod,
-    Narrowing,
+    Format,
+    FromDate,
+    Ref,
     ReportsController,
+    TimeZone,
+    ToDate,
+    answer_as_asked,
     report_get,
 )
 from inbound.reports.journey_report import (
@@ -54,17 +60,22 @@ class JourneyReportController(ReportsController):
     )
     async def journey(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        period: NamedDependency[AskedPeriod],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
         mode: FromQuery[Mode] = Mode.COHORT,
         window_days: WindowDays = None,
-        *,
-        narrowing: NamedDependency[Narrowing],
-        answer: NamedDependency[Answer],
+        persona: Ref = None,
+        site: FromQuery[uuid.UUID | None] = None,
+        format: Format = None,
     ) -> Response[JourneyRead]:
         asked = ReportParameters(
-            period, mode, JOURNEY_ENTRY, window_days, Breakdown.NONE, narrowing, None
-        )
-        checked, funnel = await grouped_query(db_session, asked)
+            from_date, to_date, tz, mode, JOURNEY_ENTRY, window_days, Breakdown.NONE, persona,
+            site, None,
+        )  # fmt: skip
+        period, funnel = await grouped_query(db_session, asked)
         query = JourneyQuery(funnel, await persona_slug(db_session, funnel))
-        return answer(await journey_report(db_session, query, checked), journey_csv)
+        report = await journey_report(db_session, query, period)
+        return answer_as_asked(request, format, report, journey_csv)

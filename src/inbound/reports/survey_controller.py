@@ -1,13 +1,26 @@
 """`/api/v1/reports/surveys`: NPS, CES and CSAT per touchpoint, persona, stage or survey."""
 
-from litestar import Response
+from typing import Any
+
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import filtered_persona_id
-from inbound.reports.endpoint import PERIOD, Answer, AskedPeriod, Ref, ReportsController, report_get
+from inbound.reports.endpoint import (
+    PERIOD,
+    Format,
+    FromDate,
+    Ref,
+    ReportsController,
+    TimeZone,
+    ToDate,
+    answer_as_asked,
+    report_get,
+)
+from inbound.reports.period import parse_period
 from inbound.reports.survey_query import SurveyBreakdown, SurveyQuery, Trend, trend_buckets
 from inbound.reports.survey_report import survey_csv, survey_report
 from inbound.reports.survey_schemas import SurveyReportRead
@@ -51,9 +64,12 @@ class SurveyReportController(ReportsController):
     )
     async def surveys(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         metric: FromQuery[Metric],
-        period: NamedDependency[AskedPeriod],
+        from_date: FromDate,
+        to_date: ToDate,
+        tz: TimeZone = "UTC",
         by: FromQuery[SurveyBreakdown] = SurveyBreakdown.NONE,
         trend: FromQuery[Trend | None] = None,
         touchpoint: Ref = None,
@@ -61,20 +77,20 @@ class SurveyReportController(ReportsController):
         persona: Ref = None,
         stage: FromQuery[LifecycleStage | None] = None,
         source: FromQuery[AnswerSource | None] = None,
-        *,
-        answer: NamedDependency[Answer],
+        format: Format = None,
     ) -> Response[SurveyReportRead]:
-        checked = period.checked()
+        period = parse_period(from_date, to_date, tz)
         query = SurveyQuery(
             metric=metric,
-            start=checked.start,
-            end=checked.end,
+            start=period.start,
+            end=period.end,
             by=by,
-            buckets=trend_buckets(checked, trend) if trend else (),
+            buckets=trend_buckets(period, trend) if trend else (),
             touchpoint_id=await filtered_touchpoint_id(db_session, touchpoint),
             survey_id=await filtered_survey_id(db_session, survey, metric),
             persona_id=await filtered_persona_id(db_session, persona, field="persona"),
             stage=stage,
             source=source,
         )
-        return answer(await survey_report(db_session, query, checked, trend), survey_csv)
+        report = await survey_report(db_session, query, period, trend)
+        return answer_as_asked(request, format, report, survey_csv)
