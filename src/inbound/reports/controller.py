@@ -13,18 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.content.service import filtered_asset_id
 from inbound.leads.stages import LifecycleStage
 from inbound.reports.assets import AssetQuery
-from inbound.reports.endpoint import (
-    PERIOD,
-    Format,
-    FromDate,
-    Ref,
-    ReportsController,
-    TimeZone,
-    ToDate,
-    answer_as_asked,
-    narrowed_ids,
-    report_get,
-)
+from inbound.reports.endpoint import ReportsController, answer_as_asked, narrowed_ids, report_get
+from inbound.reports.params import PERIOD, Format, FromDate, Ref, TimeZone, ToDate
 from inbound.reports.paths import LOOKBACK_DAYS, STEPS, PathQuery
 from inbound.reports.period import InvalidReportParameter, Period, parse_period
 from inbound.reports.query import Breakdown, Mode, ReportQuery

@@ -1,19 +1,18 @@
 """What every `/api/v1/reports` endpoint shares: its guard, its documented refusals, the
-period it is asked for, and the answer as JSON or, when asked, as CSV.
+contacts it is narrowed to, and the answer as JSON or, when asked, as CSV.
 
-Each handler declares its query parameters itself (the funnel's and velocity's in their one
-dependency), so that all of them are validated together and a 400 names every one that is
-wrong; none is checked in a dependency that uses the session (see `controller`).
+Each handler declares its query parameters itself (their types are in `params`; the funnel's
+and velocity's in their one dependency), so that all of them are validated together and a 400
+names every one that is wrong; none is checked in a dependency that uses the session (see
+`controller`).
 """
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.di import Provide
-from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
@@ -22,23 +21,10 @@ from inbound.contract import document_media_type
 from inbound.errors import problems
 from inbound.personas.service import filtered_persona_id
 from inbound.reports.period import InvalidReportParameter
-from inbound.schemas import NO_NUL
 from inbound.sites.service import SiteNotFound, SiteService
 
 CSV = "text/csv"
 ANSWERS_CSV = "`format=csv` or `Accept: text/csv` answers CSV."
-PERIOD = (
-    "The period runs from the start of `from` to the end of `to` in `tz` (an IANA time zone "
-    "name) and spans at most 5 calendar years: `to` comes before the same day 5 years after "
-    "`from` (1 March for 29 February), inside the years 1 to 9999 in UTC, the day after `to` "
-    "included (so `to` is at most 9999-12-30). "
-)
-
-Ref = Annotated[str | None, QueryParameter(max_length=64, pattern=NO_NUL)]
-FromDate = Annotated[date, QueryParameter(name="from", description="First day.")]
-ToDate = Annotated[date, QueryParameter(name="to", description="Last day, included.")]
-TimeZone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone.")]
-Format = Annotated[Literal["json", "csv"] | None, QueryParameter()]
 
 
 async def narrowed_ids(

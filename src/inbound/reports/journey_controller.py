@@ -10,17 +10,7 @@ from litestar.params import FromQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.reports.controller import WINDOW, ReportParameters, WindowDays, grouped_query
-from inbound.reports.endpoint import (
-    PERIOD,
-    Format,
-    FromDate,
-    Ref,
-    ReportsController,
-    TimeZone,
-    ToDate,
-    answer_as_asked,
-    report_get,
-)
+from inbound.reports.endpoint import ReportsController, answer_as_asked, report_get
 from inbound.reports.journey_report import (
     JOURNEY_ENTRY,
     JourneyQuery,
@@ -29,6 +19,7 @@ from inbound.reports.journey_report import (
     persona_slug,
 )
 from inbound.reports.journey_schemas import JourneyRead
+from inbound.reports.params import PERIOD, Format, FromDate, Ref, TimeZone, ToDate
 from inbound.reports.query import Breakdown, Mode
 from inbound.reports.survey_controller import DEFINITIONS
 

@@ -9,17 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.stages import LifecycleStage
 from inbound.personas.service import filtered_persona_id
-from inbound.reports.endpoint import (
-    PERIOD,
-    Format,
-    FromDate,
-    Ref,
-    ReportsController,
-    TimeZone,
-    ToDate,
-    answer_as_asked,
-    report_get,
-)
+from inbound.reports.endpoint import ReportsController, answer_as_asked, report_get
+from inbound.reports.params import PERIOD, Format, FromDate, Ref, TimeZone, ToDate
 from inbound.reports.period import parse_period
 from inbound.reports.survey_query import SurveyBreakdown, SurveyQuery, Trend, trend_buckets
 from inbound.reports.survey_report import survey_csv, survey_report
