@@ -1,0 +1,188 @@
+"""The standard handlers of a resource: create, read, change, archive and delete one item.
+
+A controller still names each of its routes as a class attribute with its operation id,
+summary, description and problem responses, so a reader finds every route where it always
+was; what is built here is only the handler body, which is the same for every resource:
+
+    class PersonaController(Controller):
+        dependencies = {"service": Provide(provide_persona_service, sync_to_thread=False)}
+        get_persona = PERSONAS.get(operation_id="getPersona", summary="Read a persona", ...)
+
+The handlers take the controller's `service` dependency, which offers `create(fields)`,
+`get(key, lock=...)`, `update(row, changes)` and `delete(row)`. One item answers with its
+ETag, a new one with its Location.
+"""
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, JSONBody
+from litestar.types import Guard
+from pydantic import BaseModel
+
+from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+
+Present = Callable[[Any, Any], Awaitable[Any]]
+"""How a row becomes its response body, given the service and the row."""
+SetArchived = Callable[[Any, Any, bool], Awaitable[Any]]
+# Annotations built at run time, for the schema each resource gives.
+_JSON_BODY: Any = JSONBody
+_SERVICE: Any = NamedDependency[Any]  # type: ignore[misc]
+
+
+async def _set_archived(service: Any, row: Any, archived: bool) -> Any:
+    return await service.set_archived(row, archived)
+
+
+@dataclass(frozen=True)
+class ResourceRoutes:
+    """The handlers of one resource, addressed at `/{key}` under its controller's path."""
+
+    read: type[BaseModel]
+    key: str
+    key_type: Any
+    key_default: Any = inspect.Parameter.empty
+    present: Present | None = None
+    read_guards: Sequence[Guard] | None = None
+    write_guards: Sequence[Guard] | None = None
+    set_archived: SetArchived = _set_archived
+
+    @classmethod
+    def by_ref(cls, read: type[BaseModel], ref: Any, **options: Any) -> "ResourceRoutes":
+        """A resource addressed by id or slug, `/{ref:str}`, described by the `ref` parameter."""
+        return cls(read, "ref", str, ref, **options)
+
+    @classmethod
+    def by_id(cls, read: type[BaseModel], key: str, **options: Any) -> "ResourceRoutes":
+        """A resource addressed by its UUID, `/{key:uuid}`."""
+        return cls(read, key, FromPath[uuid.UUID], **options)
+
+    @property
+    def item_path(self) -> str:
+        return f"/{{{self.key}:{'str' if self.key_type is str else 'uuid'}}}"
+
+    @property
+    def _response(self) -> Any:
+        """The return annotation Litestar documents a one-item answer with."""
+        return Response[self.read]  # type: ignore[name-defined]
+
+    async def body(self, service: Any, row: Any) -> Any:
+        """The response body of a row."""
+        if self.present is not None:
+            return await self.present(service, row)
+        return self.read.model_validate(row)
+
+    async def one(self, service: Any, row: Any) -> Response[Any]:
+        """One row with its ETag."""
+        return one(await self.body(service, row), version=row.version)
+
+    def create(self, schema: type[BaseModel], **route: Any) -> HTTPRouteHandler:
+        """`POST` on the collection: 201 with the new item and its Location."""
+
+        async def create(*, service: Any, request: Request[Any, Any, Any], data: Any) -> Any:
+            row = await service.create(data.model_dump(mode="json"))
+            return created(request, await self.body(service, row), row.id)
+
+        route.setdefault("response_headers", [LOCATION_HEADER])
+        handler = self._handler(create, route, self._response, data=schema)
+        return post(**self._guarded(route, self.write_guards))(handler)
+
+    def get(self, **route: Any) -> HTTPRouteHandler:
+        """`GET` on one item."""
+
+        async def get_one(*, service: Any, key: Any) -> Response[Any]:
+            return await self.one(service, await service.get(key))
+
+        route.setdefault("response_headers", [ETAG_HEADER])
+        handler = self._handler(get_one, route, self._response, key=True)
+        return get(self.item_path, **self._guarded(route, self.read_guards))(handler)
+
+    def update(self, schema: type[BaseModel], **route: Any) -> HTTPRouteHandler:
+        """`PATCH` on one item: only the fields sent change, refused with 412 on a stale ETag."""
+
+        async def update(
+            *, service: Any, key: Any, request: Request[Any, Any, Any], data: Any
+        ) -> Response[Any]:
+            row = await service.get(key, lock=True)
+            check_if_match(request, row.version)
+            return await self.one(service, await service.update(row, data.changes()))
+
+        route.setdefault("response_headers", [ETAG_HEADER])
+        handler = self._handler(update, route, self._response, key=True, data=schema)
+        return patch(self.item_path, **self._guarded(route, self.write_guards))(handler)
+
+    def archive(self, archived: bool, **route: Any) -> HTTPRouteHandler:
+        """`POST …/archive` (or `…/unarchive` when `archived` is false) on one item."""
+
+        async def set_archived(*, service: Any, key: Any) -> Response[Any]:
+            row = await service.get(key, lock=True)
+            return await self.one(service, await self.set_archived(service, row, archived))
+
+        route.setdefault("response_headers", [ETAG_HEADER])
+        path = f"{self.item_path}/{'archive' if archived else 'unarchive'}"
+        handler = self._handler(set_archived, route, self._response, key=True)
+        return post(path, status_code=200, **self._guarded(route, self.write_guards))(handler)
+
+    def delete(self, **route: Any) -> HTTPRouteHandler:
+        """`DELETE` on one item: 204."""
+
+        async def delete_one(*, service: Any, key: Any) -> None:
+            await service.delete(await service.get(key, lock=True))
+
+        handler = self._handler(delete_one, route, None, key=True)
+        return delete(self.item_path, **self._guarded(route, self.write_guards))(handler)
+
+    @staticmethod
+    def _guarded(route: dict[str, Any], guards: Sequence[Guard] | None) -> dict[str, Any]:
+        if guards is not None:
+            route.setdefault("guards", list(guards))
+        return route
+
+    def _handler(
+        self,
+        run: Callable[..., Awaitable[Any]],
+        route: dict[str, Any],
+        returns: Any,
+        *,
+        key: bool = False,
+        data: type[BaseModel] | None = None,
+    ) -> Callable[..., Awaitable[Any]]:
+        """A handler function for Litestar to read and call, running `run`.
+
+        Litestar learns what to inject from the handler's signature, whose path parameter
+        is named after the resource (`ref`, `site_id`...); `run` receives it as `key`.
+        """
+
+        async def handler(_controller: Any, **kwargs: Any) -> Any:
+            if key:
+                kwargs["key"] = kwargs.pop(self.key)
+            return await run(**kwargs)
+
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        hints: dict[str, Any] = {}
+        if "request" in inspect.signature(run).parameters:
+            params.append(inspect.Parameter("request", keyword))
+            hints["request"] = Request[Any, Any, Any]
+        if data is not None:
+            params.append(inspect.Parameter("data", keyword))
+            hints["data"] = _JSON_BODY[data]
+        params.append(inspect.Parameter("service", keyword))
+        hints["service"] = _SERVICE
+        if key:
+            params.append(inspect.Parameter(self.key, keyword, default=self.key_default))
+            hints[self.key] = self.key_type
+        hints["return"] = returns
+        handler.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+        handler.__annotations__ = hints
+        # Litestar orders and identifies handlers by their qualified names.
+        handler.__name__ = handler.__qualname__ = route["operation_id"]
+        # The source a reader (or a test) inspects is the body, not this wrapper.
+        handler.__wrapped__ = run  # type: ignore[attr-defined]
+        return handler
