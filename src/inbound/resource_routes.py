@@ -14,6 +14,7 @@ ETag, a new one with its Location.
 """
 
 import inspect
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
 from pydantic import BaseModel
 
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
 
 Present = Callable[[Any, Any], Awaitable[Any]]
@@ -34,6 +36,11 @@ SetArchived = Callable[[Any, Any, bool], Awaitable[Any]]
 # Annotations built at run time, for the schema each resource gives.
 _JSON_BODY: Any = JSONBody
 _SERVICE: Any = NamedDependency[Any]  # type: ignore[misc]
+
+
+def _snake_case(operation_id: str) -> str:
+    """`getSite` as `get_site`."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation_id).lower()
 
 
 async def _set_archived(service: Any, row: Any, archived: bool) -> Any:
@@ -92,6 +99,19 @@ class ResourceRoutes:
         route.setdefault("response_headers", [LOCATION_HEADER])
         handler = self._handler(create, route, self._response, data=schema)
         return post(**self._guarded(route, self.write_guards))(handler)
+
+    def list(self, **route: Any) -> HTTPRouteHandler:
+        """`GET` on the collection, unfiltered, a keyset page at a time."""
+
+        async def list_page(*, service: Any, limit: int, cursor: str | None) -> Any:
+            rows, next_cursor = await service.list_page(
+                PageRequest.parse(limit=limit, cursor=cursor)
+            )
+            return Page(items=[await self.body(service, r) for r in rows], next_cursor=next_cursor)
+
+        paging = {"limit": (LimitParam, DEFAULT_LIMIT), "cursor": (CursorParam, None)}
+        handler = self._handler(list_page, route, Page[self.read], query=paging)  # type: ignore[name-defined]
+        return get(**self._guarded(route, self.read_guards))(handler)
 
     def get(self, **route: Any) -> HTTPRouteHandler:
         """`GET` on one item."""
@@ -152,6 +172,7 @@ class ResourceRoutes:
         *,
         key: bool = False,
         data: type[BaseModel] | None = None,
+        query: dict[str, tuple[Any, Any]] | None = None,
     ) -> Callable[..., Awaitable[Any]]:
         """A handler function for Litestar to read and call, running `run`.
 
@@ -178,11 +199,14 @@ class ResourceRoutes:
         if key:
             params.append(inspect.Parameter(self.key, keyword, default=self.key_default))
             hints[self.key] = self.key_type
+        for name, (annotation, default) in (query or {}).items():
+            params.append(inspect.Parameter(name, keyword, default=default))
+            hints[name] = annotation
         hints["return"] = returns
         handler.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
         handler.__annotations__ = hints
-        # Litestar orders and identifies handlers by their qualified names.
-        handler.__name__ = handler.__qualname__ = route["operation_id"]
+        # Litestar identifies a handler, and names an operation without a summary, by it.
+        handler.__name__ = handler.__qualname__ = _snake_case(route["operation_id"])
         # The source a reader (or a test) inspects is the body, not this wrapper.
         handler.__wrapped__ = run  # type: ignore[attr-defined]
         return handler
