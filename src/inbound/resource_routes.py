@@ -1,16 +1,17 @@
-"""The standard handlers of a resource: create, read, change, archive and delete one item.
+"""The standard handlers of a resource: create, list, read, change, archive and delete.
 
-A controller still names each of its routes as a class attribute with its operation id,
-summary, description and problem responses, so a reader finds every route where it always
-was; what is built here is only the handler body, which is the same for every resource:
+A controller still names each of its routes as a class attribute with its operation id and
+summary, so a reader finds every route where it always was; the handler bodies, the same for
+every resource, and the usual problem responses of each kind of route are built here:
 
     class PersonaController(Controller):
-        dependencies = {"service": Provide(provide_persona_service, sync_to_thread=False)}
-        get_persona = PERSONAS.get(operation_id="getPersona", summary="Read a persona", ...)
+        dependencies = {"service": provide_service(PersonaService)}
+        get_persona = PERSONAS.get("getPersona", "Read a persona")
 
+A route passes `responses=`, `description=` or any other Litestar route option to differ.
 The handlers take the controller's `service` dependency, which offers `create(fields)`,
-`get(key, lock=...)`, `update(row, changes)` and `delete(row)`. One item answers with its
-ETag, a new one with its Location.
+`list_page(page)`, `get(key, lock=...)`, `update(row, changes)` and `delete(row)`. One item
+answers with its ETag, a new one with its Location.
 """
 
 import inspect
@@ -21,14 +22,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from litestar.types import Guard
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+
+# The problems each kind of route answers with, unless a route names its own.
+LIST_PROBLEMS = (400, 401, 403)
+ITEM_PROBLEMS = (400, 401, 403, 404)
+CREATE_PROBLEMS = (400, 401, 403, 409, 413, 422)
+UPDATE_PROBLEMS = (400, 401, 403, 404, 409, 412, 413, 422)
 
 Present = Callable[[Any, Any], Awaitable[Any]]
 """How a row becomes its response body, given the service and the row."""
@@ -36,6 +45,15 @@ SetArchived = Callable[[Any, Any, bool], Awaitable[Any]]
 # Annotations built at run time, for the schema each resource gives.
 _JSON_BODY: Any = JSONBody
 _SERVICE: Any = NamedDependency[Any]  # type: ignore[misc]
+
+
+def provide_service(make: Callable[[AsyncSession], Any]) -> Provide:
+    """The dependency making a domain's service on the request's database session."""
+
+    def provide(db_session: NamedDependency[AsyncSession]) -> Any:
+        return make(db_session)
+
+    return Provide(provide, sync_to_thread=False)
 
 
 def _snake_case(operation_id: str) -> str:
@@ -89,18 +107,20 @@ class ResourceRoutes:
         """One row with its ETag."""
         return one(await self.body(service, row), version=row.version)
 
-    def create(self, schema: type[BaseModel], **route: Any) -> HTTPRouteHandler:
+    def create(
+        self, schema: type[BaseModel], operation_id: str, summary: str, **route: Any
+    ) -> HTTPRouteHandler:
         """`POST` on the collection: 201 with the new item and its Location."""
 
         async def create(*, service: Any, request: Request[Any, Any, Any], data: Any) -> Any:
             row = await service.create(data.model_dump(mode="json"))
             return created(request, await self.body(service, row), row.id)
 
+        route = self._options(operation_id, summary, route, CREATE_PROBLEMS, self.write_guards)
         route.setdefault("response_headers", [LOCATION_HEADER])
-        handler = self._handler(create, route, self._response, data=schema)
-        return post(**self._guarded(route, self.write_guards))(handler)
+        return post(**route)(self._handler(create, route, self._response, data=schema))
 
-    def list(self, **route: Any) -> HTTPRouteHandler:
+    def list(self, operation_id: str, summary: str, **route: Any) -> HTTPRouteHandler:
         """`GET` on the collection, unfiltered, a keyset page at a time."""
 
         async def list_page(*, service: Any, limit: int, cursor: str | None) -> Any:
@@ -109,21 +129,24 @@ class ResourceRoutes:
             )
             return Page(items=[await self.body(service, r) for r in rows], next_cursor=next_cursor)
 
+        route = self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards)
         paging = {"limit": (LimitParam, DEFAULT_LIMIT), "cursor": (CursorParam, None)}
-        handler = self._handler(list_page, route, Page[self.read], query=paging)  # type: ignore[name-defined]
-        return get(**self._guarded(route, self.read_guards))(handler)
+        returns = Page[self.read]  # type: ignore[name-defined]
+        return get(**route)(self._handler(list_page, route, returns, query=paging))
 
-    def get(self, **route: Any) -> HTTPRouteHandler:
+    def get(self, operation_id: str, summary: str | None = None, **route: Any) -> HTTPRouteHandler:
         """`GET` on one item."""
 
         async def get_one(*, service: Any, key: Any) -> Response[Any]:
             return await self.one(service, await service.get(key))
 
+        route = self._options(operation_id, summary, route, ITEM_PROBLEMS, self.read_guards)
         route.setdefault("response_headers", [ETAG_HEADER])
-        handler = self._handler(get_one, route, self._response, key=True)
-        return get(self.item_path, **self._guarded(route, self.read_guards))(handler)
+        return get(self.item_path, **route)(self._handler(get_one, route, self._response, key=True))
 
-    def update(self, schema: type[BaseModel], **route: Any) -> HTTPRouteHandler:
+    def update(
+        self, schema: type[BaseModel], operation_id: str, summary: str, **route: Any
+    ) -> HTTPRouteHandler:
         """`PATCH` on one item: only the fields sent change, refused with 412 on a stale ETag."""
 
         async def update(
@@ -133,33 +156,54 @@ class ResourceRoutes:
             check_if_match(request, row.version)
             return await self.one(service, await service.update(row, data.changes()))
 
+        route = self._options(operation_id, summary, route, UPDATE_PROBLEMS, self.write_guards)
         route.setdefault("response_headers", [ETAG_HEADER])
         handler = self._handler(update, route, self._response, key=True, data=schema)
-        return patch(self.item_path, **self._guarded(route, self.write_guards))(handler)
+        return patch(self.item_path, **route)(handler)
 
-    def archive(self, archived: bool, **route: Any) -> HTTPRouteHandler:
-        """`POST …/archive` (or `…/unarchive` when `archived` is false) on one item."""
+    def archive(self, operation_id: str, summary: str, **route: Any) -> HTTPRouteHandler:
+        """`POST …/archive`: the item leaves lists but keeps its history."""
+        return self._set_archived_route(True, operation_id, summary, route)
 
-        async def set_archived(*, service: Any, key: Any) -> Response[Any]:
-            row = await service.get(key, lock=True)
-            return await self.one(service, await self.set_archived(service, row, archived))
+    def unarchive(self, operation_id: str, summary: str, **route: Any) -> HTTPRouteHandler:
+        """`POST …/unarchive`: an archived item comes back."""
+        return self._set_archived_route(False, operation_id, summary, route)
 
-        route.setdefault("response_headers", [ETAG_HEADER])
-        path = f"{self.item_path}/{'archive' if archived else 'unarchive'}"
-        handler = self._handler(set_archived, route, self._response, key=True)
-        return post(path, status_code=200, **self._guarded(route, self.write_guards))(handler)
-
-    def delete(self, **route: Any) -> HTTPRouteHandler:
+    def delete(self, operation_id: str, summary: str, **route: Any) -> HTTPRouteHandler:
         """`DELETE` on one item: 204."""
 
         async def delete_one(*, service: Any, key: Any) -> None:
             await service.delete(await service.get(key, lock=True))
 
-        handler = self._handler(delete_one, route, None, key=True)
-        return delete(self.item_path, **self._guarded(route, self.write_guards))(handler)
+        route = self._options(operation_id, summary, route, ITEM_PROBLEMS, self.write_guards)
+        return delete(self.item_path, **route)(self._handler(delete_one, route, None, key=True))
+
+    def _set_archived_route(
+        self, archived: bool, operation_id: str, summary: str, route: dict[str, Any]
+    ) -> HTTPRouteHandler:
+        async def set_archived(*, service: Any, key: Any) -> Response[Any]:
+            row = await service.get(key, lock=True)
+            return await self.one(service, await self.set_archived(service, row, archived))
+
+        route = self._options(operation_id, summary, route, ITEM_PROBLEMS, self.write_guards)
+        route.setdefault("response_headers", [ETAG_HEADER])
+        path = f"{self.item_path}/{'archive' if archived else 'unarchive'}"
+        handler = self._handler(set_archived, route, self._response, key=True)
+        return post(path, status_code=200, **route)(handler)
 
     @staticmethod
-    def _guarded(route: dict[str, Any], guards: Sequence[Guard] | None) -> dict[str, Any]:
+    def _options(
+        operation_id: str,
+        summary: str | None,
+        route: dict[str, Any],
+        problem_codes: tuple[int, ...],
+        guards: Sequence[Guard] | None,
+    ) -> dict[str, Any]:
+        """The route's documentation and guards, the usual problem responses unless it says."""
+        route = {"operation_id": operation_id, **route}
+        if summary is not None:
+            route["summary"] = summary
+        route.setdefault("responses", problems(*problem_codes))
         if guards is not None:
             route.setdefault("guards", list(guards))
         return route

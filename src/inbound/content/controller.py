@@ -3,9 +3,8 @@
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
@@ -24,17 +23,13 @@ from inbound.content.schemas import (
 from inbound.content.service import AssetService, AssetView
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.resource_routes import ResourceRoutes
+from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.schemas import NO_NUL
 
 READ = [requires(Scope.CONTENT_READ)]
 WRITE = [requires(Scope.CONTENT_WRITE)]
 AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64, pattern=NO_NUL)
-
-
-def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
-    return AssetService(db_session)
 
 
 def asset_read(view: AssetView) -> AssetRead:
@@ -86,15 +81,14 @@ ASSETS = ResourceRoutes.by_ref(
 class AssetController(Controller):
     path = "/assets"
     tags = ["assets"]
-    dependencies = {"service": Provide(provide_asset_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(AssetService)}
 
     create_asset = ASSETS.create(
         AssetCreate,
-        operation_id="createAsset",
-        summary="Create a content asset",
+        "createAsset",
+        "Create a content asset",
         description="`personas` tags the asset at once. A gated asset needs a `delivery_url`; "
         "its form always asks for `email`, which is added first when missing.",
-        responses=problems(400, 401, 403, 409, 413, 422),
     )
 
     @get(
@@ -133,36 +127,17 @@ class AssetController(Controller):
         views = await service.views(rows)
         return Page(items=[asset_read(v) for v in views], next_cursor=next_cursor)
 
-    get_asset = ASSETS.get(
-        operation_id="getAsset",
-        summary="Read a content asset",
-        responses=problems(400, 401, 403, 404),
-    )
+    get_asset = ASSETS.get("getAsset", "Read a content asset")
     update_asset = ASSETS.update(
         AssetUpdate,
-        operation_id="updateAsset",
-        summary="Change a content asset",
+        "updateAsset",
+        "Change a content asset",
         description="Send only the fields to change; `topics`, `form_fields` and `personas` "
         "replace the whole list. `If-Match` with the ETag refuses a stale write (412).",
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
     )
-    archive_asset = ASSETS.archive(
-        True,
-        operation_id="archiveAsset",
-        summary="Archive a content asset",
-        responses=problems(400, 401, 403, 404),
-    )
-    unarchive_asset = ASSETS.archive(
-        False,
-        operation_id="unarchiveAsset",
-        summary="Restore an archived content asset",
-        responses=problems(400, 401, 403, 404),
-    )
-    delete_asset = ASSETS.delete(
-        operation_id="deleteAsset",
-        summary="Delete a content asset",
-        responses=problems(400, 401, 403, 404),
-    )
+    archive_asset = ASSETS.archive("archiveAsset", "Archive a content asset")
+    unarchive_asset = ASSETS.unarchive("unarchiveAsset", "Restore an archived content asset")
+    delete_asset = ASSETS.delete("deleteAsset", "Delete a content asset")
 
     @get(
         "/{ref:str}/personas",
@@ -201,7 +176,7 @@ class AssetController(Controller):
 class AssetTagController(Controller):
     path = "/asset-tags"
     tags = ["assets"]
-    dependencies = {"service": Provide(provide_asset_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(AssetService)}
 
     @post(
         operation_id="bulkTagAssets",

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from inbound.db import bind_of, utcnow
 from inbound.errors import Unprocessable, problems
 from inbound.leads.service import LeadService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.resource_routes import ResourceRoutes
+from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.schemas import NO_NUL
 from inbound.surveys.links import LinkClaim, LinkKeys, sign
 from inbound.surveys.models import Metric, TouchpointKind
@@ -36,14 +36,6 @@ RefParam = Parameter(description="The id or slug.", max_length=64, pattern=NO_NU
 ArchivedParam = Parameter(default=False, description="Archived ones instead.")
 
 
-def provide_touchpoints(db_session: NamedDependency[AsyncSession]) -> TouchpointService:
-    return TouchpointService(db_session)
-
-
-def provide_surveys(db_session: NamedDependency[AsyncSession]) -> SurveyService:
-    return SurveyService(db_session)
-
-
 TOUCHPOINTS = ResourceRoutes.by_ref(TouchpointRead, RefParam, read_guards=READ, write_guards=WRITE)
 SURVEYS = ResourceRoutes.by_ref(SurveyRead, RefParam, read_guards=READ, write_guards=WRITE)
 
@@ -51,16 +43,15 @@ SURVEYS = ResourceRoutes.by_ref(SurveyRead, RefParam, read_guards=READ, write_gu
 class TouchpointController(Controller):
     path = "/touchpoints"
     tags = ["surveys"]
-    dependencies = {"service": Provide(provide_touchpoints, sync_to_thread=False)}
+    dependencies = {"service": provide_service(TouchpointService)}
 
     create_touchpoint = TOUCHPOINTS.create(
         TouchpointCreate,
-        operation_id="createTouchpoint",
-        summary="Create a touchpoint",
+        "createTouchpoint",
+        "Create a touchpoint",
         description="A `stage` touchpoint names a lifecycle stage, an `asset` one a live asset "
         "(id or slug), a `channel` one a channel (`support`); exactly that field is given "
         "(422 otherwise).",
-        responses=problems(400, 401, 403, 409, 413, 422),
     )
 
     @get(
@@ -85,34 +76,21 @@ class TouchpointController(Controller):
         )
         return Page(items=[TouchpointRead.model_validate(t) for t in rows], next_cursor=next_cursor)
 
-    get_touchpoint = TOUCHPOINTS.get(
-        operation_id="getTouchpoint",
-        summary="Read a touchpoint",
-        responses=problems(400, 401, 403, 404),
-    )
+    get_touchpoint = TOUCHPOINTS.get("getTouchpoint", "Read a touchpoint")
     update_touchpoint = TOUCHPOINTS.update(
         TouchpointUpdate,
-        operation_id="updateTouchpoint",
-        summary="Change a touchpoint",
+        "updateTouchpoint",
+        "Change a touchpoint",
         description="Send only the fields to change. A new `kind` clears the other kinds' "
         "fields. `If-Match` with the ETag refuses a stale write (412).",
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
     )
-    archive_touchpoint = TOUCHPOINTS.archive(
-        True,
-        operation_id="archiveTouchpoint",
-        summary="Archive a touchpoint",
-        responses=problems(400, 401, 403, 404),
-    )
-    unarchive_touchpoint = TOUCHPOINTS.archive(
-        False,
-        operation_id="unarchiveTouchpoint",
-        summary="Restore an archived touchpoint",
-        responses=problems(400, 401, 403, 404),
+    archive_touchpoint = TOUCHPOINTS.archive("archiveTouchpoint", "Archive a touchpoint")
+    unarchive_touchpoint = TOUCHPOINTS.unarchive(
+        "unarchiveTouchpoint", "Restore an archived touchpoint"
     )
     delete_touchpoint = TOUCHPOINTS.delete(
-        operation_id="deleteTouchpoint",
-        summary="Delete a touchpoint",
+        "deleteTouchpoint",
+        "Delete a touchpoint",
         description="Refused (409) while surveys ask at it: archive it instead.",
         responses=problems(400, 401, 403, 404, 409),
     )
@@ -121,15 +99,14 @@ class TouchpointController(Controller):
 class SurveyController(Controller):
     path = "/surveys"
     tags = ["surveys"]
-    dependencies = {"service": Provide(provide_surveys, sync_to_thread=False)}
+    dependencies = {"service": provide_service(SurveyService)}
 
     create_survey = SURVEYS.create(
         SurveyCreate,
-        operation_id="createSurvey",
-        summary="Create a survey",
+        "createSurvey",
+        "Create a survey",
         description="NPS is asked 0 to 10 and CSAT 1 to 5; CES states its `scale`, 5 or 7 "
         "(from 1), which the others refuse. The touchpoint must not be archived.",
-        responses=problems(400, 401, 403, 409, 413, 422),
     )
 
     @get(
@@ -161,35 +138,23 @@ class SurveyController(Controller):
         )
         return Page(items=[SurveyRead.model_validate(s) for s in rows], next_cursor=next_cursor)
 
-    get_survey = SURVEYS.get(
-        operation_id="getSurvey",
-        summary="Read a survey",
-        responses=problems(400, 401, 403, 404),
-    )
+    get_survey = SURVEYS.get("getSurvey", "Read a survey")
     update_survey = SURVEYS.update(
         SurveyUpdate,
-        operation_id="updateSurvey",
-        summary="Change a survey",
+        "updateSurvey",
+        "Change a survey",
         description="Send only the fields to change. Once the survey has answers, its metric "
         "and scale stay (409). `If-Match` with the ETag refuses a stale write (412).",
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
     )
     archive_survey = SURVEYS.archive(
-        True,
-        operation_id="archiveSurvey",
-        summary="Archive a survey",
+        "archiveSurvey",
+        "Archive a survey",
         description="An archived survey takes no more answers; its answers stay.",
-        responses=problems(400, 401, 403, 404),
     )
-    unarchive_survey = SURVEYS.archive(
-        False,
-        operation_id="unarchiveSurvey",
-        summary="Restore an archived survey",
-        responses=problems(400, 401, 403, 404),
-    )
+    unarchive_survey = SURVEYS.unarchive("unarchiveSurvey", "Restore an archived survey")
     delete_survey = SURVEYS.delete(
-        operation_id="deleteSurvey",
-        summary="Delete a survey",
+        "deleteSurvey",
+        "Delete a survey",
         description="Refused (409) once it has answers: archive it instead.",
         responses=problems(400, 401, 403, 404, 409),
     )
