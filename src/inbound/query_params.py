@@ -1,7 +1,8 @@
 """Unknown query parameters are refused, so a misspelt filter never silently matches everything."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from litestar.connection import ASGIConnection
@@ -96,3 +97,16 @@ def _query_name(name: str, kwarg: Any) -> str:
     if isinstance(kwarg, ParameterKwarg):
         return kwarg.query or kwarg.name or name
     return name
+
+
+def parse_instant(
+    given: str | None, *, refuse: Callable[..., Exception], field: str
+) -> datetime | None:
+    """An RFC 3339 query parameter as an aware UTC instant; `refuse` makes the 400 for a bad one."""
+    if given is None:
+        return None
+    try:
+        # In UTC here, so that a time the database cannot hold is refused now.
+        return datetime.fromisoformat(given).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise refuse(f"not a time: {given!r}", field=field) from None
