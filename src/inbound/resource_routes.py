@@ -103,6 +103,10 @@ class ResourceRoutes:
             return await self.present(service, row)
         return self.read.model_validate(row)
 
+    async def page(self, service: Any, rows: Sequence[Any], next_cursor: str | None) -> Page[Any]:
+        """A page of rows."""
+        return Page(items=[await self.body(service, row) for row in rows], next_cursor=next_cursor)
+
     async def one(self, service: Any, row: Any) -> Response[Any]:
         """One row with its ETag."""
         return one(await self.body(service, row), version=row.version)
@@ -127,12 +131,39 @@ class ResourceRoutes:
             rows, next_cursor = await service.list_page(
                 PageRequest.parse(limit=limit, cursor=cursor)
             )
-            return Page(items=[await self.body(service, r) for r in rows], next_cursor=next_cursor)
+            return await self.page(service, rows, next_cursor)
 
         route = self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards)
         paging = {"limit": (LimitParam, DEFAULT_LIMIT), "cursor": (CursorParam, None)}
         returns = Page[self.read]  # type: ignore[name-defined]
         return get(**route)(self._handler(list_page, route, returns, query=paging))
+
+    def collection(
+        self, operation_id: str, summary: str, **route: Any
+    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+        """A `GET` on the collection written by hand (for its filters), guarded for reading."""
+        return get(**self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards))
+
+    def creating(
+        self, operation_id: str, summary: str, **route: Any
+    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+        """A `POST` on the collection written by hand, answering with the new item's Location."""
+        route = self._options(operation_id, summary, route, CREATE_PROBLEMS, self.write_guards)
+        route.setdefault("response_headers", [LOCATION_HEADER])
+        return post(**route)
+
+    def on_item(
+        self,
+        method: Callable[..., Callable[[Callable[..., Any]], HTTPRouteHandler]],
+        suffix: str,
+        operation_id: str,
+        summary: str | None,
+        **route: Any,
+    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+        """A handler written by hand at `/{key}` + `suffix`, guarded for reading on `get`."""
+        guards = self.read_guards if method is get else self.write_guards
+        route = self._options(operation_id, summary, route, ITEM_PROBLEMS, guards)
+        return method(self.item_path + suffix, **route)
 
     def get(self, operation_id: str, summary: str | None = None, **route: Any) -> HTTPRouteHandler:
         """`GET` on one item."""

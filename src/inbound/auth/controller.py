@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -13,8 +13,10 @@ from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.resource_routes import provide_service
-from inbound.responses import LOCATION_HEADER, created
+from inbound.resource_routes import ResourceRoutes, provide_service
+from inbound.responses import created
+
+API_KEYS = ResourceRoutes.by_id(ApiKeyRead, "key_id")
 
 
 class ApiKeyController(Controller):
@@ -23,12 +25,11 @@ class ApiKeyController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": provide_service(ApiKeyService)}
 
-    @post(
-        operation_id="createApiKey",
-        summary="Issue a key",
+    @API_KEYS.creating(
+        "createApiKey",
+        "Issue a key",
         description="The answer carries the full key, once. Only its hash is stored.",
         responses=problems(400, 401, 403, 413),
-        response_headers=[LOCATION_HEADER],
     )
     async def create_api_key(
         self,
@@ -40,7 +41,7 @@ class ApiKeyController(Controller):
         body = ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
         return created(request, body, api_key.id)
 
-    @get(operation_id="listApiKeys", summary="List keys", responses=problems(400, 401, 403))
+    @API_KEYS.collection("listApiKeys", "List keys")
     async def list_api_keys(
         self,
         service: NamedDependency[ApiKeyService],
@@ -51,20 +52,20 @@ class ApiKeyController(Controller):
         rows, next_cursor = await service.list_page(
             PageRequest.parse(limit=limit, cursor=cursor), include_revoked=include_revoked
         )
-        return Page(items=[ApiKeyRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+        return await API_KEYS.page(service, rows, next_cursor)
 
-    @get("/{key_id:uuid}", operation_id="getApiKey", responses=problems(400, 401, 403, 404))
+    @API_KEYS.on_item(get, "", "getApiKey", None)
     async def get_api_key(
         self, service: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
         return ApiKeyRead.model_validate(await service.get(key_id))
 
-    @delete(
-        "/{key_id:uuid}",
-        operation_id="revokeApiKey",
-        summary="Revoke a key",
+    @API_KEYS.on_item(
+        delete,
+        "",
+        "revokeApiKey",
+        "Revoke a key",
         description="The key stops working at once. It stays listed with `include_revoked`.",
-        responses=problems(400, 401, 403, 404),
     )
     async def revoke_api_key(
         self, service: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]

@@ -91,12 +91,10 @@ class AssetController(Controller):
         "its form always asks for `email`, which is added first when missing.",
     )
 
-    @get(
-        operation_id="listAssets",
-        summary="List content assets",
+    @ASSETS.collection(
+        "listAssets",
+        "List content assets",
         description="Filters combine with AND. Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_assets(
         self,
@@ -139,24 +137,18 @@ class AssetController(Controller):
     unarchive_asset = ASSETS.unarchive("unarchiveAsset", "Restore an archived content asset")
     delete_asset = ASSETS.delete("deleteAsset", "Delete a content asset")
 
-    @get(
-        "/{ref:str}/personas",
-        operation_id="getAssetPersonas",
-        summary="The personas an asset is tagged to",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-    )
+    @ASSETS.on_item(get, "/personas", "getAssetPersonas", "The personas an asset is tagged to")
     async def get_asset_personas(
         self, service: NamedDependency[AssetService], ref: str = AssetRefParam
     ) -> list[AssetPersonaRead]:
         return (await _present(service, await service.get(ref))).personas
 
-    @put(
-        "/{ref:str}/personas",
-        operation_id="replaceAssetPersonas",
-        summary="Replace an asset's persona tags",
+    @ASSETS.on_item(
+        put,
+        "/personas",
+        "replaceAssetPersonas",
+        "Replace an asset's persona tags",
         description="The list becomes the asset's whole set of tags; an empty list removes all.",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )

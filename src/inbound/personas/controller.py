@@ -1,6 +1,6 @@
 """`/api/v1/personas`: the content team's buyer personas."""
 
-from litestar import Controller, delete, get
+from litestar import Controller, delete
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
@@ -33,12 +33,7 @@ class PersonaController(Controller):
 
     create_persona = PERSONAS.create(PersonaCreate, "createPersona", "Create a persona")
 
-    @get(
-        operation_id="listPersonas",
-        summary="List personas",
-        guards=READ,
-        responses=problems(400, 401, 403),
-    )
+    @PERSONAS.collection("listPersonas", "List personas")
     async def list_personas(
         self,
         service: NamedDependency[PersonaService],
@@ -48,7 +43,7 @@ class PersonaController(Controller):
     ) -> Page[PersonaRead]:
         page = PageRequest.parse(limit=limit, cursor=cursor)
         rows, next_cursor = await service.list_page(page, archived=archived)
-        return Page(items=[PersonaRead.model_validate(p) for p in rows], next_cursor=next_cursor)
+        return await PERSONAS.page(service, rows, next_cursor)
 
     get_persona = PERSONAS.get("getPersona", "Read a persona")
     update_persona = PERSONAS.update(
@@ -65,13 +60,13 @@ class PersonaController(Controller):
     )
     unarchive_persona = PERSONAS.unarchive("unarchivePersona", "Restore an archived persona")
 
-    @delete(
-        "/{ref:str}",
-        operation_id="deletePersona",
-        summary="Delete a persona",
+    @PERSONAS.on_item(
+        delete,
+        "",
+        "deletePersona",
+        "Delete a persona",
         description="Refused with 409 while assets are tagged to it, unless `force=true`, "
         "which removes those tags too. Archive instead to keep its history.",
-        guards=WRITE,
         dependencies={"assets": provide_service(AssetService)},
         responses=problems(400, 401, 403, 404, 409),
     )

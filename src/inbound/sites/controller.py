@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
@@ -53,12 +53,11 @@ class SiteController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": provide_service(SiteService)}
 
-    @post(
-        operation_id="createSite",
-        summary="Register a site",
+    @SITES.creating(
+        "createSite",
+        "Register a site",
         description="The answer carries the site's first public key (scope `ingest`), once.",
         responses=problems(400, 401, 403, 413),
-        response_headers=[LOCATION_HEADER],
     )
     async def create_site(
         self,
@@ -74,7 +73,7 @@ class SiteController(Controller):
         body = SiteCreated(**(await _present(service, site)).model_dump(), public_key=plain)
         return created(request, body, site.id)
 
-    @get(operation_id="listSites", summary="List sites", responses=problems(400, 401, 403))
+    @SITES.collection("listSites", "List sites")
     async def list_sites(
         self,
         service: NamedDependency[SiteService],
@@ -94,13 +93,13 @@ class SiteController(Controller):
     )
     delete_site = SITES.delete("deleteSite", "Delete a site and its keys")
 
-    @post(
-        "/{site_id:uuid}/keys",
-        operation_id="createSiteKey",
-        summary="Issue another public key",
+    @SITES.on_item(
+        post,
+        "/keys",
+        "createSiteKey",
+        "Issue another public key",
         description="For rotation: issue a new key, deploy it, then revoke the old one "
         "with `DELETE /api/v1/api-keys/{id}`.",
-        responses=problems(400, 401, 403, 404),
         response_headers=[LOCATION_HEADER],
     )
     async def create_site_key(

@@ -54,7 +54,7 @@ LIST_DESCRIPTION = (
 )
 
 
-CASES = ResourceRoutes.by_id(CaseRead, "case_id", read_guards=READ)
+CASES = ResourceRoutes.by_id(CaseRead, "case_id", read_guards=READ, write_guards=WRITE)
 
 
 class CaseController(Controller):
@@ -62,12 +62,10 @@ class CaseController(Controller):
     tags = ["surveys"]
     dependencies = {"service": provide_service(CaseService)}
 
-    @get(
-        operation_id="listCases",
-        summary="List the follow-up cases of negative answers",
+    @CASES.collection(
+        "listCases",
+        "List the follow-up cases of negative answers",
         description=LIST_DESCRIPTION,
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_cases(
         self,
@@ -98,16 +96,16 @@ class CaseController(Controller):
 
     get_case = CASES.get("getCase", "Read a follow-up case")
 
-    @patch(
-        "/{case_id:uuid}",
-        operation_id="updateCase",
-        summary="Move a case forward, give it an owner or a note",
+    @CASES.on_item(
+        patch,
+        "",
+        "updateCase",
+        "Move a case forward, give it an owner or a note",
         description="Send only the fields to change. `status` moves forward only: `open` → "
         "`contacted` → `resolved`, or `open` → `resolved` (422 naming `status` otherwise). "
         "`owner` and `note` take null to clear them. Resolving frees the contact's window on "
         "the survey (it may answer again at once) and `case.resolved` carries a new signed "
         "link. `If-Match` with the ETag refuses a stale write (412).",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )

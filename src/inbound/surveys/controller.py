@@ -3,7 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,12 +54,10 @@ class TouchpointController(Controller):
         "(422 otherwise).",
     )
 
-    @get(
-        operation_id="listTouchpoints",
-        summary="List touchpoints",
+    @TOUCHPOINTS.collection(
+        "listTouchpoints",
+        "List touchpoints",
         description="Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_touchpoints(
         self,
@@ -74,7 +72,7 @@ class TouchpointController(Controller):
             kind=kind.value if kind else None,
             archived=archived,
         )
-        return Page(items=[TouchpointRead.model_validate(t) for t in rows], next_cursor=next_cursor)
+        return await TOUCHPOINTS.page(service, rows, next_cursor)
 
     get_touchpoint = TOUCHPOINTS.get("getTouchpoint", "Read a touchpoint")
     update_touchpoint = TOUCHPOINTS.update(
@@ -109,12 +107,10 @@ class SurveyController(Controller):
         "(from 1), which the others refuse. The touchpoint must not be archived.",
     )
 
-    @get(
-        operation_id="listSurveys",
-        summary="List surveys",
+    @SURVEYS.collection(
+        "listSurveys",
+        "List surveys",
         description="Filters combine with AND. Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_surveys(
         self,
@@ -136,7 +132,7 @@ class SurveyController(Controller):
             metric=metric.value if metric else None,
             archived=archived,
         )
-        return Page(items=[SurveyRead.model_validate(s) for s in rows], next_cursor=next_cursor)
+        return await SURVEYS.page(service, rows, next_cursor)
 
     get_survey = SURVEYS.get("getSurvey", "Read a survey")
     update_survey = SURVEYS.update(
@@ -159,10 +155,11 @@ class SurveyController(Controller):
         responses=problems(400, 401, 403, 404, 409),
     )
 
-    @post(
-        "/{ref:str}/links",
-        operation_id="createSurveyLink",
-        summary="Make a signed link for a contact to answer",
+    @SURVEYS.on_item(
+        post,
+        "/links",
+        "createSurveyLink",
+        "Make a signed link for a contact to answer",
         description="The link's page (`url`, on `INBOUND_PUBLIC_URL` when it is set, else on "
         "the address the request came to) shows the question and a form that works "
         "without JavaScript; the token can also be posted to `/api/v1/survey-answers`. It "

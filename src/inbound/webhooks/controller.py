@@ -17,7 +17,7 @@ from inbound.config import Settings
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.resource_routes import ResourceRoutes
-from inbound.responses import LOCATION_HEADER, created
+from inbound.responses import created
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery
 from inbound.webhooks.schemas import (
     AttemptRead,
@@ -86,12 +86,11 @@ class WebhookController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": Provide(provide_webhook_service, sync_to_thread=False)}
 
-    @post(
-        operation_id="createWebhook",
-        summary="Subscribe an endpoint to lead events",
+    @WEBHOOKS.creating(
+        "createWebhook",
+        "Subscribe an endpoint to lead events",
         description="The answer carries the signing secret, once. " + TARGETS + " " + SIGNING,
         responses=problems(400, 401, 403, 413, 422),
-        response_headers=[LOCATION_HEADER],
     )
     async def create_webhook(
         self,
@@ -124,11 +123,8 @@ class WebhookController(Controller):
         "deleteWebhook", "Delete a subscription, its pending deliveries and its log"
     )
 
-    @get(
-        "/{webhook_id:uuid}/deliveries",
-        operation_id="listWebhookDeliveries",
-        summary="The subscription's delivery log, oldest first",
-        responses=problems(400, 401, 403, 404),
+    @WEBHOOKS.on_item(
+        get, "/deliveries", "listWebhookDeliveries", "The subscription's delivery log, oldest first"
     )
     async def list_deliveries(
         self,
@@ -144,11 +140,11 @@ class WebhookController(Controller):
         items = [DeliveryRead.model_validate(_delivery(row)) for row in rows]
         return DeliveryList(items=items, next_cursor=next_cursor)
 
-    @get(
-        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}",
-        operation_id="getWebhookDelivery",
-        summary="One delivery with every attempt at it",
-        responses=problems(400, 401, 403, 404),
+    @WEBHOOKS.on_item(
+        get,
+        "/deliveries/{delivery_id:uuid}",
+        "getWebhookDelivery",
+        "One delivery with every attempt at it",
     )
     async def get_delivery(
         self,
@@ -160,10 +156,11 @@ class WebhookController(Controller):
         delivery, attempts = await service.delivery(subscription, delivery_id)
         return _detail(delivery, attempts)
 
-    @post(
-        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/replay",
-        operation_id="replayWebhookDelivery",
-        summary="Send a dead (or delivered) delivery again",
+    @WEBHOOKS.on_item(
+        post,
+        "/deliveries/{delivery_id:uuid}/replay",
+        "replayWebhookDelivery",
+        "Send a dead (or delivered) delivery again",
         description="The delivery goes out again with the same `webhook-id` and body, and a "
         "new 24 hours of retries; 409 while it is still pending.",
         status_code=202,
