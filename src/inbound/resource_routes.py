@@ -1,17 +1,23 @@
 """The standard handlers of a resource: create, list, read, change, archive and delete.
 
 A controller still names each of its routes as a class attribute with its operation id and
-summary, so a reader finds every route where it always was; the handler bodies, the same for
-every resource, and the usual problem responses of each kind of route are built here:
+summary, so a reader finds every route where it always was. Built here are the handler
+bodies, the same for every resource, and what each kind of route has by convention: the
+resource's read or write guards, the usual problem responses, ETag or Location headers.
 
     class PersonaController(Controller):
         dependencies = {"service": provide_service(PersonaService)}
         get_persona = PERSONAS.get("getPersona", "Read a persona")
 
-A route passes `responses=`, `description=` or any other Litestar route option to differ.
-The handlers take the controller's `service` dependency, which offers `create(fields)`,
-`list_page(page)`, `get(key, lock=...)`, `update(row, changes)` and `delete(row)`. One item
-answers with its ETag, a new one with its Location.
+        @PERSONAS.collection("listPersonas", "List personas")
+        async def list_personas(self, service: ..., archived: bool = ...) -> Page[PersonaRead]:
+            ...
+
+Handlers written by hand (for filters or extra work) take those conventions from
+`collection`, `creating` and `on_item`. A route passes `responses=`, `description=` or any
+other Litestar route option to differ. The built handlers use the controller's `service`
+dependency, which offers `create(fields)`, `list_page(page)`, `get(key, lock=...)`,
+`update(row, changes)` and `delete(row)`.
 """
 
 import inspect

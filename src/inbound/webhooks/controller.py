@@ -72,6 +72,13 @@ def _delivery(delivery: WebhookDelivery) -> dict[str, Any]:
     return fields
 
 
+async def _delivery_of(
+    service: WebhookService, webhook_id: uuid.UUID, delivery_id: uuid.UUID, *, lock: bool = False
+) -> tuple[WebhookDelivery, Sequence[WebhookAttempt]]:
+    """A subscription's delivery and its attempts; 404 when either is unknown."""
+    return await service.delivery(await service.get(webhook_id), delivery_id, lock=lock)
+
+
 def _detail(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> DeliveryDetail:
     log = [AttemptRead.model_validate(attempt) for attempt in attempts]
     return DeliveryDetail.model_validate(_delivery(delivery) | {"attempt_log": log})
@@ -152,9 +159,7 @@ class WebhookController(Controller):
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
     ) -> DeliveryDetail:
-        subscription = await service.get(webhook_id)
-        delivery, attempts = await service.delivery(subscription, delivery_id)
-        return _detail(delivery, attempts)
+        return _detail(*await _delivery_of(service, webhook_id, delivery_id))
 
     @WEBHOOKS.on_item(
         post,
@@ -172,6 +177,5 @@ class WebhookController(Controller):
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
     ) -> DeliveryDetail:
-        subscription = await service.get(webhook_id)
-        delivery, attempts = await service.delivery(subscription, delivery_id, lock=True)
+        delivery, attempts = await _delivery_of(service, webhook_id, delivery_id, lock=True)
         return _detail(await service.replay(delivery), attempts)
