@@ -30,7 +30,7 @@ from typing import Any
 from litestar import Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.types import Guard
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.schemas import NO_NUL
 
 # The problems each kind of route answers with, unless a route names its own.
 LIST_PROBLEMS = (400, 401, 403)
@@ -85,14 +86,20 @@ class ResourceRoutes:
     set_archived: SetArchived = _set_archived
 
     @classmethod
-    def by_ref(cls, read: type[BaseModel], ref: Any, **options: Any) -> "ResourceRoutes":
-        """A resource addressed by id or slug, `/{ref:str}`, described by the `ref` parameter."""
+    def by_ref(cls, read: type[BaseModel], description: str, **options: Any) -> "ResourceRoutes":
+        """A resource addressed by id or slug, `/{ref:str}`; `description` documents `ref`."""
+        ref = Parameter(description=description, max_length=64, pattern=NO_NUL)
         return cls(read, "ref", str, ref, **options)
 
     @classmethod
     def by_id(cls, read: type[BaseModel], key: str, **options: Any) -> "ResourceRoutes":
         """A resource addressed by its UUID, `/{key:uuid}`."""
         return cls(read, key, FromPath[uuid.UUID], **options)
+
+    @property
+    def ref_param(self) -> Any:
+        """The `ref` path parameter, for the resource's handlers written by hand."""
+        return self.key_default
 
     @property
     def item_path(self) -> str:

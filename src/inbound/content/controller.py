@@ -29,7 +29,6 @@ from inbound.schemas import NO_NUL
 
 READ = [requires(Scope.CONTENT_READ)]
 WRITE = [requires(Scope.CONTENT_WRITE)]
-AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64, pattern=NO_NUL)
 
 
 def asset_read(view: AssetView) -> AssetRead:
@@ -70,7 +69,7 @@ async def _present(assets: AssetService, asset: ContentAsset) -> AssetRead:
 
 ASSETS = ResourceRoutes.by_ref(
     AssetRead,
-    AssetRefParam,
+    "The asset's id or slug.",
     present=_present,
     read_guards=READ,
     write_guards=WRITE,
@@ -139,7 +138,7 @@ class AssetController(Controller):
 
     @ASSETS.on_item(get, "/personas", "getAssetPersonas", "The personas an asset is tagged to")
     async def get_asset_personas(
-        self, service: NamedDependency[AssetService], ref: str = AssetRefParam
+        self, service: NamedDependency[AssetService], ref: str = ASSETS.ref_param
     ) -> list[AssetPersonaRead]:
         return (await _present(service, await service.get(ref))).personas
 
@@ -157,7 +156,7 @@ class AssetController(Controller):
         request: Request[Any, Any, Any],
         service: NamedDependency[AssetService],
         data: JSONBody[PersonaTagsReplace],
-        ref: str = AssetRefParam,
+        ref: str = ASSETS.ref_param,
     ) -> Response[list[AssetPersonaRead]]:
         asset = await service.get(ref, lock=True)
         check_if_match(request, asset.version)

@@ -4,26 +4,22 @@ from litestar import Controller, delete
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from inbound.auth.principal import requires
-from inbound.auth.scopes import Scope
+from inbound.content.controller import READ, WRITE
 from inbound.content.service import AssetService
 from inbound.errors import Conflict, problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.personas.schemas import PersonaCreate, PersonaRead, PersonaUpdate
 from inbound.personas.service import PersonaService
 from inbound.resource_routes import ResourceRoutes, provide_service
-from inbound.schemas import NO_NUL
-
-READ = [requires(Scope.CONTENT_READ)]
-WRITE = [requires(Scope.CONTENT_WRITE)]
-PersonaRefParam = Parameter(description="The persona's id or slug.", max_length=64, pattern=NO_NUL)
 
 
 class PersonaInUse(Conflict):
     problem = "persona-in-use"
 
 
-PERSONAS = ResourceRoutes.by_ref(PersonaRead, PersonaRefParam, read_guards=READ, write_guards=WRITE)
+PERSONAS = ResourceRoutes.by_ref(
+    PersonaRead, "The persona's id or slug.", read_guards=READ, write_guards=WRITE
+)
 
 
 class PersonaController(Controller):
@@ -74,7 +70,7 @@ class PersonaController(Controller):
         self,
         service: NamedDependency[PersonaService],
         assets: NamedDependency[AssetService],
-        ref: str = PersonaRefParam,
+        ref: str = PERSONAS.ref_param,
         force: bool = Parameter(default=False, description="Also remove its asset tags."),
     ) -> None:
         persona = await service.get(ref, lock=True)

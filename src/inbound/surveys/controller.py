@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
+from inbound.content.controller import READ, WRITE
 from inbound.db import bind_of, utcnow
 from inbound.errors import Unprocessable, problems
 from inbound.leads.service import LeadService
@@ -30,14 +31,13 @@ from inbound.surveys.schemas import (
 )
 from inbound.surveys.service import SurveyClosed, SurveyService, TouchpointService
 
-READ = [requires(Scope.CONTENT_READ)]
-WRITE = [requires(Scope.CONTENT_WRITE)]
-RefParam = Parameter(description="The id or slug.", max_length=64, pattern=NO_NUL)
 ArchivedParam = Parameter(default=False, description="Archived ones instead.")
 
 
-TOUCHPOINTS = ResourceRoutes.by_ref(TouchpointRead, RefParam, read_guards=READ, write_guards=WRITE)
-SURVEYS = ResourceRoutes.by_ref(SurveyRead, RefParam, read_guards=READ, write_guards=WRITE)
+TOUCHPOINTS = ResourceRoutes.by_ref(
+    TouchpointRead, "The id or slug.", read_guards=READ, write_guards=WRITE
+)
+SURVEYS = ResourceRoutes.by_ref(SurveyRead, "The id or slug.", read_guards=READ, write_guards=WRITE)
 
 
 class TouchpointController(Controller):
@@ -174,7 +174,7 @@ class SurveyController(Controller):
         data: JSONBody[LinkCreate],
         service: NamedDependency[SurveyService],
         db_session: NamedDependency[AsyncSession],
-        ref: str = RefParam,
+        ref: str = SURVEYS.ref_param,
     ) -> Response[LinkRead]:
         # Read (or made) before this request's session writes: on SQLite, a key made on
         # another connection would wait for this request's own lock.
