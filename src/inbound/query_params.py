@@ -1,4 +1,5 @@
-"""Unknown query parameters are refused, so a misspelt filter never silently matches everything."""
+"""Query parameters: unknown ones are refused, so a misspelt filter never silently matches
+everything; filters by id or slug, and times, are declared and read alike everywhere."""
 
 import re
 from collections.abc import Callable, Iterator
@@ -8,10 +9,11 @@ from typing import Any, get_args
 from litestar.connection import ASGIConnection
 from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import BaseRouteHandler
-from litestar.params import ParameterKwarg
+from litestar.params import Parameter, ParameterKwarg
 from litestar.typing import FieldDefinition
 
 from inbound.errors import BadRequest, FieldError
+from inbound.schemas import NO_NUL
 
 _PATH_PARAMETER = re.compile(r"{([^:}]+)")
 _CACHE_KEY = "declared_query_parameters"
@@ -97,6 +99,11 @@ def _query_name(name: str, kwarg: Any) -> str:
     if isinstance(kwarg, ParameterKwarg):
         return kwarg.query or kwarg.name or name
     return name
+
+
+def ref_filter(description: str) -> Any:
+    """An optional query parameter naming a resource by its id or slug."""
+    return Parameter(default=None, max_length=64, pattern=NO_NUL, description=description)
 
 
 def parse_instant(

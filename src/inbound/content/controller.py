@@ -23,6 +23,7 @@ from inbound.content.schemas import (
 from inbound.content.service import AssetService, AssetView
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.query_params import ref_filter
 from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.schemas import NO_NUL
@@ -98,12 +99,7 @@ class AssetController(Controller):
     async def list_assets(
         self,
         service: NamedDependency[AssetService],
-        persona: str | None = Parameter(
-            default=None,
-            max_length=64,
-            pattern=NO_NUL,
-            description="Tagged to this persona (id or slug).",
-        ),
+        persona: str | None = ref_filter("Tagged to this persona (id or slug)."),
         funnel_stage: FromQuery[FunnelStage | None] = None,
         kind: FromQuery[AssetKind | None] = None,
         topic: str | None = Parameter(default=None, max_length=64, pattern=NO_NUL),

@@ -15,8 +15,8 @@ from inbound.db import bind_of, utcnow
 from inbound.errors import Unprocessable, problems
 from inbound.leads.service import LeadService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.query_params import ref_filter
 from inbound.resource_routes import ResourceRoutes, provide_service
-from inbound.schemas import NO_NUL
 from inbound.surveys.links import LinkClaim, LinkKeys, sign
 from inbound.surveys.models import Metric, TouchpointKind
 from inbound.surveys.schemas import (
@@ -115,11 +115,8 @@ class SurveyController(Controller):
     async def list_surveys(
         self,
         service: NamedDependency[SurveyService],
-        touchpoint: str | None = Parameter(
-            default=None,
-            max_length=64,
-            pattern=NO_NUL,
-            description="Asked at this touchpoint (id or slug); an unknown one matches nothing.",
+        touchpoint: str | None = ref_filter(
+            "Asked at this touchpoint (id or slug); an unknown one matches nothing."
         ),
         metric: FromQuery[Metric | None] = None,
         archived: bool = ArchivedParam,
