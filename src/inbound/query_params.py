@@ -1,16 +1,19 @@
-"""Unknown query parameters are refused, so a misspelt filter never silently matches everything."""
+"""Query parameters: unknown ones are refused, so a misspelt filter never silently matches
+everything; filters by id or slug, and times, are declared and read alike everywhere."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any, get_args
 
 from litestar.connection import ASGIConnection
 from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import BaseRouteHandler
-from litestar.params import ParameterKwarg
+from litestar.params import Parameter, ParameterKwarg
 from litestar.typing import FieldDefinition
 
 from inbound.errors import BadRequest, FieldError
+from inbound.schemas import NO_NUL
 
 _PATH_PARAMETER = re.compile(r"{([^:}]+)")
 _CACHE_KEY = "declared_query_parameters"
@@ -96,3 +99,21 @@ def _query_name(name: str, kwarg: Any) -> str:
     if isinstance(kwarg, ParameterKwarg):
         return kwarg.query or kwarg.name or name
     return name
+
+
+def ref_filter(description: str) -> Any:
+    """An optional query parameter naming a resource by its id or slug."""
+    return Parameter(default=None, max_length=64, pattern=NO_NUL, description=description)
+
+
+def parse_instant(
+    given: str | None, *, refuse: Callable[..., Exception], field: str
+) -> datetime | None:
+    """An RFC 3339 query parameter as an aware UTC instant; `refuse` makes the 400 for a bad one."""
+    if given is None:
+        return None
+    try:
+        # In UTC here, so that a time the database cannot hold is refused now.
+        return datetime.fromisoformat(given).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise refuse(f"not a time: {given!r}", field=field) from None

@@ -3,10 +3,9 @@
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Request, Response, delete, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
@@ -14,63 +13,61 @@ from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.responses import LOCATION_HEADER, created
+from inbound.resource_routes import ResourceRoutes, provide_service
+from inbound.responses import created
 
-
-def provide_api_key_service(db_session: NamedDependency[AsyncSession]) -> ApiKeyService:
-    return ApiKeyService(db_session)
+API_KEYS = ResourceRoutes.by_id(ApiKeyRead, "key_id")
 
 
 class ApiKeyController(Controller):
     path = "/api-keys"
     tags = ["api-keys"]
     guards = [requires(Scope.ADMIN)]
-    dependencies = {"keys": Provide(provide_api_key_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(ApiKeyService)}
 
-    @post(
-        operation_id="createApiKey",
-        summary="Issue a key",
+    @API_KEYS.creating(
+        "createApiKey",
+        "Issue a key",
         description="The answer carries the full key, once. Only its hash is stored.",
         responses=problems(400, 401, 403, 413),
-        response_headers=[LOCATION_HEADER],
     )
     async def create_api_key(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[ApiKeyCreate],
-        keys: NamedDependency[ApiKeyService],
+        service: NamedDependency[ApiKeyService],
     ) -> Response[ApiKeyCreated]:
-        api_key, plain = await keys.issue(name=data.name, scopes=data.scopes)
+        api_key, plain = await service.issue(name=data.name, scopes=data.scopes)
         body = ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
         return created(request, body, api_key.id)
 
-    @get(operation_id="listApiKeys", summary="List keys", responses=problems(400, 401, 403))
+    @API_KEYS.collection("listApiKeys", "List keys")
     async def list_api_keys(
         self,
-        keys: NamedDependency[ApiKeyService],
+        service: NamedDependency[ApiKeyService],
         include_revoked: FromQuery[bool] = False,
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[ApiKeyRead]:
-        rows, next_cursor = await keys.list_page(
+        rows, next_cursor = await service.list_page(
             PageRequest.parse(limit=limit, cursor=cursor), include_revoked=include_revoked
         )
-        return Page(items=[ApiKeyRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+        return await API_KEYS.page(service, rows, next_cursor)
 
-    @get("/{key_id:uuid}", operation_id="getApiKey", responses=problems(400, 401, 403, 404))
+    @API_KEYS.on_item(get, "", "getApiKey", None)
     async def get_api_key(
-        self, keys: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
+        self, service: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
     ) -> ApiKeyRead:
-        return ApiKeyRead.model_validate(await keys.get(key_id))
+        return ApiKeyRead.model_validate(await service.get(key_id))
 
-    @delete(
-        "/{key_id:uuid}",
-        operation_id="revokeApiKey",
-        summary="Revoke a key",
+    @API_KEYS.on_item(
+        delete,
+        "",
+        "revokeApiKey",
+        "Revoke a key",
         description="The key stops working at once. It stays listed with `include_revoked`.",
-        responses=problems(400, 401, 403, 404),
     )
     async def revoke_api_key(
-        self, keys: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
+        self, service: NamedDependency[ApiKeyService], key_id: FromPath[uuid.UUID]
     ) -> None:
-        await keys.revoke(key_id)
+        await service.revoke(key_id)

@@ -2,10 +2,9 @@
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
@@ -24,16 +23,13 @@ from inbound.content.schemas import (
 from inbound.content.service import AssetService, AssetView
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.query_params import ref_filter
+from inbound.resource_routes import ResourceRoutes, provide_service
+from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.schemas import NO_NUL
 
 READ = [requires(Scope.CONTENT_READ)]
 WRITE = [requires(Scope.CONTENT_WRITE)]
-AssetRefParam = Parameter(description="The asset's id or slug.", max_length=64, pattern=NO_NUL)
-
-
-def provide_asset_service(db_session: NamedDependency[AsyncSession]) -> AssetService:
-    return AssetService(db_session)
 
 
 def asset_read(view: AssetView) -> AssetRead:
@@ -68,49 +64,42 @@ def asset_read(view: AssetView) -> AssetRead:
     )
 
 
-async def _one(assets: AssetService, asset: ContentAsset) -> Response[AssetRead]:
-    return one(asset_read(await assets.view(asset)), version=asset.version)
+async def _present(assets: AssetService, asset: ContentAsset) -> AssetRead:
+    return asset_read(await assets.view(asset))
+
+
+ASSETS = ResourceRoutes.by_ref(
+    AssetRead,
+    "The asset's id or slug.",
+    present=_present,
+    read_guards=READ,
+    write_guards=WRITE,
+    set_archived=lambda assets, asset, archived: assets.update(asset, {"archived": archived}),
+)
 
 
 class AssetController(Controller):
     path = "/assets"
     tags = ["assets"]
-    dependencies = {"assets": Provide(provide_asset_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(AssetService)}
 
-    @post(
-        operation_id="createAsset",
-        summary="Create a content asset",
+    create_asset = ASSETS.create(
+        AssetCreate,
+        "createAsset",
+        "Create a content asset",
         description="`personas` tags the asset at once. A gated asset needs a `delivery_url`; "
         "its form always asks for `email`, which is added first when missing.",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 409, 413, 422),
-        response_headers=[LOCATION_HEADER],
     )
-    async def create_asset(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[AssetCreate],
-        assets: NamedDependency[AssetService],
-    ) -> Response[AssetRead]:
-        asset = await assets.create(data.model_dump(mode="json"))
-        return created(request, asset_read(await assets.view(asset)), asset.id)
 
-    @get(
-        operation_id="listAssets",
-        summary="List content assets",
+    @ASSETS.collection(
+        "listAssets",
+        "List content assets",
         description="Filters combine with AND. Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_assets(
         self,
-        assets: NamedDependency[AssetService],
-        persona: str | None = Parameter(
-            default=None,
-            max_length=64,
-            pattern=NO_NUL,
-            description="Tagged to this persona (id or slug).",
-        ),
+        service: NamedDependency[AssetService],
+        persona: str | None = ref_filter("Tagged to this persona (id or slug)."),
         funnel_stage: FromQuery[FunnelStage | None] = None,
         kind: FromQuery[AssetKind | None] = None,
         topic: str | None = Parameter(default=None, max_length=64, pattern=NO_NUL),
@@ -119,7 +108,7 @@ class AssetController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[AssetRead]:
-        rows, next_cursor = await assets.list_page(
+        rows, next_cursor = await service.list_page(
             PageRequest.parse(limit=limit, cursor=cursor),
             persona=persona,
             funnel_stage=funnel_stage,
@@ -128,126 +117,53 @@ class AssetController(Controller):
             gated=gated,
             archived=archived,
         )
-        views = await assets.views(rows)
+        views = await service.views(rows)
         return Page(items=[asset_read(v) for v in views], next_cursor=next_cursor)
 
-    @get(
-        "/{ref:str}",
-        operation_id="getAsset",
-        summary="Read a content asset",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_asset(
-        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
-    ) -> Response[AssetRead]:
-        return await _one(assets, await assets.get(ref))
-
-    @patch(
-        "/{ref:str}",
-        operation_id="updateAsset",
-        summary="Change a content asset",
+    get_asset = ASSETS.get("getAsset", "Read a content asset")
+    update_asset = ASSETS.update(
+        AssetUpdate,
+        "updateAsset",
+        "Change a content asset",
         description="Send only the fields to change; `topics`, `form_fields` and `personas` "
         "replace the whole list. `If-Match` with the ETag refuses a stale write (412).",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
-        response_headers=[ETAG_HEADER],
     )
-    async def update_asset(
-        self,
-        request: Request[Any, Any, Any],
-        assets: NamedDependency[AssetService],
-        data: JSONBody[AssetUpdate],
-        ref: str = AssetRefParam,
-    ) -> Response[AssetRead]:
-        asset = await assets.get(ref, lock=True)
-        check_if_match(request, asset.version)
-        changes = data.changes()
-        return await _one(assets, await assets.update(asset, changes))
+    archive_asset = ASSETS.archive("archiveAsset", "Archive a content asset")
+    unarchive_asset = ASSETS.unarchive("unarchiveAsset", "Restore an archived content asset")
+    delete_asset = ASSETS.delete("deleteAsset", "Delete a content asset")
 
-    @post(
-        "/{ref:str}/archive",
-        operation_id="archiveAsset",
-        summary="Archive a content asset",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def archive_asset(
-        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
-    ) -> Response[AssetRead]:
-        return await _one(
-            assets, await assets.update(await assets.get(ref, lock=True), {"archived": True})
-        )
-
-    @post(
-        "/{ref:str}/unarchive",
-        operation_id="unarchiveAsset",
-        summary="Restore an archived content asset",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def unarchive_asset(
-        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
-    ) -> Response[AssetRead]:
-        return await _one(
-            assets, await assets.update(await assets.get(ref, lock=True), {"archived": False})
-        )
-
-    @delete(
-        "/{ref:str}",
-        operation_id="deleteAsset",
-        summary="Delete a content asset",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-    )
-    async def delete_asset(
-        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
-    ) -> None:
-        await assets.delete(await assets.get(ref, lock=True))
-
-    @get(
-        "/{ref:str}/personas",
-        operation_id="getAssetPersonas",
-        summary="The personas an asset is tagged to",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-    )
+    @ASSETS.on_item(get, "/personas", "getAssetPersonas", "The personas an asset is tagged to")
     async def get_asset_personas(
-        self, assets: NamedDependency[AssetService], ref: str = AssetRefParam
+        self, service: NamedDependency[AssetService], ref: str = ASSETS.ref_param
     ) -> list[AssetPersonaRead]:
-        return asset_read(await assets.view(await assets.get(ref))).personas
+        return (await _present(service, await service.get(ref))).personas
 
-    @put(
-        "/{ref:str}/personas",
-        operation_id="replaceAssetPersonas",
-        summary="Replace an asset's persona tags",
+    @ASSETS.on_item(
+        put,
+        "/personas",
+        "replaceAssetPersonas",
+        "Replace an asset's persona tags",
         description="The list becomes the asset's whole set of tags; an empty list removes all.",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )
     async def replace_asset_personas(
         self,
         request: Request[Any, Any, Any],
-        assets: NamedDependency[AssetService],
+        service: NamedDependency[AssetService],
         data: JSONBody[PersonaTagsReplace],
-        ref: str = AssetRefParam,
+        ref: str = ASSETS.ref_param,
     ) -> Response[list[AssetPersonaRead]]:
-        asset = await assets.get(ref, lock=True)
+        asset = await service.get(ref, lock=True)
         check_if_match(request, asset.version)
-        asset = await assets.replace_tags(asset, data.personas)
-        return one(asset_read(await assets.view(asset)).personas, version=asset.version)
+        asset = await service.replace_tags(asset, data.personas)
+        return one((await _present(service, asset)).personas, version=asset.version)
 
 
 class AssetTagController(Controller):
     path = "/asset-tags"
     tags = ["assets"]
-    dependencies = {"assets": Provide(provide_asset_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(AssetService)}
 
     @post(
         operation_id="bulkTagAssets",
@@ -260,7 +176,7 @@ class AssetTagController(Controller):
         responses=problems(400, 401, 403, 413, 422),
     )
     async def bulk_tag_assets(
-        self, data: JSONBody[AssetTagsBulk], assets: NamedDependency[AssetService]
+        self, data: JSONBody[AssetTagsBulk], service: NamedDependency[AssetService]
     ) -> AssetTagsBulkResult:
-        set_count, removed = await assets.bulk_tags(data.set, data.remove)
+        set_count, removed = await service.bulk_tags(data.set, data.remove)
         return AssetTagsBulkResult(set=set_count, removed=removed)

@@ -7,10 +7,8 @@ The public endpoint answers browsers directly, as captures do: the site's key (h
 """
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import msgspec
 import structlog
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -23,7 +21,7 @@ from inbound.auth.scopes import Scope as KeyScope
 from inbound.config import Settings
 from inbound.contract import document_request_body, document_response
 from inbound.db import bind_of, new_id, utcnow
-from inbound.errors import BadRequest, TooManyRequests, UnsupportedMediaType, problems
+from inbound.errors import BadRequest, TooManyRequests, problems
 from inbound.form_values import form_integer
 from inbound.leads.capture.client import rate_bucket
 from inbound.leads.capture.redirects import Redirect, checked_redirect
@@ -31,8 +29,9 @@ from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_of
 from inbound.leads.sales.controller import RFC3339
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.query_params import refuse_unknown_query_parameters
+from inbound.query_params import parse_instant, refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter
+from inbound.request_body import read_json_or_form
 from inbound.schemas import NO_NUL
 from inbound.surveys.answering import (
     AlreadyAnswered,
@@ -166,7 +165,7 @@ class SurveyAnswerController(Controller):
             survey,
             PageRequest.parse(limit=limit, cursor=cursor),
             contact_id=contact_id,
-            since=_instant(since),
+            since=parse_instant(since, refuse=InvalidAnswer, field="since"),
             source=source,
         )
         return Page(items=[AnswerRead.model_validate(a) for a in rows], next_cursor=next_cursor)
@@ -218,31 +217,10 @@ def _waits_for_flush(state: Any) -> bool:
     return settings.survey_answer_commit == "sync"
 
 
-def _instant(given: str | None) -> datetime | None:
-    if given is None:
-        return None
-    try:
-        return datetime.fromisoformat(given).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidAnswer(f"not a time: {given!r}", field="since") from None
-
-
 async def _read_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The posted fields, from JSON or from a plain form (whose values are all text)."""
-    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media_type == MediaType.JSON or media_type.endswith("+json"):
-        try:
-            body = msgspec.json.decode(await request.body())
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            raise InvalidAnswer("the body is not valid JSON in UTF-8") from None
-        if not isinstance(body, dict):
-            raise InvalidAnswer("the body must be a JSON object")
-        return body
-    if media_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-        return _from_form(await request.form())
-    raise UnsupportedMediaType(
-        "post the answer as application/json, application/x-www-form-urlencoded "
-        "or multipart/form-data"
+    return await read_json_or_form(
+        request, from_form=_from_form, refuse=InvalidAnswer, what="the answer"
     )
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, patch
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from inbound.errors import problems
 from inbound.field_messages import describe_pattern
 from inbound.leads.service import LeadNotFound, LeadService
 from inbound.pagination import DEFAULT_LIMIT, LimitParam
+from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.schemas import NO_NUL
 from inbound.surveys.case_events import link_document
@@ -53,25 +54,22 @@ LIST_DESCRIPTION = (
 )
 
 
-def provide_cases(db_session: NamedDependency[AsyncSession]) -> CaseService:
-    return CaseService(db_session)
+CASES = ResourceRoutes.by_id(CaseRead, "case_id", read_guards=READ, write_guards=WRITE)
 
 
 class CaseController(Controller):
     path = "/cases"
     tags = ["surveys"]
-    dependencies = {"cases": Provide(provide_cases, sync_to_thread=False)}
+    dependencies = {"service": provide_service(CaseService)}
 
-    @get(
-        operation_id="listCases",
-        summary="List the follow-up cases of negative answers",
+    @CASES.collection(
+        "listCases",
+        "List the follow-up cases of negative answers",
         description=LIST_DESCRIPTION,
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_cases(
         self,
-        cases: NamedDependency[CaseService],
+        service: NamedDependency[CaseService],
         db_session: NamedDependency[AsyncSession],
         status: FromQuery[CaseStatus | None] = None,
         owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
@@ -93,33 +91,21 @@ class CaseController(Controller):
             on_time_at=now if overdue is False else None,
         )  # fmt: skip
         page = CasePage(limit=limit, after=decode_case_cursor(cursor) if cursor else None)
-        items, next_cursor = await cases.list_page(filters, page)
+        items, next_cursor = await service.list_page(filters, page)
         return CaseList(items=items, next_cursor=next_cursor)
 
-    @get(
-        "/{case_id:uuid}",
-        operation_id="getCase",
-        summary="Read a follow-up case",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_case(
-        self, case_id: FromPath[uuid.UUID], cases: NamedDependency[CaseService]
-    ) -> Response[CaseRead]:
-        case = await cases.get(case_id)
-        return one(case, version=case.version)
+    get_case = CASES.get("getCase", "Read a follow-up case")
 
-    @patch(
-        "/{case_id:uuid}",
-        operation_id="updateCase",
-        summary="Move a case forward, give it an owner or a note",
+    @CASES.on_item(
+        patch,
+        "",
+        "updateCase",
+        "Move a case forward, give it an owner or a note",
         description="Send only the fields to change. `status` moves forward only: `open` → "
         "`contacted` → `resolved`, or `open` → `resolved` (422 naming `status` otherwise). "
         "`owner` and `note` take null to clear them. Resolving frees the contact's window on "
         "the survey (it may answer again at once) and `case.resolved` carries a new signed "
         "link. `If-Match` with the ETag refuses a stale write (412).",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
         response_headers=[ETAG_HEADER],
     )
@@ -128,10 +114,10 @@ class CaseController(Controller):
         request: Request[Any, Any, Any],
         case_id: FromPath[uuid.UUID],
         data: JSONBody[CaseUpdate],
-        cases: NamedDependency[CaseService],
+        service: NamedDependency[CaseService],
     ) -> Response[CaseRead]:
         make_link = await _link_maker(request)
-        case = await cases.update(
+        case = await service.update(
             case_id,
             data.changes(),
             precondition=lambda version: check_if_match(request, version),
@@ -143,7 +129,7 @@ class CaseController(Controller):
 class LeadCaseController(Controller):
     path = "/leads"
     tags = ["leads"]
-    dependencies = {"cases": Provide(provide_cases, sync_to_thread=False)}
+    dependencies = {"service": provide_service(CaseService)}
 
     @get(
         "/{lead_id:uuid}/cases",
@@ -156,7 +142,7 @@ class LeadCaseController(Controller):
     async def list_lead_cases(
         self,
         lead_id: FromPath[uuid.UUID],
-        cases: NamedDependency[CaseService],
+        service: NamedDependency[CaseService],
         db_session: NamedDependency[AsyncSession],
         status: FromQuery[CaseStatus | None] = None,
         overdue: Overdue = None,
@@ -171,7 +157,7 @@ class LeadCaseController(Controller):
             on_time_at=now if overdue is False else None,
         )  # fmt: skip
         page = CasePage(limit=limit, after=decode_case_cursor(cursor) if cursor else None)
-        items, next_cursor = await cases.list_page(filters, page)
+        items, next_cursor = await service.list_page(filters, page)
         return CaseList(items=items, next_cursor=next_cursor)
 
 

@@ -3,21 +3,22 @@
 from datetime import timedelta
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency, Provide
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
+from inbound.content.controller import READ, WRITE
 from inbound.db import bind_of, utcnow
 from inbound.errors import Unprocessable, problems
 from inbound.leads.service import LeadService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
-from inbound.schemas import NO_NUL
+from inbound.query_params import ref_filter
+from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.surveys.links import LinkClaim, LinkKeys, sign
-from inbound.surveys.models import Metric, Survey, Touchpoint, TouchpointKind
+from inbound.surveys.models import Metric, TouchpointKind
 from inbound.surveys.schemas import (
     LinkCreate,
     LinkRead,
@@ -30,284 +31,132 @@ from inbound.surveys.schemas import (
 )
 from inbound.surveys.service import SurveyClosed, SurveyService, TouchpointService
 
-READ = [requires(Scope.CONTENT_READ)]
-WRITE = [requires(Scope.CONTENT_WRITE)]
-RefParam = Parameter(description="The id or slug.", max_length=64, pattern=NO_NUL)
 ArchivedParam = Parameter(default=False, description="Archived ones instead.")
 
 
-def provide_touchpoints(db_session: NamedDependency[AsyncSession]) -> TouchpointService:
-    return TouchpointService(db_session)
-
-
-def provide_surveys(db_session: NamedDependency[AsyncSession]) -> SurveyService:
-    return SurveyService(db_session)
-
-
-def _touchpoint(touchpoint: Touchpoint) -> Response[TouchpointRead]:
-    return one(TouchpointRead.model_validate(touchpoint), version=touchpoint.version)
-
-
-def _survey(survey: Survey) -> Response[SurveyRead]:
-    return one(SurveyRead.model_validate(survey), version=survey.version)
+TOUCHPOINTS = ResourceRoutes.by_ref(
+    TouchpointRead, "The id or slug.", read_guards=READ, write_guards=WRITE
+)
+SURVEYS = ResourceRoutes.by_ref(SurveyRead, "The id or slug.", read_guards=READ, write_guards=WRITE)
 
 
 class TouchpointController(Controller):
     path = "/touchpoints"
     tags = ["surveys"]
-    dependencies = {"touchpoints": Provide(provide_touchpoints, sync_to_thread=False)}
+    dependencies = {"service": provide_service(TouchpointService)}
 
-    @post(
-        operation_id="createTouchpoint",
-        summary="Create a touchpoint",
+    create_touchpoint = TOUCHPOINTS.create(
+        TouchpointCreate,
+        "createTouchpoint",
+        "Create a touchpoint",
         description="A `stage` touchpoint names a lifecycle stage, an `asset` one a live asset "
         "(id or slug), a `channel` one a channel (`support`); exactly that field is given "
         "(422 otherwise).",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 409, 413, 422),
-        response_headers=[LOCATION_HEADER],
     )
-    async def create_touchpoint(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[TouchpointCreate],
-        touchpoints: NamedDependency[TouchpointService],
-    ) -> Response[TouchpointRead]:
-        touchpoint = await touchpoints.create(data.model_dump(mode="json"))
-        return created(request, TouchpointRead.model_validate(touchpoint), touchpoint.id)
 
-    @get(
-        operation_id="listTouchpoints",
-        summary="List touchpoints",
+    @TOUCHPOINTS.collection(
+        "listTouchpoints",
+        "List touchpoints",
         description="Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_touchpoints(
         self,
-        touchpoints: NamedDependency[TouchpointService],
+        service: NamedDependency[TouchpointService],
         kind: FromQuery[TouchpointKind | None] = None,
         archived: bool = ArchivedParam,
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[TouchpointRead]:
-        rows, next_cursor = await touchpoints.list_page(
+        rows, next_cursor = await service.list_page(
             PageRequest.parse(limit=limit, cursor=cursor),
             kind=kind.value if kind else None,
             archived=archived,
         )
-        return Page(items=[TouchpointRead.model_validate(t) for t in rows], next_cursor=next_cursor)
+        return await TOUCHPOINTS.page(service, rows, next_cursor)
 
-    @get(
-        "/{ref:str}",
-        operation_id="getTouchpoint",
-        summary="Read a touchpoint",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_touchpoint(
-        self, touchpoints: NamedDependency[TouchpointService], ref: str = RefParam
-    ) -> Response[TouchpointRead]:
-        return _touchpoint(await touchpoints.get(ref))
-
-    @patch(
-        "/{ref:str}",
-        operation_id="updateTouchpoint",
-        summary="Change a touchpoint",
+    get_touchpoint = TOUCHPOINTS.get("getTouchpoint", "Read a touchpoint")
+    update_touchpoint = TOUCHPOINTS.update(
+        TouchpointUpdate,
+        "updateTouchpoint",
+        "Change a touchpoint",
         description="Send only the fields to change. A new `kind` clears the other kinds' "
         "fields. `If-Match` with the ETag refuses a stale write (412).",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
-        response_headers=[ETAG_HEADER],
     )
-    async def update_touchpoint(
-        self,
-        request: Request[Any, Any, Any],
-        touchpoints: NamedDependency[TouchpointService],
-        data: JSONBody[TouchpointUpdate],
-        ref: str = RefParam,
-    ) -> Response[TouchpointRead]:
-        touchpoint = await touchpoints.get(ref, lock=True)
-        check_if_match(request, touchpoint.version)
-        return _touchpoint(await touchpoints.update(touchpoint, data.changes()))
-
-    @post(
-        "/{ref:str}/archive",
-        operation_id="archiveTouchpoint",
-        summary="Archive a touchpoint",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
+    archive_touchpoint = TOUCHPOINTS.archive("archiveTouchpoint", "Archive a touchpoint")
+    unarchive_touchpoint = TOUCHPOINTS.unarchive(
+        "unarchiveTouchpoint", "Restore an archived touchpoint"
     )
-    async def archive_touchpoint(
-        self, touchpoints: NamedDependency[TouchpointService], ref: str = RefParam
-    ) -> Response[TouchpointRead]:
-        touchpoint = await touchpoints.get(ref, lock=True)
-        return _touchpoint(await touchpoints.set_archived(touchpoint, True))
-
-    @post(
-        "/{ref:str}/unarchive",
-        operation_id="unarchiveTouchpoint",
-        summary="Restore an archived touchpoint",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def unarchive_touchpoint(
-        self, touchpoints: NamedDependency[TouchpointService], ref: str = RefParam
-    ) -> Response[TouchpointRead]:
-        touchpoint = await touchpoints.get(ref, lock=True)
-        return _touchpoint(await touchpoints.set_archived(touchpoint, False))
-
-    @delete(
-        "/{ref:str}",
-        operation_id="deleteTouchpoint",
-        summary="Delete a touchpoint",
+    delete_touchpoint = TOUCHPOINTS.delete(
+        "deleteTouchpoint",
+        "Delete a touchpoint",
         description="Refused (409) while surveys ask at it: archive it instead.",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 409),
     )
-    async def delete_touchpoint(
-        self, touchpoints: NamedDependency[TouchpointService], ref: str = RefParam
-    ) -> None:
-        await touchpoints.delete(await touchpoints.get(ref, lock=True))
 
 
 class SurveyController(Controller):
     path = "/surveys"
     tags = ["surveys"]
-    dependencies = {"surveys": Provide(provide_surveys, sync_to_thread=False)}
+    dependencies = {"service": provide_service(SurveyService)}
 
-    @post(
-        operation_id="createSurvey",
-        summary="Create a survey",
+    create_survey = SURVEYS.create(
+        SurveyCreate,
+        "createSurvey",
+        "Create a survey",
         description="NPS is asked 0 to 10 and CSAT 1 to 5; CES states its `scale`, 5 or 7 "
         "(from 1), which the others refuse. The touchpoint must not be archived.",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 409, 413, 422),
-        response_headers=[LOCATION_HEADER],
     )
-    async def create_survey(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[SurveyCreate],
-        surveys: NamedDependency[SurveyService],
-    ) -> Response[SurveyRead]:
-        survey = await surveys.create(data.model_dump(mode="json"))
-        return created(request, SurveyRead.model_validate(survey), survey.id)
 
-    @get(
-        operation_id="listSurveys",
-        summary="List surveys",
+    @SURVEYS.collection(
+        "listSurveys",
+        "List surveys",
         description="Filters combine with AND. Ordered by creation; pages are keyset-based.",
-        guards=READ,
-        responses=problems(400, 401, 403),
     )
     async def list_surveys(
         self,
-        surveys: NamedDependency[SurveyService],
-        touchpoint: str | None = Parameter(
-            default=None,
-            max_length=64,
-            pattern=NO_NUL,
-            description="Asked at this touchpoint (id or slug); an unknown one matches nothing.",
+        service: NamedDependency[SurveyService],
+        touchpoint: str | None = ref_filter(
+            "Asked at this touchpoint (id or slug); an unknown one matches nothing."
         ),
         metric: FromQuery[Metric | None] = None,
         archived: bool = ArchivedParam,
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[SurveyRead]:
-        rows, next_cursor = await surveys.list_page(
+        rows, next_cursor = await service.list_page(
             PageRequest.parse(limit=limit, cursor=cursor),
             touchpoint=touchpoint,
             metric=metric.value if metric else None,
             archived=archived,
         )
-        return Page(items=[SurveyRead.model_validate(s) for s in rows], next_cursor=next_cursor)
+        return await SURVEYS.page(service, rows, next_cursor)
 
-    @get(
-        "/{ref:str}",
-        operation_id="getSurvey",
-        summary="Read a survey",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_survey(
-        self, surveys: NamedDependency[SurveyService], ref: str = RefParam
-    ) -> Response[SurveyRead]:
-        return _survey(await surveys.get(ref))
-
-    @patch(
-        "/{ref:str}",
-        operation_id="updateSurvey",
-        summary="Change a survey",
+    get_survey = SURVEYS.get("getSurvey", "Read a survey")
+    update_survey = SURVEYS.update(
+        SurveyUpdate,
+        "updateSurvey",
+        "Change a survey",
         description="Send only the fields to change. Once the survey has answers, its metric "
         "and scale stay (409). `If-Match` with the ETag refuses a stale write (412).",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 409, 412, 413, 422),
-        response_headers=[ETAG_HEADER],
     )
-    async def update_survey(
-        self,
-        request: Request[Any, Any, Any],
-        surveys: NamedDependency[SurveyService],
-        data: JSONBody[SurveyUpdate],
-        ref: str = RefParam,
-    ) -> Response[SurveyRead]:
-        survey = await surveys.get(ref, lock=True)
-        check_if_match(request, survey.version)
-        return _survey(await surveys.update(survey, data.changes()))
-
-    @post(
-        "/{ref:str}/archive",
-        operation_id="archiveSurvey",
-        summary="Archive a survey",
+    archive_survey = SURVEYS.archive(
+        "archiveSurvey",
+        "Archive a survey",
         description="An archived survey takes no more answers; its answers stay.",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
     )
-    async def archive_survey(
-        self, surveys: NamedDependency[SurveyService], ref: str = RefParam
-    ) -> Response[SurveyRead]:
-        return _survey(await surveys.set_archived(await surveys.get(ref, lock=True), True))
-
-    @post(
-        "/{ref:str}/unarchive",
-        operation_id="unarchiveSurvey",
-        summary="Restore an archived survey",
-        status_code=200,
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def unarchive_survey(
-        self, surveys: NamedDependency[SurveyService], ref: str = RefParam
-    ) -> Response[SurveyRead]:
-        return _survey(await surveys.set_archived(await surveys.get(ref, lock=True), False))
-
-    @delete(
-        "/{ref:str}",
-        operation_id="deleteSurvey",
-        summary="Delete a survey",
+    unarchive_survey = SURVEYS.unarchive("unarchiveSurvey", "Restore an archived survey")
+    delete_survey = SURVEYS.delete(
+        "deleteSurvey",
+        "Delete a survey",
         description="Refused (409) once it has answers: archive it instead.",
-        guards=WRITE,
         responses=problems(400, 401, 403, 404, 409),
     )
-    async def delete_survey(
-        self, surveys: NamedDependency[SurveyService], ref: str = RefParam
-    ) -> None:
-        await surveys.delete(await surveys.get(ref, lock=True))
 
-    @post(
-        "/{ref:str}/links",
-        operation_id="createSurveyLink",
-        summary="Make a signed link for a contact to answer",
+    @SURVEYS.on_item(
+        post,
+        "/links",
+        "createSurveyLink",
+        "Make a signed link for a contact to answer",
         description="The link's page (`url`, on `INBOUND_PUBLIC_URL` when it is set, else on "
         "the address the request came to) shows the question and a form that works "
         "without JavaScript; the token can also be posted to `/api/v1/survey-answers`. It "
@@ -320,15 +169,15 @@ class SurveyController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LinkCreate],
-        surveys: NamedDependency[SurveyService],
+        service: NamedDependency[SurveyService],
         db_session: NamedDependency[AsyncSession],
-        ref: str = RefParam,
+        ref: str = SURVEYS.ref_param,
     ) -> Response[LinkRead]:
         # Read (or made) before this request's session writes: on SQLite, a key made on
         # another connection would wait for this request's own lock.
         keys: LinkKeys = request.app.state.survey_link_keys
         key = await keys.key(bind_of(request.app.state.sessionmaker))
-        survey = await surveys.get(ref)
+        survey = await service.get(ref)
         if survey.archived:
             raise SurveyClosed(f"survey {survey.slug!r} no longer takes answers")
         if not await LeadService(db_session).exists(data.contact_id):

@@ -2,7 +2,6 @@
 `/api/v1/identity-merges`: the ids a lead is known by, its behaviour, and the merge log."""
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, get, post
@@ -15,6 +14,7 @@ from inbound.field_messages import describe_pattern
 from inbound.leads.controller import READ, WRITE, actor_of
 from inbound.leads.service import LeadNotFound
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
+from inbound.query_params import parse_instant
 from inbound.tracking.activity import (
     CURSOR_PATTERN,
     ActivityPage,
@@ -102,7 +102,7 @@ class LeadIdentityController(Controller):
             limit=limit,
             before=decode_activity_cursor(cursor) if cursor else None,
             event_type=type,
-            since=_instant(since, "since"),
+            since=parse_instant(since, refuse=InvalidActivityFilter, field="since"),
         )
         exists = CONTACTS.select().where(CONTACTS.c.id == lead_id)
         if (await db_session.execute(exists)).first() is None:
@@ -159,12 +159,3 @@ class IdentityMergeController(Controller):
     ) -> MergeRead:
         merge = await MergeService(db_session).undo(merge_id, actor=actor_of(request))
         return MergeRead.model_validate(merge)
-
-
-def _instant(given: str | None, field: str) -> datetime | None:
-    if given is None:
-        return None
-    try:
-        return datetime.fromisoformat(given).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidActivityFilter(f"not a time: {given!r}", field=field) from None

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -15,8 +15,9 @@ from inbound.auth.principal import requires
 from inbound.auth.scopes import Scope
 from inbound.config import Settings
 from inbound.errors import problems
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
-from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
+from inbound.resource_routes import ResourceRoutes
+from inbound.responses import created
 from inbound.webhooks.models import WebhookAttempt, WebhookDelivery
 from inbound.webhooks.schemas import (
     AttemptRead,
@@ -71,31 +72,40 @@ def _delivery(delivery: WebhookDelivery) -> dict[str, Any]:
     return fields
 
 
+async def _delivery_of(
+    service: WebhookService, webhook_id: uuid.UUID, delivery_id: uuid.UUID, *, lock: bool = False
+) -> tuple[WebhookDelivery, Sequence[WebhookAttempt]]:
+    """A subscription's delivery and its attempts; 404 when either is unknown."""
+    return await service.delivery(await service.get(webhook_id), delivery_id, lock=lock)
+
+
 def _detail(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> DeliveryDetail:
     log = [AttemptRead.model_validate(attempt) for attempt in attempts]
     return DeliveryDetail.model_validate(_delivery(delivery) | {"attempt_log": log})
+
+
+WEBHOOKS = ResourceRoutes.by_id(SubscriptionRead, "webhook_id")
 
 
 class WebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
     guards = [requires(Scope.ADMIN)]
-    dependencies = {"webhooks": Provide(provide_webhook_service, sync_to_thread=False)}
+    dependencies = {"service": Provide(provide_webhook_service, sync_to_thread=False)}
 
-    @post(
-        operation_id="createWebhook",
-        summary="Subscribe an endpoint to lead events",
+    @WEBHOOKS.creating(
+        "createWebhook",
+        "Subscribe an endpoint to lead events",
         description="The answer carries the signing secret, once. " + TARGETS + " " + SIGNING,
         responses=problems(400, 401, 403, 413, 422),
-        response_headers=[LOCATION_HEADER],
     )
     async def create_webhook(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[SubscriptionCreate],
-        webhooks: NamedDependency[WebhookService],
+        service: NamedDependency[WebhookService],
     ) -> Response[SubscriptionCreated]:
-        subscription = await webhooks.create(
+        subscription = await service.create(
             url=data.url,
             events=[event.value for event in data.events],
             secret=data.secret,
@@ -104,104 +114,58 @@ class WebhookController(Controller):
         body = SubscriptionCreated.model_validate(subscription)
         return created(request, body, subscription.id)
 
-    @get(
-        operation_id="listWebhooks", summary="List subscriptions", responses=problems(400, 401, 403)
+    list_webhooks = WEBHOOKS.list(
+        "listWebhooks", summary="List subscriptions", responses=problems(400, 401, 403)
     )
-    async def list_webhooks(
-        self,
-        webhooks: NamedDependency[WebhookService],
-        limit: LimitParam = DEFAULT_LIMIT,
-        cursor: CursorParam = None,
-    ) -> Page[SubscriptionRead]:
-        rows, next_cursor = await webhooks.list_page(PageRequest.parse(limit=limit, cursor=cursor))
-        items = [SubscriptionRead.model_validate(row) for row in rows]
-        return Page(items=items, next_cursor=next_cursor)
-
-    @get(
-        "/{webhook_id:uuid}",
-        operation_id="getWebhook",
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_webhook(
-        self, webhooks: NamedDependency[WebhookService], webhook_id: FromPath[uuid.UUID]
-    ) -> Response[SubscriptionRead]:
-        subscription = await webhooks.get(webhook_id)
-        return one(SubscriptionRead.model_validate(subscription), version=subscription.version)
-
-    @patch(
-        "/{webhook_id:uuid}",
-        operation_id="updateWebhook",
-        summary="Change a subscription's URL or events, or pause it",
+    get_webhook = WEBHOOKS.get("getWebhook", responses=problems(400, 401, 403, 404))
+    update_webhook = WEBHOOKS.update(
+        SubscriptionUpdate,
+        "updateWebhook",
+        "Change a subscription's URL or events, or pause it",
         description="A paused subscription keeps its pending deliveries until it is resumed. "
         + TARGETS,
         responses=problems(400, 401, 403, 404, 412, 413, 422),
-        response_headers=[ETAG_HEADER],
     )
-    async def update_webhook(
-        self,
-        request: Request[Any, Any, Any],
-        webhooks: NamedDependency[WebhookService],
-        webhook_id: FromPath[uuid.UUID],
-        data: JSONBody[SubscriptionUpdate],
-    ) -> Response[SubscriptionRead]:
-        subscription = await webhooks.get(webhook_id, lock=True)
-        check_if_match(request, subscription.version)
-        changes = data.changes()
-        subscription = await webhooks.update(subscription, changes)
-        return one(SubscriptionRead.model_validate(subscription), version=subscription.version)
-
-    @delete(
-        "/{webhook_id:uuid}",
-        operation_id="deleteWebhook",
-        summary="Delete a subscription, its pending deliveries and its log",
-        responses=problems(400, 401, 403, 404),
+    delete_webhook = WEBHOOKS.delete(
+        "deleteWebhook", "Delete a subscription, its pending deliveries and its log"
     )
-    async def delete_webhook(
-        self, webhooks: NamedDependency[WebhookService], webhook_id: FromPath[uuid.UUID]
-    ) -> None:
-        await webhooks.delete(await webhooks.get(webhook_id, lock=True))
 
-    @get(
-        "/{webhook_id:uuid}/deliveries",
-        operation_id="listWebhookDeliveries",
-        summary="The subscription's delivery log, oldest first",
-        responses=problems(400, 401, 403, 404),
+    @WEBHOOKS.on_item(
+        get, "/deliveries", "listWebhookDeliveries", "The subscription's delivery log, oldest first"
     )
     async def list_deliveries(
         self,
-        webhooks: NamedDependency[WebhookService],
+        service: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         status: StatusFilter = None,
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> DeliveryList:
-        subscription = await webhooks.get(webhook_id)
+        subscription = await service.get(webhook_id)
         page = PageRequest.parse(limit=limit, cursor=cursor)
-        rows, next_cursor = await webhooks.deliveries_page(subscription, status, page)
+        rows, next_cursor = await service.deliveries_page(subscription, status, page)
         items = [DeliveryRead.model_validate(_delivery(row)) for row in rows]
         return DeliveryList(items=items, next_cursor=next_cursor)
 
-    @get(
-        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}",
-        operation_id="getWebhookDelivery",
-        summary="One delivery with every attempt at it",
-        responses=problems(400, 401, 403, 404),
+    @WEBHOOKS.on_item(
+        get,
+        "/deliveries/{delivery_id:uuid}",
+        "getWebhookDelivery",
+        "One delivery with every attempt at it",
     )
     async def get_delivery(
         self,
-        webhooks: NamedDependency[WebhookService],
+        service: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
     ) -> DeliveryDetail:
-        subscription = await webhooks.get(webhook_id)
-        delivery, attempts = await webhooks.delivery(subscription, delivery_id)
-        return _detail(delivery, attempts)
+        return _detail(*await _delivery_of(service, webhook_id, delivery_id))
 
-    @post(
-        "/{webhook_id:uuid}/deliveries/{delivery_id:uuid}/replay",
-        operation_id="replayWebhookDelivery",
-        summary="Send a dead (or delivered) delivery again",
+    @WEBHOOKS.on_item(
+        post,
+        "/deliveries/{delivery_id:uuid}/replay",
+        "replayWebhookDelivery",
+        "Send a dead (or delivered) delivery again",
         description="The delivery goes out again with the same `webhook-id` and body, and a "
         "new 24 hours of retries; 409 while it is still pending.",
         status_code=202,
@@ -209,10 +173,9 @@ class WebhookController(Controller):
     )
     async def replay_delivery(
         self,
-        webhooks: NamedDependency[WebhookService],
+        service: NamedDependency[WebhookService],
         webhook_id: FromPath[uuid.UUID],
         delivery_id: FromPath[uuid.UUID],
     ) -> DeliveryDetail:
-        subscription = await webhooks.get(webhook_id)
-        delivery, attempts = await webhooks.delivery(subscription, delivery_id, lock=True)
-        return _detail(await webhooks.replay(delivery), attempts)
+        delivery, attempts = await _delivery_of(service, webhook_id, delivery_id, lock=True)
+        return _detail(await service.replay(delivery), attempts)

@@ -4,12 +4,11 @@ import random
 import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, get, put
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from inbound.auth.principal import bearer_token, principal_for, requires
 from inbound.auth.scopes import Scope
@@ -18,9 +17,9 @@ from inbound.errors import BadRequest, FieldError, Forbidden, Unauthorized, prob
 from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.capture.site_access import capture_cors, check_site_origin, site_key_for
 from inbound.leads.schemas import VISITOR_ID
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.query_params import refuse_unknown_query_parameters
-from inbound.responses import ETAG_HEADER, LOCATION_HEADER, check_if_match, created, one
+from inbound.resource_routes import ResourceRoutes, provide_service
+from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.schemas import NO_NUL
 from inbound.sites.service import SiteKey
 from inbound.tracking.controller import limit_client
@@ -166,101 +165,44 @@ def _item(suggestion: Suggestion) -> SuggestionRead:
     )  # fmt: skip
 
 
-def provide_rule_service(db_session: NamedDependency[AsyncSession]) -> RuleService:
-    return RuleService(db_session)
-
-
-def provide_nbc_settings(db_session: NamedDependency[AsyncSession]) -> NbcSettingsService:
-    return NbcSettingsService(db_session)
+RULES = ResourceRoutes.by_id(
+    RuleRead,
+    "rule_id",
+    read_guards=[requires(Scope.CONTENT_READ)],
+    write_guards=[requires(Scope.CONTENT_WRITE)],
+)
 
 
 class NbcRuleController(Controller):
     path = "/nbc/rules"
     tags = ["next-best-content"]
-    dependencies = {"rules": Provide(provide_rule_service, sync_to_thread=False)}
+    dependencies = {"service": provide_service(RuleService)}
 
-    @post(
-        operation_id="createNbcRule",
-        summary="Pin an asset for visitors who meet conditions",
-        guards=[requires(Scope.CONTENT_WRITE)],
+    create_rule = RULES.create(
+        RuleCreate,
+        "createNbcRule",
+        "Pin an asset for visitors who meet conditions",
         responses=problems(400, 401, 403, 422),
-        response_headers=[LOCATION_HEADER],
     )
-    async def create_rule(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[RuleCreate],
-        rules: NamedDependency[RuleService],
-    ) -> Response[RuleRead]:
-        rule = await rules.create(data.model_dump(mode="json"))
-        return created(request, RuleRead.model_validate(rule), rule.id)
-
-    @get(
-        operation_id="listNbcRules",
-        summary="List pinned rules",
-        guards=[requires(Scope.CONTENT_READ)],
-        responses=problems(400, 401, 403),
+    list_rules = RULES.list("listNbcRules", "List pinned rules")
+    get_rule = RULES.get(
+        "getNbcRule",
+        "GetRule",  # as Litestar once named it after the handler
     )
-    async def list_rules(
-        self,
-        rules: NamedDependency[RuleService],
-        limit: LimitParam = DEFAULT_LIMIT,
-        cursor: CursorParam = None,
-    ) -> Page[RuleRead]:
-        rows, next_cursor = await rules.list_page(PageRequest.parse(limit=limit, cursor=cursor))
-        return Page(items=[RuleRead.model_validate(r) for r in rows], next_cursor=next_cursor)
-
-    @get(
-        "/{rule_id:uuid}",
-        operation_id="getNbcRule",
-        guards=[requires(Scope.CONTENT_READ)],
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_rule(
-        self, rules: NamedDependency[RuleService], rule_id: FromPath[uuid.UUID]
-    ) -> Response[RuleRead]:
-        rule = await rules.get(rule_id)
-        return one(RuleRead.model_validate(rule), version=rule.version)
-
-    @patch(
-        "/{rule_id:uuid}",
-        operation_id="updateNbcRule",
-        summary="Change a pinned rule",
-        guards=[requires(Scope.CONTENT_WRITE)],
+    update_rule = RULES.update(
+        RuleUpdate,
+        "updateNbcRule",
+        "Change a pinned rule",
         responses=problems(400, 401, 403, 404, 412, 422),
-        response_headers=[ETAG_HEADER],
     )
-    async def update_rule(
-        self,
-        request: Request[Any, Any, Any],
-        rules: NamedDependency[RuleService],
-        rule_id: FromPath[uuid.UUID],
-        data: JSONBody[RuleUpdate],
-    ) -> Response[RuleRead]:
-        rule = await rules.get(rule_id, lock=True)
-        check_if_match(request, rule.version)
-        rule = await rules.update(rule, data.changes())
-        return one(RuleRead.model_validate(rule), version=rule.version)
-
-    @delete(
-        "/{rule_id:uuid}",
-        operation_id="deleteNbcRule",
-        summary="Delete a pinned rule",
-        guards=[requires(Scope.CONTENT_WRITE)],
-        responses=problems(400, 401, 403, 404),
-    )
-    async def delete_rule(
-        self, rules: NamedDependency[RuleService], rule_id: FromPath[uuid.UUID]
-    ) -> None:
-        await rules.delete(await rules.get(rule_id, lock=True))
+    delete_rule = RULES.delete("deleteNbcRule", "Delete a pinned rule")
 
 
 class NbcSettingsController(Controller):
     path = "/settings/nbc"
     tags = ["settings"]
     guards = [requires(Scope.ADMIN)]
-    dependencies = {"settings": Provide(provide_nbc_settings, sync_to_thread=False)}
+    dependencies = {"settings": provide_service(NbcSettingsService)}
 
     @get(
         operation_id="getNbcSettings",
