@@ -134,10 +134,7 @@ class RuleService:
         """Apply a partial change; an empty one changes nothing."""
         if not changes:
             return rule
-        for name, value in (await self._resolved(changes)).items():
-            setattr(rule, name, value)
-        rule.updated_at = utcnow()
-        rule.version += 1
+        rule.apply(await self._resolved(changes))
         await self.session.flush()
         return rule
 
@@ -212,8 +209,6 @@ class NbcSettingsService:
 
     async def replace(self, row: NbcSetting, document: NbcSettings) -> int:
         """Store the whole document in its locked row; its new version."""
-        row.value = document.model_dump(mode="json")
-        row.updated_at = utcnow()
-        row.version += 1
+        row.apply({"value": document.model_dump(mode="json")})
         await self.session.flush()
         return row.version
