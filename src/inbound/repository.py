@@ -1,7 +1,7 @@
 """The small base every domain repository builds its named queries on."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, or_, select
@@ -147,3 +147,17 @@ class SluggedRepository(Repository[ModelT]):
         for row in found:
             by_key[row.id] = by_key[row.slug] = row  # type: ignore[attr-defined]
         return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
+
+
+def id_filter(
+    repository: type[SluggedRepository[Any]],
+) -> Callable[..., Awaitable[uuid.UUID | None]]:
+    """A query filter's resolver for one table: ``(session, ref, *, field)`` to the id of the
+    row named by id or slug, None for no filter, and a 400 for a row that does not exist."""
+
+    async def filtered_id(
+        session: AsyncSession, ref: str | None, *, field: str
+    ) -> uuid.UUID | None:
+        return await repository(session).filter_id(ref, field=field)
+
+    return filtered_id

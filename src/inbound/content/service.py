@@ -20,7 +20,7 @@ from inbound.db import utcnow
 from inbound.errors import FieldError, NotFound, Unprocessable
 from inbound.pagination import PageRequest
 from inbound.personas.service import PersonaService
-from inbound.repository import UnknownReference
+from inbound.repository import UnknownReference, id_filter
 from inbound.schemas import parse_ref, slug_from
 
 ASSET_COLUMNS = (
@@ -33,11 +33,8 @@ class AssetNotFound(NotFound):
     problem = "asset-not-found"
 
 
-async def filtered_asset_id(
-    session: AsyncSession, ref: str | None, *, field: str
-) -> uuid.UUID | None:
-    """The id of the asset a query filter names (by id or slug); naming none is a 400."""
-    return await AssetRepository(session).filter_id(ref, field=field)
+# The id of the asset a query filter names (by id or slug); naming none is a 400.
+filtered_asset_id = id_filter(AssetRepository)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from inbound.errors import FieldError, NotFound, Unprocessable
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
+from inbound.repository import id_filter
 from inbound.schemas import slug_from
 
 
@@ -19,11 +20,8 @@ class PersonaNotFound(NotFound):
     problem = "persona-not-found"
 
 
-async def filtered_persona_id(
-    session: AsyncSession, ref: str | None, *, field: str
-) -> uuid.UUID | None:
-    """The id of the persona a query filter names (by id or slug); naming none is a 400."""
-    return await PersonaRepository(session).filter_id(ref, field=field)
+# The id of the persona a query filter names (by id or slug); naming none is a 400.
+filtered_persona_id = id_filter(PersonaRepository)
 
 
 @dataclass(frozen=True, slots=True)
