@@ -1,23 +1,45 @@
 """The small base every domain repository builds its named queries on."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from inbound.errors import BadRequest, Conflict, NotFound, Unprocessable, is_unique_violation
 from inbound.pagination import PageRequest, fetch_page
 from inbound.schemas import parse_ref
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
 
+class SlugTaken(Conflict):
+    """Another row of the table already has the slug asked for."""
+
+    problem = "slug-taken"
+
+
+class UnknownFilter(BadRequest):
+    """A query filter names a row (by id or slug) that does not exist."""
+
+    problem = "validation"
+
+
+class UnknownReference(Unprocessable):
+    """A body names a row (by id or slug) that does not exist or cannot be used."""
+
+    problem = "unknown-reference"
+
+
 class Repository(Generic[ModelT]):
     """Named queries over one table; never commits (the request does, once)."""
 
     model: ClassVar[type[Any]]
+    # What one row is called in messages: "asset", "site"...
+    noun: ClassVar[str] = "row"
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -25,6 +47,15 @@ class Repository(Generic[ModelT]):
     async def get_or_none(self, id_: uuid.UUID, *, lock: bool = False) -> ModelT | None:
         """The row with this primary key, if any; `lock` holds it until the commit."""
         row: ModelT | None = await self.session.get(self.model, id_, with_for_update=lock)
+        return row
+
+    async def get_or_raise(
+        self, id_: uuid.UUID, missing: type[NotFound], *, lock: bool = False
+    ) -> ModelT:
+        """The row with this primary key; ``missing`` (a 404) when there is none."""
+        row = await self.get_or_none(id_, lock=lock)
+        if row is None:
+            raise missing(f"no {self.noun} {id_}")
         return row
 
     async def add(self, row: ModelT) -> ModelT:
@@ -51,6 +82,36 @@ class Repository(Generic[ModelT]):
 
 class SluggedRepository(Repository[ModelT]):
     """A table whose rows are addressed by id or by slug (personas, assets)."""
+
+    async def get_by_ref_or_raise(
+        self, ref: str, missing: type[NotFound], *, lock: bool = False
+    ) -> ModelT:
+        """The row named by an id or a slug; ``missing`` (a 404) when there is none."""
+        row = await self.get_by_ref(ref, lock=lock)
+        if row is None:
+            raise missing(f"no {self.noun} {ref}")
+        return row
+
+    async def filter_id(self, ref: str | None, *, field: str) -> uuid.UUID | None:
+        """The id of the row a query filter names (by id or slug); naming none is a 400."""
+        if ref is None:
+            return None
+        row = await self.get_by_ref(ref)
+        if row is None:
+            raise UnknownFilter(f"no {self.noun} {ref!r}", field=field)
+        return row.id  # type: ignore[attr-defined,no-any-return]
+
+    async def save(self, row: ModelT) -> ModelT:
+        """Insert or flush ``row``; a slug another row has is a 409 naming the field."""
+        slug = row.slug  # type: ignore[attr-defined]  # read now: a failed flush expires it
+        try:
+            return await self.add(row)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                article = "an" if self.noun[0] in "aeiou" else "a"
+                message = f"{article} {self.noun} with slug {slug!r} exists"
+                raise SlugTaken(message, field="slug") from None
+            raise
 
     async def get_by_ref(self, ref: str, *, lock: bool = False) -> ModelT | None:
         """The row named by an id or a slug, if any; `lock` holds it until the commit."""
@@ -86,3 +147,17 @@ class SluggedRepository(Repository[ModelT]):
         for row in found:
             by_key[row.id] = by_key[row.slug] = row  # type: ignore[attr-defined]
         return {ref: by_key[key] for ref, key in keys.items() if key in by_key}
+
+
+def id_filter(
+    repository: type[SluggedRepository[Any]],
+) -> Callable[..., Awaitable[uuid.UUID | None]]:
+    """A query filter's resolver for one table: ``(session, ref, *, field)`` to the id of the
+    row named by id or slug, None for no filter, and a 400 for a row that does not exist."""
+
+    async def filtered_id(
+        session: AsyncSession, ref: str | None, *, field: str
+    ) -> uuid.UUID | None:
+        return await repository(session).filter_id(ref, field=field)
+
+    return filtered_id

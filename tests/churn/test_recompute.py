@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import Row, select, update
 
-from inbound.churn.facts import CASES
 from inbound.churn.recompute import RISKS, recompute_risks
 from inbound.leads.repository import CONTACTS
+from inbound.surveys.answer_sql import CASES
 from tests.churn.world import HALF_LIFE, Churn
 from tests.conftest import Headers
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inbound.webhooks.delivery import Due, Sender
+from inbound.webhooks.sending import Due, Sender
 from inbound.webhooks.targets import TargetRefused
 from inbound.webhooks.transport import CheckedTransport, Resolver
 from tests.support.receiver import Receiver

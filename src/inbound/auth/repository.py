@@ -10,6 +10,7 @@ from inbound.repository import Repository
 
 class ApiKeyRepository(Repository[ApiKey]):
     model = ApiKey
+    noun = "API key"
 
     async def list_page(
         self, page: PageRequest, *, include_revoked: bool

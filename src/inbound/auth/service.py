@@ -47,10 +47,7 @@ class ApiKeyService:
 
     async def get(self, key_id: uuid.UUID) -> ApiKey:
         """One key, revoked or not."""
-        api_key = await self.keys.get_or_none(key_id)
-        if api_key is None:
-            raise ApiKeyNotFound(f"no API key {key_id}")
-        return api_key
+        return await self.keys.get_or_raise(key_id, ApiKeyNotFound)
 
     async def list_page(
         self, page: PageRequest, *, include_revoked: bool = False

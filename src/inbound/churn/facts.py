@@ -20,13 +20,10 @@ from inbound.churn.signals import (
     Answer,
     Facts,
 )
-from inbound.db import UTCDateTime, table_of
+from inbound.db import UTCDateTime
 from inbound.leads.repository import CONTACTS, SCORE_EVENTS
-from inbound.surveys.models import CaseStatus, FeedbackCase, SurveyAnswer, Touchpoint
-
-ANSWERS = table_of(SurveyAnswer)
-CASES = table_of(FeedbackCase)
-TOUCHPOINTS = table_of(Touchpoint)
+from inbound.surveys.answer_sql import ANSWERS, CASES, TOUCHPOINTS
+from inbound.surveys.models import CaseStatus
 
 Reader = AsyncConnection | AsyncSession
 

@@ -2,10 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, text
+from sqlalchemy import text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime
+from inbound.tables import partial_index
 
 AT_RISK_ONLY = text("at_risk")
 
@@ -16,13 +17,7 @@ class ContactRisk(SQLModel, table=True):
     __tablename__ = "contact_risks"
     __table_args__ = (
         # The at-risk list: flagged contacts, highest score first, then by id.
-        Index(
-            "ix_contact_risks_flagged_score",
-            "score",
-            "contact_id",
-            postgresql_where=AT_RISK_ONLY,
-            sqlite_where=AT_RISK_ONLY,
-        ),
+        partial_index("ix_contact_risks_flagged_score", "score", "contact_id", where=AT_RISK_ONLY),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE", primary_key=True)

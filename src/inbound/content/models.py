@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field, SQLModel
 
-from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.db import JSONType, UTCDateTime, new_id
+from inbound.tables import Versioned
 
 
 class AssetKind(StrEnum):
@@ -39,7 +40,7 @@ class FunnelStage(StrEnum):
     DELIGHT = "delight"
 
 
-class ContentAsset(SQLModel, table=True):
+class ContentAsset(Versioned, table=True):
     """A piece of content; a gated one is exchanged for a visitor's contact details."""
 
     __tablename__ = "content_assets"
@@ -62,9 +63,6 @@ class ContentAsset(SQLModel, table=True):
     delivery_url: str | None = Field(default=None, max_length=2048)
     archived: bool = False
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
 class AssetTopic(SQLModel, table=True):

@@ -34,6 +34,7 @@ class TagRow:
 
 class AssetRepository(SluggedRepository[ContentAsset]):
     model = ContentAsset
+    noun = "asset"
 
     async def list_page(
         self, page: PageRequest, where: AssetFilter

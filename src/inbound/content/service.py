@@ -6,7 +6,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.forms import FormDefinitionRead, field_type_problems, form_definition
@@ -18,16 +17,10 @@ from inbound.content.schemas import (
     PersonaTag,
 )
 from inbound.db import utcnow
-from inbound.errors import (
-    BadRequest,
-    Conflict,
-    FieldError,
-    NotFound,
-    Unprocessable,
-    is_unique_violation,
-)
+from inbound.errors import FieldError, NotFound, Unprocessable
 from inbound.pagination import PageRequest
 from inbound.personas.service import PersonaService
+from inbound.repository import UnknownReference, id_filter
 from inbound.schemas import parse_ref, slug_from
 
 ASSET_COLUMNS = (
@@ -40,28 +33,8 @@ class AssetNotFound(NotFound):
     problem = "asset-not-found"
 
 
-class UnknownAssetFilter(BadRequest):
-    problem = "validation"
-
-
-async def filtered_asset_id(
-    session: AsyncSession, ref: str | None, *, field: str
-) -> uuid.UUID | None:
-    """The id of the asset a query filter names (by id or slug); naming none is a 400."""
-    if ref is None:
-        return None
-    try:
-        return (await AssetService(session).get(ref)).id
-    except AssetNotFound:
-        raise UnknownAssetFilter(f"no asset {ref!r}", field=field) from None
-
-
-class AssetSlugTaken(Conflict):
-    problem = "slug-taken"
-
-
-class UnknownReference(Unprocessable):
-    problem = "unknown-reference"
+# The id of the asset a query filter names (by id or slug); naming none is a 400.
+filtered_asset_id = id_filter(AssetRepository)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +81,14 @@ class AssetService:
         fields["form_fields"] = _check_gating(
             fields.get("gated", False), fields.get("form_fields", []), fields.get("delivery_url")
         )
-        asset = await self._save(ContentAsset(**fields))
+        asset = await self.assets.save(ContentAsset(**fields))
         await self.assets.replace_topics(asset.id, topics)
         await self._replace_tags(asset, tags)
         return asset
 
     async def get(self, ref: str, *, lock: bool = False) -> ContentAsset:
         """The asset named by id or slug; `lock` before changing it, so writers queue."""
-        asset = await self.assets.get_by_ref(ref, lock=lock)
-        if asset is None:
-            raise AssetNotFound(f"no asset {ref}")
-        return asset
+        return await self.assets.get_by_ref_or_raise(ref, AssetNotFound, lock=lock)
 
     async def views(self, assets: Sequence[ContentAsset]) -> list[AssetView]:
         """Assets with their topics and tags, in two queries for any number of assets."""
@@ -159,14 +129,14 @@ class AssetService:
         changes["form_fields"] = _check_gating(
             merged["gated"], merged["form_fields"], merged["delivery_url"]
         )
-        for field, value in changes.items():
-            setattr(asset, field, value)
-        return await self._touch(asset)
+        asset.apply(changes)
+        return await self.assets.save(asset)
 
     async def replace_tags(self, asset: ContentAsset, tags: list[PersonaTag]) -> ContentAsset:
         """Make ``tags`` the asset's whole set of persona tags."""
         await self._replace_tags(asset, [t.model_dump() for t in tags])
-        return await self._touch(asset)
+        asset.touch()
+        return await self.assets.save(asset)
 
     async def bulk_tags(
         self, to_set: list[AssetTagSet], to_remove: list[AssetTagRemove]
@@ -207,8 +177,7 @@ class AssetService:
         removed = await self.assets.remove_tags(to_drop)
         now = utcnow()
         for asset in {assets[ref].id: assets[ref] for ref in asset_refs}.values():
-            asset.updated_at = now
-            asset.version += 1
+            asset.touch(now)
         await self.assets.session.flush()
         return len(to_put), removed
 
@@ -262,20 +231,6 @@ class AssetService:
                 raise Unprocessable("a persona is tagged twice", field=f"personas[{i}].persona")
             relevance[persona_id] = tag["relevance"]
         await self.assets.replace_tags(asset.id, relevance)
-
-    async def _touch(self, asset: ContentAsset) -> ContentAsset:
-        asset.updated_at = utcnow()
-        asset.version += 1
-        return await self._save(asset)
-
-    async def _save(self, asset: ContentAsset) -> ContentAsset:
-        slug = asset.slug  # read now: after a failed flush the row's attributes are expired
-        try:
-            return await self.assets.add(asset)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise AssetSlugTaken(f"an asset with slug {slug!r} exists", field="slug") from None
-            raise
 
 
 def _check_gating(

@@ -3,12 +3,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.db import JSONType, UTCDateTime, new_id
+from inbound.tables import Versioned
 
 
-class Persona(SQLModel, table=True):
+class Persona(Versioned, table=True):
     """A buyer persona: who they are, what they want, and how to recognise them."""
 
     __tablename__ = "personas"
@@ -24,6 +25,3 @@ class Persona(SQLModel, table=True):
     priority: int = 0
     archived: bool = False
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1

@@ -12,6 +12,7 @@ from inbound.repository import SluggedRepository
 
 class PersonaRepository(SluggedRepository[Persona]):
     model = Persona
+    noun = "persona"
 
     async def list_page(
         self, page: PageRequest, *, archived: bool

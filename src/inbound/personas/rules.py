@@ -1,6 +1,6 @@
 """Matching rules: how a contact's profile points to a persona (see the persona mapping)."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
@@ -12,27 +12,25 @@ NUMERIC_FIELDS = ("company_size",)
 _FORM_FIELD = r"form\.[a-z][a-z0-9_]{0,63}"
 
 _FORM_FIELD_WORDING = "or form.<name> for a submitted form field (lower-case, digits and _)"
+
+
+def _rule_field(fields: tuple[str, ...], description: str) -> Any:
+    """A rule's `field`: one of ``fields``, or `form.<name>` for a submitted form field."""
+    return Field(
+        pattern=describe_pattern(
+            rf"^({'|'.join(fields)}|{_FORM_FIELD})$", f"{one_of(fields)}, {_FORM_FIELD_WORDING}"
+        ),
+        description=description,
+        examples=[fields[0]],
+    )
+
+
 RuleField = Annotated[
     str,
-    Field(
-        pattern=describe_pattern(
-            rf"^({'|'.join(PROFILE_FIELDS)}|{_FORM_FIELD})$",
-            f"{one_of(PROFILE_FIELDS)}, {_FORM_FIELD_WORDING}",
-        ),
-        description="A profile field, or `form.<name>` for a submitted form field.",
-        examples=["job_title"],
-    ),
+    _rule_field(PROFILE_FIELDS, "A profile field, or `form.<name>` for a submitted form field."),
 ]
 NumericRuleField = Annotated[
-    str,
-    Field(
-        pattern=describe_pattern(
-            rf"^({'|'.join(NUMERIC_FIELDS)}|{_FORM_FIELD})$",
-            f"{one_of(NUMERIC_FIELDS)}, {_FORM_FIELD_WORDING}",
-        ),
-        description="A numeric field: company size, or a submitted form field.",
-        examples=["company_size"],
-    ),
+    str, _rule_field(NUMERIC_FIELDS, "A numeric field: company size, or a submitted form field.")
 ]
 Term = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NOT_BLANK)

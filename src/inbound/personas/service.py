@@ -5,21 +5,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import utcnow
-from inbound.errors import (
-    BadRequest,
-    Conflict,
-    FieldError,
-    NotFound,
-    Unprocessable,
-    is_unique_violation,
-)
+from inbound.errors import FieldError, NotFound, Unprocessable
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.repository import PersonaRepository
+from inbound.repository import id_filter
 from inbound.schemas import slug_from
 
 
@@ -27,24 +20,8 @@ class PersonaNotFound(NotFound):
     problem = "persona-not-found"
 
 
-class UnknownPersonaFilter(BadRequest):
-    problem = "validation"
-
-
-async def filtered_persona_id(
-    session: AsyncSession, ref: str | None, *, field: str
-) -> uuid.UUID | None:
-    """The id of the persona a query filter names (by id or slug); naming none is a 400."""
-    if ref is None:
-        return None
-    try:
-        return (await PersonaService(session).get(ref)).id
-    except PersonaNotFound:
-        raise UnknownPersonaFilter(f"no persona {ref!r}", field=field) from None
-
-
-class SlugTaken(Conflict):
-    problem = "slug-taken"
+# The id of the persona a query filter names (by id or slug); naming none is a 400.
+filtered_persona_id = id_filter(PersonaRepository)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +44,11 @@ class PersonaService:
         """Create a persona; its slug comes from the name when none is given."""
         _check_rules(fields.get("rules", []))
         slug = fields.pop("slug", None) or slug_from(fields["name"])
-        return await self._save(Persona(slug=slug, **fields))
+        return await self.personas.save(Persona(slug=slug, **fields))
 
     async def get(self, ref: str, *, lock: bool = False) -> Persona:
         """The persona named by id or slug; `lock` before changing it, so writers queue."""
-        persona = await self.personas.get_by_ref(ref, lock=lock)
-        if persona is None:
-            raise PersonaNotFound(f"no persona {ref}")
-        return persona
+        return await self.personas.get_by_ref_or_raise(ref, PersonaNotFound, lock=lock)
 
     async def resolve(self, refs: Iterable[str], *, share: bool = False) -> dict[str, Persona]:
         """Map each id or slug to its persona; unknown ones are left out.
@@ -102,11 +76,8 @@ class PersonaService:
         archived = changes.pop("archived", None)
         if archived is not None:
             _set_archived(persona, archived)
-        for field, value in changes.items():
-            setattr(persona, field, value)
-        persona.updated_at = utcnow()
-        persona.version += 1
-        return await self._save(persona)
+        persona.apply(changes)
+        return await self.personas.save(persona)
 
     async def set_archived(self, persona: Persona, archived: bool) -> Persona:
         """Archive a persona (hidden from lists, kept for history) or restore it."""
@@ -115,15 +86,6 @@ class PersonaService:
     async def delete(self, persona: Persona) -> None:
         """Delete a persona for good; its asset tags go with it."""
         await self.personas.delete(persona)
-
-    async def _save(self, persona: Persona) -> Persona:
-        slug = persona.slug  # read now: after a failed flush the row's attributes are expired
-        try:
-            return await self.personas.add(persona)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise SlugTaken(f"a persona with slug {slug!r} exists", field="slug") from None
-            raise
 
 
 def _check_rules(rules: list[dict[str, Any]]) -> None:

@@ -1,12 +1,12 @@
 import uuid
-from datetime import datetime
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.db import JSONType, new_id
+from inbound.tables import Versioned
 
 
-class Site(SQLModel, table=True):
+class Site(Versioned, table=True):
     """A marketing site that posts forms to us from its allowed origins."""
 
     __tablename__ = "sites"
@@ -17,6 +17,3 @@ class Site(SQLModel, table=True):
     # How its pages may track visitors: `required` (only once the visitor consents),
     # `cookieless` (never an id kept on the device) or `granted` (consent is the site's own).
     tracking_consent: str = Field(default="required", max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1

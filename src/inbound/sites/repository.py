@@ -13,6 +13,7 @@ from inbound.sites.models import Site
 
 class SiteRepository(Repository[Site]):
     model = Site
+    noun = "site"
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Site], str | None]:
         """Sites in creation order."""

@@ -11,7 +11,6 @@ from inbound.auth.keys import KeyKind, hash_key
 from inbound.auth.models import ApiKey
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
-from inbound.db import utcnow
 from inbound.errors import NotFound
 from inbound.pagination import PageRequest
 from inbound.sites.models import Site
@@ -54,9 +53,8 @@ class SiteService:
     async def rotate_key(self, site: Site) -> tuple[ApiKey, str]:
         """Another public key for a site, to rotate the old one out; the site's version moves."""
         issued = await self.issue_key(site)
-        site.updated_at = utcnow()
-        site.version += 1
-        await self.sites.session.flush()
+        site.touch()
+        await self.sites.add(site)
         return issued
 
     async def issue_key(self, site: Site) -> tuple[ApiKey, str]:
@@ -84,10 +82,7 @@ class SiteService:
 
     async def get(self, site_id: uuid.UUID, *, lock: bool = False) -> Site:
         """One site; `lock` before changing it, so writers queue."""
-        site = await self.sites.get_or_none(site_id, lock=lock)
-        if site is None:
-            raise SiteNotFound(f"no site {site_id}")
-        return site
+        return await self.sites.get_or_raise(site_id, SiteNotFound, lock=lock)
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Site], str | None]:
         """A page of sites."""
@@ -101,12 +96,8 @@ class SiteService:
         """Change a site's name, origins or tracking consent mode."""
         if not changes:
             return site
-        for field, value in changes.items():
-            setattr(site, field, value)
-        site.updated_at = utcnow()
-        site.version += 1
-        await self.sites.session.flush()
-        return site
+        site.apply(changes)
+        return await self.sites.add(site)
 
     async def delete(self, site: Site) -> None:
         """Delete a site; its keys go with it."""

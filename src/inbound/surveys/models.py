@@ -10,10 +10,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, Text, text
+from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import UTCDateTime, new_id, utcnow
+from inbound.tables import Revised, Versioned, partial_index
 
 
 class TouchpointKind(StrEnum):
@@ -41,7 +42,7 @@ REPORTED_COLUMNS = [
 ]  # fmt: skip
 
 
-class Touchpoint(SQLModel, table=True):
+class Touchpoint(Versioned, table=True):
     """A moment of the journey where experience is measured."""
 
     __tablename__ = "touchpoints"
@@ -64,12 +65,9 @@ class Touchpoint(SQLModel, table=True):
     # How long a negative answer's follow-up may take before it is overdue.
     sla_hours: int = 48
     archived: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
-class Survey(SQLModel, table=True):
+class Survey(Versioned, table=True):
     """One question at a touchpoint: NPS, CES or CSAT, with an optional comment."""
 
     __tablename__ = "surveys"
@@ -96,9 +94,6 @@ class Survey(SQLModel, table=True):
     # A contact (or browser) answers once per this many days.
     window_days: int = 90
     archived: bool = False
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -118,18 +113,12 @@ class SurveyAnswer(SQLModel, table=True):
         # A survey's answers, page after page, in the order they came.
         Index("ix_survey_answers_survey_id_id", "survey_id", "id"),
         # A lead's answers, for its timeline and its erasure.
-        Index(
-            "ix_survey_answers_contact_id",
-            "contact_id",
-            postgresql_where=text("contact_id IS NOT NULL"),
-            sqlite_where=text("contact_id IS NOT NULL"),
-        ),
+        partial_index("ix_survey_answers_contact_id", "contact_id", where="contact_id IS NOT NULL"),
         # A browser's anonymous answers, for the erasure of the lead it is linked to.
-        Index(
+        partial_index(
             "ix_survey_answers_visitor_id_anonymous",
             "visitor_id",
-            postgresql_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
-            sqlite_where=text("contact_id IS NULL AND visitor_id IS NOT NULL"),
+            where="contact_id IS NULL AND visitor_id IS NOT NULL",
         ),
         CheckConstraint("score BETWEEN scale_min AND scale_max", name="score_on_scale"),
     )
@@ -203,7 +192,7 @@ class CaseStatus(StrEnum):
     RESOLVED = "resolved"  # settled: the respondent may be asked again
 
 
-class FeedbackCase(SQLModel, table=True):
+class FeedbackCase(Revised, table=True):
     """The follow-up of one negative answer (an NPS detractor, a CES or CSAT at the bottom of
     its scale), opened in the answer's transaction and due by the touchpoint's SLA."""
 
@@ -211,11 +200,8 @@ class FeedbackCase(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'contacted', 'resolved')", name="status_known"),
         # The overdue list and the open cases by due time: only cases not yet resolved.
-        Index(
-            "ix_feedback_cases_due_at_unresolved",
-            "due_at",
-            postgresql_where=text("status <> 'resolved'"),
-            sqlite_where=text("status <> 'resolved'"),
+        partial_index(
+            "ix_feedback_cases_due_at_unresolved", "due_at", where="status <> 'resolved'"
         ),
     )
 
@@ -233,5 +219,3 @@ class FeedbackCase(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     contacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1

@@ -25,6 +25,7 @@ SURVEYS = table_of(Survey)
 
 class TouchpointRepository(SluggedRepository[Touchpoint]):
     model = Touchpoint
+    noun = "touchpoint"
 
     async def list_page(
         self, page: PageRequest, *, kind: str | None, archived: bool
@@ -43,6 +44,7 @@ class TouchpointRepository(SluggedRepository[Touchpoint]):
 
 class SurveyRepository(SluggedRepository[Survey]):
     model = Survey
+    noun = "survey"
 
     async def list_page(
         self,

@@ -5,20 +5,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import AssetNotFound, AssetService
-from inbound.db import utcnow
-from inbound.errors import (
-    Conflict,
-    FieldError,
-    InboundError,
-    NotFound,
-    Unprocessable,
-    is_unique_violation,
-)
+from inbound.errors import Conflict, FieldError, InboundError, NotFound, Unprocessable
 from inbound.pagination import PageRequest
+from inbound.repository import UnknownReference
 from inbound.schemas import slug_from
 from inbound.surveys.models import (
     AnswerSource,
@@ -54,20 +46,12 @@ class SurveyClosed(InboundError):
     problem = "survey-closed"
 
 
-class SlugTaken(Conflict):
-    problem = "slug-taken"
-
-
 class InUse(Conflict):
     problem = "in-use"
 
 
 class Answered(Conflict):
     problem = "survey-answered"
-
-
-class UnknownReference(Unprocessable):
-    problem = "unknown-reference"
 
 
 class InconsistentTouchpoint(Unprocessable):
@@ -85,13 +69,10 @@ class TouchpointService:
         fields["slug"] = fields.get("slug") or slug_from(fields["name"])
         target = await self._target(fields)
         columns = {k: v for k, v in fields.items() if k not in TARGETS.values()} | target
-        return await self._save(Touchpoint(**columns))
+        return await self.touchpoints.save(Touchpoint(**columns))
 
     async def get(self, ref: str, *, lock: bool = False) -> Touchpoint:
-        touchpoint = await self.touchpoints.get_by_ref(ref, lock=lock)
-        if touchpoint is None:
-            raise TouchpointNotFound(f"no touchpoint {ref}")
-        return touchpoint
+        return await self.touchpoints.get_by_ref_or_raise(ref, TouchpointNotFound, lock=lock)
 
     async def list_page(
         self, page: PageRequest, *, kind: str | None, archived: bool
@@ -117,14 +98,12 @@ class TouchpointService:
             resolved = await self._target(merged, check_asset="asset" in changes)
             for name, value in resolved.items():
                 setattr(touchpoint, name, value)
-        for name, value in changes.items():
-            if name not in target_fields:
-                setattr(touchpoint, name, value)
-        return await self._touch(touchpoint)
+        touchpoint.apply({k: v for k, v in changes.items() if k not in target_fields})
+        return await self.touchpoints.save(touchpoint)
 
     async def set_archived(self, touchpoint: Touchpoint, archived: bool) -> Touchpoint:
-        touchpoint.archived = archived
-        return await self._touch(touchpoint)
+        touchpoint.apply({"archived": archived})
+        return await self.touchpoints.save(touchpoint)
 
     async def delete(self, touchpoint: Touchpoint) -> None:
         """Delete a touchpoint no survey asks at (archive it otherwise)."""
@@ -169,20 +148,6 @@ class TouchpointService:
             raise UnknownReference(f"asset {ref!r} is archived", field="asset")
         return asset.id
 
-    async def _touch(self, touchpoint: Touchpoint) -> Touchpoint:
-        touchpoint.updated_at = utcnow()
-        touchpoint.version += 1
-        return await self._save(touchpoint)
-
-    async def _save(self, touchpoint: Touchpoint) -> Touchpoint:
-        slug = touchpoint.slug  # read now: after a failed flush the row's attributes expire
-        try:
-            return await self.touchpoints.add(touchpoint)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise SlugTaken(f"a touchpoint with slug {slug!r} exists", field="slug") from None
-            raise
-
 
 def scale_of(metric: Metric, scale: int | None) -> tuple[int, int]:
     """The scale a metric is asked on: NPS 0-10 and CSAT 1-5 fixed, CES 1 to `scale`."""
@@ -219,13 +184,10 @@ class SurveyService:
             scale_min=scale_min,
             scale_max=scale_max,
         )
-        return await self._save(survey)
+        return await self.surveys.save(survey)
 
     async def get(self, ref: str, *, lock: bool = False) -> Survey:
-        survey = await self.surveys.get_by_ref(ref, lock=lock)
-        if survey is None:
-            raise SurveyNotFound(f"no survey {ref}")
-        return survey
+        return await self.surveys.get_by_ref_or_raise(ref, SurveyNotFound, lock=lock)
 
     async def list_page(
         self,
@@ -265,13 +227,12 @@ class SurveyService:
             survey.metric, survey.scale_min, survey.scale_max = metric.value, scale_min, scale_max
         if "touchpoint" in changes:
             survey.touchpoint_id = (await self._live_touchpoint(changes.pop("touchpoint"))).id
-        for name, value in changes.items():
-            setattr(survey, name, value)
-        return await self._touch(survey)
+        survey.apply(changes)
+        return await self.surveys.save(survey)
 
     async def set_archived(self, survey: Survey, archived: bool) -> Survey:
-        survey.archived = archived
-        return await self._touch(survey)
+        survey.apply({"archived": archived})
+        return await self.surveys.save(survey)
 
     async def delete(self, survey: Survey) -> None:
         """Delete a survey nobody answered (archive it otherwise: its figures stay)."""
@@ -300,17 +261,3 @@ class SurveyService:
         if touchpoint.archived:
             raise UnknownReference(f"touchpoint {ref!r} is archived", field="touchpoint")
         return touchpoint
-
-    async def _touch(self, survey: Survey) -> Survey:
-        survey.updated_at = utcnow()
-        survey.version += 1
-        return await self._save(survey)
-
-    async def _save(self, survey: Survey) -> Survey:
-        slug = survey.slug
-        try:
-            return await self.surveys.add(survey)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise SlugTaken(f"a survey with slug {slug!r} exists", field="slug") from None
-            raise

@@ -11,10 +11,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Text, text
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id
+from inbound.tables import partial_index
 
 
 class TrackingEvent(SQLModel, table=True):
@@ -24,12 +25,11 @@ class TrackingEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_tracking_events_occurred_at", "occurred_at", postgresql_using="brin"),
         Index("ix_tracking_events_anonymous_id_occurred_at", "anonymous_id", "occurred_at"),
-        Index(
+        partial_index(
             "ix_tracking_events_user_id_occurred_at",
             "user_id",
             "occurred_at",
-            postgresql_where=text("user_id IS NOT NULL"),
-            sqlite_where=text("user_id IS NOT NULL"),
+            where="user_id IS NOT NULL",
         ),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
@@ -95,11 +95,8 @@ class IdentityMerge(SQLModel, table=True):
     __table_args__ = (
         Index("ix_identity_merges_contact_id_id", "contact_id", "id"),
         Index("ix_identity_merges_outcome_id", "outcome", "id"),
-        Index(
-            "ix_identity_merges_unscored",
-            "id",
-            postgresql_where=text("outcome = 'linked' AND scored_at IS NULL"),
-            sqlite_where=text("outcome = 'linked' AND scored_at IS NULL"),
+        partial_index(
+            "ix_identity_merges_unscored", "id", where="outcome = 'linked' AND scored_at IS NULL"
         ),
     )
 

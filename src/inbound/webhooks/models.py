@@ -5,12 +5,13 @@ from sqlalchemy import Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.tables import Versioned, partial_index
 
 PENDING = "pending"
 PENDING_ONLY = text("status = 'pending'")
 
 
-class WebhookSubscription(SQLModel, table=True):
+class WebhookSubscription(Versioned, table=True):
     """An endpoint that hears of the lead events it chose, signed with its secret."""
 
     __tablename__ = "webhook_subscriptions"
@@ -22,9 +23,6 @@ class WebhookSubscription(SQLModel, table=True):
     secret: str = Field(max_length=200)
     description: str | None = Field(default=None, max_length=500)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
 class WebhookDelivery(SQLModel, table=True):
@@ -32,20 +30,14 @@ class WebhookDelivery(SQLModel, table=True):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        Index(
-            "ix_webhook_deliveries_due",
-            "next_attempt_at",
-            postgresql_where=PENDING_ONLY,
-            sqlite_where=PENDING_ONLY,
-        ),
+        partial_index("ix_webhook_deliveries_due", "next_attempt_at", where=PENDING_ONLY),
         # A lead's deliveries to one endpoint leave in order: the earliest pending goes first.
-        Index(
+        partial_index(
             "ix_webhook_deliveries_chain",
             "subscription_id",
             "lead_id",
             "lead_sequence",
-            postgresql_where=PENDING_ONLY,
-            sqlite_where=PENDING_ONLY,
+            where=PENDING_ONLY,
         ),
         Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
         Index("ix_webhook_deliveries_event_id", "event_id"),

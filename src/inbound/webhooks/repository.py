@@ -13,6 +13,7 @@ from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubs
 
 class SubscriptionRepository(Repository[WebhookSubscription]):
     model = WebhookSubscription
+    noun = "webhook subscription"
 
 
 class DeliveryRepository(Repository[WebhookDelivery]):

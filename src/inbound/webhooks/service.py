@@ -71,10 +71,9 @@ class WebhookService:
         return await self.subscriptions.add(subscription)
 
     async def get(self, subscription_id: uuid.UUID, *, lock: bool = False) -> WebhookSubscription:
-        subscription = await self.subscriptions.get_or_none(subscription_id, lock=lock)
-        if subscription is None:
-            raise SubscriptionNotFound(f"no webhook subscription {subscription_id}")
-        return subscription
+        return await self.subscriptions.get_or_raise(
+            subscription_id, SubscriptionNotFound, lock=lock
+        )
 
     async def list_page(
         self, page: PageRequest
@@ -89,12 +88,8 @@ class WebhookService:
             return subscription
         if "url" in changes:
             self.check_target(changes["url"])
-        for name, value in changes.items():
-            setattr(subscription, name, value)
-        subscription.updated_at = utcnow()
-        subscription.version += 1
-        await self.subscriptions.session.flush()
-        return subscription
+        subscription.apply(changes)
+        return await self.subscriptions.add(subscription)
 
     async def delete(self, subscription: WebhookSubscription) -> None:
         """Delete a subscription; its pending deliveries and its log go with it."""

@@ -3,8 +3,9 @@
 import asyncio
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -46,37 +47,36 @@ def recommenders(replay: Replay, *, seed: int) -> dict[str, Recommender]:
     }
 
 
+FC = TypeVar("FC", bound=Callable[..., Any])
+
+
+def _option(*declarations: str, **kwargs: Any) -> Callable[[FC], FC]:
+    """An option whose default the help shows."""
+    return click.option(*declarations, show_default=True, **kwargs)
+
+
 @click.command("evaluate")
-@click.option(
+@_option(
     "--k",
     "k",
     type=click.IntRange(1, 100),
     default=5,
-    show_default=True,
     help="How many suggestions count (HR@k, MRR over the top k).",
 )
-@click.option(
+@_option(
     "--cutoff-days",
     type=click.FloatRange(0.0, 3650.0, min_open=True),
     callback=lambda _ctx, _param, days: _a_number(days),
     default=14.0,
-    show_default=True,
     help="Train on behaviour before this many days before the last content view; "
     "test on the first content view after.",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Seeds the bootstrap and the ranker's exploration.",
-)
-@click.option(
+@_option("--seed", type=int, default=1, help="Seeds the bootstrap and the ranker's exploration.")
+@_option(
     "--bootstrap",
     "bootstrap_resamples",
     type=click.IntRange(0, 100_000),
     default=1000,
-    show_default=True,
     help="Resamples of visitors for the 95% intervals (0: none).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")

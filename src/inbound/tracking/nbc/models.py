@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.db import JSONType, UTCDateTime, new_id
+from inbound.tables import Revised, Versioned
 
 
-class NbcRule(SQLModel, table=True):
+class NbcRule(Versioned, table=True):
     """Pin an asset first in a slot for visitors meeting every condition set on the rule."""
 
     __tablename__ = "nbc_rules"
@@ -35,20 +36,15 @@ class NbcRule(SQLModel, table=True):
     )
     priority: int = 0
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
-class NbcSetting(SQLModel, table=True):
+class NbcSetting(Revised, table=True):
     """The ranking's weights, a document an admin replaces through the API."""
 
     __tablename__ = "nbc_settings"
 
     name: str = Field(max_length=32, primary_key=True)
     value: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
 class NbcCovisit(SQLModel, table=True):

@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from inbound.content.models import AssetKind
 from inbound.content.service import AssetNotFound, AssetService
 from inbound.db import dialect_insert, utcnow
-from inbound.errors import NotFound, Unprocessable
+from inbound.errors import NotFound
 from inbound.leads.stages import LifecycleStage
 from inbound.pagination import PageRequest, fetch_page
 from inbound.personas.service import PersonaNotFound, PersonaService
+from inbound.repository import UnknownReference
 from inbound.schemas import parse_ref
 from inbound.tracking.nbc.blend import Suggestion, View, Visitor, rank
 from inbound.tracking.nbc.history import Captures, Seen, browser_history, contact_history
@@ -27,10 +28,6 @@ from inbound.tracking.nbc.snapshot import SETTINGS, WEIGHTS, Snapshot
 
 class RuleNotFound(NotFound):
     problem = "rule-not-found"
-
-
-class UnknownReference(Unprocessable):
-    problem = "unknown-reference"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +131,7 @@ class RuleService:
         """Apply a partial change; an empty one changes nothing."""
         if not changes:
             return rule
-        for name, value in (await self._resolved(changes)).items():
-            setattr(rule, name, value)
-        rule.updated_at = utcnow()
-        rule.version += 1
+        rule.apply(await self._resolved(changes))
         await self.session.flush()
         return rule
 
@@ -212,8 +206,6 @@ class NbcSettingsService:
 
     async def replace(self, row: NbcSetting, document: NbcSettings) -> int:
         """Store the whole document in its locked row; its new version."""
-        row.value = document.model_dump(mode="json")
-        row.updated_at = utcnow()
-        row.version += 1
+        row.apply({"value": document.model_dump(mode="json")})
         await self.session.flush()
         return row.version
