@@ -16,12 +16,10 @@ from inbound.errors import Conflict, NotFound
 from inbound.personas.service import filtered_persona_id
 
 
-class CrmOff(Conflict):
-    problem = "crm-off"
+class CrmOff(Conflict, problem="crm-off"): ...
 
 
-class ResyncNotFound(NotFound):
-    problem = "resync-not-found"
+class ResyncNotFound(NotFound, problem="resync-not-found"): ...
 
 
 class CrmService:
