@@ -3,7 +3,7 @@
 from pydantic import BaseModel, SecretStr, field_validator
 
 from inbound.config.addresses import web_address
-from inbound.config.fields import setting
+from inbound.config.fields import count, positive, setting
 
 
 class CrmSettings(BaseModel):
@@ -32,33 +32,26 @@ class CrmSettings(BaseModel):
         "The address HubSpot posts webhooks to, as HubSpot sees it, when a proxy "
         "in between changes it: signatures cover it. Default: the address the request came to.",
     )
-    crm_batch_size: int = setting(
-        100, "Contacts per HubSpot batch upsert (100 at most).", ge=1, le=100
-    )
-    crm_concurrency: int = setting(4, "HubSpot calls the sync has in flight at once.", ge=1, le=32)
-    crm_timeout_seconds: float = setting(
-        30.0, "How long HubSpot has to answer one call.", gt=0, le=300
-    )
-    crm_retry_base_seconds: float = setting(
+    crm_batch_size: int = count(100, "Contacts per HubSpot batch upsert (100 at most).", le=100)
+    crm_concurrency: int = count(4, "HubSpot calls the sync has in flight at once.", le=32)
+    crm_timeout_seconds: float = positive(30.0, "How long HubSpot has to answer one call.", le=300)
+    crm_retry_base_seconds: float = positive(
         2.0,
         "The wait after a HubSpot server error or timeout; it doubles with every "
         "further failure of the same contacts (with jitter), up to INBOUND_CRM_RETRY_MAX_SECONDS.",
-        gt=0,
     )
-    crm_retry_max_seconds: float = setting(
-        300.0, "The longest wait before trying a contact again.", gt=0
+    crm_retry_max_seconds: float = positive(
+        300.0, "The longest wait before trying a contact again."
     )
-    crm_lease_seconds: float = setting(
+    crm_lease_seconds: float = positive(
         30.0,
         "One worker syncs at a time; when it stops renewing its turn for this "
         "long (it died), another takes over.",
-        gt=0,
     )
-    crm_rate_limit: int = setting(
+    crm_rate_limit: int = count(
         100,
         "Calls allowed per 10 seconds until HubSpot's rate-limit headers say: "
         "100 for Free and Starter accounts, 190 for Professional and Enterprise.",
-        ge=1,
     )
 
     @property

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, SecretStr, field_validator
 
 from inbound.config.addresses import public_address
-from inbound.config.fields import setting
+from inbound.config.fields import count, period, setting
 from inbound.ratelimit import parse_limit
 
 
@@ -37,17 +37,15 @@ class IntakeSettings(BaseModel):
         "The service's address as the public reaches it (https://HOST[/PATH]), "
         "which signed survey links are built on; unset: the address each request came to.",
     )
-    tracking_retention_days: int = setting(
+    tracking_retention_days: int = count(
         395,
         "How long events are kept; older ones are refused at ingest and removed "
         "by the worker (whole months on PostgreSQL) and by `inbound tracking prune`.",
-        ge=1,
         le=36_500,
     )
-    custom_fields_per_contact: int = setting(
+    custom_fields_per_contact: int = count(
         200,
         "Custom form fields a contact keeps; new names past it stay on their captures only.",
-        ge=1,
         le=10_000,
     )
     custom_fields_bytes_per_contact: int = setting(
@@ -63,11 +61,10 @@ class IntakeSettings(BaseModel):
         ge=0,
         le=60,
     )
-    remap_interval_seconds: float = setting(
+    remap_interval_seconds: float = period(
         5.0,
         "How often to look for persona, tag or setting changes to re-map "
         "contacts after; 0 turns background re-mapping off in this process.",
-        ge=0,
     )
 
     @field_validator("public_url")
@@ -76,7 +73,10 @@ class IntakeSettings(BaseModel):
         return public_address(value)
 
     @field_validator(
-        "capture_rate_per_ip", "capture_rate_per_key", "tracking_rate_per_ip", "survey_rate_per_ip"
+        "capture_rate_per_ip",
+        "capture_rate_per_key",
+        "tracking_rate_per_ip",
+        "survey_rate_per_ip",
     )
     @classmethod
     def _readable_limit(cls, value: str) -> str:
