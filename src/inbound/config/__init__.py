@@ -6,10 +6,9 @@ from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from inbound.config.addresses import ACCEPTED_DATABASE_URLS, normalized_database_url
-from inbound.config.crm import CrmSettings
 from inbound.config.intake import IntakeSettings
 from inbound.config.server import ServerSettings
-from inbound.config.worker import WorkerSettings
+from inbound.config.worker import CrmSettings, WorkerSettings
 
 __all__ = [
     "ACCEPTED_DATABASE_URLS", "Settings", "SettingsError", "describe_settings_error",

@@ -24,9 +24,6 @@ from inbound.sites.models import Site
 STATE = table_of(CrmSyncState)
 RESYNCS = table_of(CrmResync)
 ERASURES = table_of(CrmErasure)
-PERSONAS = table_of(Persona)
-ASSETS = table_of(ContentAsset)
-SITES = table_of(Site)
 ERASURES_PER_ROUND = 50
 FAILURES_SHOWN = 20
 
@@ -80,7 +77,9 @@ def _claim_statement(dialect: str) -> Executable:
 
 @cache
 def _synced_contacts_statement(dialect: str) -> Executable:
-    first_asset, first_site = ASSETS.alias("first_asset"), SITES.alias("first_site")
+    personas = table_of(Persona)
+    first_asset = table_of(ContentAsset).alias("first_asset")
+    first_site = table_of(Site).alias("first_site")
     if dialect == "postgresql":
         chosen = CONTACTS.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(Uuid())))
     else:
@@ -88,12 +87,12 @@ def _synced_contacts_statement(dialect: str) -> Executable:
     return (
         select(
             *(CONTACTS.c[name] for name in SYNCED_COLUMNS),
-            PERSONAS.c.slug.label("persona_slug"),
+            personas.c.slug.label("persona_slug"),
             first_asset.c.slug.label("first_asset_slug"),
             first_site.c.name.label("first_site_name"),
         )
         .select_from(
-            CONTACTS.outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
+            CONTACTS.outerjoin(personas, personas.c.id == CONTACTS.c.persona_id)
             .outerjoin(first_asset, first_asset.c.id == CONTACTS.c.first_asset_id)
             .outerjoin(first_site, first_site.c.id == CONTACTS.c.first_site_id)
         )
