@@ -48,17 +48,13 @@ MAX_SKEW_MS = 5 * 60 * 1000
 LONGEST_ID = 19  # digits of the largest 64-bit integer
 
 
-class WebhooksNotConfigured(InboundError):
-    status_code = 503
-    problem = "crm-webhooks-not-configured"
+class WebhooksNotConfigured(InboundError, status=503, problem="crm-webhooks-not-configured"): ...
 
 
-class BadSignature(Unauthorized):
-    problem = "bad-signature"
+class BadSignature(Unauthorized, problem="bad-signature"): ...
 
 
-class BadEvents(BadRequest):
-    problem = "bad-events"
+class BadEvents(BadRequest, problem="bad-events"): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,37 +3,23 @@
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.config import Settings
-from inbound.crm import queue
+from inbound.crm import queue, repository
 from inbound.crm.mapping import SCHEMA_VERSION
-from inbound.crm.models import (
-    FAILED,
-    PENDING,
-    SYNCED,
-    UNLINKED,
-    CrmErasure,
-    CrmResync,
-    CrmSyncState,
-)
+from inbound.crm.models import FAILED, PENDING, SYNCED, UNLINKED, CrmErasure, CrmResync
 from inbound.crm.schemas import ResyncRequest
-from inbound.db import table_of, utcnow
+from inbound.db import utcnow
 from inbound.errors import Conflict, NotFound
 from inbound.personas.service import filtered_persona_id
 
-STATE = table_of(CrmSyncState)
-ERASURES = table_of(CrmErasure)
-FAILURES_SHOWN = 20
+
+class CrmOff(Conflict, problem="crm-off"): ...
 
 
-class CrmOff(Conflict):
-    problem = "crm-off"
-
-
-class ResyncNotFound(NotFound):
-    problem = "resync-not-found"
+class ResyncNotFound(NotFound, problem="resync-not-found"): ...
 
 
 class CrmService:
@@ -44,43 +30,19 @@ class CrmService:
     async def status(self) -> dict[str, Any]:
         """Counts by state, the latest failures, and what HubSpot last said."""
         now = utcnow()
-        q = queue.QUEUE
-        session = self.session
-        by_state = await session.execute(
-            select(q.c.state, func.count().label("contacts")).group_by(q.c.state)
-        )
-        counts: dict[str, int] = {row.state: row.contacts for row in by_state.all()}
-        due = await session.scalar(
-            select(func.count()).where(q.c.state == PENDING, q.c.due_at <= now)
-        )
-        failures = (
-            await session.execute(
-                select(
-                    q.c.contact_id.label("lead_id"), queue.CONTACTS.c.email, q.c.error,
-                    q.c.failed_at,
-                )
-                .join(queue.CONTACTS, queue.CONTACTS.c.id == q.c.contact_id)
-                .where(q.c.state == FAILED)
-                .order_by(q.c.failed_at.desc())
-                .limit(FAILURES_SHOWN)
-            )
-        ).mappings().all()  # fmt: skip
-        erasures = await session.scalar(
-            select(func.count()).select_from(ERASURES).where(ERASURES.c.done_at.is_(None))
-        )
-        found = (await session.execute(select(STATE).where(STATE.c.id == 1))).mappings().first()
-        state: dict[str, Any] = dict(found) if found is not None else {}
+        found = await repository.status_reads(self.session, now)
+        counts, state = found["counts"], found["state"]
         leader_until = state.get("leader_until")
         paused_until = state.get("paused_until")
         return {
             "enabled": self.settings.crm_enabled,
             "portal_id": self.settings.hubspot_portal_id,
             "properties_ready": state.get("schema_version") == SCHEMA_VERSION,
-            "pending": counts.get(PENDING, 0), "due": due or 0,
+            "pending": counts.get(PENDING, 0), "due": found["due"],
             "synced": counts.get(SYNCED, 0), "failed": counts.get(FAILED, 0),
             "deleted_in_hubspot": counts.get(UNLINKED, 0),
-            "failures": [dict(row) for row in failures],
-            "erasures_pending": erasures or 0,
+            "failures": found["failures"],
+            "erasures_pending": found["erasures_pending"],
             "last_success_at": state.get("last_success_at"),
             "last_error": state.get("last_error"),
             "last_error_at": state.get("last_error_at"),
