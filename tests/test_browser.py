@@ -16,22 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.conftest import ROOT, _base_url
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
 from tests.support.live_server import LiveServer, free_port, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LANDING = ROOT / "examples" / "landing"
 ASSET = "cloud-cost-guide-2026"  # the example README's e-book
 CONSENT_VERSION = "2026-01"  # the version the pages send with their consent box
@@ -47,7 +38,7 @@ FORM_FIELDS = [
     {"name": "consent", "required": False, "text_version": CONSENT_VERSION},
 ]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -64,15 +55,11 @@ class Landing:
 
     def lead(self, contact_id: str) -> dict[str, Any]:
         response = self.admin.get(f"/api/v1/leads/{contact_id}")
-        assert response.status_code == 200, response.text
-        lead: dict[str, Any] = response.json()
-        return lead
+        return body_of(response)
 
     def capture(self, capture_id: str) -> dict[str, Any]:
         response = self.admin.get(f"{CAPTURES}/{capture_id}")
-        assert response.status_code == 200, response.text
-        capture: dict[str, Any] = response.json()
-        return capture
+        return body_of(response)
 
 
 @pytest.fixture(scope="module")
@@ -149,22 +136,6 @@ def _wait_until_served(origin: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.05)
     raise TimeoutError("the page server did not answer in 10 s")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def fill_in(page: Page, email: str, job_title: str) -> None:

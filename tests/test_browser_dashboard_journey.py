@@ -12,11 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.conftest import _base_url
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
 from tests.support.live_server import live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.test_dashboard import ARTIFACTS, LEADS, ORIGIN, Service, sign_in
 
 # (slug, metric, CES scale); every stage shows CES on both scales.
@@ -27,7 +28,7 @@ SCORES = [(10, 5, 6, 5), (9, 4, 7, 4), (6, 2, 3, 2), (8, 3, 5, 4), (10, 4, 6, 5)
 
 PERSONA_OF = {"IT Director": "it-director", "Software Engineer": "developer", "Chef": None}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,7 @@ def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 def _answer(admin: httpx.Client, survey: str, contact_id: str, score: int) -> None:
@@ -88,20 +87,9 @@ def _arrange(admin: httpx.Client) -> None:
             _answer(admin, slug, contact_id, score)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1400})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def viewport() -> ViewportSize:
+    return {"width": 1280, "height": 1400}
 
 
 def percent(rate: float | None) -> str:

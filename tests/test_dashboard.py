@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.conftest import ROOT, _base_url
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
 from tests.support.live_server import LiveServer, live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = ROOT / "test-artifacts"
 ORIGIN = "https://www.example.com"
@@ -30,7 +31,7 @@ LEADS = [
     ("Chef", "mql", ["cloud-guide"]),
 ]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,7 @@ class Service:
             params=params,
             headers={"Authorization": f"Bearer {self.reader_key}"},
         )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return body_of(response)
 
 
 @pytest.fixture(scope="module")
@@ -98,20 +97,9 @@ def _arrange(admin: httpx.Client) -> None:
             assert moved.status_code == 200, moved.text
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def viewport() -> ViewportSize:
+    return {"width": 1280, "height": 1000}
 
 
 def sign_in(page: Page, service: Service, key: str) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Headers, KeyMaker
-from tests.problems import error_fields
+from tests.problems import body_of, error_fields
 
 API_KEYS = "/api/v1/api-keys"
 NON_ADMIN_SCOPES = ["content:read", "content:write", "leads:read", "leads:write", "reports:read"]
@@ -27,9 +27,7 @@ async def create_key(
     response = await client.post(
         API_KEYS, json={"name": name, "scopes": list(scopes or ["content:read"])}, headers=admin
     )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 async def list_ids(client: httpx.AsyncClient, admin: Headers, **params: Any) -> list[str]:

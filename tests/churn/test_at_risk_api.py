@@ -14,7 +14,7 @@ from inbound.leads.repository import CONTACTS
 from inbound.personas.models import Persona
 from tests.churn.world import Churn
 from tests.conftest import Headers
-from tests.leads.helpers import error_fields
+from tests.problems import body_of, error_fields
 
 AT_RISK = "/api/v1/churn/at-risk"
 
@@ -33,9 +33,7 @@ async def flagged(churn: Churn, email: str, *, answers: int = 1, cases: int = 1,
 
 async def listing(client: httpx.AsyncClient, headers: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get(AT_RISK, params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def the_stages_agree() -> None:

@@ -9,13 +9,12 @@ import pytest
 
 from tests.churn.world import Churn
 from tests.conftest import Headers
+from tests.problems import body_of
 
 
 async def risk_of(client: httpx.AsyncClient, headers: Headers, lead: uuid.UUID) -> dict[str, Any]:
     response = await client.get(f"/api/v1/leads/{lead}/risk", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def points(risk: dict[str, Any]) -> dict[str, int]:

@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.content.helpers import ASSETS, error_fields, make_asset
-from tests.leads.helpers import ORIGIN, World, make_world
+from tests.content.helpers import ASSETS, make_asset
+from tests.problems import error_fields
+from tests.support.world import ORIGIN, World, make_world
 
 FORM_FIELDS = [
     {"name": "first_name", "label": "First name", "required": False},

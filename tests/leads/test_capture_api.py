@@ -16,31 +16,15 @@ from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
-    CAPTURES,
-    ORIGIN,
-    World,
-    capture,
-    count_rows,
-    error_fields,
-    get_lead,
-    make_asset,
-    make_world,
-)
-from tests.problems import assert_problem
+from tests.leads.helpers import count_rows
+from tests.problems import assert_problem, body_of, error_fields
+from tests.support.world import CAPTURES, ORIGIN, World, capture, get_lead, make_asset, make_world
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
 OTHER_ORIGIN = "https://blog.example.org"
 FOREIGN_ORIGIN = "https://evil.example"
 WRITTEN = (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey)
 NOTHING_WRITTEN = {model.__name__: 0 for model in WRITTEN}
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
 
 
 async def other_site(client: httpx.AsyncClient, admin: Headers) -> World:
@@ -55,9 +39,7 @@ async def other_site(client: httpx.AsyncClient, admin: Headers) -> World:
 
 async def get_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> dict[str, Any]:
     response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
-    assert response.status_code == 200, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
+    return body_of(response)
 
 
 async def written(db: AsyncSession) -> dict[str, int]:

@@ -17,7 +17,7 @@ from inbound.leads.capture import service as capture_module
 from inbound.leads.models import Capture, Contact, StageChange
 from inbound.lean_sql import LeanTransaction
 from tests.conftest import Headers
-from tests.leads.helpers import World, capture, make_asset, make_persona, make_world
+from tests.support.world import World, capture, make_asset, make_persona, make_world
 
 pytestmark = pytest.mark.committing
 

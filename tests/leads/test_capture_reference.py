@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbound.app import create_app
 from inbound.config import Settings
 from tests.conftest import Headers, http_client
-from tests.leads.helpers import World, capture, get_lead, make_asset, make_persona, make_world
+from tests.support.world import World, capture, get_lead, make_asset, make_persona
 
 pytestmark = pytest.mark.committing
 
@@ -41,13 +41,6 @@ async def short_lived_forms(
     async with http_client(app) as client:
         yield client
     await app.state.engine.dispose()
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 async def revoke_the_site_key(client: httpx.AsyncClient, world: World) -> None:
@@ -87,7 +80,9 @@ class TestAnotherProcessesChanges:
         lead = await get_lead(committing_client, world, first.json()["contact_id"])
         assert lead["persona"]["id"] == persona["id"]
         deleted = await committing_client.delete(
-            f"/api/v1/personas/{persona['id']}", params={"force": "true"}, headers=world.admin
+            f"/api/v1/personas/{persona['id']}",
+            params={"force": "true"},
+            headers=world.admin,
         )
         assert deleted.status_code == 204, deleted.text
         # The capturing process still holds the persona; writing it would break a foreign key.

@@ -16,18 +16,16 @@ from inbound.auth.service import ApiKeyService
 from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
+from tests.leads.helpers import move_stage, put_settings, timeline
+from tests.problems import body_of, error_fields
+from tests.support.world import (
     LEADS,
     World,
     capture,
-    error_fields,
     get_lead,
     make_asset,
     make_persona,
     make_world,
-    move_stage,
-    put_settings,
-    timeline,
 )
 
 UNKNOWN_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
@@ -70,9 +68,8 @@ async def sales(sessionmaker: async_sessionmaker[AsyncSession]) -> SalesKey:
 
 async def new_lead(client: httpx.AsyncClient, world: World, **fields: Any) -> str:
     response = await capture(client, world, **(WELL_FITTING | fields))
-    assert response.status_code == 201, response.text
-    contact_id: str = response.json()["contact_id"]
-    return contact_id
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 def instant(value: str) -> datetime:

@@ -19,9 +19,11 @@ from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
 from inbound.leads.sales.listing import LeadFilter
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import LEADS, World, capture, error_fields, make_asset, make_persona
-from tests.leads.helpers import make_world as make_site
+from tests.problems import body_of, error_fields
+from tests.support.world import LEADS, World, capture, make_asset, make_persona
+from tests.support.world import make_world as make_site
 
+HUGE = 2**70
 CIO_RULES: list[dict[str, Any]] = [
     {"field": "job_title", "operator": "contains_any", "values": ["CIO"]},
 ]
@@ -43,16 +45,13 @@ async def sales(make_key: KeyMaker) -> Headers:
 
 async def new_lead(client: httpx.AsyncClient, world: World, email: str, **fields: Any) -> str:
     response = await capture(client, world, email=email, **fields)
-    assert response.status_code == 201, response.text
-    contact_id: str = response.json()["contact_id"]
-    return contact_id
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 async def listed(client: httpx.AsyncClient, headers: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get(LEADS, params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def emails(page: dict[str, Any]) -> list[str]:
@@ -138,6 +137,13 @@ class TestListing:
             ({"sort": "name"}, "sort"),
             ({"cursor": "garbage"}, "cursor"),
             ({"updated_since": "2026-01-01T00:00:00"}, "updated_since"),
+            # Numbers and dates out of range.
+            ({"limit": HUGE}, "limit"),
+            ({"limit": -HUGE}, "limit"),
+            ({"min_score": -1}, "min_score"),
+            ({"min_score": "nan"}, "min_score"),
+            ({"updated_since": "0001-01-01T00:00:00+14:00"}, "updated_since"),
+            ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since"),
         ],
     )
     async def test_bad_parameters_are_named(
@@ -196,7 +202,6 @@ def forged_cursor(sort: str, key: list[Any], as_of: str | None = None, **extra: 
 
 
 LEAD_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
-HUGE = 2**70
 
 
 class TestOutOfRange:
@@ -272,29 +277,6 @@ class TestOutOfRange:
         cursor = forged_cursor("score", [1e300, LEAD_ID], as_of)
         page = await listed(client, sales, sort="score", cursor=cursor)
         assert emails(page) == ["ana@example.com"]
-
-    @pytest.mark.parametrize(
-        ("params", "field"),
-        [
-            ({"limit": HUGE}, "limit"),
-            ({"limit": -HUGE}, "limit"),
-            ({"min_score": -1}, "min_score"),
-            ({"min_score": "nan"}, "min_score"),
-            ({"updated_since": "0001-01-01T00:00:00+14:00"}, "updated_since"),
-            ({"updated_since": "9999-12-31T23:59:59-14:00"}, "updated_since"),
-        ],
-    )
-    async def test_numeric_parameters_out_of_range_are_named(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        sales: Headers,
-        params: dict[str, Any],
-        field: str,
-    ) -> None:
-        response = await client.get(LEADS, params=params, headers=sales)
-        assert response.status_code == 400, response.text
-        assert field in error_fields(response)
 
     @pytest.mark.parametrize("min_score", [HUGE, "1e308", "inf"])
     async def test_a_huge_min_score_matches_nothing(

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.scopes import Scope
 from inbound.leads.repository import CAPTURES, CONTACTS
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_asset, make_persona, make_world
 from tests.reports.people import PEOPLE, STAGE_NAMES, Ids, Person
 from tests.reports.survey_answers import SurveyWorld, draw_answers, make_survey_world
+from tests.support.world import make_asset, make_persona, make_world
 
 
 @pytest.fixture

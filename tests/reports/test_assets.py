@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.problems import body_of
 from tests.reports.people import JANUARY, PEOPLE, Ids, Person, bounds
 
 ASSETS = "/api/v1/reports/assets"
@@ -51,9 +52,7 @@ def expected(
 
 async def assets(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get(ASSETS, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def assert_matches(report: dict[str, Any], truth: tuple[Any, int, int]) -> None:

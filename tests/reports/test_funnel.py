@@ -12,8 +12,9 @@ import pytest
 
 from inbound.auth.scopes import Scope
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_persona
+from tests.problems import body_of
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
+from tests.support.world import make_persona
 
 FUNNEL = "/api/v1/reports/funnel"
 
@@ -51,9 +52,7 @@ def counts_of(group: dict[str, Any]) -> list[int]:
 
 async def funnel(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get(FUNNEL, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def group(report: dict[str, Any], key: str | None) -> dict[str, Any]:

@@ -12,10 +12,10 @@ import pytest
 
 from inbound.auth.scopes import Scope
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_world
 from tests.reports.journey_answers import JourneyAnswer, JourneyAnswers, draw, insert_answers
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
 from tests.reports.test_funnel import cohort_counts
+from tests.support.world import make_world
 from tests.surveys.independent import FIGURES, assert_figures, expected_figures
 
 JOURNEY = "/api/v1/reports/journey"

@@ -18,6 +18,7 @@ from inbound.leads.repository import CAPTURES
 from inbound.tracking.models import VisitorIdentity
 from inbound.tracking.repository import insert_events
 from tests.conftest import Headers
+from tests.problems import body_of
 from tests.reports.people import JANUARY, PEOPLE, Ids, at, bounds
 from tests.reports.test_dashboard_page import token  # noqa: F401  (a fixture)
 from tests.reports.test_dashboard_sessions import page
@@ -122,9 +123,7 @@ def expected(start: datetime, end: datetime) -> tuple[int, Counter[str]]:
 
 async def paths(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get("/api/v1/reports/paths", params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 class TestThePaths:

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.leads.helpers import make_persona
+from tests.problems import body_of
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
+from tests.support.world import make_persona
 
 VELOCITY = "/api/v1/reports/velocity"
 JANUARY_BOUNDS = bounds(date(2026, 1, 1), date(2026, 1, 31))
@@ -79,9 +80,7 @@ def assert_same(got: list[Any], expected: list[Any]) -> None:
 
 async def velocity(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
     response = await client.get(VELOCITY, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def group(report: dict[str, Any], key: str | None) -> dict[str, Any]:

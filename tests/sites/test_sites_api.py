@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.problems import error_fields
+from tests.problems import body_of, error_fields
 
 SITES = "/api/v1/sites"
 API_KEYS = "/api/v1/api-keys"
@@ -19,9 +19,7 @@ def bearer(key: str) -> Headers:
 
 async def create_site(client: httpx.AsyncClient, admin: Headers, **body: Any) -> dict[str, Any]:
     response = await client.post(SITES, json={"name": "www", **body}, headers=admin)
-    assert response.status_code == 201, response.text
-    site: dict[str, Any] = response.json()
-    return site
+    return body_of(response, 201)
 
 
 async def key_status(client: httpx.AsyncClient, key: str) -> int:

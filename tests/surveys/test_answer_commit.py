@@ -18,8 +18,8 @@ from inbound.surveys.answering import Answer, Respondent, record_answer
 from inbound.surveys.models import AnswerSource
 from inbound.surveys.reference import survey_to_answer
 from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import new_lead, survey_world
+from tests.support.world import World
+from tests.surveys.cases.helpers import new_lead, survey_world
 from tests.surveys.helpers import answer
 
 

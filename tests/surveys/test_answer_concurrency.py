@@ -18,29 +18,23 @@ from inbound.config import Settings
 from inbound.db import utcnow
 from inbound.surveys.models import SurveyAnswer, SurveyRespondent
 from tests.conftest import Headers
-from tests.leads.helpers import World, capture, count_rows, make_asset, make_world
+from tests.leads.helpers import count_rows
+from tests.support.world import World, capture, make_ebook_world, make_world
 from tests.surveys.helpers import answer, make_link, make_survey, make_touchpoint
 
 BURST = 12
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        log_level="WARNING",
-        worker_in_process=False,
-        survey_rate_per_ip="1000/minute",
-        capture_rate_per_ip="1000/minute",
-    )
+pytestmark = pytest.mark.settings(
+    survey_rate_per_ip="1000/minute", capture_rate_per_ip="1000/minute"
+)
 
 
 @pytest.mark.committing
 class TestRaces:
     @pytest.fixture
     async def world(self, committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-        world = await make_world(committing_client, committing_admin)
-        await make_asset(committing_client, committing_admin)
+        world = await make_ebook_world(committing_client, committing_admin)
         await make_touchpoint(committing_client, committing_admin)
         await make_survey(committing_client, committing_admin)
         return world

@@ -14,9 +14,11 @@ from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent
 from tests.conftest import KeyMaker
-from tests.leads.helpers import LEADS, World, error_fields, get_lead
+from tests.problems import error_fields
+from tests.support.world import LEADS, World, get_lead
 from tests.tracking.identity_helpers import (
     MERGES,
+    Visitors,
     capture_with_visitor,
     owner,
     page_views,
@@ -122,36 +124,36 @@ class TestMergeList:
 
 class TestUndo:
     async def test_undo_removes_the_link_and_its_points_and_the_id_links_again(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        make_key: KeyMaker,
+        self, visitors: Visitors, make_key: KeyMaker
     ) -> None:
-        contact_id, merge_id = await linked_with_views(client, world, connection, sessionmaker)
-        assert (await get_lead(client, world, contact_id))["score"] > 59
+        contact_id, merge_id = await linked_with_views(
+            visitors.client, visitors.world, visitors.connection, visitors.sessionmaker
+        )
+        assert (await get_lead(visitors.client, visitors.world, contact_id))["score"] > 59
         writer = await make_key(Scope.LEADS_WRITE)
 
-        response = await client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
+        response = await visitors.client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
 
         assert response.status_code == 200, response.text
         assert response.json()["undone_at"] is not None
         assert response.json()["undone_by"].startswith("key:")
-        assert await owner(db, "anonymous", "v-1") is None
+        assert await owner(visitors.db, "anonymous", "v-1") is None
         statement = select(ScoreEvent).where(col(ScoreEvent.merge_id) == uuid.UUID(merge_id))
-        assert (await db.execute(statement)).scalars().all() == []
-        assert math.isclose((await get_lead(client, world, contact_id))["score"], 50, abs_tol=0.011)
+        assert (await visitors.db.execute(statement)).scalars().all() == []
+        assert math.isclose(
+            (await get_lead(visitors.client, visitors.world, contact_id))["score"],
+            50,
+            abs_tol=0.011,
+        )
 
-        again = await client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
+        again = await visitors.client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
         assert again.status_code == 409
         assert again.headers["content-type"].startswith("application/problem+json")
 
-        await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
-        assert await owner(db, "anonymous", "v-1") == contact_id
-        lead = await get_lead(client, world, contact_id)
+        await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
+        assert await owner(visitors.db, "anonymous", "v-1") == contact_id
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
         # The second capture's 50 points, and the ten page views once more.
         assert lead["score"] > 109
 

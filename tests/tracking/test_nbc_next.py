@@ -16,7 +16,7 @@ from inbound.leads.models import Contact
 from inbound.ratelimit import parse_limit
 from inbound.tracking.models import VisitorIdentity
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import ORIGIN, capture
+from tests.support.world import ORIGIN, capture
 from tests.tracking.nbc_world import (
     NEXT,
     RULES,

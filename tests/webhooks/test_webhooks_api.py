@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.app import create_app
 from inbound.config import Settings
 from tests.conftest import Headers, http_client
-from tests.leads.helpers import error_fields
+from tests.problems import error_fields
 
 WEBHOOKS = "/api/v1/webhooks"
 RECEIVER = "https://crm.example.com/hooks/inbound"

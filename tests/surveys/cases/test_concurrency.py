@@ -12,25 +12,18 @@ from sqlalchemy import select
 
 from inbound.db import table_of
 from inbound.leads.models import LeadEvent
-from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import (
+from tests.support.world import World
+from tests.surveys.cases.helpers import (
     CASES,
     link_answer,
     new_lead,
     only_case,
     patch_case,
-    survey_world,
 )
 
 pytestmark = pytest.mark.committing
 EVENTS = table_of(LeadEvent)
 BURST = 8
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    return await survey_world(committing_client, committing_admin)
 
 
 @pytest.fixture

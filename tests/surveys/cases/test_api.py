@@ -15,25 +15,20 @@ from inbound.db import table_of, utcnow
 from inbound.leads.models import LeadEvent
 from inbound.surveys.models import FeedbackCase
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import World, error_fields
-from tests.surveys.case_helpers import (
+from tests.problems import error_fields
+from tests.support.world import World
+from tests.surveys.cases.helpers import (
     CASES,
     link_answer,
     list_cases,
     new_lead,
     only_case,
     patch_case,
-    survey_world,
 )
 from tests.surveys.helpers import make_survey, make_touchpoint
 
 CASES_TABLE = table_of(FeedbackCase)
 EVENTS = table_of(LeadEvent)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_world(client, admin)
 
 
 @pytest.fixture

@@ -2,31 +2,24 @@
 fresh signed link that answers at once."""
 
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import table_of
 from inbound.leads.models import LeadEvent
 from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import (
+from tests.support.world import World
+from tests.surveys.cases.helpers import (
     LINK_ANSWERS,
     link_answer,
     list_cases,
     new_lead,
     only_case,
     patch_case,
-    survey_world,
 )
 from tests.surveys.helpers import answer, answers_of
 
 EVENTS = table_of(LeadEvent)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_world(client, admin)
 
 
 async def resolved_event(db: AsyncSession) -> dict[str, object]:
