@@ -27,7 +27,7 @@ from inbound.config import Settings
 from inbound.db import TrackedSession, create_engine
 from inbound.models import metadata
 from tests.support.browser import browser, page, viewport
-from tests.support.fixtures import app_with, world, world_client
+from tests.support.fixtures import app_with, changed, world, world_client
 from tests.support.shared_app import SharedApp
 from tests.support.webhooks import receiver, webhook_worker
 from tests.support.world import Headers
@@ -149,7 +149,7 @@ def settings(request: pytest.FixtureRequest, base_settings: Settings) -> Setting
     changes: dict[str, Any] = {}
     for mark in reversed(list(request.node.iter_markers("settings"))):
         changes |= mark.kwargs
-    return base_settings.model_copy(update=changes) if changes else base_settings
+    return changed(base_settings, **changes) if changes else base_settings
 
 
 @pytest.fixture(scope="session")

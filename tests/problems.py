@@ -4,6 +4,7 @@ the body of an answer that must succeed."""
 from typing import Any
 
 import httpx
+import pytest
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -34,3 +35,19 @@ def body_of(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def refusing(**cases: list[Any]) -> list[Any]:
+    """Parametrize cases ``(changes, field)``: each value alone under its name, refused with a
+    problem that names that field; each case's id shows it, as `limit=501`."""
+    return [
+        pytest.param({name: value}, name, id=f"{name}={value!r}"[:40])
+        for name, values in cases.items()
+        for value in values
+    ]
+
+
+def assert_names(response: httpx.Response, field: str, status: int = 400) -> None:
+    """The answer is a problem with this status whose errors name ``field`` (among others)."""
+    assert_problem(response, status)
+    assert field in error_fields(response)

@@ -7,7 +7,6 @@ the lead is then read back through the API.
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from playwright.sync_api import Browser, Page, Request, Route, expect
 from tests.conftest import ROOT, _base_url
 from tests.problems import body_of
 from tests.support.browser import needs_chromium
-from tests.support.live_server import LiveServer, free_port, live_server
+from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
 
 LANDING = ROOT / "examples" / "landing"
 ASSET = "cloud-cost-guide-2026"  # the example README's e-book
@@ -85,7 +84,7 @@ def landing(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_served(origin, page_server)
+            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
             yield Landing(service=service, admin=admin, origin=origin)
         finally:
             page_server.terminate()
@@ -122,20 +121,6 @@ def _arrange(admin: httpx.Client, origin: str) -> str:
     assert asset.status_code == 201, asset.text
     public_key: str = site.json()["public_key"]
     return public_key
-
-
-def _wait_until_served(origin: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the page server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{origin}/", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("the page server did not answer in 10 s")
 
 
 def fill_in(page: Page, email: str, job_title: str) -> None:

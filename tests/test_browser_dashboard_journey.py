@@ -14,11 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.conftest import _base_url
 from tests.problems import body_of
 from tests.support.browser import needs_chromium
-from tests.support.live_server import live_server
-from tests.test_dashboard import ARTIFACTS, LEADS, ORIGIN, Service, sign_in
+from tests.test_dashboard import ARTIFACTS, LEADS, ORIGIN, Service, running_service, sign_in
 
 # (slug, metric, CES scale); every stage shows CES on both scales.
 SURVEYS = [("nps", "nps", None), ("ces5", "ces", 5), ("ces7", "ces", 7), ("csat", "csat", None)]
@@ -33,16 +31,8 @@ pytestmark = needs_chromium
 
 @pytest.fixture(scope="module")
 def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("journey")
-    with (
-        live_server(_base_url(), f"inbound_journey_{worker_id}", tmp) as live,
-        httpx.Client(base_url=live.url, headers=live.admin_headers) as admin,
-    ):
-        _arrange(admin)
-        reader = admin.post("/api/v1/api-keys", json={"name": "ops", "scopes": ["reports:read"]})
-        leads = admin.post("/api/v1/api-keys", json={"name": "crm", "scopes": ["leads:read"]})
-        assert reader.status_code == leads.status_code == 201, reader.text
-        yield Service(live, reader.json()["key"], leads.json()["key"])
+    with running_service("journey", worker_id, tmp_path_factory, _arrange) as running:
+        yield running
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import _base_url
 from tests.support.browser import needs_chromium
-from tests.support.live_server import LiveServer, free_port, live_server
+from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
 from tests.support.tracking_site import ROOT
-from tests.test_browser import ASSET, FORM_FIELDS, _wait_until_served
+from tests.test_browser import ASSET, FORM_FIELDS
 
 LANDING = ROOT / "examples" / "landing"
 BLOG = "five-sources-of-cloud-waste"  # the slugs examples/landing's pages name
@@ -108,7 +108,7 @@ def journey(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
         sales = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {sales_key}"})
         try:
-            _wait_until_served(origin, page_server)
+            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
             yield Journey(service, admin, sales, origin, ids)
         finally:
             sales.close()

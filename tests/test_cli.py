@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +89,26 @@ async def issued_key_ids(database_url: str) -> AsyncIterator[list[uuid.UUID]]:
         await engine.dispose()
 
 
+KeyCreator = Callable[..., Awaitable[tuple[Result, re.Match[str] | None]]]
+
+
+@pytest.fixture
+def create_key(database_url: str, issued_key_ids: list[uuid.UUID], tmp_path: Path) -> KeyCreator:
+    """Run `inbound api-key create` with these arguments; its result, and the line naming the
+    key it created (whose id is kept to delete the key afterwards)."""
+
+    async def create(*args: str) -> tuple[Result, re.Match[str] | None]:
+        result = await run_async(
+            "api-key", "create", *args, database_url=database_url, cwd=tmp_path
+        )
+        found = CREATED_ID.search(result.stderr)
+        if found:
+            issued_key_ids.append(uuid.UUID(found.group(1)))
+        return result, found
+
+    return create
+
+
 async def count_keys(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
@@ -100,27 +120,11 @@ async def count_keys(database_url: str) -> int:
 
 class TestApiKeyCreateCommand:
     async def test_prints_the_key_alone_on_its_last_line_and_the_key_works(
-        self,
-        committing_client: httpx.AsyncClient,
-        database_url: str,
-        issued_key_ids: list[uuid.UUID],
-        tmp_path: Path,
+        self, committing_client: httpx.AsyncClient, create_key: KeyCreator
     ) -> None:
-        result = await run_async(
-            "api-key",
-            "create",
-            "--name",
-            "ops",
-            "--scope",
-            "admin",
-            "--scope",
-            "content:read",
-            database_url=database_url,
-            cwd=tmp_path,
+        result, found = await create_key(
+            "--name", "ops", "--scope", "admin", "--scope", "content:read"
         )
-        found = CREATED_ID.search(result.stderr)
-        if found:
-            issued_key_ids.append(uuid.UUID(found.group(1)))
 
         assert result.returncode == 0, result.stderr
         assert found, result.stderr
@@ -141,25 +145,9 @@ class TestApiKeyCreateCommand:
         assert key.startswith(mine["prefix"])
 
     async def test_a_key_for_content_reading_only_is_refused_elsewhere(
-        self,
-        committing_client: httpx.AsyncClient,
-        database_url: str,
-        issued_key_ids: list[uuid.UUID],
-        tmp_path: Path,
+        self, committing_client: httpx.AsyncClient, create_key: KeyCreator
     ) -> None:
-        result = await run_async(
-            "api-key",
-            "create",
-            "--name",
-            "reader",
-            "--scope",
-            "content:read",
-            database_url=database_url,
-            cwd=tmp_path,
-        )
-        found = CREATED_ID.search(result.stderr)
-        if found:
-            issued_key_ids.append(uuid.UUID(found.group(1)))
+        result, _ = await create_key("--name", "reader", "--scope", "content:read")
         assert result.returncode == 0, result.stderr
         headers = {"Authorization": f"Bearer {result.stdout.splitlines()[-1]}"}
 

@@ -3,7 +3,8 @@
 A screenshot of the page is kept in `test-artifacts/dashboard.png`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,18 +54,31 @@ class Service:
         return body_of(response)
 
 
-@pytest.fixture(scope="module")
-def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("dashboard")
+@contextmanager
+def running_service(
+    name: str,
+    worker_id: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    arrange: Callable[[httpx.Client], None],
+) -> Iterator[Service]:
+    """A live service arranged by ``arrange`` through its admin key, with a reports key and a
+    key that reads leads only."""
+    tmp = tmp_path_factory.mktemp(name)
     with (
-        live_server(_base_url(), f"inbound_dashboard_{worker_id}", tmp) as live,
+        live_server(_base_url(), f"inbound_{name}_{worker_id}", tmp) as live,
         httpx.Client(base_url=live.url, headers=live.admin_headers) as admin,
     ):
-        _arrange(admin)
+        arrange(admin)
         reader = admin.post("/api/v1/api-keys", json={"name": "ops", "scopes": ["reports:read"]})
         leads = admin.post("/api/v1/api-keys", json={"name": "crm", "scopes": ["leads:read"]})
         assert reader.status_code == leads.status_code == 201, reader.text
         yield Service(live, reader.json()["key"], leads.json()["key"])
+
+
+@pytest.fixture(scope="module")
+def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service("dashboard", worker_id, tmp_path_factory, _arrange) as running:
+        yield running
 
 
 def _arrange(admin: httpx.Client) -> None:

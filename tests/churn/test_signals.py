@@ -9,7 +9,7 @@ import pytest
 
 from tests.churn.world import Churn
 from tests.conftest import Headers
-from tests.problems import body_of
+from tests.problems import assert_problem, body_of
 
 
 async def risk_of(client: httpx.AsyncClient, headers: Headers, lead: uuid.UUID) -> dict[str, Any]:
@@ -245,8 +245,7 @@ class TestEligibility:
         self, client: httpx.AsyncClient, sales: Headers, reader: Headers, churn: Churn
     ) -> None:
         response = await client.get(f"/api/v1/leads/{uuid.uuid4()}/risk", headers=sales)
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
         lead = await churn.contact("someone@example.com")
         response = await client.get(f"/api/v1/leads/{lead}/risk", headers=reader)
         assert response.status_code == 403

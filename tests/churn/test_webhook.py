@@ -15,10 +15,9 @@ from inbound.db import create_sessionmaker
 from inbound.surveys.models import FeedbackCase
 from inbound.worker import Worker
 from tests.churn.world import Churn
-from tests.conftest import Headers
 from tests.support.receiver import Receiver
 from tests.support.webhooks import WEBHOOK_SETTINGS, subscribe, work_until
-from tests.support.world import make_world
+from tests.support.world import World
 
 pytestmark = [pytest.mark.committing, WEBHOOK_SETTINGS]
 
@@ -38,12 +37,11 @@ async def churning_customer(engine: AsyncEngine, *, points: int = 0) -> uuid.UUI
 
 async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
     committing_client: httpx.AsyncClient,
-    committing_admin: Headers,
+    world: World,
     engine: AsyncEngine,
     receiver: Receiver,
     webhook_worker: Worker,
 ) -> None:
-    world = await make_world(committing_client, committing_admin)
     subscription = await subscribe(
         committing_client, world, receiver, ["lead.at_risk", "lead.risk_cleared"]
     )
@@ -77,12 +75,11 @@ async def test_the_worker_delivers_one_signed_at_risk_then_one_cleared(
 
 async def test_a_run_until_idle_makes_the_churn_pass_and_delivers_its_event(
     committing_client: httpx.AsyncClient,
-    committing_admin: Headers,
+    world: World,
     engine: AsyncEngine,
     receiver: Receiver,
     webhook_worker: Worker,
 ) -> None:
-    world = await make_world(committing_client, committing_admin)
     await subscribe(committing_client, world, receiver, ["lead.at_risk"])
     lead = await churning_customer(engine)
 

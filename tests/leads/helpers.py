@@ -1,9 +1,13 @@
 """Builders of the lead tests: stages, timelines, settings, plain forms and row counts."""
 
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers
 from tests.problems import body_of
 from tests.support.world import CAPTURES, LEADS, World
@@ -49,9 +53,16 @@ async def post_form(
     return await client.post(CAPTURES, data=fields, headers=headers)
 
 
-async def count_rows(session: Any, model: type[Any]) -> int:
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
     """Rows of ``model``'s table, read through ``session``."""
-    from sqlalchemy import func, select
-
     statement = select(func.count()).select_from(model)
     return int((await session.execute(statement)).scalar_one())
+
+
+async def set_contact(session: AsyncSession, contact_id: str, **values: Any) -> None:
+    """Set columns of a contact's row straight in the table (a clock moved back, say), and
+    commit."""
+    await session.execute(
+        update(CONTACTS).where(CONTACTS.c.id == uuid.UUID(contact_id)).values(**values)
+    )
+    await session.commit()

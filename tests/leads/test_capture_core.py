@@ -16,7 +16,7 @@ from inbound.app import create_app
 from inbound.config import Settings
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
 from tests.conftest import Headers, http_client
-from tests.problems import error_fields
+from tests.problems import assert_problem, error_fields
 from tests.support.world import (
     CAPTURES,
     ORIGIN,
@@ -223,8 +223,7 @@ class TestOneTransaction:
                 "BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END"))  # fmt: skip
         await db.commit()
         response = await capture(client, world, headers={"Idempotency-Key": "half-way"})
-        assert response.status_code == 500
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 500)
         for model in (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey):
             assert await count(db, model) == 0, model.__name__
 

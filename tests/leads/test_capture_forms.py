@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture, Contact
 from tests.leads.helpers import count_rows, ebook_form, post_form
-from tests.problems import error_fields
+from tests.problems import assert_problem, error_fields
 from tests.support.world import CAPTURES, ORIGIN, World, get_lead, make_asset
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
@@ -40,8 +40,7 @@ class TestKeyAndAnswer:
         fields = ebook_form(world)
         del fields["_key"]
         response = await post_form(client, fields)
-        assert response.status_code == 401
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 401)
         assert await count_rows(db, Contact) == 0
 
     @pytest.mark.parametrize("key", ["inb_pk_unknown", "", "   "])

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.app import create_app
 from inbound.config import Settings
-from tests.conftest import Headers, http_client
+from tests.conftest import http_client
 from tests.support.world import World, capture, get_lead, make_asset, make_persona
 
 pytestmark = pytest.mark.committing
@@ -68,13 +68,12 @@ class TestAnotherProcessesChanges:
     async def test_a_persona_deleted_elsewhere_costs_no_lead(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
-        persona = await make_persona(committing_client, committing_admin, "it-director")
+        persona = await make_persona(committing_client, world.admin, "it-director")
         tag = [{"persona": persona["id"], "relevance": 3}]
-        await make_asset(committing_client, committing_admin, slug="it-checklist", personas=tag)
+        await make_asset(committing_client, world.admin, slug="it-checklist", personas=tag)
         first = await capture(forms, world, asset="it-checklist")
         assert first.status_code == 201, first.text
         lead = await get_lead(committing_client, world, first.json()["contact_id"])
@@ -94,12 +93,11 @@ class TestAnotherProcessesChanges:
     async def test_an_asset_deleted_elsewhere_is_unknown_not_a_conflict(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
         asset = await make_asset(
-            committing_client, committing_admin, slug="webinar",
+            committing_client, world.admin, slug="webinar",
             form_fields=[{"name": "company"}],
         )  # fmt: skip
         # Refused for the missing field, after the capturing process has read the asset.
@@ -116,16 +114,15 @@ class TestAnotherProcessesChanges:
     async def test_an_asset_created_elsewhere_is_captured_and_mapped_at_once(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
         # The capturing process has read its mapping inputs before the asset existed.
         assert (await capture(forms, world)).status_code == 201
-        persona = await make_persona(committing_client, committing_admin, "it-director")
+        persona = await make_persona(committing_client, world.admin, "it-director")
         await make_asset(
             committing_client,
-            committing_admin,
+            world.admin,
             slug="it-checklist",
             personas=[{"persona": persona["id"], "relevance": 3}],
         )

@@ -16,6 +16,7 @@ from inbound.leads.models import Capture, Contact
 from tests.conftest import Headers
 from tests.leads.helpers import count_rows, ebook_form, post_form
 from tests.leads.refusals import nothing_written
+from tests.problems import assert_problem
 from tests.support.fixtures import AppMaker
 from tests.support.world import (
     CAPTURES,
@@ -150,8 +151,7 @@ async def client_at(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncCli
 
 
 def assert_rate_limited(response: httpx.Response, window_seconds: int) -> None:
-    assert response.status_code == 429, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+    assert_problem(response, 429)
     assert response.json()["type"] == "urn:inbound:problem:rate-limited"
     assert response.json()["status"] == 429
     assert 1 <= int(response.headers["retry-after"]) <= window_seconds

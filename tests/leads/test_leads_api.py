@@ -16,7 +16,7 @@ from inbound.auth.service import ApiKeyService
 from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import move_stage, put_settings, timeline
+from tests.leads.helpers import move_stage, put_settings, set_contact, timeline
 from tests.problems import body_of, error_fields
 from tests.support.world import (
     LEADS,
@@ -414,12 +414,7 @@ class TestScoringThroughCaptures:
     ) -> None:
         lead_id = await new_lead(client, world, job_title="Chef")
         two_months_ago = utcnow() - timedelta(days=60)
-        await db.execute(
-            update(CONTACTS)
-            .where(CONTACTS.c.id == uuid.UUID(lead_id))
-            .values(score_at=two_months_ago)
-        )
-        await db.commit()
+        await set_contact(db, lead_id, score_at=two_months_ago)
         await new_lead(client, world, job_title="Chef")
         assert (await get_lead(client, world, lead_id))["score"] == 62.5
 
@@ -480,12 +475,7 @@ class TestScoringThroughCaptures:
         await put_settings(client, admin, "mapping", {"rules_weight": 0, "content_weight": 1})
         lead_id = await new_lead(client, world, job_title="Chef")
         ninety_days_ago = utcnow() - timedelta(days=90)
-        await db.execute(
-            update(CONTACTS)
-            .where(CONTACTS.c.id == uuid.UUID(lead_id))
-            .values(touches_at=ninety_days_ago)
-        )
-        await db.commit()
+        await set_contact(db, lead_id, touches_at=ninety_days_ago)
         await new_lead(client, world, job_title="Chef", asset="budget-guide")
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cfo", "content")

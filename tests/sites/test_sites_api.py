@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.problems import body_of, error_fields
+from tests.problems import assert_problem, body_of, error_fields
 
 SITES = "/api/v1/sites"
 API_KEYS = "/api/v1/api-keys"
@@ -132,8 +132,7 @@ class TestCreateSite:
             SITES, json={"name": "www", "allowed_origins": [origin]}, headers=admin
         )
 
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
         assert any(f.startswith("allowed_origins") for f in error_fields(response))
         assert (await client.get(SITES, headers=admin)).json()["items"] == []
 
@@ -212,8 +211,7 @@ class TestUpdateSite:
             f"{SITES}/{site['id']}", json={"name": "Second"}, headers={**admin, "If-Match": '"1"'}
         )
 
-        assert response.status_code == 412
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 412)
         current = (await client.get(f"{SITES}/{site['id']}", headers=admin)).json()
         assert current["name"] == "First"
         assert current["version"] == 2
@@ -331,9 +329,7 @@ class TestUnknownSite:
     ) -> None:
         response = await client.request(method, f"{SITES}/{uuid.uuid4()}", json=body, headers=admin)
 
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["status"] == 404
+        assert_problem(response, 404)
 
 
 class TestListSites:

@@ -17,6 +17,12 @@ WorldClient = tuple[httpx.AsyncClient, Headers]
 AppMaker = Callable[..., AbstractAsyncContextManager[Litestar]]
 
 
+def changed(settings: Settings, **changes: Any) -> Settings:
+    """``settings`` with these changes, read as the environment's would be (a key becomes a
+    secret)."""
+    return type(settings)(**(settings.model_dump() | changes))
+
+
 @pytest.fixture
 def world_client(request: pytest.FixtureRequest) -> WorldClient:
     """The client and admin key a world is built with: in a `committing` test, those that
@@ -41,7 +47,7 @@ def app_with(base_settings: Settings, sessionmaker: async_sessionmaker[AsyncSess
 
     @asynccontextmanager
     async def make(**changes: Any) -> AsyncIterator[Litestar]:
-        app = create_app(base_settings.model_copy(update=changes))
+        app = create_app(changed(base_settings, **changes))
         app.state.sessionmaker = sessionmaker
         try:
             yield app

@@ -189,16 +189,8 @@ async def test_an_erased_contacts_link_answers_nothing(
     assert await answers_of(client, admin) == []
 
 
+@pytest.mark.settings(signing_key="k" * 40)
 class TestConfiguredKey:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return Settings(
-            database_url=database_url,
-            log_level="WARNING",
-            worker_in_process=False,
-            signing_key="k" * 40,
-        )
-
     async def test_links_are_signed_with_the_configured_key(
         self, client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
     ) -> None:
@@ -209,16 +201,8 @@ class TestConfiguredKey:
         assert sign(_derived("k" * 40), claim) == link["token"]
 
 
+@pytest.mark.settings(public_url="https://feedback.example.com/inbound/")
 class TestPublicUrl:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return Settings(
-            database_url=database_url,
-            log_level="WARNING",
-            worker_in_process=False,
-            public_url="https://feedback.example.com/inbound/",
-        )
-
     async def test_links_are_built_on_the_public_address_not_the_requests(
         self, client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
     ) -> None:

@@ -11,17 +11,12 @@ from inbound.app import create_app
 from inbound.config import Settings
 from tests.conftest import Headers, http_client
 from tests.support.world import World
-from tests.surveys.helpers import answer, survey_site
+from tests.surveys.helpers import answer
 
 CACHE_SECONDS = 0.3
 
 
 pytestmark = pytest.mark.settings(survey_rate_per_ip="1000/minute", cache_seconds=CACHE_SECONDS)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_site(client, admin)
 
 
 async def test_an_archive_counts_at_once_here_and_within_the_cache_time_elsewhere(

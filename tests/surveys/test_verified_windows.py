@@ -14,21 +14,15 @@ from inbound.db import utcnow
 from inbound.surveys.models import SurveyRespondent
 from tests.conftest import Headers
 from tests.leads.helpers import timeline
-from tests.problems import body_of
+from tests.problems import body_of, error_fields
 from tests.support.world import World, capture, get_lead
 from tests.surveys.helpers import (
     answer,
     answers_of,
     make_link,
-    survey_site,
 )
 
 ANSWERS = "/api/v1/survey-answers"
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_site(client, admin)
 
 
 async def link_token(client: httpx.AsyncClient, admin: Headers, contact_id: str) -> str:
@@ -110,4 +104,4 @@ async def test_link_and_page_answers_are_told_apart_in_the_list_and_the_report(
         "/api/v1/surveys/support-nps/answers", params={"source": "mail"}, headers=admin
     )
     assert bad.status_code == 400
-    assert [e["field"] for e in bad.json()["errors"]] == ["source"]
+    assert error_fields(bad) == ["source"]

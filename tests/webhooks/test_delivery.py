@@ -20,7 +20,7 @@ from inbound.config import Settings
 from inbound.leads.models import LeadEvent
 from inbound.worker import Worker
 from tests.problems import body_of
-from tests.support.receiver import Received, Receiver, Reply, always
+from tests.support.receiver import Receiver, Reply, always, failing_each_first
 from tests.support.webhooks import WEBHOOK_SETTINGS, WEBHOOKS, fast, subscribe, work_until
 from tests.support.world import LEADS, World, capture
 
@@ -41,6 +41,17 @@ async def deliveries(
     )
     found: list[dict[str, Any]] = body_of(response)["items"]
     return found
+
+
+async def dead_letters(
+    client: httpx.AsyncClient, world: World, subscription: dict[str, Any], worker: Worker
+) -> None:
+    """Let ``worker`` go round until the subscription has a dead delivery."""
+    deadline = time.monotonic() + 15
+    while not await deliveries(client, world, subscription, status="dead"):
+        assert time.monotonic() < deadline
+        await worker.step()
+        await asyncio.sleep(0.05)
 
 
 async def test_deliveries_are_signed_the_standard_webhooks_way(
@@ -128,16 +139,7 @@ async def test_a_leads_events_arrive_in_the_order_they_happened(
     committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     await subscribe(committing_client, world, receiver)
-    failed_once: set[str] = set()
-
-    def flaky(request: Received, _seen: list[Received]) -> Reply:
-        # Every event fails its first attempt: a careless worker would send the next meanwhile.
-        if request.event_id not in failed_once:
-            failed_once.add(request.event_id)
-            return Reply(503)
-        return Reply(200)
-
-    receiver.answer = flaky
+    receiver.answer = failing_each_first()
     leads = [await new_lead(committing_client, world, f"lead{n}@example.com") for n in range(3)]
     for lead in leads:
         for status in ("attempting", "connected"):
@@ -170,16 +172,8 @@ async def test_a_delivery_that_keeps_failing_dies_and_can_be_replayed(
         subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
         receiver.answer = always(500)
         await new_lead(committing_client, world, "ana@example.com")
-
-        async def dead() -> list[dict[str, Any]]:
-            return await deliveries(committing_client, world, subscription, status="dead")
-
-        deadline = time.monotonic() + 15
-        while not await dead():
-            assert time.monotonic() < deadline
-            await impatient.step()
-            await asyncio.sleep(0.05)
-        [item] = await dead()
+        await dead_letters(committing_client, world, subscription, impatient)
+        [item] = await deliveries(committing_client, world, subscription, status="dead")
         assert item["attempts"] >= 2
         assert item["next_attempt_at"] is None
         tried = len(receiver.received)
@@ -316,19 +310,11 @@ async def test_a_worker_without_the_loopback_setting_refuses_to_send_there(
     try:
         subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
         await new_lead(committing_client, world, "ana@example.com")
-
-        async def dead() -> list[dict[str, Any]]:
-            return await deliveries(committing_client, world, subscription, status="dead")
-
-        deadline = time.monotonic() + 15
-        while not await dead():
-            assert time.monotonic() < deadline
-            await strict.step()
-            await asyncio.sleep(0.05)
+        await dead_letters(committing_client, world, subscription, strict)
     finally:
         await strict.close()
     assert receiver.received == []
-    [item] = await dead()
+    [item] = await deliveries(committing_client, world, subscription, status="dead")
     path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
     detail = (await committing_client.get(path, headers=world.admin)).json()
     assert detail["attempts"] >= 2

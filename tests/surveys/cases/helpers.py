@@ -40,6 +40,15 @@ async def link_answer(
     return await client.post(LINK_ANSWERS, json=body)
 
 
+async def open_case(
+    client: httpx.AsyncClient, world: World, score: int, **fields: Any
+) -> tuple[str, dict[str, Any]]:
+    """A new lead whose answer (``score``) opens a case: the lead's id and the case."""
+    lead_id = await new_lead(client, world)
+    assert (await link_answer(client, world.admin, lead_id, score, **fields)).status_code == 201
+    return lead_id, await only_case(client, world.admin)
+
+
 async def list_cases(
     client: httpx.AsyncClient, headers: Headers, path: str = CASES, **params: Any
 ) -> dict[str, Any]:

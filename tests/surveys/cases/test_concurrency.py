@@ -16,8 +16,7 @@ from tests.support.world import World
 from tests.surveys.cases.helpers import (
     CASES,
     link_answer,
-    new_lead,
-    only_case,
+    open_case,
     patch_case,
 )
 
@@ -28,9 +27,8 @@ BURST = 8
 
 @pytest.fixture
 async def case(committing_client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    lead_id = await new_lead(committing_client, world)
-    assert (await link_answer(committing_client, world.admin, lead_id, 1)).status_code == 201
-    return await only_case(committing_client, world.admin)
+    _, case = await open_case(committing_client, world, 1)
+    return case
 
 
 async def lead_versions(app: Litestar, lead_id: str) -> list[int]:

@@ -14,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from inbound.config import Settings
 from inbound.crm.queue import QUEUE
 from inbound.worker import Worker
-from tests.support.receiver import Received, Receiver, Reply
+from tests.support.receiver import Receiver, failing_each_first
 from tests.support.webhooks import WEBHOOK_SETTINGS, fast, subscribe, work_until
 from tests.support.world import LEADS, World
 from tests.surveys.cases.helpers import (
@@ -22,6 +22,7 @@ from tests.surveys.cases.helpers import (
     link_answer,
     new_lead,
     only_case,
+    open_case,
     patch_case,
 )
 
@@ -51,19 +52,8 @@ async def test_a_cases_events_arrive_in_order_each_once(
     committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver, events=CASE_EVENTS)
-    failed_once: set[str] = set()
-
-    def flaky(request: Received, _seen: list[Received]) -> Reply:
-        # Every event fails its first attempt: a careless worker would send the next meanwhile.
-        if request.event_id not in failed_once:
-            failed_once.add(request.event_id)
-            return Reply(503)
-        return Reply(200)
-
-    receiver.answer = flaky
-    lead_id = await new_lead(committing_client, world)
-    assert (await link_answer(committing_client, world.admin, lead_id, 0)).status_code == 201
-    case = await only_case(committing_client, world.admin)
+    receiver.answer = failing_each_first()
+    _, case = await open_case(committing_client, world, 0)
     for body in ({"status": "contacted", "owner": "bo"}, {"status": "resolved"}):
         changed = await patch_case(committing_client, world.admin, case["id"], body)
         assert changed.status_code == 200, changed.text
