@@ -298,6 +298,14 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
+def assert_failed_saying(result: Result, returncode: int, *words: str) -> None:
+    """The command failed with ``returncode`` and one line of error holding each of ``words``."""
+    line = one_line_error(result)
+    assert result.returncode == returncode
+    for word in words:
+        assert word in line
+
+
 NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
 
 
@@ -344,11 +352,8 @@ class TestBadSettings:
         )  # fmt: skip
 
         result = Result(done.returncode, done.stdout, done.stderr)
-        line = one_line_error(result)
-        assert result.returncode == 2
-        assert variable in line
-        assert says in line
-        assert "hunter2" not in line
+        assert_failed_saying(result, 2, variable, says)
+        assert "hunter2" not in result.stderr
         assert not db_file.exists()
 
     @pytest.mark.parametrize("args", [["--port", "99999"], ["--port", "0"], ["--workers", "0"]])
@@ -387,10 +392,7 @@ class TestStartupChecks:
         self, tmp_path: Path, command: list[str]
     ) -> None:
         result = run(*command, database_url=NOWHERE, cwd=tmp_path)
-        assert result.returncode == 1
-        line = one_line_error(result)
-        assert "cannot reach the database" in line
-        assert "127.0.0.1:1" in line
+        assert_failed_saying(result, 1, "cannot reach the database", "127.0.0.1:1")
 
     def test_an_out_of_date_database_stops_the_start(
         self, empty_database: str, tmp_path: Path
@@ -400,10 +402,7 @@ class TestStartupChecks:
             run("db", "downgrade", "-1", database_url=empty_database, cwd=tmp_path).returncode == 0
         )
         result = run("serve", database_url=empty_database, cwd=tmp_path)
-        assert result.returncode == 1
-        line = one_line_error(result)
-        assert "out of date" in line
-        assert "inbound db upgrade" in line
+        assert_failed_saying(result, 1, "out of date", "inbound db upgrade")
 
     def test_serve_with_migrate_upgrades_then_serves_ready(
         self, empty_database: str, tmp_path: Path

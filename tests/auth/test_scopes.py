@@ -38,22 +38,25 @@ class Endpoint:
         return f"{self.method} {self.path}"
 
 
+def content_collection(path: str, unknown: str) -> list[Endpoint]:
+    """A content collection's endpoints: list, read, create, change, archive, unarchive and
+    delete, naming an item that does not exist where they take one."""
+    item = f"{path}/{unknown}"
+    return [
+        Endpoint("GET", path, READ),
+        Endpoint("GET", item, READ),
+        Endpoint("POST", path, WRITE, {}),
+        Endpoint("PATCH", item, WRITE, {}),
+        Endpoint("POST", f"{item}/archive", WRITE),
+        Endpoint("POST", f"{item}/unarchive", WRITE),
+        Endpoint("DELETE", item, WRITE),
+    ]
+
+
 ENDPOINTS = [
-    Endpoint("GET", "/api/v1/personas", READ),
-    Endpoint("GET", "/api/v1/personas/nobody", READ),
-    Endpoint("POST", "/api/v1/personas", WRITE, {}),
-    Endpoint("PATCH", "/api/v1/personas/nobody", WRITE, {}),
-    Endpoint("POST", "/api/v1/personas/nobody/archive", WRITE),
-    Endpoint("POST", "/api/v1/personas/nobody/unarchive", WRITE),
-    Endpoint("DELETE", "/api/v1/personas/nobody", WRITE),
-    Endpoint("GET", "/api/v1/assets", READ),
-    Endpoint("GET", "/api/v1/assets/nothing", READ),
+    *content_collection("/api/v1/personas", "nobody"),
+    *content_collection("/api/v1/assets", "nothing"),
     Endpoint("GET", "/api/v1/assets/nothing/personas", READ),
-    Endpoint("POST", "/api/v1/assets", WRITE, {}),
-    Endpoint("PATCH", "/api/v1/assets/nothing", WRITE, {}),
-    Endpoint("POST", "/api/v1/assets/nothing/archive", WRITE),
-    Endpoint("POST", "/api/v1/assets/nothing/unarchive", WRITE),
-    Endpoint("DELETE", "/api/v1/assets/nothing", WRITE),
     Endpoint("PUT", "/api/v1/assets/nothing/personas", WRITE, {"personas": []}),
     Endpoint("POST", "/api/v1/asset-tags", WRITE, {}),
     Endpoint("GET", "/api/v1/sites", ADMIN),

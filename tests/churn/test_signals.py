@@ -34,9 +34,7 @@ class TestEngagement:
     async def test_a_fall_gives_its_share_of_30_points(
         self, client: httpx.AsyncClient, sales: Headers, churn: Churn
     ) -> None:
-        lead = await churn.contact("fall@example.com", created_days_ago=200)
-        await churn.points(lead, 38, days_ago=40)
-        await churn.points(lead, 4, days_ago=5)
+        lead = await churn.falling_off("fall@example.com", created_days_ago=200)
         risk = await risk_of(client, sales, lead)
         # (38 - 4) / 38 of 30 points.
         assert points(risk) == NOTHING | {"engagement_falling": 27}
@@ -186,9 +184,7 @@ class TestTogether:
     async def test_the_sum_and_the_order_of_the_reasons(
         self, client: httpx.AsyncClient, sales: Headers, churn: Churn
     ) -> None:
-        lead = await churn.contact("all@example.com", created_days_ago=400)
-        await churn.points(lead, 38, days_ago=40)
-        await churn.points(lead, 4, days_ago=5)
+        lead = await churn.falling_off("all@example.com", created_days_ago=400)
         await churn.answer(lead, "nps", 3, days_ago=13)
         await churn.case(lead, due_in_days=-1)
         risk = await risk_of(client, sales, lead)

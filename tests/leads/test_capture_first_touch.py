@@ -41,21 +41,15 @@ async def history(app: Litestar) -> tuple[Contact, list[Capture], list[StageChan
     """The one contact, its captures and its stage changes, each in the order of their times."""
     async with app.state.sessionmaker() as session:
         contact = (await session.execute(select(Contact))).scalar_one()
-        captures = (
-            await session.execute(
-                select(Capture)
-                .where(col(Capture.contact_id) == contact.id)
-                .order_by(col(Capture.created_at), col(Capture.id))
-            )
-        ).scalars()
-        changes = (
-            await session.execute(
-                select(StageChange)
-                .where(col(StageChange.contact_id) == contact.id)
-                .order_by(col(StageChange.changed_at), col(StageChange.id))
-            )
-        ).scalars()
-        return contact, list(captures), list(changes)
+        captures = await session.execute(
+            select(Capture).where(col(Capture.contact_id) == contact.id)
+            .order_by(col(Capture.created_at), col(Capture.id))
+        )  # fmt: skip
+        changes = await session.execute(
+            select(StageChange).where(col(StageChange.contact_id) == contact.id)
+            .order_by(col(StageChange.changed_at), col(StageChange.id))
+        )  # fmt: skip
+        return contact, list(captures.scalars()), list(changes.scalars())
 
 
 def assert_first_touch_is_the_earliest_capture(

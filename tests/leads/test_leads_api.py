@@ -66,6 +66,14 @@ async def sales(sessionmaker: async_sessionmaker[AsyncSession]) -> SalesKey:
     return SalesKey(headers={"Authorization": f"Bearer {plain}"}, actor=f"key:{key.id}")
 
 
+async def cfo_by_hand(client: httpx.AsyncClient, world: World, sales: "SalesKey") -> str:
+    """A new lead whose persona sales set to `cfo` by hand; its id."""
+    lead_id = await new_lead(client, world)
+    url = f"{LEADS}/{lead_id}/persona"
+    assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
+    return lead_id
+
+
 async def new_lead(client: httpx.AsyncClient, world: World, **fields: Any) -> str:
     response = await capture(client, world, **(WELL_FITTING | fields))
     found: str = body_of(response, 201)["contact_id"]
@@ -308,9 +316,7 @@ class TestPersonaByHand:
     async def test_a_manual_persona_sticks_across_captures(
         self, client: httpx.AsyncClient, world: World, sales: SalesKey
     ) -> None:
-        lead_id = await new_lead(client, world)
-        url = f"{LEADS}/{lead_id}/persona"
-        assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
+        lead_id = await cfo_by_hand(client, world, sales)
         assert await new_lead(client, world, job_title="Group CIO") == lead_id
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cfo", "manual")
@@ -319,10 +325,8 @@ class TestPersonaByHand:
     async def test_clearing_maps_the_lead_automatically_at_once(
         self, client: httpx.AsyncClient, world: World, sales: SalesKey
     ) -> None:
-        lead_id = await new_lead(client, world)
-        url = f"{LEADS}/{lead_id}/persona"
-        assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
-        response = await client.delete(url, headers=sales.headers)
+        lead_id = await cfo_by_hand(client, world, sales)
+        response = await client.delete(f"{LEADS}/{lead_id}/persona", headers=sales.headers)
         assert response.status_code == 204, response.text
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cio", "rules")

@@ -284,7 +284,7 @@ class TestSiteKeys:
     async def test_unknown_site_is_404(self, client: httpx.AsyncClient, admin: Headers) -> None:
         response = await client.post(f"{SITES}/{uuid.uuid4()}/keys", headers=admin)
 
-        assert response.status_code == 404
+        assert_problem(response, 404)
 
 
 class TestDeleteSite:

@@ -43,6 +43,14 @@ async def deliveries(
     return found
 
 
+async def delivery(
+    client: httpx.AsyncClient, world: World, subscription: dict[str, Any], item: dict[str, Any]
+) -> dict[str, Any]:
+    """The detail of a delivery of the log."""
+    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
+    return body_of(await client.get(path, headers=world.admin))
+
+
 async def dead_letters(
     client: httpx.AsyncClient, world: World, subscription: dict[str, Any], worker: Worker
 ) -> None:
@@ -105,12 +113,7 @@ async def test_a_500_is_retried_until_it_succeeds(
     assert len(receiver.received) == 3
     assert len({request.event_id for request in receiver.received}) == 1
     [item] = await deliveries(committing_client, world, subscription)
-    detail = (
-        await committing_client.get(
-            f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}",
-            headers=world.admin,
-        )
-    ).json()
+    detail = await delivery(committing_client, world, subscription, item)
     assert detail["status"] == "succeeded"
     assert detail["attempts"] == 3
     assert [a["status_code"] for a in detail["attempt_log"]] == [500, 500, 204]
@@ -125,12 +128,7 @@ async def test_a_timeout_is_retried(
     await new_lead(committing_client, world, "ana@example.com")
     await work_until(webhook_worker, lambda: len(receiver.delivered()) == 1)
     [item] = await deliveries(committing_client, world, subscription)
-    detail = (
-        await committing_client.get(
-            f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}",
-            headers=world.admin,
-        )
-    ).json()
+    detail = await delivery(committing_client, world, subscription, item)
     assert [a["status_code"] for a in detail["attempt_log"]] == [None, 200]
     assert detail["attempt_log"][0]["error"] == "no answer within the timeout"
 
@@ -315,14 +313,14 @@ async def test_a_worker_without_the_loopback_setting_refuses_to_send_there(
         await strict.close()
     assert receiver.received == []
     [item] = await deliveries(committing_client, world, subscription, status="dead")
-    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
-    detail = (await committing_client.get(path, headers=world.admin)).json()
+    detail = await delivery(committing_client, world, subscription, item)
     assert detail["attempts"] >= 2
     assert detail["last_error"].startswith("refused: 127.0.0.1 is a loopback address")
     for attempt in detail["attempt_log"]:
         assert (attempt["status_code"], attempt["response_body"]) == (None, None)
         assert attempt["error"] == detail["last_error"]
     # Once the worker may send there, a replay delivers it.
+    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
     replay = await committing_client.post(f"{path}/replay", headers=world.admin)
     assert replay.status_code == 202, replay.text
     allowed = Worker(engine, fast(settings))
