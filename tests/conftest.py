@@ -11,6 +11,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -25,10 +26,14 @@ from inbound.auth.service import ApiKeyService
 from inbound.config import Settings
 from inbound.db import TrackedSession, create_engine
 from inbound.models import metadata
+from tests.support.browser import browser, page, viewport
+from tests.support.fixtures import app_with, changed, world, world_client
+from tests.support.shared_app import SharedApp
+from tests.support.webhooks import receiver, webhook_worker
+from tests.support.world import Headers
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_test"
 
-Headers = dict[str, str]
 KeyMaker = Callable[..., Awaitable[Headers]]
 
 
@@ -123,22 +128,58 @@ async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[As
         yield session
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+@pytest.fixture(scope="session")
+def base_settings(database_url: str) -> Settings:
     # Tests run the webhook worker themselves, when they want it.
     return Settings(
         database_url=database_url, log_json=True, log_level="WARNING", worker_in_process=False
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "settings(**changes): the test's app runs on the base settings so changed"
+    )
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, base_settings: Settings) -> Settings:
+    """The settings of the test's app: the base ones with the changes its `settings` marks
+    make, the closest mark winning. A test whose settings differ gets an app of its own."""
+    changes: dict[str, Any] = {}
+    for mark in reversed(list(request.node.iter_markers("settings"))):
+        changes |= mark.kwargs
+    return changed(base_settings, **changes) if changes else base_settings
+
+
+@pytest.fixture(scope="session")
+async def shared_app(base_settings: Settings) -> AsyncIterator[SharedApp]:
+    """One app for every test on the base settings: building it costs more than most tests."""
+    app = create_app(base_settings)
+    yield SharedApp(app, dict(app.state.dict()))
+    await app.state.engine.dispose()
+
+
 @pytest.fixture
 async def app(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    base_settings: Settings,
+    shared_app: SharedApp,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Litestar]:
-    app = create_app(settings)
+    """The app, its sessions joined to the test's transaction: the shared one, reset, unless
+    the test's settings differ."""
+    shared = settings == base_settings
+    if shared:
+        app = await shared_app.reset()
+    else:
+        app = create_app(settings)
     app.state.sessionmaker = sessionmaker
     yield app
-    await app.state.engine.dispose()
+    # Events still held are stored in the test's transaction, before it is rolled back.
+    await app.state.event_writer.close()
+    if not shared:
+        await app.state.engine.dispose()
 
 
 def http_client(app: Litestar) -> httpx.AsyncClient:
@@ -210,3 +251,17 @@ async def committing_admin(committing_app: Litestar) -> Headers:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Shared fixtures defined elsewhere, registered here for every test package.
+__all__ = [
+    "Headers",
+    "KeyMaker",
+    "app_with",
+    "browser",
+    "page",
+    "receiver",
+    "viewport",
+    "webhook_worker",
+    "world",
+    "world_client",
+]

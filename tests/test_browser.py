@@ -7,7 +7,6 @@ the lead is then read back through the API.
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,22 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect
 
 from tests.conftest import ROOT, _base_url
-from tests.support.live_server import LiveServer, free_port, live_server
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
+from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 LANDING = ROOT / "examples" / "landing"
 ASSET = "cloud-cost-guide-2026"  # the example README's e-book
 CONSENT_VERSION = "2026-01"  # the version the pages send with their consent box
@@ -47,7 +37,7 @@ FORM_FIELDS = [
     {"name": "consent", "required": False, "text_version": CONSENT_VERSION},
 ]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -64,15 +54,11 @@ class Landing:
 
     def lead(self, contact_id: str) -> dict[str, Any]:
         response = self.admin.get(f"/api/v1/leads/{contact_id}")
-        assert response.status_code == 200, response.text
-        lead: dict[str, Any] = response.json()
-        return lead
+        return body_of(response)
 
     def capture(self, capture_id: str) -> dict[str, Any]:
         response = self.admin.get(f"{CAPTURES}/{capture_id}")
-        assert response.status_code == 200, response.text
-        capture: dict[str, Any] = response.json()
-        return capture
+        return body_of(response)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +84,7 @@ def landing(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_served(origin, page_server)
+            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
             yield Landing(service=service, admin=admin, origin=origin)
         finally:
             page_server.terminate()
@@ -135,36 +121,6 @@ def _arrange(admin: httpx.Client, origin: str) -> str:
     assert asset.status_code == 201, asset.text
     public_key: str = site.json()["public_key"]
     return public_key
-
-
-def _wait_until_served(origin: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the page server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{origin}/", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("the page server did not answer in 10 s")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def fill_in(page: Page, email: str, job_title: str) -> None:

@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.conftest import _base_url
-from tests.support.live_server import live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
-from tests.test_dashboard import ARTIFACTS, LEADS, ORIGIN, Service, sign_in
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
+from tests.test_dashboard import ARTIFACTS, LEADS, ORIGIN, Service, running_service, sign_in
 
 # (slug, metric, CES scale); every stage shows CES on both scales.
 SURVEYS = [("nps", "nps", None), ("ces5", "ces", 5), ("ces7", "ces", 7), ("csat", "csat", None)]
@@ -27,27 +26,17 @@ SCORES = [(10, 5, 6, 5), (9, 4, 7, 4), (6, 2, 3, 2), (8, 3, 5, 4), (10, 4, 6, 5)
 
 PERSONA_OF = {"IT Director": "it-director", "Software Engineer": "developer", "Chef": None}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
 def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("journey")
-    with (
-        live_server(_base_url(), f"inbound_journey_{worker_id}", tmp) as live,
-        httpx.Client(base_url=live.url, headers=live.admin_headers) as admin,
-    ):
-        _arrange(admin)
-        reader = admin.post("/api/v1/api-keys", json={"name": "ops", "scopes": ["reports:read"]})
-        leads = admin.post("/api/v1/api-keys", json={"name": "crm", "scopes": ["leads:read"]})
-        assert reader.status_code == leads.status_code == 201, reader.text
-        yield Service(live, reader.json()["key"], leads.json()["key"])
+    with running_service("journey", worker_id, tmp_path_factory, _arrange) as running:
+        yield running
 
 
 def _created(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 def _answer(admin: httpx.Client, survey: str, contact_id: str, score: int) -> None:
@@ -88,20 +77,9 @@ def _arrange(admin: httpx.Client) -> None:
             _answer(admin, slug, contact_id, score)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1400})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def viewport() -> ViewportSize:
+    return {"width": 1280, "height": 1400}
 
 
 def percent(rate: float | None) -> str:

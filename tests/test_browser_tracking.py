@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
+from tests.support.browser import needs_chromium
 from tests.support.tracking_site import (
     BEACON_SPY,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     HOST,
     KEY,
     SITE,
@@ -42,15 +41,7 @@ STUB = (
     "});"
 )
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture

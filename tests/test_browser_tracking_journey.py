@@ -16,18 +16,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.conftest import _base_url
-from tests.support.live_server import LiveServer, free_port, live_server
-from tests.support.tracking_site import CHROMIUM, CHROMIUM_ARGS, ROOT
-from tests.test_browser import ASSET, FORM_FIELDS, _wait_until_served
+from tests.support.browser import needs_chromium
+from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
+from tests.support.tracking_site import ROOT
+from tests.test_browser import ASSET, FORM_FIELDS
 
 LANDING = ROOT / "examples" / "landing"
 BLOG = "five-sources-of-cloud-waste"  # the slugs examples/landing's pages name
 CASE_STUDY = "acme-halves-its-cloud-bill"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -107,29 +108,13 @@ def journey(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
         sales = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {sales_key}"})
         try:
-            _wait_until_served(origin, page_server)
+            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
             yield Journey(service, admin, sales, origin, ids)
         finally:
             sales.close()
             page_server.terminate()
             page_server.wait(timeout=10)
             log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def slot_assets(page: Page) -> list[str]:

@@ -13,7 +13,7 @@ from litestar.routes import HTTPRoute
 from inbound.auth.scopes import Scope
 from inbound.caching import no_store_middleware
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+from tests.support.world import LEADS, World, capture, make_asset, make_world
 
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 WITH_BODY = {"POST", "PUT", "PATCH"}

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,6 +89,26 @@ async def issued_key_ids(database_url: str) -> AsyncIterator[list[uuid.UUID]]:
         await engine.dispose()
 
 
+KeyCreator = Callable[..., Awaitable[tuple[Result, re.Match[str] | None]]]
+
+
+@pytest.fixture
+def create_key(database_url: str, issued_key_ids: list[uuid.UUID], tmp_path: Path) -> KeyCreator:
+    """Run `inbound api-key create` with these arguments; its result, and the line naming the
+    key it created (whose id is kept to delete the key afterwards)."""
+
+    async def create(*args: str) -> tuple[Result, re.Match[str] | None]:
+        result = await run_async(
+            "api-key", "create", *args, database_url=database_url, cwd=tmp_path
+        )
+        found = CREATED_ID.search(result.stderr)
+        if found:
+            issued_key_ids.append(uuid.UUID(found.group(1)))
+        return result, found
+
+    return create
+
+
 async def count_keys(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
@@ -100,27 +120,11 @@ async def count_keys(database_url: str) -> int:
 
 class TestApiKeyCreateCommand:
     async def test_prints_the_key_alone_on_its_last_line_and_the_key_works(
-        self,
-        committing_client: httpx.AsyncClient,
-        database_url: str,
-        issued_key_ids: list[uuid.UUID],
-        tmp_path: Path,
+        self, committing_client: httpx.AsyncClient, create_key: KeyCreator
     ) -> None:
-        result = await run_async(
-            "api-key",
-            "create",
-            "--name",
-            "ops",
-            "--scope",
-            "admin",
-            "--scope",
-            "content:read",
-            database_url=database_url,
-            cwd=tmp_path,
+        result, found = await create_key(
+            "--name", "ops", "--scope", "admin", "--scope", "content:read"
         )
-        found = CREATED_ID.search(result.stderr)
-        if found:
-            issued_key_ids.append(uuid.UUID(found.group(1)))
 
         assert result.returncode == 0, result.stderr
         assert found, result.stderr
@@ -141,25 +145,9 @@ class TestApiKeyCreateCommand:
         assert key.startswith(mine["prefix"])
 
     async def test_a_key_for_content_reading_only_is_refused_elsewhere(
-        self,
-        committing_client: httpx.AsyncClient,
-        database_url: str,
-        issued_key_ids: list[uuid.UUID],
-        tmp_path: Path,
+        self, committing_client: httpx.AsyncClient, create_key: KeyCreator
     ) -> None:
-        result = await run_async(
-            "api-key",
-            "create",
-            "--name",
-            "reader",
-            "--scope",
-            "content:read",
-            database_url=database_url,
-            cwd=tmp_path,
-        )
-        found = CREATED_ID.search(result.stderr)
-        if found:
-            issued_key_ids.append(uuid.UUID(found.group(1)))
+        result, _ = await create_key("--name", "reader", "--scope", "content:read")
         assert result.returncode == 0, result.stderr
         headers = {"Authorization": f"Bearer {result.stdout.splitlines()[-1]}"}
 
@@ -310,6 +298,14 @@ def one_line_error(result: Result) -> str:
     return lines[0]
 
 
+def assert_failed_saying(result: Result, returncode: int, *words: str) -> None:
+    """The command failed with ``returncode`` and one line of error holding each of ``words``."""
+    line = one_line_error(result)
+    assert result.returncode == returncode
+    for word in words:
+        assert word in line
+
+
 NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
 
 
@@ -356,11 +352,8 @@ class TestBadSettings:
         )  # fmt: skip
 
         result = Result(done.returncode, done.stdout, done.stderr)
-        line = one_line_error(result)
-        assert result.returncode == 2
-        assert variable in line
-        assert says in line
-        assert "hunter2" not in line
+        assert_failed_saying(result, 2, variable, says)
+        assert "hunter2" not in result.stderr
         assert not db_file.exists()
 
     @pytest.mark.parametrize("args", [["--port", "99999"], ["--port", "0"], ["--workers", "0"]])
@@ -399,10 +392,7 @@ class TestStartupChecks:
         self, tmp_path: Path, command: list[str]
     ) -> None:
         result = run(*command, database_url=NOWHERE, cwd=tmp_path)
-        assert result.returncode == 1
-        line = one_line_error(result)
-        assert "cannot reach the database" in line
-        assert "127.0.0.1:1" in line
+        assert_failed_saying(result, 1, "cannot reach the database", "127.0.0.1:1")
 
     def test_an_out_of_date_database_stops_the_start(
         self, empty_database: str, tmp_path: Path
@@ -412,10 +402,7 @@ class TestStartupChecks:
             run("db", "downgrade", "-1", database_url=empty_database, cwd=tmp_path).returncode == 0
         )
         result = run("serve", database_url=empty_database, cwd=tmp_path)
-        assert result.returncode == 1
-        line = one_line_error(result)
-        assert "out of date" in line
-        assert "inbound db upgrade" in line
+        assert_failed_saying(result, 1, "out of date", "inbound db upgrade")
 
     def test_serve_with_migrate_upgrades_then_serves_ready(
         self, empty_database: str, tmp_path: Path

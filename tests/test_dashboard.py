@@ -3,18 +3,20 @@
 A screenshot of the page is kept in `test-artifacts/dashboard.png`.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, ViewportSize, expect
 
 from tests.conftest import ROOT, _base_url
+from tests.problems import body_of
+from tests.support.browser import needs_chromium
 from tests.support.live_server import LiveServer, live_server
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ARTIFACTS = ROOT / "test-artifacts"
 ORIGIN = "https://www.example.com"
@@ -30,7 +32,7 @@ LEADS = [
     ("Chef", "mql", ["cloud-guide"]),
 ]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
+pytestmark = needs_chromium
 
 
 @dataclass(frozen=True)
@@ -49,23 +51,34 @@ class Service:
             params=params,
             headers={"Authorization": f"Bearer {self.reader_key}"},
         )
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return body_of(response)
 
 
-@pytest.fixture(scope="module")
-def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("dashboard")
+@contextmanager
+def running_service(
+    name: str,
+    worker_id: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    arrange: Callable[[httpx.Client], None],
+) -> Iterator[Service]:
+    """A live service arranged by ``arrange`` through its admin key, with a reports key and a
+    key that reads leads only."""
+    tmp = tmp_path_factory.mktemp(name)
     with (
-        live_server(_base_url(), f"inbound_dashboard_{worker_id}", tmp) as live,
+        live_server(_base_url(), f"inbound_{name}_{worker_id}", tmp) as live,
         httpx.Client(base_url=live.url, headers=live.admin_headers) as admin,
     ):
-        _arrange(admin)
+        arrange(admin)
         reader = admin.post("/api/v1/api-keys", json={"name": "ops", "scopes": ["reports:read"]})
         leads = admin.post("/api/v1/api-keys", json={"name": "crm", "scopes": ["leads:read"]})
         assert reader.status_code == leads.status_code == 201, reader.text
         yield Service(live, reader.json()["key"], leads.json()["key"])
+
+
+@pytest.fixture(scope="module")
+def service(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service("dashboard", worker_id, tmp_path_factory, _arrange) as running:
+        yield running
 
 
 def _arrange(admin: httpx.Client) -> None:
@@ -98,20 +111,9 @@ def _arrange(admin: httpx.Client) -> None:
             assert moved.status_code == 200, moved.text
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def viewport() -> ViewportSize:
+    return {"width": 1280, "height": 1000}
 
 
 def sign_in(page: Page, service: Service, key: str) -> None:

@@ -3,7 +3,9 @@
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -32,6 +34,25 @@ SETTING = LeanStatement(
     )
 )
 WHEN = datetime(2026, 11, 24, 12, 30, tzinfo=UTC)
+
+
+async def cancel_midway(write: Coroutine[Any, Any, None]) -> None:
+    """Start ``write`` and cancel it half a second in."""
+    task = asyncio.create_task(write)
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def assert_no_transaction_left_open(engine: AsyncEngine) -> None:
+    """The pool lends a connection again; what it writes is committed, the cancelled write is
+    not, and no session is left idle in a transaction."""
+    async with LeanTransaction.begin(engine) as transaction:
+        await transaction.execute(INSERT_SETTING, probe("probe-after"))
+    async with engine.connect() as connection:
+        assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
+        assert await open_transactions(connection) == 0
 
 
 class Failure(Exception):
@@ -156,18 +177,8 @@ class TestOnTheEnginesOwnConnection:
                 await transaction.execute(INSERT_SETTING, probe("probe-cancelled"))
                 await transaction.first(SLEEP, {"seconds": 30})
 
-        waiting = asyncio.create_task(write_then_wait())
-        await asyncio.sleep(0.5)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        # The pool lends a connection again; what it writes is committed, the cancelled
-        # write is not, and no session is left idle in a transaction.
-        async with LeanTransaction.begin(engine) as transaction:
-            await transaction.execute(INSERT_SETTING, probe("probe-after"))
-        async with engine.connect() as connection:
-            assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
-            assert await open_transactions(connection) == 0
+        await cancel_midway(write_then_wait())
+        await assert_no_transaction_left_open(engine)
 
     async def test_a_commit_cancelled_midway_leaves_no_transaction_open(
         self, engine: AsyncEngine, committing_app: Litestar
@@ -184,16 +195,8 @@ class TestOnTheEnginesOwnConnection:
                 async with LeanTransaction.begin(engine) as transaction:
                     await transaction.execute(INSERT_SLOWLY_COMMITTED, {})
 
-            committing = asyncio.create_task(write_slowly_committed())
-            await asyncio.sleep(0.5)
-            committing.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await committing
-            async with LeanTransaction.begin(engine) as transaction:
-                await transaction.execute(INSERT_SETTING, probe("probe-after"))
-            async with engine.connect() as connection:
-                assert (await connection.execute(PROBES)).scalars().all() == ["probe-after"]
-                assert await open_transactions(connection) == 0
+            await cancel_midway(write_slowly_committed())
+            await assert_no_transaction_left_open(engine)
         finally:
             async with engine.begin() as connection:
                 await connection.execute(text("DROP TABLE slow_commits"))

@@ -5,6 +5,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,38 +205,51 @@ async def terminate_backends(admin_engine: AsyncEngine, database: str) -> int:
         return int(result.scalar_one())
 
 
+@dataclass(frozen=True)
+class Server:
+    """The PostgreSQL server under the test: an engine on its `postgres` database, and the name
+    of the test's own database."""
+
+    engine: AsyncEngine
+    database: str
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[Server]:
+    if is_sqlite(database_url):
+        pytest.skip("SQLite has no server sessions to kill")
+    url = make_url(database_url)
+    admin_engine = create_engine(url.set(database="postgres").render_as_string(False))
+    yield Server(admin_engine, str(url.database))
+    await admin_engine.dispose()
+
+
 @pytest.mark.committing
 class TestConnectionsKilledUnderThePool:
     async def test_no_request_gets_a_500_and_the_pool_recovers(
         self,
         committing_app: Litestar,
         committing_admin: Headers,
-        database_url: str,
+        server: Server,
         engine: AsyncEngine,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        if is_sqlite(database_url):
-            pytest.skip("SQLite has no server sessions to kill")
-        url = make_url(database_url)
-        admin_engine = create_engine(url.set(database="postgres").render_as_string(False))
+        admin_engine, name = server.engine, server.database
         paths = [p for p in every_get_path(committing_app) if not WITHOUT_DATABASE.match(p)]
-        try:
-            async with http_client(committing_app) as client:
-                # Fill the pool with several live connections, then kill them all.
-                await asyncio.gather(
-                    *(client.get("/api/v1/personas", headers=committing_admin) for _ in range(8))
-                )
-                assert await terminate_backends(admin_engine, str(url.database)) > 0
-                await engine.dispose()  # the test's own pool lost its connections too
-                # At once, so that several requests meet a dead connection, not only the first.
-                answers = list(
-                    await asyncio.gather(*(client.get(p, headers=committing_admin) for p in paths))
-                )
-                for path, body in SAMPLE_POSTS:
-                    answers.append(await client.post(path, json=body, headers=committing_admin))
-                after = await client.get("/api/v1/personas", headers=committing_admin)
-        finally:
-            await admin_engine.dispose()
+        async with http_client(committing_app) as client:
+            # Fill the pool with several live connections, then kill them all.
+            await asyncio.gather(
+                *(client.get("/api/v1/personas", headers=committing_admin) for _ in range(8))
+            )
+            assert await terminate_backends(admin_engine, name) > 0
+            await engine.dispose()  # the test's own pool lost its connections too
+            # At once, so that several requests meet a dead connection, not only the first.
+            answers = list(
+                await asyncio.gather(*(client.get(p, headers=committing_admin) for p in paths))
+            )
+            for path, body in SAMPLE_POSTS:
+                answers.append(await client.post(path, json=body, headers=committing_admin))
+            after = await client.get("/api/v1/personas", headers=committing_admin)
         assert [
             a.status_code for a in answers if a.status_code >= 500 and a.status_code != 503
         ] == []
@@ -250,15 +264,11 @@ class TestConnectionsKilledUnderThePool:
         self,
         committing_app: Litestar,
         committing_admin: Headers,
-        database_url: str,
+        server: Server,
         engine: AsyncEngine,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
-        if is_sqlite(database_url):
-            pytest.skip("SQLite has no server sessions to kill")
-        url = make_url(database_url)
-        admin_engine = create_engine(url.set(database="postgres").render_as_string(False))
-        name = str(url.database)
+        admin_engine, name = server.engine, server.database
         try:
             async with http_client(committing_app) as client:
                 assert (await client.get("/ready")).status_code == 200
@@ -276,7 +286,6 @@ class TestConnectionsKilledUnderThePool:
                 after = await client.get("/api/v1/personas", headers=committing_admin)
         finally:
             await allow_connections(admin_engine, name, allowed=True)
-            await admin_engine.dispose()
             await engine.dispose()
         for answer in during:
             assert_unavailable(answer)

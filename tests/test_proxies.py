@@ -7,14 +7,14 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.app import create_app
 from inbound.config import Settings
 from inbound.proxies import trusted_proxies
 from tests.conftest import Headers
-from tests.leads.helpers import CAPTURES, World, capture, make_asset, make_world
-from tests.leads.test_capture_spam import client_at, limited_app
+from tests.leads.test_capture_spam import client_at
+from tests.support.fixtures import AppMaker
+from tests.support.world import CAPTURES, World, capture, make_ebook_world
 
 PROXY = "10.20.30.40"
 SAME_HOST = "10.20.30.41"  # inside 10.0.0.0/8, as a second proxy of the chain would be
@@ -94,19 +94,15 @@ class TestForwardedHeaders:
 class TestThroughTheService:
     async def test_captures_store_and_count_the_client_behind_the_proxy(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
     ) -> None:
         async with (
-            limited_app(
-                database_url, sessionmaker,
-                trusted_proxies=["10.0.0.0/8"], capture_rate_per_ip="1/minute",
+            app_with(trusted_proxies=["10.0.0.0/8"], capture_rate_per_ip="1/minute",
             ) as app,
             client_at(app, PROXY) as client,
         ):  # fmt: skip
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             first = await posted(client, world, "198.51.100.7", "ana@example.com")
             assert first.status_code == 201, first.text
             # Another visitor through the same proxy has a bucket of its own.
@@ -119,16 +115,14 @@ class TestThroughTheService:
 
     async def test_forwarded_headers_of_an_unlisted_peer_are_ignored(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
     ) -> None:
         async with (
-            limited_app(database_url, sessionmaker, capture_rate_per_ip="1/minute") as app,
+            app_with(capture_rate_per_ip="1/minute") as app,
             client_at(app, PROXY) as client,
         ):
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             first = await posted(client, world, "198.51.100.7", "ana@example.com")
             assert first.status_code == 201, first.text
             # A forged header buys no fresh bucket.

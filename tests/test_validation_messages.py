@@ -7,7 +7,7 @@ import pytest
 
 from inbound.field_messages import plain_error, plain_parameter_message
 from tests.conftest import Headers
-from tests.leads.helpers import capture, make_asset, make_world
+from tests.support.world import capture, make_ebook_world
 
 OPERATORS = "must be one of: contains_any, equals, one_of, between"
 STAGES = "must be one of: subscriber, lead, mql, sql, opportunity, customer, evangelist"
@@ -243,8 +243,7 @@ class TestFormatsInWords:
     async def test_an_email_and_a_custom_field_name(
         self, client: httpx.AsyncClient, admin: Headers
     ) -> None:
-        world = await make_world(client, admin)
-        await make_asset(client, admin)
+        world = await make_ebook_world(client, admin)
         response = await capture(
             client, world, email="ana at example.com", fields={"Shoe Size": "9"}
         )

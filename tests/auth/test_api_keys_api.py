@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import Headers, KeyMaker
-from tests.problems import error_fields
+from tests.problems import assert_problem, body_of, error_fields
 
 API_KEYS = "/api/v1/api-keys"
 NON_ADMIN_SCOPES = ["content:read", "content:write", "leads:read", "leads:write", "reports:read"]
@@ -27,9 +27,7 @@ async def create_key(
     response = await client.post(
         API_KEYS, json={"name": name, "scopes": list(scopes or ["content:read"])}, headers=admin
     )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 async def list_ids(client: httpx.AsyncClient, admin: Headers, **params: Any) -> list[str]:
@@ -146,9 +144,7 @@ class TestReadApiKeys:
     async def test_an_unknown_key_is_404(self, client: httpx.AsyncClient, admin: Headers) -> None:
         response = await client.get(f"{API_KEYS}/{uuid.uuid4()}", headers=admin)
 
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["status"] == 404
+        assert_problem(response, 404)
 
 
 class TestRevokeApiKey:
@@ -210,8 +206,7 @@ class TestRevokeApiKey:
     async def test_an_unknown_key_is_404(self, client: httpx.AsyncClient, admin: Headers) -> None:
         response = await client.delete(f"{API_KEYS}/{uuid.uuid4()}", headers=admin)
 
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
 
 
 class TestApiKeyValidation:
@@ -245,8 +240,7 @@ class TestApiKeyValidation:
 
         response = await client.post(API_KEYS, json=body, headers=admin)
 
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
         fields = error_fields(response)
         assert any(f == field or f.startswith((f"{field}.", f"{field}[")) for f in fields), fields
         assert await list_ids(client, admin) == before
@@ -348,8 +342,7 @@ class TestListApiKeysPages:
     ) -> None:
         response = await client.get(API_KEYS, params=params, headers=admin)
 
-        assert response.status_code == 400
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
 
 
 @pytest.mark.committing

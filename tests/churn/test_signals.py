@@ -9,13 +9,12 @@ import pytest
 
 from tests.churn.world import Churn
 from tests.conftest import Headers
+from tests.problems import assert_problem, body_of
 
 
 async def risk_of(client: httpx.AsyncClient, headers: Headers, lead: uuid.UUID) -> dict[str, Any]:
     response = await client.get(f"/api/v1/leads/{lead}/risk", headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 def points(risk: dict[str, Any]) -> dict[str, int]:
@@ -35,9 +34,7 @@ class TestEngagement:
     async def test_a_fall_gives_its_share_of_30_points(
         self, client: httpx.AsyncClient, sales: Headers, churn: Churn
     ) -> None:
-        lead = await churn.contact("fall@example.com", created_days_ago=200)
-        await churn.points(lead, 38, days_ago=40)
-        await churn.points(lead, 4, days_ago=5)
+        lead = await churn.falling_off("fall@example.com", created_days_ago=200)
         risk = await risk_of(client, sales, lead)
         # (38 - 4) / 38 of 30 points.
         assert points(risk) == NOTHING | {"engagement_falling": 27}
@@ -187,9 +184,7 @@ class TestTogether:
     async def test_the_sum_and_the_order_of_the_reasons(
         self, client: httpx.AsyncClient, sales: Headers, churn: Churn
     ) -> None:
-        lead = await churn.contact("all@example.com", created_days_ago=400)
-        await churn.points(lead, 38, days_ago=40)
-        await churn.points(lead, 4, days_ago=5)
+        lead = await churn.falling_off("all@example.com", created_days_ago=400)
         await churn.answer(lead, "nps", 3, days_ago=13)
         await churn.case(lead, due_in_days=-1)
         risk = await risk_of(client, sales, lead)
@@ -246,8 +241,7 @@ class TestEligibility:
         self, client: httpx.AsyncClient, sales: Headers, reader: Headers, churn: Churn
     ) -> None:
         response = await client.get(f"/api/v1/leads/{uuid.uuid4()}/risk", headers=sales)
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
         lead = await churn.contact("someone@example.com")
         response = await client.get(f"/api/v1/leads/{lead}/risk", headers=reader)
         assert response.status_code == 403

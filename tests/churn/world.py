@@ -42,6 +42,13 @@ class Churn:
         await self.db.commit()
         return contact.id
 
+    async def falling_off(self, email: str, *, created_days_ago: float) -> uuid.UUID:
+        """A contact whose engagement fell: 38 points 40 days ago, 4 points 5 days ago."""
+        contact_id = await self.contact(email, created_days_ago=created_days_ago)
+        await self.points(contact_id, 38, days_ago=40)
+        await self.points(contact_id, 4, days_ago=5)
+        return contact_id
+
     async def points(self, contact_id: uuid.UUID, points: float, days_ago: float) -> None:
         """Ledger points the contact earned ``days_ago``."""
         self.db.add(ScoreEvent(contact_id=contact_id, kind="page_view", points=points,

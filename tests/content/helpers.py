@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
-from tests.problems import error_fields as error_fields
+from tests.problems import body_of
 
 ASSETS = "/api/v1/assets"
 PERSONAS = "/api/v1/personas"
@@ -15,14 +15,10 @@ async def make_persona(client: httpx.AsyncClient, headers: Headers, slug: str) -
     response = await client.post(
         PERSONAS, json={"name": slug.title(), "slug": slug}, headers=headers
     )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 async def make_asset(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
     body = {"title": "Cloud Cost Guide", "kind": "guide", "funnel_stage": "attract", **fields}
     response = await client.post(ASSETS, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return body_of(response, 201)

@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.content.helpers import ASSETS, error_fields, make_asset
-from tests.leads.helpers import ORIGIN, World, make_world
+from tests.content.helpers import ASSETS, make_asset
+from tests.problems import assert_problem, error_fields
+from tests.support.world import ORIGIN, World, make_world
 
 FORM_FIELDS = [
     {"name": "first_name", "label": "First name", "required": False},
@@ -132,15 +133,13 @@ class TestRefused:
 
     async def test_an_unknown_asset_is_404(self, client: httpx.AsyncClient, world: World) -> None:
         response = await read_form(client, world, "no-such-asset")
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
 
     async def test_without_a_key_is_401(
         self, client: httpx.AsyncClient, ebook: dict[str, Any]
     ) -> None:
         response = await client.get(form_url("cost-ebook"))
-        assert response.status_code == 401
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 401)
 
     async def test_a_key_that_is_no_sites_is_401(
         self, client: httpx.AsyncClient, editor: Headers, ebook: dict[str, Any]

@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.content.helpers import ASSETS, error_fields, make_asset, make_persona
+from tests.content.helpers import ASSETS, make_asset, make_persona
+from tests.problems import error_fields
 
 TAGS = "/api/v1/asset-tags"
 

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbound.config import Settings
 from inbound.hubspot_emulator import Emulator, Faults, RateLimit
 from inbound.worker import Worker
+from tests.crm.helpers import Crm
+from tests.support.world import World
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +50,14 @@ async def worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worke
     running = Worker(engine, settings)
     yield running
     await running.close()
+
+
+@pytest.fixture
+def crm(
+    committing_client: httpx.AsyncClient,
+    world: World,
+    worker: Worker,
+    portal: Emulator,
+    engine: AsyncEngine,
+) -> Crm:
+    return Crm(committing_client, world, worker, portal, engine)

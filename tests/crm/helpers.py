@@ -4,6 +4,7 @@ code under test."""
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -12,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.hubspot_emulator import Emulator
 from inbound.worker import Worker
-from tests.leads.helpers import World, capture
+from tests.problems import body_of
+from tests.support.world import World, capture
+
+CRM = "/api/v1/crm"
 
 LIFECYCLE = {
     "subscriber": "subscriber", "lead": "lead", "mql": "marketingqualifiedlead",
@@ -32,6 +36,23 @@ LEFT JOIN personas p ON p.id = c.persona_id
 LEFT JOIN content_assets a ON a.id = c.first_asset_id
 LEFT JOIN sites s ON s.id = c.first_site_id
 """
+
+
+@dataclass(frozen=True)
+class Crm:
+    """What a sync test works with: a committing client and its world, the sync worker, the
+    emulated HubSpot portal, and the engine to read the rows with."""
+
+    client: httpx.AsyncClient
+    world: World
+    worker: Worker
+    portal: Emulator
+    engine: AsyncEngine
+
+    async def status(self) -> dict[str, Any]:
+        """The sync's counters, as `GET /crm/status` shows them."""
+        response = await self.client.get(f"{CRM}/status", headers=self.world.admin)
+        return body_of(response)
 
 
 def expected(row: dict[str, Any]) -> dict[str, str]:
@@ -95,14 +116,12 @@ WEBHOOK = "/api/v1/crm/hubspot/webhook"
 WEBHOOK_URL = f"http://testserver{WEBHOOK}"
 
 
-async def synced_lead(
-    client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> tuple[str, str]:
+async def synced_lead(crm: Crm) -> tuple[str, str]:
     """A lead that HubSpot has: our id, and HubSpot's."""
-    response = await capture(client, world, email="ana@example.com")
+    response = await capture(crm.client, crm.world, email="ana@example.com")
     assert response.status_code == 201, response.text
-    await worker.drain()
-    [crm_id] = portal.portal.contacts
+    await crm.worker.drain()
+    [crm_id] = crm.portal.portal.contacts
     return response.json()["contact_id"], crm_id
 
 

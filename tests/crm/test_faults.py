@@ -20,7 +20,7 @@ from inbound.demo.load import load_history
 from inbound.hubspot_emulator import Emulator
 from tests.conftest import Headers
 from tests.crm.helpers import in_hubspot, our_contacts
-from tests.leads.helpers import make_world
+from tests.support.world import make_world
 
 pytestmark = pytest.mark.committing
 

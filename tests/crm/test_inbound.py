@@ -9,112 +9,96 @@ import httpx
 import pytest
 
 from inbound.hubspot_emulator import Emulator
-from inbound.worker import Worker
-from tests.conftest import Headers
-from tests.crm.helpers import WEBHOOK, WEBHOOK_URL, change, post_events, synced_lead
-from tests.leads.helpers import LEADS, World, make_asset, make_world, timeline
+from tests.crm.helpers import WEBHOOK, WEBHOOK_URL, Crm, change, post_events, synced_lead
+from tests.leads.helpers import timeline
+from tests.problems import assert_problem, body_of
+from tests.support.world import LEADS, World
 
 pytestmark = pytest.mark.committing
 
 
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
-
-
 async def lead(client: httpx.AsyncClient, world: World, lead_id: str) -> dict[str, Any]:
     response = await client.get(f"{LEADS}/{lead_id}", headers=world.admin)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 async def test_a_change_made_in_hubspot_is_applied_with_cause_crm_and_not_sent_back(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+    crm: Crm,
 ) -> None:
-    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
-    upserts = portal.stats["calls:upsert"]
+    lead_id, crm_id = await synced_lead(crm)
+    upserts = crm.portal.stats["calls:upsert"]
     # A rep moves the contact on in HubSpot and takes it; HubSpot reports both.
     async with httpx.AsyncClient() as hubspot_user:
         edited = await hubspot_user.patch(
-            f"{portal.url}/_emulator/contacts/{crm_id}",
+            f"{crm.portal.url}/_emulator/contacts/{crm_id}",
             json={"properties": {"lifecyclestage": "opportunity", "hubspot_owner_id": "4711"}},
         )
     assert edited.status_code == 200
-    reported = [e for e in portal.webhooks.sent if e["changeSource"] == "CRM_UI"]
-    answer = await post_events(committing_client, portal, reported)
+    reported = [e for e in crm.portal.webhooks.sent if e["changeSource"] == "CRM_UI"]
+    answer = await post_events(crm.client, crm.portal, reported)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"received": 2, "applied": 2, "rejected": []}
-    now = await lead(committing_client, world, lead_id)
+    now = await lead(crm.client, crm.world, lead_id)
     assert now["stage"] == "opportunity"
     assert now["owner"] == "4711"
     [last_move] = [c for c in timeline(now, "stage") if c["to"] == "opportunity"]
     assert last_move["cause"] == "crm"
     # Nothing goes back to HubSpot: the change came from there.
-    await worker.drain()
-    assert portal.stats["calls:upsert"] == upserts
+    await crm.worker.drain()
+    assert crm.portal.stats["calls:upsert"] == upserts
 
 
-async def test_our_own_writes_coming_back_change_nothing(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
-    lead_id, _ = await synced_lead(committing_client, world, worker, portal)
-    before = await lead(committing_client, world, lead_id)
-    upserts = portal.stats["calls:upsert"]
+async def test_our_own_writes_coming_back_change_nothing(crm: Crm) -> None:
+    lead_id, _ = await synced_lead(crm)
+    before = await lead(crm.client, crm.world, lead_id)
+    upserts = crm.portal.stats["calls:upsert"]
     # What our upsert changed there comes back as HubSpot's webhooks (changeSource API).
-    ours = [e for e in portal.webhooks.sent if e["changeSource"] == "API"]
+    ours = [e for e in crm.portal.webhooks.sent if e["changeSource"] == "API"]
     assert {e["propertyName"] for e in ours} >= {"lifecyclestage"}
-    answer = await post_events(committing_client, portal, ours)
+    answer = await post_events(crm.client, crm.portal, ours)
     assert answer.json()["applied"] == 0
-    await worker.drain()
-    assert portal.stats["calls:upsert"] == upserts
-    assert (await lead(committing_client, world, lead_id))["version"] == before["version"]
+    await crm.worker.drain()
+    assert crm.portal.stats["calls:upsert"] == upserts
+    assert (await lead(crm.client, crm.world, lead_id))["version"] == before["version"]
 
 
-async def test_hubspot_moves_stages_forward_only_and_the_newest_change_wins(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
-    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+async def test_hubspot_moves_stages_forward_only_and_the_newest_change_wins(crm: Crm) -> None:
+    lead_id, crm_id = await synced_lead(crm)
     events = [
         change(crm_id, "lifecyclestage", "customer", ago_ms=1_000),
         # Older than the move to customer, delivered after it: ignored.
         change(crm_id, "lifecyclestage", "salesqualifiedlead", ago_ms=5_000),
         change(crm_id, "hubspot_owner_id", "12", ago_ms=2_000),
     ]
-    assert (await post_events(committing_client, portal, events[:1])).json()["applied"] == 1
-    assert (await post_events(committing_client, portal, events[1:])).json()["applied"] == 1
-    assert (await lead(committing_client, world, lead_id))["stage"] == "customer"
+    assert (await post_events(crm.client, crm.portal, events[:1])).json()["applied"] == 1
+    assert (await post_events(crm.client, crm.portal, events[1:])).json()["applied"] == 1
+    assert (await lead(crm.client, crm.world, lead_id))["stage"] == "customer"
     # A later move back (a stage cleared and set again there) leaves ours where it is.
     back = [change(crm_id, "lifecyclestage", "lead")]
-    assert (await post_events(committing_client, portal, back)).json()["applied"] == 0
-    now = await lead(committing_client, world, lead_id)
+    assert (await post_events(crm.client, crm.portal, back)).json()["applied"] == 0
+    now = await lead(crm.client, crm.world, lead_id)
     assert (now["stage"], now["owner"]) == ("customer", "12")
     # Cleared in HubSpot: the owner goes.
     cleared = [change(crm_id, "hubspot_owner_id", "")]
-    assert (await post_events(committing_client, portal, cleared)).json()["applied"] == 1
-    assert (await lead(committing_client, world, lead_id))["owner"] is None
+    assert (await post_events(crm.client, crm.portal, cleared)).json()["applied"] == 1
+    assert (await lead(crm.client, crm.world, lead_id))["owner"] is None
 
 
-async def test_a_request_hubspot_did_not_sign_is_refused(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
-    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+async def test_a_request_hubspot_did_not_sign_is_refused(crm: Crm) -> None:
+    lead_id, crm_id = await synced_lead(crm)
     events = [change(crm_id, "lifecyclestage", "customer")]
     tampered = json.dumps([change(crm_id, "lifecyclestage", "evangelist")]).encode()
-    refused = await post_events(committing_client, portal, events, body=tampered)
-    assert refused.status_code == 401
-    assert refused.headers["content-type"].startswith("application/problem+json")
+    refused = await post_events(crm.client, crm.portal, events, body=tampered)
+    assert_problem(refused, 401)
     assert refused.json()["type"].endswith("bad-signature")
     six_minutes_ago = int(time.time() * 1000) - 6 * 60 * 1000
-    stale = await post_events(committing_client, portal, events, at_ms=six_minutes_ago)
+    stale = await post_events(crm.client, crm.portal, events, at_ms=six_minutes_ago)
     assert stale.status_code == 401
     assert "five minutes" in stale.json()["detail"]
-    unsigned = await committing_client.post(WEBHOOK, json=events)
+    unsigned = await crm.client.post(WEBHOOK, json=events)
     assert unsigned.status_code == 401
-    assert (await lead(committing_client, world, lead_id))["stage"] == "lead"
-    good = await post_events(committing_client, portal, events)
+    assert (await lead(crm.client, crm.world, lead_id))["stage"] == "lead"
+    good = await post_events(crm.client, crm.portal, events)
     assert good.status_code == 200
 
 
@@ -128,19 +112,17 @@ async def test_a_signed_body_that_is_not_a_list_of_events_is_a_400(
     assert answer.json()["errors"][0]["field"] == "body"
 
 
-async def test_a_request_stamped_in_the_future_is_refused(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
-    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+async def test_a_request_stamped_in_the_future_is_refused(crm: Crm) -> None:
+    lead_id, crm_id = await synced_lead(crm)
     events = [change(crm_id, "lifecyclestage", "customer")]
     six_minutes_ahead = int(time.time() * 1000) + 6 * 60 * 1000
-    early = await post_events(committing_client, portal, events, at_ms=six_minutes_ahead)
+    early = await post_events(crm.client, crm.portal, events, at_ms=six_minutes_ahead)
     assert early.status_code == 401
     assert "five minutes" in early.json()["detail"]
     four_minutes_ahead = int(time.time() * 1000) + 4 * 60 * 1000
-    skewed = await post_events(committing_client, portal, events, at_ms=four_minutes_ahead)
+    skewed = await post_events(crm.client, crm.portal, events, at_ms=four_minutes_ahead)
     assert skewed.status_code == 200, skewed.text
-    assert (await lead(committing_client, world, lead_id))["stage"] == "customer"
+    assert (await lead(crm.client, crm.world, lead_id))["stage"] == "customer"
 
 
 @pytest.mark.parametrize(
@@ -153,8 +135,7 @@ async def test_a_timestamp_that_is_not_unix_milliseconds_is_refused(
     headers = portal.webhooks.signed(body, 0, WEBHOOK_URL)
     headers["X-HubSpot-Request-Timestamp"] = timestamp.encode()  # type: ignore[assignment]
     answer = await committing_client.post(WEBHOOK, content=body, headers=headers)
-    assert answer.status_code == 401, answer.text
-    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert_problem(answer, 401)
 
 
 @pytest.mark.parametrize("signature", ["é" * 44, "ünïcödé", "\u00ff"])
@@ -169,10 +150,8 @@ async def test_a_signature_that_is_not_ascii_is_refused(
     assert answer.json()["type"].endswith("bad-signature")
 
 
-async def test_a_malformed_event_is_skipped_and_named_and_the_others_are_applied(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
-    lead_id, crm_id = await synced_lead(committing_client, world, worker, portal)
+async def test_a_malformed_event_is_skipped_and_named_and_the_others_are_applied(crm: Crm) -> None:
+    lead_id, crm_id = await synced_lead(crm)
     good = change(crm_id, "lifecyclestage", "opportunity")
     bad = [
         change(crm_id, "hubspot_owner_id", "7") | {"occurredAt": 1e300},
@@ -182,7 +161,7 @@ async def test_a_malformed_event_is_skipped_and_named_and_the_others_are_applied
         change(crm_id, "hubspot_owner_id", "7") | {"objectId": [int(crm_id)]},
         change(crm_id, "hubspot_owner_id", 7),  # type: ignore[arg-type]
     ]
-    answer = await post_events(committing_client, portal, [bad[0], good, *bad[1:]])
+    answer = await post_events(crm.client, crm.portal, [bad[0], good, *bad[1:]])
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["received"], body["applied"]) == (7, 1)
@@ -191,7 +170,7 @@ async def test_a_malformed_event_is_skipped_and_named_and_the_others_are_applied
         (5, "objectId"), (6, "propertyValue"),
     ]  # fmt: skip
     assert all(r["message"] for r in body["rejected"])
-    now = await lead(committing_client, world, lead_id)
+    now = await lead(crm.client, crm.world, lead_id)
     assert (now["stage"], now["owner"]) == ("opportunity", None)
 
 
@@ -206,20 +185,14 @@ ODD_VALUES: list[Any] = [
     ["objectId", "subscriptionType", "propertyName", "propertyValue", "occurredAt",
      "objectTypeId", "changeSource"],
 )  # fmt: skip
-async def test_no_shape_of_event_makes_the_receiver_fail(
-    committing_client: httpx.AsyncClient,
-    world: World,
-    worker: Worker,
-    portal: Emulator,
-    name: str,
-) -> None:
-    _, crm_id = await synced_lead(committing_client, world, worker, portal)
+async def test_no_shape_of_event_makes_the_receiver_fail(crm: Crm, name: str) -> None:
+    _, crm_id = await synced_lead(crm)
     for kind in ("contact.propertyChange", "contact.deletion", "contact.privacyDeletion"):
         for value in ODD_VALUES:
             event = change(crm_id, "hubspot_owner_id", "7") | {"subscriptionType": kind}
             event[name] = value
-            answer = await post_events(committing_client, portal, [event])
+            answer = await post_events(crm.client, crm.portal, [event])
             assert answer.status_code == 200, (kind, name, value, answer.text)
             assert answer.json()["received"] == 1
     # Nothing odd got through: the contact is where it was, here and in HubSpot.
-    assert len(portal.portal.contacts) == 1
+    assert len(crm.portal.portal.contacts) == 1

@@ -8,19 +8,10 @@ import httpx
 import pytest
 
 from inbound.hubspot_emulator import Emulator
-from inbound.worker import Worker
-from tests.conftest import Headers
-from tests.crm.helpers import in_hubspot
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+from tests.crm.helpers import Crm, in_hubspot
+from tests.support.world import LEADS, World, capture
 
 pytestmark = pytest.mark.committing
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 async def edit_in_hubspot(portal: Emulator, crm_id: str, properties: dict[str, str]) -> None:
@@ -40,65 +31,67 @@ async def change_here(
     assert response.status_code in (200, 201), response.text
 
 
-async def test_what_sales_set_in_hubspot_survives_an_unrelated_change_here(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
-) -> None:
+async def test_what_sales_set_in_hubspot_survives_an_unrelated_change_here(crm: Crm) -> None:
     response = await capture(
-        committing_client, world, first_name="Ana", company="Acme", job_title="CTO"
+        crm.client, crm.world, first_name="Ana", company="Acme", job_title="CTO"
     )
     assert response.status_code == 201, response.text
     lead_id = response.json()["contact_id"]
-    await worker.drain()
-    [crm_id] = portal.portal.contacts
+    await crm.worker.drain()
+    [crm_id] = crm.portal.portal.contacts
     # Nobody has worked the lead yet: HubSpot's lead status is left to HubSpot.
-    assert "hs_lead_status" not in in_hubspot(portal)["ana@example.com"]
+    assert "hs_lead_status" not in in_hubspot(crm.portal)["ana@example.com"]
     # Sales works the contact in HubSpot: a lead status, a corrected title, a stage set back
     # (HubSpot takes a move back only once the stage is cleared).
-    await edit_in_hubspot(portal, crm_id, {"hs_lead_status": "IN_PROGRESS", "jobtitle": "CIO"})
-    await edit_in_hubspot(portal, crm_id, {"lifecyclestage": ""})
-    await edit_in_hubspot(portal, crm_id, {"lifecyclestage": "subscriber"})
-    upserts = portal.stats["calls:upsert"]
+    await edit_in_hubspot(crm.portal, crm_id, {"hs_lead_status": "IN_PROGRESS", "jobtitle": "CIO"})
+    await edit_in_hubspot(crm.portal, crm_id, {"lifecyclestage": ""})
+    await edit_in_hubspot(crm.portal, crm_id, {"lifecyclestage": "subscriber"})
+    upserts = crm.portal.stats["calls:upsert"]
     # Here, only our own fields change: a rep claims the lead.
-    await change_here(committing_client, world, lead_id, "/claim", {"owner": "rita"})
-    await worker.drain()
-    assert portal.stats["calls:upsert"] == upserts + 1
-    there = in_hubspot(portal)["ana@example.com"]
+    await change_here(crm.client, crm.world, lead_id, "/claim", {"owner": "rita"})
+    await crm.worker.drain()
+    assert crm.portal.stats["calls:upsert"] == upserts + 1
+    there = in_hubspot(crm.portal)["ana@example.com"]
     assert there["inbound_owner"] == "rita"
     assert (there["hs_lead_status"], there["jobtitle"], there["lifecyclestage"]) == (
         "IN_PROGRESS", "CIO", "subscriber",
     )  # fmt: skip
     assert (there["firstname"], there["company"]) == ("Ana", "Acme")
     # A change of the lead status here is sent, and only it among HubSpot's own.
-    await change_here(committing_client, world, lead_id, "", {"lead_status": "connected"})
-    await worker.drain()
-    there = in_hubspot(portal)["ana@example.com"]
+    await change_here(crm.client, crm.world, lead_id, "", {"lead_status": "connected"})
+    await crm.worker.drain()
+    there = in_hubspot(crm.portal)["ana@example.com"]
     assert (there["hs_lead_status"], there["jobtitle"], there["lifecyclestage"]) == (
         "CONNECTED", "CIO", "subscriber",
     )  # fmt: skip
     # So is a stage moved on here.
-    await change_here(committing_client, world, lead_id, "/stage", {"stage": "sql"})
-    await worker.drain()
-    there = in_hubspot(portal)["ana@example.com"]
+    await change_here(crm.client, crm.world, lead_id, "/stage", {"stage": "sql"})
+    await crm.worker.drain()
+    there = in_hubspot(crm.portal)["ana@example.com"]
     assert (there["lifecyclestage"], there["jobtitle"]) == ("salesqualifiedlead", "CIO")
 
 
 async def test_a_first_sync_leaves_the_lead_status_sales_set_on_a_contact_hubspot_had(
-    committing_client: httpx.AsyncClient, world: World, worker: Worker, portal: Emulator
+    crm: Crm,
 ) -> None:
     # Sales entered the person in HubSpot before they ever filled in a form here.
-    portal.portal.upsert(
+    crm.portal.portal.upsert(
         [{"id": "ana@example.com", "idProperty": "email",
           "properties": {"email": "ana@example.com", "hs_lead_status": "IN_PROGRESS"}}]
     )  # fmt: skip
-    response = await capture(committing_client, world, first_name="Ana")
+    response = await capture(crm.client, crm.world, first_name="Ana")
     assert response.status_code == 201, response.text
-    await worker.drain()
-    there = in_hubspot(portal)["ana@example.com"]
+    await crm.worker.drain()
+    there = in_hubspot(crm.portal)["ana@example.com"]
     assert (there["hs_lead_status"], there["firstname"]) == ("IN_PROGRESS", "Ana")
     assert there["inbound_contact_id"] == response.json()["contact_id"]
     # Once the lead is worked here, its status is sent.
     await change_here(
-        committing_client, world, response.json()["contact_id"], "", {"lead_status": "connected"}
+        crm.client,
+        crm.world,
+        response.json()["contact_id"],
+        "",
+        {"lead_status": "connected"},
     )
-    await worker.drain()
-    assert in_hubspot(portal)["ana@example.com"]["hs_lead_status"] == "CONNECTED"
+    await crm.worker.drain()
+    assert in_hubspot(crm.portal)["ana@example.com"]["hs_lead_status"] == "CONNECTED"

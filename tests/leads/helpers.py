@@ -1,80 +1,16 @@
-"""Builders shared by the lead tests: a site with its public key, personas and assets."""
+"""Builders of the lead tests: stages, timelines, settings, plain forms and row counts."""
 
-from dataclasses import dataclass
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers
-from tests.problems import error_fields as error_fields
-
-CAPTURES = "/api/v1/captures"
-LEADS = "/api/v1/leads"
-ORIGIN = "https://www.example.com"
-
-
-@dataclass(frozen=True)
-class World:
-    """A site that posts forms, and the keys to look at what it captured."""
-
-    site_id: str
-    public_key: str
-    admin: Headers
-
-    @property
-    def site_headers(self) -> Headers:
-        return {"Authorization": f"Bearer {self.public_key}"}
-
-
-async def make_world(client: httpx.AsyncClient, admin: Headers) -> World:
-    response = await client.post(
-        "/api/v1/sites", json={"name": "Main site", "allowed_origins": [ORIGIN]}, headers=admin
-    )
-    assert response.status_code == 201, response.text
-    site = response.json()
-    return World(site_id=site["id"], public_key=site["public_key"], admin=admin)
-
-
-async def make_persona(
-    client: httpx.AsyncClient, admin: Headers, slug: str, **fields: Any
-) -> dict[str, Any]:
-    response = await client.post(
-        "/api/v1/personas", json={"name": slug.title(), "slug": slug, **fields}, headers=admin
-    )
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def make_asset(client: httpx.AsyncClient, admin: Headers, **fields: Any) -> dict[str, Any]:
-    body = {
-        "title": "Lead Scoring E-book",
-        "slug": "scoring-ebook",
-        "kind": "ebook",
-        "funnel_stage": "convert",
-        "gated": True,
-        "delivery_url": "https://cdn.example.com/scoring.pdf",
-        **fields,
-    }
-    response = await client.post("/api/v1/assets", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
-async def capture(
-    client: httpx.AsyncClient, world: World, headers: Headers | None = None, **fields: Any
-) -> httpx.Response:
-    body = {"asset": "scoring-ebook", "email": "ana@example.com", **fields}
-    return await client.post(CAPTURES, json=body, headers={**world.site_headers, **(headers or {})})
-
-
-async def get_lead(client: httpx.AsyncClient, world: World, contact_id: str) -> dict[str, Any]:
-    response = await client.get(f"{LEADS}/{contact_id}", headers=world.admin)
-    assert response.status_code == 200, response.text
-    lead: dict[str, Any] = response.json()
-    return lead
-
+from tests.problems import body_of
+from tests.support.world import CAPTURES, LEADS, World
 
 # Moving stages, reading the timeline and replacing settings.
 
@@ -98,12 +34,16 @@ async def put_settings(
 ) -> dict[str, Any]:
     """Replace the `scoring` or `mapping` settings; return what the API stored."""
     response = await client.put(f"{SETTINGS}/{name}", json=document, headers=admin)
-    assert response.status_code == 200, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
+    return body_of(response)
 
 
 # Plain HTML forms, and counting what captures stored.
+
+
+def ebook_form(world: World, **fields: str | list[str]) -> dict[str, str | list[str]]:
+    """A form for the e-book, carrying the site's key as the hidden `_key` input."""
+    return {"_key": world.public_key, "asset": "scoring-ebook", "email": "ana@example.com",
+            **fields}  # fmt: skip
 
 
 async def post_form(
@@ -113,9 +53,16 @@ async def post_form(
     return await client.post(CAPTURES, data=fields, headers=headers)
 
 
-async def count_rows(session: Any, model: type[Any]) -> int:
+async def count_rows(session: AsyncSession, model: type[Any]) -> int:
     """Rows of ``model``'s table, read through ``session``."""
-    from sqlalchemy import func, select
-
     statement = select(func.count()).select_from(model)
     return int((await session.execute(statement)).scalar_one())
+
+
+async def set_contact(session: AsyncSession, contact_id: str, **values: Any) -> None:
+    """Set columns of a contact's row straight in the table (a clock moved back, say), and
+    commit."""
+    await session.execute(
+        update(CONTACTS).where(CONTACTS.c.id == uuid.UUID(contact_id)).values(**values)
+    )
+    await session.commit()

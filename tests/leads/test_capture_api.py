@@ -16,31 +16,20 @@ from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
-    CAPTURES,
-    ORIGIN,
-    World,
-    capture,
-    count_rows,
-    error_fields,
-    get_lead,
-    make_asset,
-    make_world,
-)
-from tests.problems import assert_problem
+from tests.leads.helpers import count_rows
+from tests.problems import assert_problem, body_of, error_fields
+from tests.support.world import CAPTURES, ORIGIN, World, capture, get_lead, make_asset, make_world
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
 OTHER_ORIGIN = "https://blog.example.org"
 FOREIGN_ORIGIN = "https://evil.example"
 WRITTEN = (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey)
+# Where a lead came from, as a capture tells it and the lead's first touch keeps it.
+FIRST_TOUCH = {
+    "utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "spring",
+    "utm_term": "scoring", "utm_content": "hero", "referrer": "https://news.example.net/issue/4",
+}  # fmt: skip
 NOTHING_WRITTEN = {model.__name__: 0 for model in WRITTEN}
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
 
 
 async def other_site(client: httpx.AsyncClient, admin: Headers) -> World:
@@ -53,11 +42,19 @@ async def other_site(client: httpx.AsyncClient, admin: Headers) -> World:
     return World(response.json()["id"], response.json()["public_key"], admin)
 
 
+def assert_another_capture_of_the_same_contact(
+    answer: httpx.Response, first: httpx.Response
+) -> None:
+    """``answer`` is a new capture, not a replay of ``first``, of the same contact."""
+    assert answer.status_code == 201
+    assert "idempotent-replayed" not in answer.headers
+    assert answer.json()["capture_id"] != first.json()["capture_id"]
+    assert answer.json()["contact_id"] == first.json()["contact_id"]
+
+
 async def get_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> dict[str, Any]:
     response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
-    assert response.status_code == 200, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
+    return body_of(response)
 
 
 async def written(db: AsyncSession) -> dict[str, int]:
@@ -222,12 +219,7 @@ class TestWhatIsStored:
             "consent": True,
             "consent_text_version": "2026-01",
             "fields": {"budget": "10k", "seats": 12, "trial": True, "ratio": 0.5},
-            "utm_source": "newsletter",
-            "utm_medium": "email",
-            "utm_campaign": "spring",
-            "utm_term": "scoring",
-            "utm_content": "hero",
-            "referrer": "https://news.example.net/issue/4",
+            **FIRST_TOUCH,
             "page_url": f"{ORIGIN}/ebooks/scoring?x=1",
             "visitor_id": "dGVzdA+/x==",  # any id events take, base64 included
         }
@@ -246,12 +238,7 @@ class TestWhatIsStored:
         assert lead["first_touch"] == {
             "site_id": world.site_id,
             "asset_id": lead["first_touch"]["asset_id"],
-            "utm_source": "newsletter",
-            "utm_medium": "email",
-            "utm_campaign": "spring",
-            "utm_term": "scoring",
-            "utm_content": "hero",
-            "referrer": "https://news.example.net/issue/4",
+            **FIRST_TOUCH,
         }
 
         stored = await get_capture(client, world, ids["capture_id"])
@@ -669,10 +656,7 @@ class TestIdempotency:
         key = {"Idempotency-Key": "shared"}
         main = await capture(client, world, headers=key)
         other = await capture(client, blog, headers=key)
-        assert other.status_code == 201
-        assert "idempotent-replayed" not in other.headers
-        assert other.json()["capture_id"] != main.json()["capture_id"]
-        assert other.json()["contact_id"] == main.json()["contact_id"]
+        assert_another_capture_of_the_same_contact(other, main)
         assert await count_rows(db, Capture) == 2
 
     async def test_a_key_replays_for_24_hours_and_then_makes_a_new_capture(
@@ -686,10 +670,7 @@ class TestIdempotency:
 
         await age_idempotency_key(db, "daily", timedelta(hours=24, minutes=5))
         after = await capture(client, world, headers=key)
-        assert after.status_code == 201
-        assert "idempotent-replayed" not in after.headers
-        assert after.json()["capture_id"] != first.json()["capture_id"]
-        assert after.json()["contact_id"] == first.json()["contact_id"]
+        assert_another_capture_of_the_same_contact(after, first)
         assert await count_rows(db, Capture) == 2
 
         replayed = await capture(client, world, headers=key)

@@ -4,23 +4,19 @@ accepted captures count against the site's bucket, and an IPv6 client is counted
 import secrets
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture
 from tests.conftest import Headers
-from tests.leads.helpers import (
-    capture,
-    count_rows,
-    make_asset,
-    make_world,
-)
+from tests.leads.helpers import count_rows
 from tests.leads.test_capture_spam import (
     STORES,
     assert_rate_limited,
     client_at,
-    limited_app,
     unique_address,
 )
+from tests.support.fixtures import AppMaker
+from tests.support.world import capture, make_ebook_world
 
 
 def unique_ipv6_networks() -> tuple[str, str]:
@@ -44,19 +40,16 @@ class TestSiteBucket:
     @STORES
     async def test_a_flood_of_invalid_posts_from_many_addresses_leaves_real_captures_through(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         db: AsyncSession,
         redis_url: str | None,
     ) -> None:
-        async with limited_app(
-            database_url, sessionmaker, redis_url=redis_url,
+        async with app_with(redis_url=redis_url,
             capture_rate_per_ip="100/minute", capture_rate_per_key="3/minute",
         ) as app:  # fmt: skip
             async with client_at(app, unique_address()) as setup:
-                world = await make_world(setup, admin)
-                await make_asset(setup, admin)
+                world = await make_ebook_world(setup, admin)
             for _ in range(3):
                 for changes in INVALID_POSTS:
                     async with client_at(app, unique_address()) as stranger:
@@ -72,14 +65,12 @@ class TestSiteBucket:
 
     async def test_invalid_posts_still_count_against_their_own_address(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
     ) -> None:
-        async with limited_app(database_url, sessionmaker, capture_rate_per_ip="3/minute") as app:
+        async with app_with(capture_rate_per_ip="3/minute") as app:
             async with client_at(app, unique_address()) as setup:
-                world = await make_world(setup, admin)
-                await make_asset(setup, admin)
+                world = await make_ebook_world(setup, admin)
             async with client_at(app, unique_address()) as stranger:
                 for changes in INVALID_POSTS[:3]:
                     assert (await capture(stranger, world, **changes)).status_code != 429
@@ -88,18 +79,14 @@ class TestSiteBucket:
     @STORES
     async def test_two_addresses_in_one_ipv6_64_share_a_bucket(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         redis_url: str | None,
     ) -> None:
         network, neighbour = unique_ipv6_networks()
-        async with limited_app(
-            database_url, sessionmaker, redis_url=redis_url, capture_rate_per_ip="2/minute"
-        ) as app:
+        async with app_with(redis_url=redis_url, capture_rate_per_ip="2/minute") as app:
             async with client_at(app, unique_address()) as setup:
-                world = await make_world(setup, admin)
-                await make_asset(setup, admin)
+                world = await make_ebook_world(setup, admin)
             async with client_at(app, f"{network}::1") as first:
                 assert (await capture(first, world)).status_code == 201
             async with client_at(app, f"{network}:ffff:ffff:ffff:fffe") as second:
@@ -110,15 +97,13 @@ class TestSiteBucket:
 
     async def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
     ) -> None:
         address = unique_address()
-        async with limited_app(database_url, sessionmaker, capture_rate_per_ip="1/minute") as app:
+        async with app_with(capture_rate_per_ip="1/minute") as app:
             async with client_at(app, unique_address()) as setup:
-                world = await make_world(setup, admin)
-                await make_asset(setup, admin)
+                world = await make_ebook_world(setup, admin)
             async with client_at(app, address) as plain:
                 assert (await capture(plain, world)).status_code == 201
             async with client_at(app, f"::ffff:{address}") as mapped:

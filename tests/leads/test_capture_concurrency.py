@@ -10,29 +10,12 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
-from tests.conftest import Headers
-from tests.leads.helpers import (
-    ORIGIN,
-    World,
-    capture,
-    count_rows,
-    get_lead,
-    make_asset,
-    make_world,
-    post_form,
-    timeline,
-)
+from tests.leads.helpers import count_rows, ebook_form, post_form, timeline
+from tests.support.world import ORIGIN, World, capture, get_lead
 
 pytestmark = pytest.mark.committing
 
 BURST = 20
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 async def rows(app: Litestar) -> dict[str, int]:
@@ -81,13 +64,9 @@ class TestDoubleClicks:
     async def test_a_form_submitted_repeatedly_with_its_idem_field_makes_one_capture(
         self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World
     ) -> None:
-        fields: dict[str, str | list[str]] = {
-            "_key": world.public_key,
-            "_idem": "form-submit",
-            "_redirect": f"{ORIGIN}/thanks",
-            "asset": "scoring-ebook",
-            "email": "form@example.com",
-        }
+        fields = ebook_form(
+            world, _idem="form-submit", _redirect=f"{ORIGIN}/thanks", email="form@example.com"
+        )
         answers = await asyncio.gather(
             *(post_form(committing_client, fields) for _ in range(BURST))
         )

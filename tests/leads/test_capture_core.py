@@ -16,27 +16,19 @@ from inbound.app import create_app
 from inbound.config import Settings
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
 from tests.conftest import Headers, http_client
-from tests.leads.helpers import (
+from tests.problems import assert_problem, error_fields
+from tests.support.world import (
     CAPTURES,
     ORIGIN,
     World,
     capture,
-    error_fields,
     get_lead,
-    make_asset,
-    make_world,
+    make_ebook_world,
 )
 
 
 async def count(session: AsyncSession, model: type[Any]) -> int:
     return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
 
 
 class TestDeduplication:
@@ -187,8 +179,7 @@ class TestSpam:
         app.state.sessionmaker = sessionmaker
         await app.state.rate_limiter.reset()
         async with http_client(app) as client:
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             answers = [(await capture(client, world)).status_code for _ in range(4)]
             refused = await capture(client, world)
         await app.state.rate_limiter.reset()
@@ -204,8 +195,7 @@ class TestSpam:
         app = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
         app.state.sessionmaker = sessionmaker
         async with http_client(app) as client:
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             assert (await capture(client, world)).status_code == 201
 
 
@@ -233,27 +223,19 @@ class TestOneTransaction:
                 "BEGIN SELECT RAISE(ABORT, 'ledger unavailable'); END"))  # fmt: skip
         await db.commit()
         response = await capture(client, world, headers={"Idempotency-Key": "half-way"})
-        assert response.status_code == 500
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 500)
         for model in (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey):
             assert await count(db, model) == 0, model.__name__
-
-
-@pytest.fixture
-async def committed_world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 @pytest.mark.committing
 class TestConcurrency:
     async def test_twenty_identical_posts_make_one_capture(
-        self, committing_app: Litestar, committing_client: httpx.AsyncClient, committed_world: World
+        self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World
     ) -> None:
         key = {"Idempotency-Key": f"double-click-{uuid.uuid4()}"}
         answers = await asyncio.gather(
-            *(capture(committing_client, committed_world, headers=key) for _ in range(20))
+            *(capture(committing_client, world, headers=key) for _ in range(20))
         )
         assert {a.status_code for a in answers} == {201}
         assert len({a.json()["capture_id"] for a in answers}) == 1
@@ -262,11 +244,11 @@ class TestConcurrency:
             assert await count(session, Capture) == 1
 
     async def test_twenty_posts_of_one_new_email_make_one_contact(
-        self, committing_app: Litestar, committing_client: httpx.AsyncClient, committed_world: World
+        self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World
     ) -> None:
         answers = await asyncio.gather(
             *(
-                capture(committing_client, committed_world, email="new@example.com",
+                capture(committing_client, world, email="new@example.com",
                         headers={"Idempotency-Key": f"post-{i}"})
                 for i in range(20)
             )

@@ -3,25 +3,23 @@
 import httpx
 import msgspec
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture
 from tests.conftest import Headers
-from tests.leads.helpers import (
+from tests.leads.helpers import count_rows
+from tests.leads.test_capture_spam import (
+    client_at,
+    unique_address,
+)
+from tests.problems import assert_problem, error_fields
+from tests.support.fixtures import AppMaker
+from tests.support.world import (
     CAPTURES,
     World,
     capture,
-    count_rows,
-    error_fields,
     get_lead,
-    make_asset,
-    make_world,
-)
-from tests.leads.refusals import assert_problem
-from tests.leads.test_capture_spam import (
-    client_at,
-    limited_app,
-    unique_address,
+    make_ebook_world,
 )
 
 
@@ -70,20 +68,16 @@ class TestCustomFieldLimits:
 
     async def test_a_capture_beyond_the_operators_limits_is_422_naming_fields(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         db: AsyncSession,
     ) -> None:
         async with (
-            limited_app(
-                database_url, sessionmaker,
-                custom_fields_per_contact=10, custom_fields_bytes_per_contact=1024,
+            app_with(custom_fields_per_contact=10, custom_fields_bytes_per_contact=1024,
             ) as app,
             client_at(app, unique_address()) as client,
         ):  # fmt: skip
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             too_many = await capture(client, world, fields=note_fields("q", 11))
             too_big = await capture(client, world, fields={"notes": "x" * 1100})
             fits = await capture(client, world, fields=note_fields("q", 10))

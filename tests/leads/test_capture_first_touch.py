@@ -17,7 +17,7 @@ from inbound.leads.capture import service as capture_module
 from inbound.leads.models import Capture, Contact, StageChange
 from inbound.lean_sql import LeanTransaction
 from tests.conftest import Headers
-from tests.leads.helpers import World, capture, make_asset, make_persona, make_world
+from tests.support.world import World, capture, make_asset, make_persona, make_world
 
 pytestmark = pytest.mark.committing
 
@@ -41,21 +41,15 @@ async def history(app: Litestar) -> tuple[Contact, list[Capture], list[StageChan
     """The one contact, its captures and its stage changes, each in the order of their times."""
     async with app.state.sessionmaker() as session:
         contact = (await session.execute(select(Contact))).scalar_one()
-        captures = (
-            await session.execute(
-                select(Capture)
-                .where(col(Capture.contact_id) == contact.id)
-                .order_by(col(Capture.created_at), col(Capture.id))
-            )
-        ).scalars()
-        changes = (
-            await session.execute(
-                select(StageChange)
-                .where(col(StageChange.contact_id) == contact.id)
-                .order_by(col(StageChange.changed_at), col(StageChange.id))
-            )
-        ).scalars()
-        return contact, list(captures), list(changes)
+        captures = await session.execute(
+            select(Capture).where(col(Capture.contact_id) == contact.id)
+            .order_by(col(Capture.created_at), col(Capture.id))
+        )  # fmt: skip
+        changes = await session.execute(
+            select(StageChange).where(col(StageChange.contact_id) == contact.id)
+            .order_by(col(StageChange.changed_at), col(StageChange.id))
+        )  # fmt: skip
+        return contact, list(captures.scalars()), list(changes.scalars())
 
 
 def assert_first_touch_is_the_earliest_capture(

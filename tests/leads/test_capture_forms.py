@@ -7,33 +7,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture, Contact
-from tests.conftest import Headers
-from tests.leads.helpers import (
-    CAPTURES,
-    ORIGIN,
-    World,
-    count_rows,
-    error_fields,
-    get_lead,
-    make_asset,
-    make_world,
-    post_form,
-)
+from tests.leads.helpers import count_rows, ebook_form, post_form
+from tests.problems import assert_problem, error_fields
+from tests.support.world import CAPTURES, ORIGIN, World, get_lead, make_asset
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
-
-def form(world: World, **fields: str | list[str]) -> dict[str, str | list[str]]:
-    """A form for the e-book, carrying the site's key as the hidden `_key` input."""
-    return {"_key": world.public_key, "asset": "scoring-ebook", "email": "ana@example.com",
-            **fields}  # fmt: skip
 
 
 async def stored_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> Any:
@@ -46,7 +24,7 @@ class TestKeyAndAnswer:
     async def test_a_form_with_its_key_field_gets_201_json(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world))
+        response = await post_form(client, ebook_form(world))
         assert response.status_code == 201, response.text
         assert response.headers["content-type"].startswith("application/json")
         body = response.json()
@@ -59,24 +37,23 @@ class TestKeyAndAnswer:
     async def test_a_form_without_a_key_is_401(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
     ) -> None:
-        fields = form(world)
+        fields = ebook_form(world)
         del fields["_key"]
         response = await post_form(client, fields)
-        assert response.status_code == 401
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 401)
         assert await count_rows(db, Contact) == 0
 
     @pytest.mark.parametrize("key", ["inb_pk_unknown", "", "   "])
     async def test_a_form_with_an_unknown_or_blank_key_is_401(
         self, client: httpx.AsyncClient, world: World, key: str
     ) -> None:
-        response = await post_form(client, form(world, _key=key))
+        response = await post_form(client, ebook_form(world, _key=key))
         assert response.status_code == 401, response.text
 
     async def test_a_key_field_with_spaces_around_it_is_read(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, _key=f"  {world.public_key} "))
+        response = await post_form(client, ebook_form(world, _key=f"  {world.public_key} "))
         assert response.status_code == 201, response.text
 
     async def test_a_declared_charset_and_non_ascii_values_are_read(
@@ -106,7 +83,7 @@ class TestRedirect:
         self, client: httpx.AsyncClient, world: World
     ) -> None:
         redirect = f"{ORIGIN}/thanks?from=ebook#download"
-        response = await post_form(client, form(world, _redirect=redirect))
+        response = await post_form(client, ebook_form(world, _redirect=redirect))
         assert response.status_code == 303, response.text
         location = httpx.URL(response.headers["location"])
         assert (location.scheme, location.host, location.path) == (
@@ -130,7 +107,7 @@ class TestRedirect:
             gated=False, delivery_url=None,
         )  # fmt: skip
         response = await post_form(
-            client, form(world, asset="webinar", _redirect=f"{ORIGIN}/see-you")
+            client, ebook_form(world, asset="webinar", _redirect=f"{ORIGIN}/see-you")
         )
         assert response.status_code == 303, response.text
         params = httpx.URL(response.headers["location"]).params
@@ -140,7 +117,7 @@ class TestRedirect:
     async def test_a_blank_redirect_is_no_redirect(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, _redirect=""))
+        response = await post_form(client, ebook_form(world, _redirect=""))
         assert response.status_code == 201, response.text
 
     @pytest.mark.parametrize(
@@ -149,7 +126,7 @@ class TestRedirect:
     async def test_a_redirect_off_the_sites_origins_is_422_and_stores_nothing(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession, redirect: str
     ) -> None:
-        response = await post_form(client, form(world, _redirect=redirect))
+        response = await post_form(client, ebook_form(world, _redirect=redirect))
         assert response.status_code == 422
         assert error_fields(response) == ["_redirect"]
         assert await count_rows(db, Capture) == 0
@@ -157,7 +134,7 @@ class TestRedirect:
     async def test_a_form_posted_twice_with_its_idem_field_gets_the_same_303(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
     ) -> None:
-        fields = form(world, _idem="form-7f3a", _redirect=f"{ORIGIN}/thanks")
+        fields = ebook_form(world, _idem="form-7f3a", _redirect=f"{ORIGIN}/thanks")
         first = await post_form(client, fields)
         again = await post_form(client, fields)
         assert first.status_code == again.status_code == 303
@@ -179,7 +156,7 @@ class TestConsentCheckbox:
     async def test_a_checkbox_value_is_read_as_the_answer(
         self, client: httpx.AsyncClient, world: World, value: str, given: bool
     ) -> None:
-        fields = form(world, consent=value, consent_text_version="2026-01")
+        fields = ebook_form(world, consent=value, consent_text_version="2026-01")
         response = await post_form(client, fields)
         assert response.status_code == 201, response.text
         stored = await stored_capture(client, world, response.json()["capture_id"])
@@ -191,7 +168,7 @@ class TestConsentCheckbox:
     async def test_an_unticked_checkbox_sends_nothing_and_records_nothing(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, consent_text_version="2026-01"))
+        response = await post_form(client, ebook_form(world, consent_text_version="2026-01"))
         assert response.status_code == 201, response.text
         stored = await stored_capture(client, world, response.json()["capture_id"])
         assert stored["consent"] is None
@@ -202,14 +179,16 @@ class TestConsentCheckbox:
     async def test_an_unreadable_checkbox_value_is_400(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, consent="maybe", consent_text_version="v"))
+        response = await post_form(
+            client, ebook_form(world, consent="maybe", consent_text_version="v")
+        )
         assert response.status_code == 400
         assert error_fields(response) == ["consent"]
 
     async def test_a_ticked_checkbox_without_its_text_version_is_400(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
     ) -> None:
-        response = await post_form(client, form(world, consent="on"))
+        response = await post_form(client, ebook_form(world, consent="on"))
         assert response.status_code == 400
         assert "consent_text_version" in response.json()["detail"]
         assert await count_rows(db, Contact) == 0
@@ -227,7 +206,7 @@ class TestValues:
             "referrer": "https://news.example.net/4", "page_url": f"{ORIGIN}/ebooks/scoring",
             "visitor_id": "v-42",
         }  # fmt: skip
-        fields = form(world, email="  Ana@Example.COM ", company_size="250", **values)
+        fields = ebook_form(world, email="  Ana@Example.COM ", company_size="250", **values)
         response = await post_form(client, fields)
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
@@ -247,7 +226,7 @@ class TestValues:
     async def test_company_size_may_be_text(
         self, client: httpx.AsyncClient, world: World, text: str, number: int
     ) -> None:
-        response = await post_form(client, form(world, company_size=text))
+        response = await post_form(client, ebook_form(world, company_size=text))
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
         assert lead["company_size"] == number
@@ -256,7 +235,7 @@ class TestValues:
     async def test_company_size_that_is_no_count_is_400(
         self, client: httpx.AsyncClient, world: World, text: str
     ) -> None:
-        response = await post_form(client, form(world, company_size=text))
+        response = await post_form(client, ebook_form(world, company_size=text))
         assert response.status_code == 400, response.text
         assert error_fields(response) == ["company_size"]
 
@@ -272,7 +251,7 @@ class TestValues:
             "_key": [world.public_key, world.public_key],
             "_redirect": [f"{ORIGIN}/a", f"{ORIGIN}/b"],
         }[name]
-        fields = form(world, consent_text_version="v1")
+        fields = ebook_form(world, consent_text_version="v1")
         fields[name] = twice
         response = await post_form(client, fields)
         assert response.status_code == 400, response.text
@@ -282,7 +261,7 @@ class TestValues:
     async def test_a_known_input_with_a_nul_is_400(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, company="Ac\x00me"))
+        response = await post_form(client, ebook_form(world, company="Ac\x00me"))
         assert response.status_code == 400
         assert error_fields(response) == ["company"]
 
@@ -295,7 +274,7 @@ class TestBlankInputs:
                  "consent_text_version", "utm_source", "referrer", "page_url", "visitor_id",
                  "budget", "_idem", "_redirect", "_hp")  # fmt: skip
         blanks: dict[str, str | list[str]] = dict.fromkeys(names, "")
-        response = await post_form(client, form(world, company="   ", **blanks))
+        response = await post_form(client, ebook_form(world, company="   ", **blanks))
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
         assert [lead[n] for n in ("first_name", "company", "company_size", "phone")] == [None] * 4
@@ -309,11 +288,14 @@ class TestBlankInputs:
         self, client: httpx.AsyncClient, world: World
     ) -> None:
         first = await post_form(
-            client, form(world, first_name="Ana", company="Acme", company_size="50", budget="5k")
+            client,
+            ebook_form(world, first_name="Ana", company="Acme", company_size="50", budget="5k"),
         )
         again = await post_form(
             client,
-            form(world, first_name="", company=" ", company_size="", budget="", job_title="CTO"),
+            ebook_form(
+                world, first_name="", company=" ", company_size="", budget="", job_title="CTO"
+            ),
         )
         assert again.json()["contact_id"] == first.json()["contact_id"]
         lead = await get_lead(client, world, first.json()["contact_id"])
@@ -329,12 +311,12 @@ class TestBlankInputs:
             form_fields=[{"name": "company"}, {"name": "budget"}, {"name": "phone",
                          "required": False}],
         )  # fmt: skip
-        fields = form(world, asset="pricing-guide", company="", budget=" ", phone="")
+        fields = ebook_form(world, asset="pricing-guide", company="", budget=" ", phone="")
         response = await post_form(client, fields)
         assert response.status_code == 422, response.text
         assert sorted(error_fields(response)) == ["budget", "company"]
         assert await count_rows(db, Contact) == 0
-        answered = form(world, asset="pricing-guide", company="Acme", budget="10k")
+        answered = ebook_form(world, asset="pricing-guide", company="Acme", budget="10k")
         assert (await post_form(client, answered)).status_code == 201
 
 
@@ -342,7 +324,9 @@ class TestCustomFields:
     async def test_other_names_and_bracketed_names_are_custom_fields(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        fields = form(world, budget="10k", **{"fields[team_size]": "12", "fields[region]": "EU"})
+        fields = ebook_form(
+            world, budget="10k", **{"fields[team_size]": "12", "fields[region]": "EU"}
+        )
         response = await post_form(client, fields)
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
@@ -353,7 +337,7 @@ class TestCustomFields:
     async def test_a_bracketed_known_name_is_a_custom_field_not_the_profile(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, **{"fields[company]": "Side project"}))
+        response = await post_form(client, ebook_form(world, **{"fields[company]": "Side project"}))
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
         assert lead["company"] is None
@@ -362,7 +346,7 @@ class TestCustomFields:
     async def test_a_checkbox_group_keeps_every_ticked_value(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, interests=["crm", "seo"]))
+        response = await post_form(client, ebook_form(world, interests=["crm", "seo"]))
         assert response.status_code == 201, response.text
         lead = await get_lead(client, world, response.json()["contact_id"])
         assert lead["custom_fields"] == {"interests": "crm, seo"}
@@ -371,7 +355,7 @@ class TestCustomFields:
     async def test_a_custom_name_outside_the_rule_is_400(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession, name: str
     ) -> None:
-        response = await post_form(client, form(world, **{name: "x"}))
+        response = await post_form(client, ebook_form(world, **{name: "x"}))
         assert response.status_code == 400, response.text
         assert all(field.startswith("fields") for field in error_fields(response))
         assert await count_rows(db, Capture) == 0
@@ -379,6 +363,6 @@ class TestCustomFields:
     async def test_more_than_fifty_custom_fields_is_400(
         self, client: httpx.AsyncClient, world: World
     ) -> None:
-        response = await post_form(client, form(world, **{f"q{i}": "x" for i in range(51)}))
+        response = await post_form(client, ebook_form(world, **{f"q{i}": "x" for i in range(51)}))
         assert response.status_code == 400
         assert error_fields(response) == ["fields"]

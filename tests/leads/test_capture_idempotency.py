@@ -12,17 +12,15 @@ from sqlmodel import col
 
 from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact
 from tests.conftest import Headers
-from tests.leads.helpers import (
+from tests.leads.helpers import count_rows
+from tests.problems import assert_problem, error_fields
+from tests.support.world import (
     CAPTURES,
     World,
     capture,
-    count_rows,
-    error_fields,
     get_lead,
-    make_asset,
-    make_world,
+    make_ebook_world,
 )
-from tests.leads.refusals import assert_problem
 
 
 class TestIdempotencyFingerprint:
@@ -89,8 +87,7 @@ class TestIdempotencyFingerprint:
         self, committing_app: Litestar, committing_client: httpx.AsyncClient,
         committing_admin: Headers,
     ) -> None:  # fmt: skip
-        world = await make_world(committing_client, committing_admin)
-        await make_asset(committing_client, committing_admin)
+        world = await make_ebook_world(committing_client, committing_admin)
         key = {"Idempotency-Key": "race"}
         answers = await asyncio.gather(
             *(

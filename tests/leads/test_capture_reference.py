@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.app import create_app
 from inbound.config import Settings
-from tests.conftest import Headers, http_client
-from tests.leads.helpers import World, capture, get_lead, make_asset, make_persona, make_world
+from tests.conftest import http_client
+from tests.support.world import World, capture, get_lead, make_asset, make_persona
 
 pytestmark = pytest.mark.committing
 
@@ -43,13 +43,6 @@ async def short_lived_forms(
     await app.state.engine.dispose()
 
 
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
-
-
 async def revoke_the_site_key(client: httpx.AsyncClient, world: World) -> None:
     site = await client.get(f"/api/v1/sites/{world.site_id}", headers=world.admin)
     key_id = site.json()["keys"][0]["id"]
@@ -75,19 +68,20 @@ class TestAnotherProcessesChanges:
     async def test_a_persona_deleted_elsewhere_costs_no_lead(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
-        persona = await make_persona(committing_client, committing_admin, "it-director")
+        persona = await make_persona(committing_client, world.admin, "it-director")
         tag = [{"persona": persona["id"], "relevance": 3}]
-        await make_asset(committing_client, committing_admin, slug="it-checklist", personas=tag)
+        await make_asset(committing_client, world.admin, slug="it-checklist", personas=tag)
         first = await capture(forms, world, asset="it-checklist")
         assert first.status_code == 201, first.text
         lead = await get_lead(committing_client, world, first.json()["contact_id"])
         assert lead["persona"]["id"] == persona["id"]
         deleted = await committing_client.delete(
-            f"/api/v1/personas/{persona['id']}", params={"force": "true"}, headers=world.admin
+            f"/api/v1/personas/{persona['id']}",
+            params={"force": "true"},
+            headers=world.admin,
         )
         assert deleted.status_code == 204, deleted.text
         # The capturing process still holds the persona; writing it would break a foreign key.
@@ -99,12 +93,11 @@ class TestAnotherProcessesChanges:
     async def test_an_asset_deleted_elsewhere_is_unknown_not_a_conflict(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
         asset = await make_asset(
-            committing_client, committing_admin, slug="webinar",
+            committing_client, world.admin, slug="webinar",
             form_fields=[{"name": "company"}],
         )  # fmt: skip
         # Refused for the missing field, after the capturing process has read the asset.
@@ -121,16 +114,15 @@ class TestAnotherProcessesChanges:
     async def test_an_asset_created_elsewhere_is_captured_and_mapped_at_once(
         self,
         committing_client: httpx.AsyncClient,
-        committing_admin: Headers,
         forms: httpx.AsyncClient,
         world: World,
     ) -> None:
         # The capturing process has read its mapping inputs before the asset existed.
         assert (await capture(forms, world)).status_code == 201
-        persona = await make_persona(committing_client, committing_admin, "it-director")
+        persona = await make_persona(committing_client, world.admin, "it-director")
         await make_asset(
             committing_client,
-            committing_admin,
+            world.admin,
             slug="it-checklist",
             personas=[{"persona": persona["id"], "relevance": 3}],
         )

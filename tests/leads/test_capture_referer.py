@@ -5,7 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.leads.helpers import CAPTURES, ORIGIN, World, get_lead
+from tests.problems import body_of
+from tests.support.world import CAPTURES, ORIGIN, World, get_lead
 
 LANDING = (
     f"{ORIGIN}/ebooks/scoring?utm_source=linkedin&utm_medium=paid-social"
@@ -30,9 +31,7 @@ async def post(
     response = await client.post(CAPTURES, data=body | fields, headers=headers)
     assert response.status_code == 201, response.text
     stored = await client.get(f"{CAPTURES}/{response.json()['capture_id']}", headers=world.admin)
-    assert stored.status_code == 200, stored.text
-    capture: dict[str, Any] = stored.json()
-    return capture
+    return body_of(stored)
 
 
 def utms_of(capture: dict[str, Any]) -> dict[str, Any]:

@@ -10,40 +10,27 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.app import create_app
-from inbound.config import Settings
-from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
+from inbound.leads.models import Capture, Contact
 from tests.conftest import Headers
-from tests.leads.helpers import (
+from tests.leads.helpers import count_rows, ebook_form, post_form
+from tests.leads.refusals import nothing_written
+from tests.problems import assert_problem
+from tests.support.fixtures import AppMaker
+from tests.support.world import (
     CAPTURES,
     LEADS,
     ORIGIN,
     World,
     capture,
-    count_rows,
     get_lead,
-    make_asset,
-    make_world,
-    post_form,
+    make_ebook_world,
 )
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
 REDIS_URL = "redis://127.0.0.1:6379/15"
 CLOSED_REDIS_URL = "redis://127.0.0.1:1/0"
-WRITTEN = (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
-
-
-async def nothing_written(db: AsyncSession) -> bool:
-    return all([await count_rows(db, model) == 0 for model in WRITTEN])
 
 
 class TestHoneypot:
@@ -67,13 +54,9 @@ class TestHoneypot:
     async def test_a_filled_honeypot_in_a_form_with_redirect_gets_303(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
     ) -> None:
-        fields: dict[str, str | list[str]] = {
-            "_key": world.public_key,
-            "asset": "scoring-ebook",
-            "email": "bot@example.com",
-            "_hp": "Buy now",
-            "_redirect": f"{ORIGIN}/thanks",
-        }
+        fields = ebook_form(
+            world, email="bot@example.com", _hp="Buy now", _redirect=f"{ORIGIN}/thanks"
+        )
         response = await post_form(client, fields)
         assert response.status_code == 303, response.text
         location = httpx.URL(response.headers["location"])
@@ -125,13 +108,9 @@ class TestHoneypot:
     async def test_an_empty_honeypot_input_is_a_person(
         self, client: httpx.AsyncClient, world: World, honeypot: str
     ) -> None:
-        fields: dict[str, str | list[str]] = {
-            "_key": world.public_key,
-            "asset": "scoring-ebook",
-            "email": "person@example.com",
-            "_hp": honeypot,
-        }
-        response = await post_form(client, fields)
+        response = await post_form(
+            client, ebook_form(world, email="person@example.com", _hp=honeypot)
+        )
         assert response.status_code == 201, response.text
         stored = await client.get(
             f"{CAPTURES}/{response.json()['capture_id']}", headers=world.admin
@@ -164,22 +143,6 @@ def unique_address() -> str:
 
 
 @asynccontextmanager
-async def limited_app(
-    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], **limits: Any
-) -> AsyncIterator[Litestar]:
-    """The service with these limit settings, in the test's transaction."""
-    app = create_app(
-        Settings(database_url=database_url, log_json=True, log_level="WARNING", **limits)
-    )
-    app.state.sessionmaker = sessionmaker
-    try:
-        yield app
-    finally:
-        await app.state.capture_reference.close()
-        await app.state.engine.dispose()
-
-
-@asynccontextmanager
 async def client_at(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client calling ``app`` from ``address``."""
     transport = httpx.ASGITransport(app=app, client=(address, 50123))  # type: ignore[arg-type]
@@ -188,8 +151,7 @@ async def client_at(app: Litestar, address: str) -> AsyncIterator[httpx.AsyncCli
 
 
 def assert_rate_limited(response: httpx.Response, window_seconds: int) -> None:
-    assert response.status_code == 429, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
+    assert_problem(response, 429)
     assert response.json()["type"] == "urn:inbound:problem:rate-limited"
     assert response.json()["status"] == 429
     assert 1 <= int(response.headers["retry-after"]) <= window_seconds
@@ -206,19 +168,15 @@ class TestRateLimits:
     @STORES
     async def test_one_address_gets_429_after_its_limit(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         db: AsyncSession,
         redis_url: str | None,
     ) -> None:
-        async with limited_app(
-            database_url, sessionmaker, redis_url=redis_url, capture_rate_per_ip="3/minute"
-        ) as app:
+        async with app_with(redis_url=redis_url, capture_rate_per_ip="3/minute") as app:
             address = unique_address()
             async with client_at(app, address) as client:
-                world = await make_world(client, admin)
-                await make_asset(client, admin)
+                world = await make_ebook_world(client, admin)
                 assert await statuses(client, world, 3) == [201] * 3
                 refused = await capture(client, world, email="late@example.com")
                 assert_rate_limited(refused, 60)
@@ -238,18 +196,15 @@ class TestRateLimits:
     @STORES
     async def test_one_key_gets_429_after_its_limit_from_any_address(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         redis_url: str | None,
     ) -> None:
-        async with limited_app(
-            database_url, sessionmaker, redis_url=redis_url,
+        async with app_with(redis_url=redis_url,
             capture_rate_per_ip="100/minute", capture_rate_per_key="4/minute",
         ) as app:  # fmt: skip
             async with client_at(app, unique_address()) as client:
-                world = await make_world(client, admin)
-                await make_asset(client, admin)
+                world = await make_ebook_world(client, admin)
                 assert await statuses(client, world, 2) == [201] * 2
                 second = await client.post(f"/api/v1/sites/{world.site_id}/keys", headers=admin)
                 rotated = World(world.site_id, second.json()["key"], admin)
@@ -261,19 +216,15 @@ class TestRateLimits:
     @STORES
     async def test_a_refusal_is_readable_by_the_sites_page(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         redis_url: str | None,
     ) -> None:
         async with (
-            limited_app(
-                database_url, sessionmaker, redis_url=redis_url, capture_rate_per_ip="1/minute"
-            ) as app,
+            app_with(redis_url=redis_url, capture_rate_per_ip="1/minute") as app,
             client_at(app, unique_address()) as client,
         ):
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             assert await statuses(client, world, 1) == [201]
             refused = await capture(client, world, headers={"Origin": ORIGIN})
         assert_rate_limited(refused, 60)
@@ -281,53 +232,48 @@ class TestRateLimits:
         assert "retry-after" in refused.headers["access-control-expose-headers"].lower()
 
     async def test_processes_sharing_redis_share_the_counts(
-        self, database_url: str, sessionmaker: async_sessionmaker[AsyncSession], admin: Headers
+        self, app_with: AppMaker, admin: Headers
     ) -> None:
         address = unique_address()
         settings = {"redis_url": REDIS_URL, "capture_rate_per_ip": "3/minute"}
         async with (
-            limited_app(database_url, sessionmaker, **settings) as first,
-            limited_app(database_url, sessionmaker, **settings) as second,
+            app_with(**settings) as first,
+            app_with(**settings) as second,
             client_at(first, address) as one,
             client_at(second, address) as other,
         ):
-            world = await make_world(one, admin)
-            await make_asset(one, admin)
+            world = await make_ebook_world(one, admin)
             assert await statuses(one, world, 2) == [201, 201]
             assert await statuses(other, world, 2) == [201, 429]
             assert await statuses(one, world, 1) == [429]
 
     async def test_processes_without_redis_count_apart(
-        self, database_url: str, sessionmaker: async_sessionmaker[AsyncSession], admin: Headers
+        self, app_with: AppMaker, admin: Headers
     ) -> None:
         address = unique_address()
         async with (
-            limited_app(database_url, sessionmaker, capture_rate_per_ip="2/minute") as first,
-            limited_app(database_url, sessionmaker, capture_rate_per_ip="2/minute") as second,
+            app_with(capture_rate_per_ip="2/minute") as first,
+            app_with(capture_rate_per_ip="2/minute") as second,
             client_at(first, address) as one,
             client_at(second, address) as other,
         ):
-            world = await make_world(one, admin)
-            await make_asset(one, admin)
+            world = await make_ebook_world(one, admin)
             assert await statuses(one, world, 3) == [201, 201, 429]
             assert await statuses(other, world, 2) == [201, 201]
 
     async def test_captures_go_on_when_redis_is_down(
         self,
-        database_url: str,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        app_with: AppMaker,
         admin: Headers,
         db: AsyncSession,
     ) -> None:
         async with (
-            limited_app(
-                database_url, sessionmaker, redis_url=CLOSED_REDIS_URL,
+            app_with(redis_url=CLOSED_REDIS_URL,
                 capture_rate_per_ip="1/minute", capture_rate_per_key="1/minute",
             ) as app,
             client_at(app, unique_address()) as client,
         ):  # fmt: skip
-            world = await make_world(client, admin)
-            await make_asset(client, admin)
+            world = await make_ebook_world(client, admin)
             started = time.monotonic()
             answers = await statuses(client, world, 3)
             elapsed = time.monotonic() - started

@@ -16,18 +16,16 @@ from inbound.auth.service import ApiKeyService
 from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
+from tests.leads.helpers import move_stage, put_settings, set_contact, timeline
+from tests.problems import body_of, error_fields
+from tests.support.world import (
     LEADS,
     World,
     capture,
-    error_fields,
     get_lead,
     make_asset,
     make_persona,
     make_world,
-    move_stage,
-    put_settings,
-    timeline,
 )
 
 UNKNOWN_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
@@ -68,11 +66,18 @@ async def sales(sessionmaker: async_sessionmaker[AsyncSession]) -> SalesKey:
     return SalesKey(headers={"Authorization": f"Bearer {plain}"}, actor=f"key:{key.id}")
 
 
+async def cfo_by_hand(client: httpx.AsyncClient, world: World, sales: "SalesKey") -> str:
+    """A new lead whose persona sales set to `cfo` by hand; its id."""
+    lead_id = await new_lead(client, world)
+    url = f"{LEADS}/{lead_id}/persona"
+    assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
+    return lead_id
+
+
 async def new_lead(client: httpx.AsyncClient, world: World, **fields: Any) -> str:
     response = await capture(client, world, **(WELL_FITTING | fields))
-    assert response.status_code == 201, response.text
-    contact_id: str = response.json()["contact_id"]
-    return contact_id
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 def instant(value: str) -> datetime:
@@ -311,9 +316,7 @@ class TestPersonaByHand:
     async def test_a_manual_persona_sticks_across_captures(
         self, client: httpx.AsyncClient, world: World, sales: SalesKey
     ) -> None:
-        lead_id = await new_lead(client, world)
-        url = f"{LEADS}/{lead_id}/persona"
-        assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
+        lead_id = await cfo_by_hand(client, world, sales)
         assert await new_lead(client, world, job_title="Group CIO") == lead_id
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cfo", "manual")
@@ -322,10 +325,8 @@ class TestPersonaByHand:
     async def test_clearing_maps_the_lead_automatically_at_once(
         self, client: httpx.AsyncClient, world: World, sales: SalesKey
     ) -> None:
-        lead_id = await new_lead(client, world)
-        url = f"{LEADS}/{lead_id}/persona"
-        assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
-        response = await client.delete(url, headers=sales.headers)
+        lead_id = await cfo_by_hand(client, world, sales)
+        response = await client.delete(f"{LEADS}/{lead_id}/persona", headers=sales.headers)
         assert response.status_code == 204, response.text
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cio", "rules")
@@ -417,12 +418,7 @@ class TestScoringThroughCaptures:
     ) -> None:
         lead_id = await new_lead(client, world, job_title="Chef")
         two_months_ago = utcnow() - timedelta(days=60)
-        await db.execute(
-            update(CONTACTS)
-            .where(CONTACTS.c.id == uuid.UUID(lead_id))
-            .values(score_at=two_months_ago)
-        )
-        await db.commit()
+        await set_contact(db, lead_id, score_at=two_months_ago)
         await new_lead(client, world, job_title="Chef")
         assert (await get_lead(client, world, lead_id))["score"] == 62.5
 
@@ -483,12 +479,7 @@ class TestScoringThroughCaptures:
         await put_settings(client, admin, "mapping", {"rules_weight": 0, "content_weight": 1})
         lead_id = await new_lead(client, world, job_title="Chef")
         ninety_days_ago = utcnow() - timedelta(days=90)
-        await db.execute(
-            update(CONTACTS)
-            .where(CONTACTS.c.id == uuid.UUID(lead_id))
-            .values(touches_at=ninety_days_ago)
-        )
-        await db.commit()
+        await set_contact(db, lead_id, touches_at=ninety_days_ago)
         await new_lead(client, world, job_title="Chef", asset="budget-guide")
         lead = await get_lead(client, world, lead_id)
         assert (lead["persona"]["slug"], lead["persona"]["source"]) == ("cfo", "content")

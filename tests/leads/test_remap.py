@@ -19,7 +19,8 @@ from inbound.leads.models import RemapRun
 from inbound.leads.qualification.remap import ADVISORY_LOCK, remap_if_changed
 from inbound.leads.repository import CONTACTS, LeadRepository
 from tests.conftest import Headers
-from tests.leads.helpers import (
+from tests.leads.helpers import put_settings, timeline
+from tests.support.world import (
     LEADS,
     World,
     capture,
@@ -27,8 +28,6 @@ from tests.leads.helpers import (
     make_asset,
     make_persona,
     make_world,
-    put_settings,
-    timeline,
 )
 
 PERSONAS = "/api/v1/personas"

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
+from tests.problems import body_of
+from tests.support.world import LEADS, World, capture
 
 pytestmark = pytest.mark.committing
 
@@ -25,13 +25,6 @@ SLOW_WRITE_SETUP = (
     "CREATE TRIGGER slow_write AFTER UPDATE ON contacts FOR EACH ROW "
     "WHEN (NEW.lead_status = 'connected') EXECUTE FUNCTION slow_write()",
 )
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 async def new_leads(client: httpx.AsyncClient, world: World, count: int) -> list[str]:
@@ -144,9 +137,7 @@ async def test_a_poller_sees_every_change_once_while_leads_change(
 
 async def feed_page(client: httpx.AsyncClient, world: World, **params: Any) -> dict[str, Any]:
     response = await client.get(LEADS, params=params, headers=world.admin)
-    assert response.status_code == 200, response.text
-    page: dict[str, Any] = response.json()
-    return page
+    return body_of(response)
 
 
 def ids(page: dict[str, Any]) -> list[str]:

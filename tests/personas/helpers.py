@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
+from tests.problems import body_of
 from tests.problems import error_fields as problem_fields
 
 PERSONAS = "/api/v1/personas"
@@ -20,9 +21,7 @@ _UNION_TAG = re.compile(r"(?<=\])\.(?:contains_any|equals|one_of|between)(?=\.|\
 async def create(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
     """Create a persona (named "IT Director" unless told otherwise) and return its body."""
     response = await client.post(PERSONAS, json={"name": "IT Director", **fields}, headers=headers)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response, 201)
 
 
 async def read(client: httpx.AsyncClient, headers: Headers, ref: str) -> httpx.Response:

@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import Headers
 from tests.personas.helpers import ASSETS, PERSONAS, UNKNOWN_ID, create, read, slugs, tag_asset
+from tests.problems import assert_problem
 
 
 class TestArchivePersona:
@@ -60,7 +61,7 @@ class TestArchivePersona:
         self, client: httpx.AsyncClient, editor: Headers, action: str
     ) -> None:
         response = await client.post(f"{PERSONAS}/nobody/{action}", headers=editor)
-        assert response.status_code == 404
+        assert_problem(response, 404)
 
 
 class TestDeletePersona:
@@ -105,7 +106,7 @@ class TestDeletePersona:
     async def test_unknown_is_404(self, client: httpx.AsyncClient, editor: Headers) -> None:
         for ref in ("nobody", UNKNOWN_ID):
             response = await client.delete(f"{PERSONAS}/{ref}", headers=editor)
-            assert response.status_code == 404
+            assert_problem(response, 404)
 
 
 class TestEmptyUpdate:

@@ -6,14 +6,16 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.auth.scopes import Scope
 from inbound.leads.repository import CAPTURES, CONTACTS
+from inbound.reports.dashboard_auth import COOKIE
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_asset, make_persona, make_world
 from tests.reports.people import PEOPLE, STAGE_NAMES, Ids, Person
 from tests.reports.survey_answers import SurveyWorld, draw_answers, make_survey_world
+from tests.reports.test_dashboard_sessions import issue, sign_in
+from tests.support.world import make_asset, make_persona, make_world
 
 
 @pytest.fixture
@@ -62,3 +64,12 @@ async def reader(make_key: KeyMaker) -> Headers:
 @pytest.fixture
 async def survey_world(client: httpx.AsyncClient, admin: Headers, db: AsyncSession) -> SurveyWorld:
     return await make_survey_world(client, admin, db, draw_answers())
+
+
+@pytest.fixture
+async def token(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    """The dashboard's session cookie of a reports key, signed in."""
+    _, key = await issue(sessionmaker, Scope.REPORTS_READ)
+    response = await sign_in(client, key)
+    assert response.status_code == 303, response.text
+    return response.cookies[COOKIE]

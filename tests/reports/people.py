@@ -9,6 +9,11 @@ from inbound.leads.stages import STAGES
 
 STAGE_NAMES = [s.value for s in STAGES]
 JANUARY = {"from": "2026-01-01", "to": "2026-01-31"}
+# Periods every report refuses, naming `to`: one that ends before it starts, one too long.
+BAD_PERIODS = [
+    ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
+    ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
+]
 
 
 @dataclass

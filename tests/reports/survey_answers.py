@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.surveys.models import Survey, SurveyAnswer, Touchpoint
 from tests.conftest import Headers
-from tests.leads.helpers import make_persona
+from tests.support.world import make_persona
 
 # slug: (kind, stage or channel)
 TOUCHPOINTS = {

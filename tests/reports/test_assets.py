@@ -5,12 +5,14 @@ import io
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.reports.helpers import read_report
 from tests.reports.people import JANUARY, PEOPLE, Ids, Person, bounds
 
 ASSETS = "/api/v1/reports/assets"
@@ -49,11 +51,7 @@ def expected(
     return table, attributed, unattributed
 
 
-async def assets(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
-    response = await client.get(ASSETS, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+assets = partial(read_report, ASSETS)
 
 
 def assert_matches(report: dict[str, Any], truth: tuple[Any, int, int]) -> None:
@@ -154,23 +152,3 @@ class TestCsv:
         )
         rows = {r["slug"]: r for r in csv.DictReader(io.StringIO(response.text))}
         assert rows[SLUGS[0]]["title"] == "'" + title
-
-
-class TestBadParameters:
-    @pytest.mark.parametrize(
-        ("params", "field"),
-        [
-            ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
-            ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
-            ({**JANUARY, "stage": "prospect"}, "stage"),
-            ({**JANUARY, "persona": "nobody-here"}, "persona"),
-            ({**JANUARY, "tz": "Mars/Olympus"}, "tz"),
-            ({**JANUARY, "by": "persona"}, "by"),
-        ],
-    )
-    async def test_answer_400_naming_the_parameter(
-        self, client: httpx.AsyncClient, reader: Headers, params: dict[str, Any], field: str
-    ) -> None:
-        response = await client.get(ASSETS, params=params, headers=reader)
-        assert response.status_code == 400, response.text
-        assert field in [e["field"] for e in response.json().get("errors", [])], response.text

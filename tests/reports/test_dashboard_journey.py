@@ -6,28 +6,17 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.auth.scopes import Scope
-from inbound.reports.dashboard_auth import COOKIE
 from tests.conftest import Headers
 from tests.reports.journey_answers import JourneyAnswers
 from tests.reports.people import JANUARY, PEOPLE, Ids
 from tests.reports.test_dashboard_page import refused
-from tests.reports.test_dashboard_sessions import issue, page, sign_in
+from tests.reports.test_dashboard_sessions import page
 from tests.reports.test_journey import answers, journey
 
 __all__ = ["answers"]  # the fixture, used by name
 
 QUERY = "?from=2026-01-01&to=2026-01-31"
-
-
-@pytest.fixture
-async def token(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
-    _, key = await issue(sessionmaker, Scope.REPORTS_READ)
-    response = await sign_in(client, key)
-    assert response.status_code == 303, response.text
-    return response.cookies[COOKIE]
 
 
 def section(html: str) -> str:

@@ -5,20 +5,9 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.auth.scopes import Scope
-from inbound.reports.dashboard_auth import COOKIE
 from tests.reports.people import Ids
-from tests.reports.test_dashboard_sessions import issue, page, sign_in
-
-
-@pytest.fixture
-async def token(client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
-    _, key = await issue(sessionmaker, Scope.REPORTS_READ)
-    response = await sign_in(client, key)
-    assert response.status_code == 303, response.text
-    return response.cookies[COOKIE]
+from tests.reports.test_dashboard_sessions import page
 
 
 def refused(response: httpx.Response, *words: str) -> None:

@@ -181,11 +181,18 @@ class TestCrossSitePosts:
 
 
 class TestSessionEnds:
-    async def test_signing_out_ends_the_session_on_the_server(
-        self, client: httpx.AsyncClient, db: AsyncSession, reports_key: tuple[uuid.UUID, str]
-    ) -> None:
+    @pytest.fixture
+    async def dashboard_session(
+        self, client: httpx.AsyncClient, reports_key: tuple[uuid.UUID, str]
+    ) -> tuple[uuid.UUID, str]:
+        """A reports key's id, and the token of a session signed in with that key."""
         key_id, key = reports_key
-        token = (await sign_in(client, key)).cookies[COOKIE]
+        return key_id, (await sign_in(client, key)).cookies[COOKIE]
+
+    async def test_signing_out_ends_the_session_on_the_server(
+        self, client: httpx.AsyncClient, db: AsyncSession, dashboard_session: tuple[uuid.UUID, str]
+    ) -> None:
+        key_id, token = dashboard_session
         response = await client.post(
             "/dashboard/session/end", headers={**HERE, "Cookie": f"{COOKIE}={token}"}
         )
@@ -202,20 +209,18 @@ class TestSessionEnds:
         client: httpx.AsyncClient,
         db: AsyncSession,
         admin: Headers,
-        reports_key: tuple[uuid.UUID, str],
+        dashboard_session: tuple[uuid.UUID, str],
     ) -> None:
-        key_id, key = reports_key
-        token = (await sign_in(client, key)).cookies[COOKIE]
+        key_id, token = dashboard_session
         revoked = await client.delete(f"/api/v1/api-keys/{key_id}", headers=admin)
         assert revoked.status_code == 204, revoked.text
         assert await sessions_of(db, key_id) == 0
         assert (await page(client, token)).status_code == 401
 
     async def test_a_key_revoked_behind_the_services_back_opens_nothing(
-        self, client: httpx.AsyncClient, db: AsyncSession, reports_key: tuple[uuid.UUID, str]
+        self, client: httpx.AsyncClient, db: AsyncSession, dashboard_session: tuple[uuid.UUID, str]
     ) -> None:
-        key_id, key = reports_key
-        token = (await sign_in(client, key)).cookies[COOKIE]
+        key_id, token = dashboard_session
         await db.execute(update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=utcnow()))  # type: ignore[arg-type]
         await db.commit()
         assert (await page(client, token)).status_code == 401

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.problems import assert_names
 from tests.reports.people import JANUARY, Ids
 
 REPORTS = ("funnel", "velocity", "assets")
@@ -14,9 +15,7 @@ FORMATS = ("json", "csv")
 
 
 def refused_naming(response: httpx.Response, field: str) -> None:
-    assert response.status_code == 400, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert field in [e["field"] for e in response.json().get("errors", [])], response.text
+    assert_names(response, field)
 
 
 async def get(

@@ -4,16 +4,17 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
 import httpx
-import pytest
 
 from inbound.auth.scopes import Scope
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_persona
+from tests.reports.helpers import group, read_report
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
+from tests.support.world import make_persona
 
 FUNNEL = "/api/v1/reports/funnel"
 
@@ -49,17 +50,7 @@ def counts_of(group: dict[str, Any]) -> list[int]:
     return [entry["count"] for entry in group["stages"]]
 
 
-async def funnel(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
-    response = await client.get(FUNNEL, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def group(report: dict[str, Any], key: str | None) -> dict[str, Any]:
-    [found] = [g for g in report["groups"] if g["key"] == key]
-    assert isinstance(found, dict)
-    return found
+funnel = partial(read_report, FUNNEL)
 
 
 def only(predicate: Callable[[Person], bool]) -> list[Person]:
@@ -218,29 +209,7 @@ class TestCsv:
         assert [(r["group_label"], r["stage"], int(r["count"])) for r in rows] == cells
 
 
-class TestBadParameters:
-    @pytest.mark.parametrize(
-        ("params", "field"),
-        [
-            ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
-            ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
-            ({**JANUARY, "tz": "Mars/Olympus"}, "tz"),
-            ({**JANUARY, "entry": "prospect"}, "entry"),
-            ({**JANUARY, "by": "colour"}, "by"),
-            ({**JANUARY, "mode": "period", "window_days": 7}, "window_days"),
-            ({**JANUARY, "persona": "nobody-here"}, "persona"),
-            ({**JANUARY, "asset": "no-such-asset"}, "asset"),
-            ({"to": "2026-01-31"}, "from"),
-        ],
-    )
-    async def test_answer_400_naming_the_parameter(
-        self, client: httpx.AsyncClient, reader: Headers, params: dict[str, Any], field: str
-    ) -> None:
-        response = await client.get(FUNNEL, params=params, headers=reader)
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert field in [e["field"] for e in response.json().get("errors", [])], response.text
-
+class TestAccess:
     async def test_needs_the_reports_scope(
         self, client: httpx.AsyncClient, make_key: KeyMaker
     ) -> None:

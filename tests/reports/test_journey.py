@@ -12,10 +12,11 @@ import pytest
 
 from inbound.auth.scopes import Scope
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import make_world
+from tests.problems import assert_problem
 from tests.reports.journey_answers import JourneyAnswer, JourneyAnswers, draw, insert_answers
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
 from tests.reports.test_funnel import cohort_counts
+from tests.support.world import make_world
 from tests.surveys.independent import FIGURES, assert_figures, expected_figures
 
 JOURNEY = "/api/v1/reports/journey"
@@ -230,8 +231,7 @@ class TestRefusals:
         field: str,
     ) -> None:  # fmt: skip
         response = await client.get(JOURNEY, params=params, headers=reader)
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
         body = response.json()
         assert field in [e["field"] for e in body.get("errors", [])] or field in body["detail"], (
             body

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -18,8 +19,9 @@ from inbound.leads.repository import CAPTURES
 from inbound.tracking.models import VisitorIdentity
 from inbound.tracking.repository import insert_events
 from tests.conftest import Headers
+from tests.problems import assert_problem
+from tests.reports.helpers import read_report
 from tests.reports.people import JANUARY, PEOPLE, Ids, at, bounds
-from tests.reports.test_dashboard_page import token  # noqa: F401  (a fixture)
 from tests.reports.test_dashboard_sessions import page
 
 IDENTITIES = VisitorIdentity.__table__  # type: ignore[attr-defined]
@@ -120,11 +122,7 @@ def expected(start: datetime, end: datetime) -> tuple[int, Counter[str]]:
     return sum(counts.values()), counts
 
 
-async def paths(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
-    response = await client.get("/api/v1/reports/paths", params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+paths = partial(read_report, "/api/v1/reports/paths")
 
 
 class TestThePaths:
@@ -211,8 +209,7 @@ class TestRefusals:
         response = await client.get(
             "/api/v1/reports/paths", params={**JANUARY, **params}, headers=reader
         )
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
         assert field in response.text
 
     async def test_a_key_without_reports_read_is_refused(
@@ -230,7 +227,7 @@ class TestOnTheDashboard:
         client: httpx.AsyncClient,
         reader: Headers,
         behaviour: Ids,
-        token: str,  # noqa: F811
+        token: str,
     ) -> None:
         body = await paths(client, reader, **JANUARY)
         response = await page(client, token, "?from=2026-01-01&to=2026-01-31")
@@ -247,7 +244,7 @@ class TestOnTheDashboard:
     async def test_a_period_without_any_says_so(
         self,
         client: httpx.AsyncClient,
-        token: str,  # noqa: F811
+        token: str,
     ) -> None:
         response = await page(client, token, "?from=2026-01-01&to=2026-01-31")
         assert response.status_code == 200, response.text

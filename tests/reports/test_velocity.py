@@ -5,6 +5,7 @@ import io
 import statistics
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from typing import Any
 
@@ -12,8 +13,9 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.leads.helpers import make_persona
+from tests.reports.helpers import group, read_report
 from tests.reports.people import JANUARY, PEOPLE, STAGE_NAMES, Ids, Person, bounds
+from tests.support.world import make_persona
 
 VELOCITY = "/api/v1/reports/velocity"
 JANUARY_BOUNDS = bounds(date(2026, 1, 1), date(2026, 1, 31))
@@ -77,17 +79,7 @@ def assert_same(got: list[Any], expected: list[Any]) -> None:
                 assert value == pytest.approx(truth, abs=0.1), (mine, theirs)
 
 
-async def velocity(client: httpx.AsyncClient, reader: Headers, **params: Any) -> dict[str, Any]:
-    response = await client.get(VELOCITY, params=params, headers=reader)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def group(report: dict[str, Any], key: str | None) -> dict[str, Any]:
-    [found] = [g for g in report["groups"] if g["key"] == key]
-    assert isinstance(found, dict)
-    return found
+velocity = partial(read_report, VELOCITY)
 
 
 class TestCohort:
@@ -204,23 +196,3 @@ class TestCsv:
                     for s in [*g["from_previous"], *g["from_entry"][1:]]]  # fmt: skip
         assert [(r["group_label"], r["from_stage"], r["to_stage"], r["contacts"],
                  r["median_seconds"]) for r in rows] == expected  # fmt: skip
-
-
-class TestBadParameters:
-    @pytest.mark.parametrize(
-        ("params", "field"),
-        [
-            ({"from": "2026-02-01", "to": "2026-01-01"}, "to"),
-            ({"from": "2020-01-01", "to": "2026-01-01"}, "to"),
-            ({**JANUARY, "entry": "prospect"}, "entry"),
-            ({**JANUARY, "by": "colour"}, "by"),
-            ({**JANUARY, "mode": "period", "window_days": 7}, "window_days"),
-            ({**JANUARY, "colour": "blue"}, "colour"),
-        ],
-    )
-    async def test_answer_400_naming_the_parameter(
-        self, client: httpx.AsyncClient, reader: Headers, params: dict[str, Any], field: str
-    ) -> None:
-        response = await client.get(VELOCITY, params=params, headers=reader)
-        assert response.status_code == 400, response.text
-        assert field in [e["field"] for e in response.json().get("errors", [])], response.text

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers
-from tests.leads.helpers import make_world
+from tests.problems import body_of
 from tests.reports.conftest import _contact_row
 from tests.reports.people import Person, journey
+from tests.support.world import make_world
 
 # New York springs forward on 8 March 2026 and falls back on 1 November: its calendar day
 # across each change lasts 23 and 25 hours.
@@ -59,9 +60,7 @@ async def window_report(
         params={"from": "2026-03-01", "to": "2026-11-30", "window_days": 1, **params},
         headers=reader,
     )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
+    return body_of(response)
 
 
 @pytest.mark.usefixtures("across_daylight_saving")

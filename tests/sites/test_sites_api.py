@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.problems import error_fields
+from tests.problems import assert_problem, body_of, error_fields
 
 SITES = "/api/v1/sites"
 API_KEYS = "/api/v1/api-keys"
@@ -19,9 +19,7 @@ def bearer(key: str) -> Headers:
 
 async def create_site(client: httpx.AsyncClient, admin: Headers, **body: Any) -> dict[str, Any]:
     response = await client.post(SITES, json={"name": "www", **body}, headers=admin)
-    assert response.status_code == 201, response.text
-    site: dict[str, Any] = response.json()
-    return site
+    return body_of(response, 201)
 
 
 async def key_status(client: httpx.AsyncClient, key: str) -> int:
@@ -134,8 +132,7 @@ class TestCreateSite:
             SITES, json={"name": "www", "allowed_origins": [origin]}, headers=admin
         )
 
-        assert response.status_code == 400, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 400)
         assert any(f.startswith("allowed_origins") for f in error_fields(response))
         assert (await client.get(SITES, headers=admin)).json()["items"] == []
 
@@ -214,8 +211,7 @@ class TestUpdateSite:
             f"{SITES}/{site['id']}", json={"name": "Second"}, headers={**admin, "If-Match": '"1"'}
         )
 
-        assert response.status_code == 412
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 412)
         current = (await client.get(f"{SITES}/{site['id']}", headers=admin)).json()
         assert current["name"] == "First"
         assert current["version"] == 2
@@ -288,7 +284,7 @@ class TestSiteKeys:
     async def test_unknown_site_is_404(self, client: httpx.AsyncClient, admin: Headers) -> None:
         response = await client.post(f"{SITES}/{uuid.uuid4()}/keys", headers=admin)
 
-        assert response.status_code == 404
+        assert_problem(response, 404)
 
 
 class TestDeleteSite:
@@ -333,9 +329,7 @@ class TestUnknownSite:
     ) -> None:
         response = await client.request(method, f"{SITES}/{uuid.uuid4()}", json=body, headers=admin)
 
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["status"] == 404
+        assert_problem(response, 404)
 
 
 class TestListSites:

@@ -67,7 +67,7 @@ def live_server(
     )
     server_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(server_url, process)
+        wait_until_answered(f"{server_url}/health", process, within=30)
         yield LiveServer(
             url=server_url, database_url=url, admin_key=admin_key, log=log.name, pid=process.pid
         )
@@ -109,15 +109,19 @@ async def _issue_admin_key(url: str) -> str:
     return plain
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+def wait_until_answered(
+    url: str, process: subprocess.Popen[bytes], *, within: float, every: float = 0.1
+) -> None:
+    """Wait until ``url`` answers 200, or fail when ``process`` (which serves it) exits or
+    ``within`` seconds pass."""
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
+            raise RuntimeError(f"the server of {url} exited with {process.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.1)
-    raise TimeoutError("the server did not become healthy in 30 s")
+        time.sleep(every)
+    raise TimeoutError(f"{url} did not answer in {within} s")

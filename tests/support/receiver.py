@@ -43,6 +43,20 @@ def always(status: int) -> Answer:
     return lambda _request, _seen: Reply(status)
 
 
+def failing_each_first() -> Answer:
+    """Every event fails its first attempt (503): a careless worker would send the next one
+    meanwhile."""
+    failed_once: set[str] = set()
+
+    def answer(request: Received, _seen: list[Received]) -> Reply:
+        if request.event_id not in failed_once:
+            failed_once.add(request.event_id)
+            return Reply(503)
+        return Reply(200)
+
+    return answer
+
+
 @dataclass
 class Receiver:
     answer: Answer = field(default_factory=lambda: always(200))

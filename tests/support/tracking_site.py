@@ -18,8 +18,6 @@ from playwright.sync_api import BrowserContext, Page, Route
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = ROOT / "src" / "inbound" / "tracking" / "static" / "inbound.js"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 SITE = "https://site.test"  # https: a secure context, as real sites are
 HOST = "https://inbound.test"
 KEY = "inb_pk_site_test_key"

@@ -5,7 +5,8 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
-from tests.leads.helpers import World
+from tests.problems import body_of
+from tests.support.world import World, make_ebook_world
 
 TOUCHPOINTS = "/api/v1/touchpoints"
 SURVEYS = "/api/v1/surveys"
@@ -17,18 +18,28 @@ async def make_touchpoint(
     body = {"name": "Support", "slug": "support", "kind": "channel", "channel": "support",
             **fields}  # fmt: skip
     response = await client.post(TOUCHPOINTS, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return body_of(response, 201)
 
 
 async def make_survey(client: httpx.AsyncClient, headers: Headers, **fields: Any) -> dict[str, Any]:
     body = {"slug": "support-nps", "touchpoint": "support", "metric": "nps",
             "question": "How likely are you to recommend us?", **fields}  # fmt: skip
     response = await client.post(SURVEYS, json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return body_of(response, 201)
+
+
+async def survey_site(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    *,
+    touchpoint: dict[str, Any] | None = None,
+    **survey: Any,
+) -> World:
+    """A site, an e-book to capture through, and the NPS survey `support-nps` at a touchpoint."""
+    world = await make_ebook_world(client, admin)
+    await make_touchpoint(client, admin, **(touchpoint or {}))
+    await make_survey(client, admin, **survey)
+    return world
 
 
 async def answer(
@@ -50,9 +61,8 @@ async def answers_of(
     client: httpx.AsyncClient, headers: Headers, survey: str = "support-nps", **params: Any
 ) -> list[dict[str, Any]]:
     response = await client.get(f"{SURVEYS}/{survey}/answers", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    found: list[dict[str, Any]] = body_of(response)["items"]
+    return found
 
 
 async def make_link(

@@ -11,15 +11,15 @@ from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
-from inbound.config import Settings
 from inbound.db import utcnow
 from inbound.leads.capture.reference import CaptureReference
 from inbound.surveys.answering import Answer, Respondent, record_answer
 from inbound.surveys.models import AnswerSource
 from inbound.surveys.reference import survey_to_answer
 from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import new_lead, survey_world
+from tests.support.fixtures import WorldClient
+from tests.support.world import World
+from tests.surveys.cases.helpers import new_lead, survey_world
 from tests.surveys.helpers import answer
 
 
@@ -73,19 +73,13 @@ async def test_an_answer_sets_how_its_own_transaction_commits(
     assert await commit_mode(connection) == (server_default if wait_for_flush else "off")
 
 
+# The pool then holds two connections (twice the setting): both are checked below.
 @pytest.mark.committing
+@pytest.mark.settings(database_pool_size=1, survey_rate_per_ip="1000/minute")
 class TestCommitted:
     @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        # The pool then holds two connections (twice the setting): both are checked below.
-        return Settings(
-            database_url=database_url, log_level="WARNING", worker_in_process=False,
-            database_pool_size=1, survey_rate_per_ip="1000/minute",
-        )  # fmt: skip
-
-    @pytest.fixture
-    async def world(self, committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-        return await survey_world(committing_client, committing_admin)
+    async def world(self, world_client: WorldClient) -> World:
+        return await survey_world(*world_client)
 
     async def test_the_pool_lends_its_connections_on_with_the_servers_setting(
         self, committing_app: Litestar, committing_client: httpx.AsyncClient, world: World

@@ -18,33 +18,35 @@ from inbound.config import Settings
 from inbound.db import utcnow
 from inbound.surveys.models import SurveyAnswer, SurveyRespondent
 from tests.conftest import Headers
-from tests.leads.helpers import World, capture, count_rows, make_asset, make_world
+from tests.leads.helpers import count_rows
+from tests.support.world import World, capture, make_world
 from tests.surveys.helpers import answer, make_link, make_survey, make_touchpoint
 
 BURST = 12
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        log_level="WARNING",
-        worker_in_process=False,
-        survey_rate_per_ip="1000/minute",
-        capture_rate_per_ip="1000/minute",
+pytestmark = pytest.mark.settings(
+    survey_rate_per_ip="1000/minute", capture_rate_per_ip="1000/minute"
+)
+
+
+async def answer_in_a_burst(client: httpx.AsyncClient, world: World, who: dict[str, Any]) -> None:
+    """Answer BURST times at once as ``who``: one answer is taken. An email's other answers
+    look taken too (they tell nothing of it); a browser's are 409."""
+    responses = await asyncio.gather(
+        *(answer(client, world, score=i % 11, **who) for i in range(BURST))
     )
+    refused = 201 if "email" in who else 409
+    assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
+
+
+async def stored_answers(app: Litestar) -> int:
+    async with app.state.sessionmaker() as session:
+        return await count_rows(session, SurveyAnswer)
 
 
 @pytest.mark.committing
 class TestRaces:
-    @pytest.fixture
-    async def world(self, committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-        world = await make_world(committing_client, committing_admin)
-        await make_asset(committing_client, committing_admin)
-        await make_touchpoint(committing_client, committing_admin)
-        await make_survey(committing_client, committing_admin)
-        return world
-
     @pytest.mark.parametrize("who", [{"visitor_id": "b-1"}, {"email": "ana@example.com"}])
     async def test_concurrent_answers_of_one_respondent_store_one(
         self,
@@ -54,24 +56,17 @@ class TestRaces:
         who: dict[str, Any],
     ) -> None:
         await capture(committing_client, world)
-        responses = await asyncio.gather(
-            *(answer(committing_client, world, score=i % 11, **who) for i in range(BURST))
-        )
-        # An email's later answers look taken (they tell nothing of it); a browser's are 409.
-        refused = 201 if "email" in who else 409
-        assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
-        async with committing_app.state.sessionmaker() as session:
-            assert await count_rows(session, SurveyAnswer) == 1
+        await answer_in_a_burst(committing_client, world, who)
+        assert await stored_answers(committing_app) == 1
 
     async def test_concurrent_link_answers_store_one(
         self,
         committing_app: Litestar,
         committing_client: httpx.AsyncClient,
         world: World,
-        committing_admin: Headers,
     ) -> None:
         lead = (await capture(committing_client, world)).json()
-        link = (await make_link(committing_client, committing_admin, lead["contact_id"])).json()
+        link = (await make_link(committing_client, world.admin, lead["contact_id"])).json()
         body = {"token": link["token"], "score": 5}
         responses = await asyncio.gather(
             *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
@@ -91,26 +86,20 @@ class TestRaces:
         async with committing_app.state.sessionmaker() as session, session.begin():
             ended = utcnow() - timedelta(days=90, seconds=1)
             await session.execute(update(SurveyRespondent).values(answered_at=ended))
-        responses = await asyncio.gather(
-            *(answer(committing_client, world, score=i % 11, **who) for i in range(BURST))
-        )
-        refused = 201 if "email" in who else 409
-        assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
-        async with committing_app.state.sessionmaker() as session:
-            # The first window's answer, and exactly one of the new window's.
-            assert await count_rows(session, SurveyAnswer) == 2
+        await answer_in_a_burst(committing_client, world, who)
+        # The first window's answer, and exactly one of the new window's.
+        assert await stored_answers(committing_app) == 2
 
     async def test_link_answers_racing_over_a_page_answer_store_one(
         self,
         committing_app: Litestar,
         committing_client: httpx.AsyncClient,
         world: World,
-        committing_admin: Headers,
     ) -> None:
         lead = (await capture(committing_client, world)).json()
         page = await answer(committing_client, world, email="ana@example.com", score=0)
         assert page.status_code == 201
-        link = (await make_link(committing_client, committing_admin, lead["contact_id"])).json()
+        link = (await make_link(committing_client, world.admin, lead["contact_id"])).json()
         body = {"token": link["token"], "score": 5}
         responses = await asyncio.gather(
             *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))

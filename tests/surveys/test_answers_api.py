@@ -12,28 +12,21 @@ from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.surveys.models import SurveyAnswer, SurveyRespondent
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
-    World,
-    capture,
-    count_rows,
-    error_fields,
-    get_lead,
-    make_asset,
-    make_persona,
-    make_world,
-    move_stage,
-    timeline,
+from tests.leads.helpers import count_rows, move_stage, timeline
+from tests.problems import error_fields
+from tests.support.world import World, capture, get_lead, make_persona
+from tests.surveys.helpers import (
+    SURVEYS,
+    answer,
+    answers_of,
+    make_survey,
+    survey_site,
 )
-from tests.surveys.helpers import SURVEYS, answer, answers_of, make_survey, make_touchpoint
 
 
 @pytest.fixture
 async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    await make_touchpoint(client, admin)
-    await make_survey(client, admin, comment_prompt="Why?")
-    return world
+    return await survey_site(client, admin, comment_prompt="Why?")
 
 
 async def test_an_anonymous_answer_is_stored_with_its_site(

@@ -7,15 +7,14 @@ from sqlmodel import col
 
 from inbound.surveys.models import SurveyRespondent
 from tests.conftest import Headers
-from tests.leads.helpers import capture, make_asset, make_world
+from tests.support.world import capture, make_ebook_world
 from tests.surveys.helpers import answer, answers_of, make_survey, make_touchpoint
 
 
 async def test_erasing_a_lead_erases_its_browsers_anonymous_answers(
     client: httpx.AsyncClient, admin: Headers, db: AsyncSession
 ) -> None:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
+    world = await make_ebook_world(client, admin)
     await make_touchpoint(client, admin)
     await make_survey(client, admin)
     # Answered before anyone knew whose browser it was: stored anonymous.

@@ -16,19 +16,22 @@ from inbound.db import bind_of, utcnow
 from inbound.surveys.links import LinkClaim, _derived, sign
 from inbound.surveys.models import SurveyAnswer
 from tests.conftest import Headers, KeyMaker, http_client
-from tests.leads.helpers import World, capture, count_rows, error_fields, make_asset, make_world
-from tests.surveys.helpers import answer, answers_of, make_link, make_survey, make_touchpoint
+from tests.leads.helpers import count_rows
+from tests.problems import body_of, error_fields
+from tests.support.world import World, capture
+from tests.surveys.helpers import (
+    answer,
+    answers_of,
+    make_link,
+    survey_site,
+)
 
 ANSWERS = "/api/v1/survey-answers"
 
 
 @pytest.fixture
 async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    await make_touchpoint(client, admin)
-    await make_survey(client, admin, comment_prompt="What <would> you change?")
-    return world
+    return await survey_site(client, admin, comment_prompt="What <would> you change?")
 
 
 @pytest.fixture
@@ -39,9 +42,7 @@ async def lead_id(client: httpx.AsyncClient, world: World) -> str:
 
 async def link_for(client: httpx.AsyncClient, admin: Headers, lead_id: str) -> dict[str, Any]:
     response = await make_link(client, admin, lead_id, expires_in_days=7)
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
+    return body_of(response, 201)
 
 
 def path_of(link: dict[str, Any]) -> str:
@@ -188,16 +189,8 @@ async def test_an_erased_contacts_link_answers_nothing(
     assert await answers_of(client, admin) == []
 
 
+@pytest.mark.settings(signing_key="k" * 40)
 class TestConfiguredKey:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return Settings(
-            database_url=database_url,
-            log_level="WARNING",
-            worker_in_process=False,
-            signing_key="k" * 40,
-        )
-
     async def test_links_are_signed_with_the_configured_key(
         self, client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
     ) -> None:
@@ -208,16 +201,8 @@ class TestConfiguredKey:
         assert sign(_derived("k" * 40), claim) == link["token"]
 
 
+@pytest.mark.settings(public_url="https://feedback.example.com/inbound/")
 class TestPublicUrl:
-    @pytest.fixture
-    def settings(self, database_url: str) -> Settings:
-        return Settings(
-            database_url=database_url,
-            log_level="WARNING",
-            worker_in_process=False,
-            public_url="https://feedback.example.com/inbound/",
-        )
-
     async def test_links_are_built_on_the_public_address_not_the_requests(
         self, client: httpx.AsyncClient, world: World, admin: Headers, lead_id: str
     ) -> None:

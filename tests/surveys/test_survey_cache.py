@@ -10,30 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.app import create_app
 from inbound.config import Settings
 from tests.conftest import Headers, http_client
-from tests.leads.helpers import World, make_asset, make_world
-from tests.surveys.helpers import answer, make_survey, make_touchpoint
+from tests.support.world import World
+from tests.surveys.helpers import answer
 
 CACHE_SECONDS = 0.3
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url,
-        log_level="WARNING",
-        worker_in_process=False,
-        survey_rate_per_ip="1000/minute",
-        cache_seconds=CACHE_SECONDS,
-    )
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    await make_touchpoint(client, admin)
-    await make_survey(client, admin)
-    return world
+pytestmark = pytest.mark.settings(survey_rate_per_ip="1000/minute", cache_seconds=CACHE_SECONDS)
 
 
 async def test_an_archive_counts_at_once_here_and_within_the_cache_time_elsewhere(

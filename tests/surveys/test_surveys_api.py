@@ -4,7 +4,8 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.leads.helpers import World, error_fields, make_world
+from tests.problems import error_fields
+from tests.support.world import World, make_world
 from tests.surveys.helpers import SURVEYS, answer, make_survey, make_touchpoint
 
 

@@ -4,7 +4,8 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
-from tests.leads.helpers import error_fields, make_asset
+from tests.problems import error_fields
+from tests.support.world import make_asset
 from tests.surveys.helpers import TOUCHPOINTS, make_survey, make_touchpoint
 
 

@@ -13,26 +13,22 @@ from sqlmodel import col
 from inbound.db import utcnow
 from inbound.surveys.models import SurveyRespondent
 from tests.conftest import Headers
-from tests.leads.helpers import World, capture, get_lead, make_asset, make_world, timeline
-from tests.surveys.helpers import answer, answers_of, make_link, make_survey, make_touchpoint
+from tests.leads.helpers import timeline
+from tests.problems import body_of, error_fields
+from tests.support.world import World, capture, get_lead
+from tests.surveys.helpers import (
+    answer,
+    answers_of,
+    make_link,
+)
 
 ANSWERS = "/api/v1/survey-answers"
 
 
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    await make_touchpoint(client, admin)
-    await make_survey(client, admin)
-    return world
-
-
 async def link_token(client: httpx.AsyncClient, admin: Headers, contact_id: str) -> str:
     response = await make_link(client, admin, contact_id)
-    assert response.status_code == 201, response.text
-    token: str = response.json()["token"]
-    return token
+    found: str = body_of(response, 201)["token"]
+    return found
 
 
 @pytest.mark.parametrize("named_by", [{"email": "ana@example.com"}, {"visitor_id": "browser-7"}])
@@ -108,4 +104,4 @@ async def test_link_and_page_answers_are_told_apart_in_the_list_and_the_report(
         "/api/v1/surveys/support-nps/answers", params={"source": "mail"}, headers=admin
     )
     assert bad.status_code == 400
-    assert [e["field"] for e in bad.json()["errors"]] == ["source"]
+    assert error_fields(bad) == ["source"]

@@ -3,10 +3,12 @@ a site with its gated e-book."""
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from tests.conftest import Headers
-from tests.leads.helpers import World, make_asset, make_world
+from tests.support.world import World
 from tests.tracking.helpers import Site, make_site
+from tests.tracking.identity_helpers import Visitors
 
 
 @pytest.fixture
@@ -15,7 +17,11 @@ async def site(client: httpx.AsyncClient, admin: Headers) -> Site:
 
 
 @pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    return world
+def visitors(
+    client: httpx.AsyncClient,
+    world: World,
+    db: AsyncSession,
+    connection: AsyncConnection,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> Visitors:
+    return Visitors(client, world, db, connection, sessionmaker)

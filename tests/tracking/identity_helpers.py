@@ -2,6 +2,7 @@
 the event writer would store them), and the worker's engagement round."""
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,8 @@ from inbound.tracking.hooks import events_stored
 from inbound.tracking.identity import engagement_step
 from inbound.tracking.models import IdentityMerge, VisitorIdentity
 from inbound.tracking.repository import insert_events
-from tests.leads.helpers import World, capture
+from tests.problems import body_of
+from tests.support.world import World, capture
 
 MERGES = "/api/v1/identity-merges"
 
@@ -63,9 +65,8 @@ async def capture_with_visitor(
 ) -> str:
     """Capture ``email`` from the browser ``visitor_id``; the contact's id."""
     response = await capture(client, world, email=email, visitor_id=visitor_id)
-    assert response.status_code == 201, response.text
-    contact_id: str = response.json()["contact_id"]
-    return contact_id
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 async def owner(db: AsyncSession, kind: str, external_id: str) -> str | None:
@@ -83,3 +84,35 @@ async def merges_of(db: AsyncSession, contact_id: str) -> list[IdentityMerge]:
         .order_by(col(IdentityMerge.id))
     )
     return list((await db.execute(statement)).scalars())
+
+
+@dataclass(frozen=True)
+class Visitors:
+    """A site's visitors under test: the client and site they capture through, the session to
+    check rows with, and the connection and sessionmaker that events and engagement rounds run
+    on."""
+
+    client: httpx.AsyncClient
+    world: World
+    db: AsyncSession
+    connection: AsyncConnection
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    async def capture(self, email: str, visitor_id: str) -> str:
+        """Capture ``email`` from the browser ``visitor_id``; the contact's id."""
+        return await capture_with_visitor(self.client, self.world, email, visitor_id)
+
+    def event(self, **fields: Any) -> dict[str, Any]:
+        """A stored event of the site's: a page view now, unless ``fields`` say otherwise."""
+        return event(self.world.site_id, **fields)
+
+    def page_views(
+        self, anonymous_id: str, times: list[datetime], **fields: Any
+    ) -> list[dict[str, Any]]:
+        return page_views(self.world.site_id, anonymous_id, times, **fields)
+
+    async def store(self, rows: list[dict[str, Any]]) -> None:
+        await store(self.connection, rows)
+
+    async def work(self) -> int:
+        return await work(self.sessionmaker)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from inbound.db import utcnow
 from inbound.tracking.repository import insert_events
 from tests.conftest import Headers
-from tests.leads.helpers import World, make_persona, make_world
+from tests.support.world import World, make_persona, make_world
 
 NEXT = "/api/v1/next"
 RULES = "/api/v1/nbc/rules"

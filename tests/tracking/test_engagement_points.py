@@ -5,23 +5,19 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent, StageChange
-from tests.leads.helpers import World, get_lead, put_settings
+from tests.leads.helpers import put_settings
+from tests.support.world import get_lead
 from tests.tracking.identity_helpers import (
-    capture_with_visitor,
-    event,
+    Visitors,
     merges_of,
-    page_views,
     spaced,
-    store,
-    work,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -49,12 +45,7 @@ async def ledger(db: AsyncSession, contact_id: str) -> list[ScoreEvent]:
 
 class TestPastEvents:
     async def test_a_capture_link_scores_past_views_with_caps_and_decay(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        self, visitors: Visitors
     ) -> None:
         now = utcnow()
         # 25 page views in one morning three days ago (the cap is 20 a day), 22 more yesterday,
@@ -63,21 +54,20 @@ class TestPastEvents:
         late = spaced(now - timedelta(days=1), 22, timedelta(minutes=1))
         content = spaced(now - timedelta(days=2), 12, timedelta(minutes=2))
         asset_id = uuid.uuid4()
-        await store(
-            connection,
+        await visitors.store(
             [
-                *page_views(world.site_id, "v-1", early + late),
-                *page_views(world.site_id, "v-1", content, asset_id=asset_id),
-                event(world.site_id, anonymous_id="v-other"),
+                *visitors.page_views("v-1", early + late),
+                *visitors.page_views("v-1", content, asset_id=asset_id),
+                visitors.event(anonymous_id="v-other"),
             ],
         )
 
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
 
-        rows = await ledger(db, contact_id)
+        rows = await ledger(visitors.db, contact_id)
         assert len(rows) == 25 + 22 + 12
-        [merge] = await merges_of(db, contact_id)
+        [merge] = await merges_of(visitors.db, contact_id)
         assert {row.merge_id for row in rows} == {merge.id}
         assert merge.scored_at is not None
         by_kind = {
@@ -88,7 +78,7 @@ class TestPastEvents:
             [(1.0, False)] * 20 + [(0.0, True)] * 5 + [(1.0, False)] * 20 + [(0.0, True)] * 2
         )
         assert by_kind["content_view"] == [(3.0, False)] * 10 + [(0.0, True)] * 2
-        lead = await get_lead(client, world, contact_id)
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
         read_at = utcnow()
         expected = (
             50.0
@@ -98,96 +88,73 @@ class TestPastEvents:
         assert math.isclose(lead["score"], round(expected, 2), abs_tol=0.011)
 
     async def test_an_event_counts_once_however_often_it_is_queued(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        self, visitors: Visitors
     ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
-        view = event(world.site_id, anonymous_id="v-1")
-        await store(connection, [view])
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
+        view = visitors.event(anonymous_id="v-1")
+        await visitors.store([view])
         # The writer's hook queues it; an identify for the same browser backfills it too.
-        identify = event(
-            world.site_id, type="identify", anonymous_id="v-1", user_id="u-1",
+        identify = visitors.event(
+            type="identify", anonymous_id="v-1", user_id="u-1",
             identify_email="ana@example.com",
         )  # fmt: skip
-        await store(connection, [identify])
-        await work(sessionmaker)
+        await visitors.store([identify])
+        await visitors.work()
 
-        assert [row.event_id for row in await ledger(db, contact_id)] == [view["id"]]
+        assert [row.event_id for row in await ledger(visitors.db, contact_id)] == [view["id"]]
 
 
 class TestLaterEvents:
     async def test_events_after_the_link_are_scored_through_the_hook(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        self, visitors: Visitors
     ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        assert await work(sessionmaker) == 1  # the link's (empty) backfill
-        viewed = event(world.site_id, type="track", event="Content Viewed", anonymous_id="v-1",
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        assert await visitors.work() == 1  # the link's (empty) backfill
+        viewed = visitors.event(type="track", event="Content Viewed", anonymous_id="v-1",
                        asset_id=uuid.uuid4())  # fmt: skip
-        await store(connection, [viewed, event(world.site_id, anonymous_id="v-1")])
+        await visitors.store([viewed, visitors.event(anonymous_id="v-1")])
 
-        assert await work(sessionmaker) == 2
+        assert await visitors.work() == 2
 
-        rows = await ledger(db, contact_id)
-        [merge] = await merges_of(db, contact_id)
+        rows = await ledger(visitors.db, contact_id)
+        [merge] = await merges_of(visitors.db, contact_id)
         assert sorted((r.kind, r.points) for r in rows) == [
             ("content_view", 3.0), ("page_view", 1.0),
         ]  # fmt: skip
         assert {r.merge_id for r in rows} == {merge.id}
-        lead = await get_lead(client, world, contact_id)
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
         assert math.isclose(lead["score"], 54.0, abs_tol=0.011)
 
-    async def test_behaviour_makes_a_qualified_lead_an_mql(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
+    async def test_behaviour_makes_a_qualified_lead_an_mql(self, visitors: Visitors) -> None:
         await put_settings(
-            client, world.admin, "scoring", {"mql": {"min_grade": "D", "min_score": 60}}
+            visitors.client,
+            visitors.world.admin,
+            "scoring",
+            {"mql": {"min_grade": "D", "min_score": 60}},
         )
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
-        assert (await get_lead(client, world, contact_id))["stage"] == "lead"
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
+        assert (await get_lead(visitors.client, visitors.world, contact_id))["stage"] == "lead"
 
         now = utcnow()
-        await store(
-            connection, page_views(world.site_id, "v-1", spaced(now, 12, timedelta(seconds=-1)))
-        )
-        await work(sessionmaker)
+        await visitors.store(visitors.page_views("v-1", spaced(now, 12, timedelta(seconds=-1))))
+        await visitors.work()
 
-        lead = await get_lead(client, world, contact_id)
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
         assert lead["stage"] == "mql"
         statement = select(StageChange).where(
             col(StageChange.contact_id) == uuid.UUID(contact_id), col(StageChange.to_stage) == "mql"
         )
-        [change] = (await db.execute(statement)).scalars().all()
+        [change] = (await visitors.db.execute(statement)).scalars().all()
         assert (change.cause, change.actor) == ("score", "engagement")
 
-    async def test_events_of_unknown_ids_earn_nobody_anything(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await store(connection, [event(world.site_id, anonymous_id="v-stranger")])
-        await work(sessionmaker)
+    async def test_events_of_unknown_ids_earn_nobody_anything(self, visitors: Visitors) -> None:
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.store([visitors.event(anonymous_id="v-stranger")])
+        await visitors.work()
 
-        assert await ledger(db, contact_id) == []
+        assert await ledger(visitors.db, contact_id) == []
 
 
 ASSET = uuid.uuid4()
@@ -208,25 +175,25 @@ KINDS: list[tuple[dict[str, object], str | None]] = [
 class TestWhatCounts:
     @pytest.mark.parametrize(("fields", "kind"), KINDS)
     async def test_an_event_of_a_known_id(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
-        connection: AsyncConnection, sessionmaker: async_sessionmaker[AsyncSession],
-        fields: dict[str, object], kind: str | None,
-    ) -> None:  # fmt: skip
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
-        await store(connection, [event(world.site_id, anonymous_id="v-1", **fields)])
-        await work(sessionmaker)
+        self, visitors: Visitors, fields: dict[str, object], kind: str | None
+    ) -> None:
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
+        await visitors.store([visitors.event(anonymous_id="v-1", **fields)])
+        await visitors.work()
 
-        assert [row.kind for row in await ledger(db, contact_id)] == ([kind] if kind else [])
+        assert [row.kind for row in await ledger(visitors.db, contact_id)] == (
+            [kind] if kind else []
+        )
 
     @pytest.mark.parametrize(("fields", "kind"), KINDS)
     async def test_a_past_event_scored_when_its_id_is_linked(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
-        connection: AsyncConnection, sessionmaker: async_sessionmaker[AsyncSession],
-        fields: dict[str, object], kind: str | None,
-    ) -> None:  # fmt: skip
-        await store(connection, [event(world.site_id, anonymous_id="v-1", **fields)])
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
+        self, visitors: Visitors, fields: dict[str, object], kind: str | None
+    ) -> None:
+        await visitors.store([visitors.event(anonymous_id="v-1", **fields)])
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
 
-        assert [row.kind for row in await ledger(db, contact_id)] == ([kind] if kind else [])
+        assert [row.kind for row in await ledger(visitors.db, contact_id)] == (
+            [kind] if kind else []
+        )

@@ -7,12 +7,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.tracking.models import EngagementTask, TrackingEvent
-from tests.leads.helpers import World, capture
+from tests.support.world import World, capture
 from tests.tracking.helpers import BATCH
-from tests.tracking.identity_helpers import capture_with_visitor, owner, work
+from tests.tracking.identity_helpers import Visitors, owner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -44,18 +44,19 @@ async def mentions(db: AsyncSession, text: str) -> list[str]:
 
 class TestTraitsAreNotStored:
     async def test_an_identify_is_stored_without_traits_and_still_links(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:  # fmt: skip
-        contact_id = await capture_with_visitor(client, world, "carol@example.com", "v-1")
-        await send_events(client, world, identify("v-phone", " Carol@Example.com "))
+        self, visitors: Visitors
+    ) -> None:
+        contact_id = await visitors.capture("carol@example.com", "v-1")
+        await send_events(
+            visitors.client, visitors.world, identify("v-phone", " Carol@Example.com ")
+        )
 
-        [task] = (await db.execute(select(EngagementTask))).scalars()
+        [task] = (await visitors.db.execute(select(EngagementTask))).scalars()
         assert task.email == "carol@example.com"
-        [row] = (await db.execute(select(TrackingEvent))).scalars()
+        [row] = (await visitors.db.execute(select(TrackingEvent))).scalars()
         assert (row.properties, "traits" in row.context) == ({}, False)
-        await work(sessionmaker)
-        assert await owner(db, "anonymous", "v-phone") == contact_id
+        await visitors.work()
+        assert await owner(visitors.db, "anonymous", "v-phone") == contact_id
 
     async def test_identify_before_the_capture_then_erasure_leaves_the_email_nowhere(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
@@ -77,16 +78,19 @@ class TestTraitsAreNotStored:
         assert len((await db.execute(select(TrackingEvent))).scalars().all()) == 1
 
     async def test_another_s_email_on_a_linked_browser_never_shows_in_its_activity(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:  # fmt: skip
-        dave = await capture_with_visitor(client, world, "dave@example.com", "v-dave")
-        await capture_with_visitor(client, world, "carol@example.com", "v-carol")
-        await send_events(client, world, identify("v-dave", "carol@example.com"))
-        await work(sessionmaker)
+        self, visitors: Visitors
+    ) -> None:
+        dave = await visitors.capture("dave@example.com", "v-dave")
+        await visitors.capture("carol@example.com", "v-carol")
+        await send_events(visitors.client, visitors.world, identify("v-dave", "carol@example.com"))
+        await visitors.work()
 
-        assert await owner(db, "anonymous", "v-dave") == dave  # the link to Carol is refused
-        activity = await client.get(f"/api/v1/leads/{dave}/activity", headers=world.admin)
+        assert (
+            await owner(visitors.db, "anonymous", "v-dave") == dave
+        )  # the link to Carol is refused
+        activity = await visitors.client.get(
+            f"/api/v1/leads/{dave}/activity", headers=visitors.world.admin
+        )
         assert activity.status_code == 200, activity.text
         assert [item["type"] for item in activity.json()["items"]] == ["identify"]
         assert "carol" not in activity.text.lower()

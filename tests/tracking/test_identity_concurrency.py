@@ -8,20 +8,12 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from inbound.tracking.models import IdentityMerge, VisitorIdentity
-from tests.conftest import Headers
-from tests.leads.helpers import World, capture, make_asset, make_world
+from tests.support.world import World, capture
 from tests.tracking.identity_helpers import event, store, work
 
 pytestmark = pytest.mark.committing
 
 RACERS = 8
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
 
 
 async def merges(app: Litestar) -> list[IdentityMerge]:

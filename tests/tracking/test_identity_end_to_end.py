@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from inbound.leads.models import ScoreEvent
 from tests.conftest import Headers
-from tests.leads.helpers import World, make_asset
+from tests.support.world import World, make_asset
 from tests.tracking.helpers import Site, make_site, send
 from tests.tracking.identity_helpers import capture_with_visitor, owner, work
 

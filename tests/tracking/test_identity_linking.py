@@ -13,8 +13,9 @@ from inbound.leads.models import Contact
 from inbound.sites.models import Site
 from inbound.tracking.identity_sql import MAX_ANONYMOUS_IDS
 from inbound.tracking.models import EngagementTask, IdentityMerge, VisitorIdentity
-from tests.leads.helpers import World, capture
+from tests.support.world import World, capture
 from tests.tracking.identity_helpers import (
+    Visitors,
     capture_with_visitor,
     event,
     merges_of,
@@ -107,48 +108,33 @@ class TestLinkByCapture:
 
 
 class TestLinkByIdentify:
-    async def test_an_identify_with_a_known_email_links_both_ids(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        identify = event(
-            world.site_id, type="identify", anonymous_id="v-2", user_id="u-42",
+    async def test_an_identify_with_a_known_email_links_both_ids(self, visitors: Visitors) -> None:
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        identify = visitors.event(
+            type="identify", anonymous_id="v-2", user_id="u-42",
             identify_email="ana@example.com",
         )  # fmt: skip
-        await store(connection, [identify])
+        await visitors.store([identify])
 
-        await work(sessionmaker)
+        await visitors.work()
 
-        assert await owner(db, "anonymous", "v-2") == contact_id
-        assert await owner(db, "user", "u-42") == contact_id
-        merges = [m for m in await merges_of(db, contact_id) if m.cause == "identify"]
+        assert await owner(visitors.db, "anonymous", "v-2") == contact_id
+        assert await owner(visitors.db, "user", "u-42") == contact_id
+        merges = [m for m in await merges_of(visitors.db, contact_id) if m.cause == "identify"]
         assert {(m.kind, m.external_id, m.outcome) for m in merges} == {
             ("anonymous", "v-2", "linked"), ("user", "u-42", "linked"),
         }  # fmt: skip
         assert {m.message_id for m in merges} == {identify["message_id"]}
 
-    async def test_a_user_id_that_is_an_email_names_the_contact(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await store(
-            connection,
-            [event(world.site_id, type="identify", anonymous_id="v-9", user_id="ANA@example.com")],
+    async def test_a_user_id_that_is_an_email_names_the_contact(self, visitors: Visitors) -> None:
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.store(
+            [visitors.event(type="identify", anonymous_id="v-9", user_id="ANA@example.com")],
         )
 
-        await work(sessionmaker)
+        await visitors.work()
 
-        assert await owner(db, "anonymous", "v-9") == contact_id
+        assert await owner(visitors.db, "anonymous", "v-9") == contact_id
 
     async def test_an_unknown_email_links_nothing_and_makes_no_contact(
         self,
@@ -172,72 +158,56 @@ class TestLinkByIdentify:
         assert (await db.execute(tasks)).scalar_one() == 0
 
     async def test_a_known_user_id_links_the_anonymous_id_to_its_contact(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        self, visitors: Visitors
     ) -> None:
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        first = event(
-            world.site_id, type="identify", anonymous_id="v-1", user_id="u-42",
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        first = visitors.event(
+            type="identify", anonymous_id="v-1", user_id="u-42",
             identify_email="ana@example.com",
         )  # fmt: skip
-        await store(connection, [first])
-        await work(sessionmaker)
+        await visitors.store([first])
+        await visitors.work()
         # Another browser, later: the site knows the user, but sends no email.
-        await store(
-            connection,
-            [event(world.site_id, type="identify", anonymous_id="v-phone", user_id="u-42")],
+        await visitors.store(
+            [visitors.event(type="identify", anonymous_id="v-phone", user_id="u-42")],
         )
-        await work(sessionmaker)
+        await visitors.work()
 
-        assert await owner(db, "anonymous", "v-phone") == contact_id
+        assert await owner(visitors.db, "anonymous", "v-phone") == contact_id
 
     async def test_an_identify_never_moves_an_id_to_another_contact(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        self, visitors: Visitors
     ) -> None:
-        ana = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        bob = await capture_with_visitor(client, world, "bob@example.com", "v-bob")
-        identify = event(
-            world.site_id, type="identify", anonymous_id="v-1",
+        ana = await visitors.capture("ana@example.com", "v-1")
+        bob = await visitors.capture("bob@example.com", "v-bob")
+        identify = visitors.event(
+            type="identify", anonymous_id="v-1",
             identify_email="bob@example.com",
         )  # fmt: skip
-        await store(connection, [identify])
+        await visitors.store([identify])
 
-        await work(sessionmaker)
+        await visitors.work()
 
-        assert await owner(db, "anonymous", "v-1") == ana
-        refused = [m for m in await merges_of(db, bob) if m.cause == "identify"]
+        assert await owner(visitors.db, "anonymous", "v-1") == ana
+        refused = [m for m in await merges_of(visitors.db, bob) if m.cause == "identify"]
         assert [(m.external_id, m.outcome, m.reason) for m in refused] == [
             ("v-1", "refused", "the id is linked to another contact")
         ]
 
     async def test_the_hook_queues_only_identify_calls_and_events_of_known_ids(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
+        self, visitors: Visitors
     ) -> None:
-        await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await store(
-            connection,
+        await visitors.capture("ana@example.com", "v-1")
+        await visitors.store(
             [
-                event(world.site_id, anonymous_id="v-1"),
-                event(world.site_id, anonymous_id="v-stranger"),
-                event(world.site_id, type="track", event="Signed Up", anonymous_id="v-1"),
-                event(world.site_id, type="identify", anonymous_id="v-3"),
+                visitors.event(anonymous_id="v-1"),
+                visitors.event(anonymous_id="v-stranger"),
+                visitors.event(type="track", event="Signed Up", anonymous_id="v-1"),
+                visitors.event(type="identify", anonymous_id="v-3"),
             ],
         )
 
-        tasks = (await db.execute(select(EngagementTask))).scalars().all()
+        tasks = (await visitors.db.execute(select(EngagementTask))).scalars().all()
         assert [(t.task, t.anonymous_id, t.activity) for t in tasks] == [
             ("activity", "v-1", "page_view")
         ]

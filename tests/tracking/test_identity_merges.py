@@ -14,9 +14,11 @@ from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import ScoreEvent
 from tests.conftest import KeyMaker
-from tests.leads.helpers import LEADS, World, error_fields, get_lead
+from tests.problems import assert_names, assert_problem, refusing
+from tests.support.world import LEADS, World, get_lead
 from tests.tracking.identity_helpers import (
     MERGES,
+    Visitors,
     capture_with_visitor,
     owner,
     page_views,
@@ -67,8 +69,7 @@ class TestIdentities:
 
     async def test_an_unknown_lead_is_404(self, client: httpx.AsyncClient, world: World) -> None:
         response = await client.get(f"{LEADS}/{uuid.uuid4()}/identities", headers=world.admin)
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
+        assert_problem(response, 404)
 
 
 class TestMergeList:
@@ -98,20 +99,15 @@ class TestMergeList:
 
     @pytest.mark.parametrize(
         ("params", "field"),
-        [
-            ({"cursor": "not-a-cursor!"}, "cursor"),
-            ({"contact_id": "nope"}, "contact_id"),
-            ({"outcome": "maybe"}, "outcome"),
-            ({"limit": "501"}, "limit"),
-            ({"contact": str(uuid.uuid4())}, "contact"),
-        ],
-    )
+        refusing(
+            cursor=["not-a-cursor!"], contact_id=["nope"], outcome=["maybe"], limit=["501"],
+            contact=[str(uuid.uuid4())],
+        ),
+    )  # fmt: skip
     async def test_bad_parameters_are_400_naming_the_field(
         self, client: httpx.AsyncClient, world: World, params: dict[str, str], field: str
     ) -> None:
-        response = await client.get(MERGES, params=params, headers=world.admin)
-        assert response.status_code == 400, response.text
-        assert field in error_fields(response)
+        assert_names(await client.get(MERGES, params=params, headers=world.admin), field)
 
     async def test_reading_needs_leads_read(
         self, client: httpx.AsyncClient, world: World, make_key: KeyMaker
@@ -122,36 +118,35 @@ class TestMergeList:
 
 class TestUndo:
     async def test_undo_removes_the_link_and_its_points_and_the_id_links_again(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        make_key: KeyMaker,
+        self, visitors: Visitors, make_key: KeyMaker
     ) -> None:
-        contact_id, merge_id = await linked_with_views(client, world, connection, sessionmaker)
-        assert (await get_lead(client, world, contact_id))["score"] > 59
+        contact_id, merge_id = await linked_with_views(
+            visitors.client, visitors.world, visitors.connection, visitors.sessionmaker
+        )
+        assert (await get_lead(visitors.client, visitors.world, contact_id))["score"] > 59
         writer = await make_key(Scope.LEADS_WRITE)
 
-        response = await client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
+        response = await visitors.client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
 
         assert response.status_code == 200, response.text
         assert response.json()["undone_at"] is not None
         assert response.json()["undone_by"].startswith("key:")
-        assert await owner(db, "anonymous", "v-1") is None
+        assert await owner(visitors.db, "anonymous", "v-1") is None
         statement = select(ScoreEvent).where(col(ScoreEvent.merge_id) == uuid.UUID(merge_id))
-        assert (await db.execute(statement)).scalars().all() == []
-        assert math.isclose((await get_lead(client, world, contact_id))["score"], 50, abs_tol=0.011)
+        assert (await visitors.db.execute(statement)).scalars().all() == []
+        assert math.isclose(
+            (await get_lead(visitors.client, visitors.world, contact_id))["score"],
+            50,
+            abs_tol=0.011,
+        )
 
-        again = await client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
-        assert again.status_code == 409
-        assert again.headers["content-type"].startswith("application/problem+json")
+        again = await visitors.client.post(f"{MERGES}/{merge_id}/undo", headers=writer)
+        assert_problem(again, 409)
 
-        await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await work(sessionmaker)
-        assert await owner(db, "anonymous", "v-1") == contact_id
-        lead = await get_lead(client, world, contact_id)
+        await visitors.capture("ana@example.com", "v-1")
+        await visitors.work()
+        assert await owner(visitors.db, "anonymous", "v-1") == contact_id
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
         # The second capture's 50 points, and the ten page views once more.
         assert lead["score"] > 109
 

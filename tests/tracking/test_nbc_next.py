@@ -6,17 +6,16 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar import Litestar
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.models import Contact
-from inbound.ratelimit import parse_limit
 from inbound.tracking.models import VisitorIdentity
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import ORIGIN, capture
+from tests.problems import assert_problem, error_fields
+from tests.support.world import ORIGIN, capture
 from tests.tracking.nbc_world import (
     NEXT,
     RULES,
@@ -300,9 +299,8 @@ class TestRefusals:
         status: int,
     ) -> None:
         response = await next_content(client, world, **params)
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert field in [e["field"] for e in response.json()["errors"]]
+        assert_problem(response, status)
+        assert field in error_fields(response)
 
     async def test_the_site_key_is_required(
         self, client: httpx.AsyncClient, world: NbcWorld, admin: Headers
@@ -329,11 +327,11 @@ class TestRefusals:
         assert "GET" in preflight.headers["access-control-allow-methods"]
 
 
+@pytest.mark.settings(tracking_rate_per_ip="2/minute")
 class TestRateLimit:
     async def test_a_page_client_over_its_rate_gets_429_and_events_still_go_in(
-        self, app: Litestar, client: httpx.AsyncClient, world: NbcWorld
+        self, client: httpx.AsyncClient, world: NbcWorld
     ) -> None:
-        app.state.tracking_limit = parse_limit("2/minute")
         for _ in range(2):
             assert (await next_content(client, world)).status_code == 200
         refused = await next_content(client, world)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from tests.conftest import Headers
+from tests.problems import assert_names, assert_problem, error_fields
 from tests.tracking.nbc_world import RULES, SETTINGS, NbcWorld, make_nbc_world
 
 
@@ -90,9 +91,8 @@ class TestRuleValidation:
         status: int,
     ) -> None:
         response = await client.post(RULES, json=body, headers=editor)
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert field in [e["field"] for e in response.json()["errors"]]
+        assert_problem(response, status)
+        assert field in error_fields(response)
 
     async def test_an_archived_asset_cannot_be_pinned(
         self, client: httpx.AsyncClient, world: NbcWorld, editor: Headers, admin: Headers
@@ -112,7 +112,7 @@ class TestRuleValidation:
                             ({"persona": "\u0000"}, "persona")):  # fmt: skip
             response = await client.patch(f"{RULES}/{rule['id']}", json=body, headers=editor)
             assert response.status_code in (400, 422), response.text
-            assert field in [e["field"] for e in response.json()["errors"]]
+            assert field in error_fields(response)
         missing = await client.patch(f"{RULES}/{uuid.uuid4()}", json={}, headers=editor)
         assert missing.status_code == 404
 
@@ -149,8 +149,7 @@ class TestSettings:
         self, client: httpx.AsyncClient, admin: Headers, body: dict[str, Any], field: str
     ) -> None:
         response = await client.put(SETTINGS, json=body, headers=admin)
-        assert response.status_code == 400
-        assert field in [e["field"] for e in response.json()["errors"]]
+        assert_names(response, field)
 
     async def test_only_admins(self, client: httpx.AsyncClient, editor: Headers) -> None:
         assert (await client.get(SETTINGS, headers=editor)).status_code == 403

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.tracking.models import TrackingMessage
 from tests.conftest import Headers
+from tests.problems import body_of
 from tests.tracking.helpers import BATCH, ONE, Site, event, make_site, send, stored
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -169,9 +170,7 @@ class TestAssets:
                   "funnel_stage": "convert", "url": "https://www.example.com/guides/scoring/"},
             headers=admin,
         )  # fmt: skip
-        assert response.status_code == 201, response.text
-        body: dict[str, Any] = response.json()
-        return body
+        return body_of(response, 201)
 
     @pytest.mark.parametrize(
         "properties",

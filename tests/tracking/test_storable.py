@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.leads.helpers import World
+from tests.support.world import World
 from tests.tracking.helpers import BATCH, ONE, Site, event, send, stored
 from tests.tracking.identity_helpers import capture_with_visitor
 

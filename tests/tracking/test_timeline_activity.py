@@ -7,13 +7,18 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from inbound.db import utcnow
 from inbound.tracking.models import IdentityMerge, TrackingEvent, VisitorIdentity
-from tests.leads.helpers import LEADS, World, error_fields, get_lead
-from tests.tracking.identity_helpers import capture_with_visitor, event, page_views, spaced, store
+from tests.problems import assert_names, error_fields
+from tests.support.world import LEADS, World, get_lead
+from tests.tracking.identity_helpers import (
+    Visitors,
+    capture_with_visitor,
+    spaced,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -24,26 +29,24 @@ async def count(db: AsyncSession, model: type[Any]) -> int:
 
 class TestTimeline:
     async def test_the_lead_shows_views_and_clicks_of_its_ids_newest_first(
-        self, client: httpx.AsyncClient, world: World, connection: AsyncConnection
+        self, visitors: Visitors
     ) -> None:
         now = utcnow()
         asset_id = uuid.uuid4()
-        await store(
-            connection,
-            [
-                event(world.site_id, anonymous_id="v-1", occurred_at=now - timedelta(hours=3)),
-                event(world.site_id, anonymous_id="v-1", occurred_at=now - timedelta(hours=2),
+        await visitors.store([
+                visitors.event(anonymous_id="v-1", occurred_at=now - timedelta(hours=3)),
+                visitors.event(anonymous_id="v-1", occurred_at=now - timedelta(hours=2),
                       asset_id=asset_id),
-                event(world.site_id, anonymous_id="v-1", occurred_at=now - timedelta(hours=1),
+                visitors.event(anonymous_id="v-1", occurred_at=now - timedelta(hours=1),
                       type="track", event="Content Clicked", properties={"asset": "x"}),
-                event(world.site_id, anonymous_id="v-1", type="track", event="Recommendation Shown",
+                visitors.event(anonymous_id="v-1", type="track", event="Recommendation Shown",
                       occurred_at=now - timedelta(minutes=30)),
-                event(world.site_id, anonymous_id="v-stranger"),
+                visitors.event(anonymous_id="v-stranger"),
             ],
         )  # fmt: skip
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        contact_id = await visitors.capture("ana@example.com", "v-1")
 
-        lead = await get_lead(client, world, contact_id)
+        lead = await get_lead(visitors.client, visitors.world, contact_id)
 
         behaviour = [e for e in lead["timeline"] if e["type"] in ("page_view", "content_view",
                                                                    "click")]  # fmt: skip
@@ -54,23 +57,21 @@ class TestTimeline:
 
 
 class TestActivity:
-    async def test_pages_through_every_event_of_the_leads_ids(
-        self, client: httpx.AsyncClient, world: World, connection: AsyncConnection
-    ) -> None:
+    async def test_pages_through_every_event_of_the_leads_ids(self, visitors: Visitors) -> None:
         now = utcnow()
         times = spaced(now - timedelta(hours=1), 7, timedelta(minutes=1))
-        await store(connection, page_views(world.site_id, "v-1", times))
+        await visitors.store(visitors.page_views("v-1", times))
         # Two events at the same instant: the cursor keeps them apart.
-        await store(connection, page_views(world.site_id, "v-2", [times[3]]))
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await capture_with_visitor(client, world, "ana@example.com", "v-2")
+        await visitors.store(visitors.page_views("v-2", [times[3]]))
+        contact_id = await visitors.capture("ana@example.com", "v-1")
+        await visitors.capture("ana@example.com", "v-2")
 
         seen: list[str] = []
         cursor = None
         while True:
             params: dict[str, str | int] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-            page = await client.get(
-                f"{LEADS}/{contact_id}/activity", params=params, headers=world.admin
+            page = await visitors.client.get(
+                f"{LEADS}/{contact_id}/activity", params=params, headers=visitors.world.admin
             )
             assert page.status_code == 200, page.text
             seen += [item["occurred_at"] + item["anonymous_id"] for item in page.json()["items"]]
@@ -79,25 +80,26 @@ class TestActivity:
         assert len(seen) == 8 == len(set(seen))
         assert seen == sorted(seen, reverse=True)
 
-    async def test_filters_by_type_and_time(
-        self, client: httpx.AsyncClient, world: World, connection: AsyncConnection
-    ) -> None:
+    async def test_filters_by_type_and_time(self, visitors: Visitors) -> None:
         now = utcnow()
-        await store(
-            connection,
+        await visitors.store(
             [
-                event(world.site_id, anonymous_id="v-1", occurred_at=now - timedelta(days=2)),
-                event(world.site_id, anonymous_id="v-1", occurred_at=now - timedelta(hours=1)),
-                event(world.site_id, anonymous_id="v-1", type="track", event="Content Viewed"),
+                visitors.event(anonymous_id="v-1", occurred_at=now - timedelta(days=2)),
+                visitors.event(anonymous_id="v-1", occurred_at=now - timedelta(hours=1)),
+                visitors.event(anonymous_id="v-1", type="track", event="Content Viewed"),
             ],
         )
-        contact_id = await capture_with_visitor(client, world, "ana@example.com", "v-1")
+        contact_id = await visitors.capture("ana@example.com", "v-1")
         url = f"{LEADS}/{contact_id}/activity"
 
-        pages = await client.get(url, params={"type": "page"}, headers=world.admin)
+        pages = await visitors.client.get(
+            url, params={"type": "page"}, headers=visitors.world.admin
+        )
         assert [i["type"] for i in pages.json()["items"]] == ["page", "page"]
         since = (now - timedelta(days=1)).isoformat().replace("+00:00", "Z")
-        recent = await client.get(url, params={"since": since}, headers=world.admin)
+        recent = await visitors.client.get(
+            url, params={"since": since}, headers=visitors.world.admin
+        )
         assert [i["type"] for i in recent.json()["items"]] == ["track", "page"]
 
     @pytest.mark.parametrize(
@@ -118,8 +120,7 @@ class TestActivity:
         response = await client.get(
             f"{LEADS}/{contact_id}/activity", params=params, headers=world.admin
         )
-        assert response.status_code == 400, response.text
-        assert field in error_fields(response)
+        assert_names(response, field)
 
     async def test_a_time_that_does_not_exist_is_422(
         self, client: httpx.AsyncClient, world: World
@@ -139,24 +140,18 @@ class TestActivity:
 
 class TestErasure:
     async def test_erasing_a_lead_erases_its_ids_merges_and_behaviour(
-        self,
-        client: httpx.AsyncClient,
-        world: World,
-        db: AsyncSession,
-        connection: AsyncConnection,
+        self, visitors: Visitors
     ) -> None:
-        await store(connection, page_views(world.site_id, "v-1", [utcnow()]))
-        await store(connection, page_views(world.site_id, "v-bob", [utcnow()]))
-        ana = await capture_with_visitor(client, world, "ana@example.com", "v-1")
-        await capture_with_visitor(client, world, "bob@example.com", "v-bob")
-        await store(
-            connection, [event(world.site_id, type="identify", anonymous_id="v-9", user_id="u-1")]
-        )
+        await visitors.store(visitors.page_views("v-1", [utcnow()]))
+        await visitors.store(visitors.page_views("v-bob", [utcnow()]))
+        ana = await visitors.capture("ana@example.com", "v-1")
+        await visitors.capture("bob@example.com", "v-bob")
+        await visitors.store([visitors.event(type="identify", anonymous_id="v-9", user_id="u-1")])
 
-        response = await client.delete(f"{LEADS}/{ana}", headers=world.admin)
+        response = await visitors.client.delete(f"{LEADS}/{ana}", headers=visitors.world.admin)
 
         assert response.status_code == 204, response.text
         anonymous_ids = select(col(TrackingEvent.anonymous_id))
-        assert set((await db.execute(anonymous_ids)).scalars()) == {"v-bob", "v-9"}
-        assert await count(db, VisitorIdentity) == 1
-        assert await count(db, IdentityMerge) == 1
+        assert set((await visitors.db.execute(anonymous_ids)).scalars()) == {"v-bob", "v-9"}
+        assert await count(visitors.db, VisitorIdentity) == 1
+        assert await count(visitors.db, IdentityMerge) == 1

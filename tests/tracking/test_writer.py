@@ -51,17 +51,23 @@ async def count(connection: AsyncConnection) -> int:
     )
 
 
+def count_rounds(writer: EventWriter) -> list[int]:
+    """The number of requests ``writer`` stores in each of its transactions, as it goes."""
+    rounds: list[int] = []
+    original = writer._once
+
+    async def counted(taken: Any) -> list[int]:
+        rounds.append(len(taken))
+        return await original(taken)
+
+    writer._once = counted  # type: ignore[method-assign]
+    return rounds
+
+
 class TestGroupCommit:
     async def test_concurrent_writes_share_transactions(self, connection: AsyncConnection) -> None:
         writer = EventWriter(lambda: connection, linger_seconds=0.01)
-        rounds: list[int] = []
-        original = writer._once
-
-        async def counted(taken: Any) -> list[int]:
-            rounds.append(len(taken))
-            return await original(taken)
-
-        writer._once = counted  # type: ignore[method-assign]
+        rounds = count_rounds(writer)
         results = await asyncio.gather(*(writer.write([row()], [True]) for _ in range(30)))
         assert results == [0] * 30
         assert await count(connection) == 30
@@ -90,14 +96,7 @@ class TestGroupCommit:
         self, connection: AsyncConnection
     ) -> None:
         writer = EventWriter(lambda: connection, linger_seconds=0.01)
-        rounds: list[int] = []
-        original = writer._once
-
-        async def counted(taken: Any) -> list[int]:
-            rounds.append(len(taken))
-            return await original(taken)
-
-        writer._once = counted  # type: ignore[method-assign]
+        rounds = count_rounds(writer)
         bad = row()
         bad["type"] = None  # NOT NULL: either database refuses it, and the group's COPY or insert
         outcomes = await asyncio.gather(

@@ -7,7 +7,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,77 +19,18 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from inbound.config import Settings
 from inbound.leads.models import LeadEvent
 from inbound.worker import Worker
-from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
-from tests.support.receiver import Received, Receiver, Reply, always
+from tests.problems import body_of
+from tests.support.receiver import Receiver, Reply, always, failing_each_first
+from tests.support.webhooks import WEBHOOK_SETTINGS, WEBHOOKS, fast, subscribe, work_until
+from tests.support.world import LEADS, World, capture
 
-pytestmark = pytest.mark.committing
-
-WEBHOOKS = "/api/v1/webhooks"
-EVERY_EVENT = ["lead.created", "lead.updated", "lead.stage_changed", "lead.qualified",
-               "lead.claimed", "capture.created"]  # fmt: skip
-
-
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    """The test receivers listen on 127.0.0.1: a server set up for local development."""
-    return Settings(
-        database_url=database_url, log_json=True, log_level="WARNING", worker_in_process=False,
-        webhook_allow_loopback=True,
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    world = await make_world(committing_client, committing_admin)
-    await make_asset(committing_client, committing_admin)
-    return world
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
-
-
-def fast(settings: Settings, **changes: Any) -> Settings:
-    """Settings whose retries come within a test's patience."""
-    quick = {"webhook_retry_base_seconds": 0.05, "webhook_retry_max_seconds": 0.2,
-             "webhook_timeout_seconds": 0.5}  # fmt: skip
-    return settings.model_copy(update=quick | changes)
-
-
-@pytest.fixture
-async def worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worker]:
-    running = Worker(engine, fast(settings))
-    yield running
-    await running.close()
-
-
-async def subscribe(
-    client: httpx.AsyncClient, world: World, receiver: Receiver, events: list[str] = EVERY_EVENT
-) -> dict[str, Any]:
-    body = {"url": receiver.url, "events": events}
-    response = await client.post(WEBHOOKS, json=body, headers=world.admin)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+pytestmark = [pytest.mark.committing, WEBHOOK_SETTINGS]
 
 
 async def new_lead(client: httpx.AsyncClient, world: World, email: str) -> str:
     response = await capture(client, world, email=email)
-    assert response.status_code == 201, response.text
-    lead: str = response.json()["contact_id"]
-    return lead
-
-
-async def work_until(worker: Worker, done: Callable[[], bool], *, within: float = 15.0) -> None:
-    """Let the worker go round until ``done`` holds."""
-    deadline = time.monotonic() + within
-    while not done():
-        assert time.monotonic() < deadline, "the worker did not get there in time"
-        if not await worker.step():
-            await asyncio.sleep(0.02)
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 async def deliveries(
@@ -99,18 +39,36 @@ async def deliveries(
     response = await client.get(
         f"{WEBHOOKS}/{subscription['id']}/deliveries", params=params, headers=world.admin
     )
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    found: list[dict[str, Any]] = body_of(response)["items"]
+    return found
+
+
+async def delivery(
+    client: httpx.AsyncClient, world: World, subscription: dict[str, Any], item: dict[str, Any]
+) -> dict[str, Any]:
+    """The detail of a delivery of the log."""
+    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
+    return body_of(await client.get(path, headers=world.admin))
+
+
+async def dead_letters(
+    client: httpx.AsyncClient, world: World, subscription: dict[str, Any], worker: Worker
+) -> None:
+    """Let ``worker`` go round until the subscription has a dead delivery."""
+    deadline = time.monotonic() + 15
+    while not await deliveries(client, world, subscription, status="dead"):
+        assert time.monotonic() < deadline
+        await worker.step()
+        await asyncio.sleep(0.05)
 
 
 async def test_deliveries_are_signed_the_standard_webhooks_way(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver)
     lead = await new_lead(committing_client, world, "ana@example.com")
-    await work_until(worker, lambda: len(receiver.received) >= 3)
-    await worker.drain()
+    await work_until(webhook_worker, lambda: len(receiver.received) >= 3)
+    await webhook_worker.drain()
     types = [request.json["type"] for request in receiver.received]
     assert types == ["lead.created", "capture.created", "lead.stage_changed"]
     verifier = Webhook(subscription["secret"])
@@ -129,7 +87,7 @@ async def test_deliveries_are_signed_the_standard_webhooks_way(
 
 
 async def test_only_the_chosen_events_are_sent(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     await subscribe(committing_client, world, receiver, events=["lead.claimed"])
     lead = await new_lead(committing_client, world, "ana@example.com")
@@ -137,8 +95,8 @@ async def test_only_the_chosen_events_are_sent(
         f"{LEADS}/{lead}/claim", json={"owner": "ana"}, headers=world.admin
     )
     assert claim.status_code == 201
-    await work_until(worker, lambda: len(receiver.received) >= 1)
-    await worker.drain()
+    await work_until(webhook_worker, lambda: len(receiver.received) >= 1)
+    await webhook_worker.drain()
     [request] = receiver.received
     assert request.json["type"] == "lead.claimed"
     assert request.json["data"]["lead"]["owner"] == "ana"
@@ -146,20 +104,16 @@ async def test_only_the_chosen_events_are_sent(
 
 
 async def test_a_500_is_retried_until_it_succeeds(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
     receiver.answer = lambda _request, seen: Reply(500 if len(seen) <= 2 else 204)
     await new_lead(committing_client, world, "ana@example.com")
-    await work_until(worker, lambda: len(receiver.delivered()) == 1)
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) == 1)
     assert len(receiver.received) == 3
     assert len({request.event_id for request in receiver.received}) == 1
     [item] = await deliveries(committing_client, world, subscription)
-    detail = (
-        await committing_client.get(
-            f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}", headers=world.admin
-        )
-    ).json()
+    detail = await delivery(committing_client, world, subscription, item)
     assert detail["status"] == "succeeded"
     assert detail["attempts"] == 3
     assert [a["status_code"] for a in detail["attempt_log"]] == [500, 500, 204]
@@ -167,36 +121,23 @@ async def test_a_500_is_retried_until_it_succeeds(
 
 
 async def test_a_timeout_is_retried(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
     receiver.answer = lambda _request, seen: Reply(200, delay=2.0 if len(seen) == 1 else 0.0)
     await new_lead(committing_client, world, "ana@example.com")
-    await work_until(worker, lambda: len(receiver.delivered()) == 1)
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) == 1)
     [item] = await deliveries(committing_client, world, subscription)
-    detail = (
-        await committing_client.get(
-            f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}", headers=world.admin
-        )
-    ).json()
+    detail = await delivery(committing_client, world, subscription, item)
     assert [a["status_code"] for a in detail["attempt_log"]] == [None, 200]
     assert detail["attempt_log"][0]["error"] == "no answer within the timeout"
 
 
 async def test_a_leads_events_arrive_in_the_order_they_happened(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     await subscribe(committing_client, world, receiver)
-    failed_once: set[str] = set()
-
-    def flaky(request: Received, _seen: list[Received]) -> Reply:
-        # Every event fails its first attempt: a careless worker would send the next meanwhile.
-        if request.event_id not in failed_once:
-            failed_once.add(request.event_id)
-            return Reply(503)
-        return Reply(200)
-
-    receiver.answer = flaky
+    receiver.answer = failing_each_first()
     leads = [await new_lead(committing_client, world, f"lead{n}@example.com") for n in range(3)]
     for lead in leads:
         for status in ("attempting", "connected"):
@@ -205,7 +146,7 @@ async def test_a_leads_events_arrive_in_the_order_they_happened(
             )
             assert response.status_code == 200
     expected = 3 * 5  # created, capture, stage change, two updates
-    await work_until(worker, lambda: len(receiver.delivered()) == expected, within=30)
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) == expected, within=30)
     for lead in leads:
         arrived = [r.json for r in receiver.delivered() if r.json["data"]["lead"]["id"] == lead]
         assert [event["type"] for event in arrived] == [
@@ -229,16 +170,8 @@ async def test_a_delivery_that_keeps_failing_dies_and_can_be_replayed(
         subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
         receiver.answer = always(500)
         await new_lead(committing_client, world, "ana@example.com")
-
-        async def dead() -> list[dict[str, Any]]:
-            return await deliveries(committing_client, world, subscription, status="dead")
-
-        deadline = time.monotonic() + 15
-        while not await dead():
-            assert time.monotonic() < deadline
-            await impatient.step()
-            await asyncio.sleep(0.05)
-        [item] = await dead()
+        await dead_letters(committing_client, world, subscription, impatient)
+        [item] = await deliveries(committing_client, world, subscription, status="dead")
         assert item["attempts"] >= 2
         assert item["next_attempt_at"] is None
         tried = len(receiver.received)
@@ -269,7 +202,7 @@ async def test_nothing_is_sent_for_a_change_that_rolled_back(
     committing_client: httpx.AsyncClient,
     world: World,
     receiver: Receiver,
-    worker: Worker,
+    webhook_worker: Worker,
     engine: AsyncEngine,
 ) -> None:
     await subscribe(committing_client, world, receiver)
@@ -308,7 +241,7 @@ async def test_nothing_is_sent_for_a_change_that_rolled_back(
     async with engine.connect() as connection:
         events = await connection.execute(select(func.count()).select_from(LeadEvent))
         assert events.scalar_one() == 0
-    await worker.drain()
+    await webhook_worker.drain()
     assert receiver.received == []
 
 
@@ -375,27 +308,19 @@ async def test_a_worker_without_the_loopback_setting_refuses_to_send_there(
     try:
         subscription = await subscribe(committing_client, world, receiver, events=["lead.created"])
         await new_lead(committing_client, world, "ana@example.com")
-
-        async def dead() -> list[dict[str, Any]]:
-            return await deliveries(committing_client, world, subscription, status="dead")
-
-        deadline = time.monotonic() + 15
-        while not await dead():
-            assert time.monotonic() < deadline
-            await strict.step()
-            await asyncio.sleep(0.05)
+        await dead_letters(committing_client, world, subscription, strict)
     finally:
         await strict.close()
     assert receiver.received == []
-    [item] = await dead()
-    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
-    detail = (await committing_client.get(path, headers=world.admin)).json()
+    [item] = await deliveries(committing_client, world, subscription, status="dead")
+    detail = await delivery(committing_client, world, subscription, item)
     assert detail["attempts"] >= 2
     assert detail["last_error"].startswith("refused: 127.0.0.1 is a loopback address")
     for attempt in detail["attempt_log"]:
         assert (attempt["status_code"], attempt["response_body"]) == (None, None)
         assert attempt["error"] == detail["last_error"]
     # Once the worker may send there, a replay delivers it.
+    path = f"{WEBHOOKS}/{subscription['id']}/deliveries/{item['id']}"
     replay = await committing_client.post(f"{path}/replay", headers=world.admin)
     assert replay.status_code == 202, replay.text
     allowed = Worker(engine, fast(settings))

@@ -2,7 +2,6 @@
 way, in the lead's order, chosen by subscriptions, and never a reason to sync HubSpot."""
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,58 +14,31 @@ from standardwebhooks.webhooks import Webhook
 from inbound.config import Settings
 from inbound.crm.queue import QUEUE
 from inbound.worker import Worker
-from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World
-from tests.support.receiver import Received, Receiver, Reply
-from tests.surveys.case_helpers import (
+from tests.support.receiver import Receiver, failing_each_first
+from tests.support.webhooks import WEBHOOK_SETTINGS, fast, subscribe, work_until
+from tests.support.world import LEADS, World
+from tests.surveys.cases.helpers import (
     CASES,
     link_answer,
     new_lead,
     only_case,
+    open_case,
     patch_case,
-    survey_world,
 )
-from tests.webhooks.test_delivery import fast, subscribe, work_until
 
-pytestmark = pytest.mark.committing
+pytestmark = [pytest.mark.committing, WEBHOOK_SETTINGS]
 CASE_EVENTS = ["case.opened", "case.updated", "case.resolved"]
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(
-        database_url=database_url, log_json=True, log_level="WARNING", worker_in_process=False,
-        webhook_allow_loopback=True,
-    )  # fmt: skip
-
-
-@pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    return await survey_world(committing_client, committing_admin)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with Receiver().running() as running:
-        yield running
-
-
-@pytest.fixture
-async def worker(engine: AsyncEngine, settings: Settings) -> AsyncIterator[Worker]:
-    running = Worker(engine, fast(settings))
-    yield running
-    await running.close()
-
-
 async def test_an_answer_reaches_the_receiver_as_a_signed_case_opened(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver, events=CASE_EVENTS)
     lead_id = await new_lead(committing_client, world)
     response = await link_answer(committing_client, world.admin, lead_id, 2, comment="slow")
     assert response.status_code == 201, response.text
-    await work_until(worker, lambda: len(receiver.delivered()) >= 1)
-    await worker.drain()
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) >= 1)
+    await webhook_worker.drain()
     [request] = receiver.received
     payload = Webhook(subscription["secret"]).verify(request.body, request.headers)
     assert payload["type"] == "case.opened"
@@ -77,26 +49,15 @@ async def test_an_answer_reaches_the_receiver_as_a_signed_case_opened(
 
 
 async def test_a_cases_events_arrive_in_order_each_once(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     subscription = await subscribe(committing_client, world, receiver, events=CASE_EVENTS)
-    failed_once: set[str] = set()
-
-    def flaky(request: Received, _seen: list[Received]) -> Reply:
-        # Every event fails its first attempt: a careless worker would send the next meanwhile.
-        if request.event_id not in failed_once:
-            failed_once.add(request.event_id)
-            return Reply(503)
-        return Reply(200)
-
-    receiver.answer = flaky
-    lead_id = await new_lead(committing_client, world)
-    assert (await link_answer(committing_client, world.admin, lead_id, 0)).status_code == 201
-    case = await only_case(committing_client, world.admin)
+    receiver.answer = failing_each_first()
+    _, case = await open_case(committing_client, world, 0)
     for body in ({"status": "contacted", "owner": "bo"}, {"status": "resolved"}):
         changed = await patch_case(committing_client, world.admin, case["id"], body)
         assert changed.status_code == 200, changed.text
-    await work_until(worker, lambda: len(receiver.delivered()) >= 3)
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) >= 3)
     verifier = Webhook(subscription["secret"])
     delivered = [verifier.verify(r.body, r.headers) for r in receiver.delivered()]
     assert [d["type"] for d in delivered] == CASE_EVENTS
@@ -109,7 +70,7 @@ async def test_a_cases_events_arrive_in_order_each_once(
 
 
 async def test_subscriptions_choose_case_events(
-    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, worker: Worker
+    committing_client: httpx.AsyncClient, world: World, receiver: Receiver, webhook_worker: Worker
 ) -> None:
     await subscribe(committing_client, world, receiver, events=["lead.claimed"])
     lead_id = await new_lead(committing_client, world)
@@ -118,8 +79,8 @@ async def test_subscriptions_choose_case_events(
         f"{LEADS}/{lead_id}/claim", json={"owner": "ana"}, headers=world.admin
     )
     assert claimed.status_code == 201
-    await work_until(worker, lambda: len(receiver.delivered()) >= 1)
-    await worker.drain()
+    await work_until(webhook_worker, lambda: len(receiver.delivered()) >= 1)
+    await webhook_worker.drain()
     assert [r.json["type"] for r in receiver.received] == ["lead.claimed"]
     subscriptions = await committing_client.get("/api/v1/webhooks", headers=world.admin)
     [only] = subscriptions.json()["items"]

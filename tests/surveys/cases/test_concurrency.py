@@ -12,15 +12,12 @@ from sqlalchemy import select
 
 from inbound.db import table_of
 from inbound.leads.models import LeadEvent
-from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import (
+from tests.support.world import World
+from tests.surveys.cases.helpers import (
     CASES,
     link_answer,
-    new_lead,
-    only_case,
+    open_case,
     patch_case,
-    survey_world,
 )
 
 pytestmark = pytest.mark.committing
@@ -29,15 +26,9 @@ BURST = 8
 
 
 @pytest.fixture
-async def world(committing_client: httpx.AsyncClient, committing_admin: Headers) -> World:
-    return await survey_world(committing_client, committing_admin)
-
-
-@pytest.fixture
 async def case(committing_client: httpx.AsyncClient, world: World) -> dict[str, Any]:
-    lead_id = await new_lead(committing_client, world)
-    assert (await link_answer(committing_client, world.admin, lead_id, 1)).status_code == 201
-    return await only_case(committing_client, world.admin)
+    _, case = await open_case(committing_client, world, 1)
+    return case
 
 
 async def lead_versions(app: Litestar, lead_id: str) -> list[int]:

@@ -5,8 +5,9 @@ from typing import Any
 import httpx
 
 from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, capture, make_asset, make_world
-from tests.surveys.helpers import make_link, make_survey, make_touchpoint
+from tests.problems import body_of
+from tests.support.world import LEADS, World, capture
+from tests.surveys.helpers import make_link, survey_site
 
 CASES = "/api/v1/cases"
 LINK_ANSWERS = "/api/v1/survey-answers"
@@ -14,18 +15,13 @@ LINK_ANSWERS = "/api/v1/survey-answers"
 
 async def survey_world(client: httpx.AsyncClient, admin: Headers) -> World:
     """A site, an asset to capture through, and an NPS survey at a 24-hour touchpoint."""
-    world = await make_world(client, admin)
-    await make_asset(client, admin)
-    await make_touchpoint(client, admin, sla_hours=24)
-    await make_survey(client, admin, comment_prompt="Why?")
-    return world
+    return await survey_site(client, admin, touchpoint={"sla_hours": 24}, comment_prompt="Why?")
 
 
 async def new_lead(client: httpx.AsyncClient, world: World, email: str = "ana@example.com") -> str:
     response = await capture(client, world, email=email)
-    assert response.status_code == 201, response.text
-    lead: str = response.json()["contact_id"]
-    return lead
+    found: str = body_of(response, 201)["contact_id"]
+    return found
 
 
 async def link_answer(
@@ -44,13 +40,20 @@ async def link_answer(
     return await client.post(LINK_ANSWERS, json=body)
 
 
+async def open_case(
+    client: httpx.AsyncClient, world: World, score: int, **fields: Any
+) -> tuple[str, dict[str, Any]]:
+    """A new lead whose answer (``score``) opens a case: the lead's id and the case."""
+    lead_id = await new_lead(client, world)
+    assert (await link_answer(client, world.admin, lead_id, score, **fields)).status_code == 201
+    return lead_id, await only_case(client, world.admin)
+
+
 async def list_cases(
     client: httpx.AsyncClient, headers: Headers, path: str = CASES, **params: Any
 ) -> dict[str, Any]:
     response = await client.get(path, params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    page: dict[str, Any] = response.json()
-    return page
+    return body_of(response)
 
 
 async def only_case(client: httpx.AsyncClient, headers: Headers) -> dict[str, Any]:

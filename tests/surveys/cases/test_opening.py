@@ -21,8 +21,9 @@ from inbound.surveys.follow_up import is_negative
 from inbound.surveys.models import AnswerSource, FeedbackCase
 from inbound.surveys.reference import survey_to_answer
 from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, count_rows, get_lead
-from tests.surveys.case_helpers import claim, link_answer, list_cases, new_lead, survey_world
+from tests.leads.helpers import count_rows
+from tests.support.world import LEADS, World, get_lead
+from tests.surveys.cases.helpers import claim, link_answer, list_cases, new_lead
 from tests.surveys.helpers import answer, make_survey
 
 CASES_TABLE = table_of(FeedbackCase)
@@ -45,11 +46,6 @@ def test_negative_is_the_detractors_or_the_bottom_box(
     low, high = scale
     found = [score for score in range(low, high + 1) if is_negative(metric, score, low, high)]
     assert found == negative
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_world(client, admin)
 
 
 async def test_a_detractor_opens_a_case_owned_by_the_leads_owner_due_by_the_sla(

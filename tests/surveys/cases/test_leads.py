@@ -2,24 +2,19 @@
 opening, contact and resolution."""
 
 import httpx
-import pytest
 
 from tests.conftest import Headers
-from tests.leads.helpers import LEADS, World, error_fields, get_lead, timeline
-from tests.surveys.case_helpers import (
+from tests.leads.helpers import timeline
+from tests.problems import error_fields
+from tests.support.world import LEADS, World, get_lead
+from tests.surveys.cases.helpers import (
     link_answer,
     list_cases,
     new_lead,
     only_case,
     patch_case,
-    survey_world,
 )
 from tests.surveys.helpers import make_survey
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_world(client, admin)
 
 
 async def test_a_lead_shows_its_open_cases_and_their_steps_on_its_timeline(

@@ -2,31 +2,25 @@
 fresh signed link that answers at once."""
 
 import httpx
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.db import table_of
 from inbound.leads.models import LeadEvent
 from tests.conftest import Headers
-from tests.leads.helpers import World
-from tests.surveys.case_helpers import (
+from tests.support.world import World
+from tests.surveys.cases.helpers import (
     LINK_ANSWERS,
     link_answer,
     list_cases,
     new_lead,
     only_case,
+    open_case,
     patch_case,
-    survey_world,
 )
 from tests.surveys.helpers import answer, answers_of
 
 EVENTS = table_of(LeadEvent)
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    return await survey_world(client, admin)
 
 
 async def resolved_event(db: AsyncSession) -> dict[str, object]:
@@ -38,9 +32,7 @@ async def resolved_event(db: AsyncSession) -> dict[str, object]:
 async def test_the_contact_answers_again_once_its_case_is_resolved(
     client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
 ) -> None:
-    lead_id = await new_lead(client, world)
-    assert (await link_answer(client, admin, lead_id, 2)).status_code == 201
-    case = await only_case(client, admin)
+    lead_id, case = await open_case(client, world, 2)
     assert (await link_answer(client, admin, lead_id, 9)).status_code == 409
     contacted = await patch_case(client, admin, case["id"], {"status": "contacted"})
     assert contacted.status_code == 200
@@ -112,9 +104,7 @@ async def test_a_link_still_takes_over_a_page_answer_given_after_the_resolve(
 async def test_an_archived_survey_sends_no_link(
     client: httpx.AsyncClient, world: World, admin: Headers, db: AsyncSession
 ) -> None:
-    lead_id = await new_lead(client, world)
-    assert (await link_answer(client, admin, lead_id, 1)).status_code == 201
-    case = await only_case(client, admin)
+    _, case = await open_case(client, world, 1)
     archive = await client.post("/api/v1/surveys/support-nps/archive", headers=admin)
     assert archive.status_code == 200
     assert (await patch_case(client, admin, case["id"], {"status": "resolved"})).status_code == 200
