@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
-from inbound.leads.sales.listing import LeadFilter
+from inbound.leads.sales.filters import LeadFilter
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import LEADS, World, capture, error_fields, make_asset, make_persona
 from tests.leads.helpers import make_world as make_site

@@ -14,12 +14,10 @@ from inbound.auth.principal import Principal, requires
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.errors import problems
+from inbound.leads.fields import lead_fields
 from inbound.leads.qualification.scoring import decayed
 from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.leads.schemas import (
-    ConsentRead,
-    FirstTouchRead,
-    LeadPersonaRead,
     LeadRead,
     PersonaAssign,
     StageMoveRequest,
@@ -187,15 +185,8 @@ def lead_read(
     """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking
     and surveys; ``open_cases``, its unresolved follow-up cases."""
     c = view.contact
-    persona = None
     if view.persona is not None:
-        persona = LeadPersonaRead(
-            id=view.persona.id,
-            slug=view.persona.slug,
-            name=view.persona.name,
-            source=c["persona_source"],
-            confidence=c["persona_confidence"],
-        )
+        c = {**c, "persona_slug": view.persona.slug, "persona_name": view.persona.name}
     timeline = [
         *(TimelineEntry(type="capture", at=x.created_at, id=x.id, detail={
             "asset_id": str(x.asset_id), "site_id": str(x.site_id), "utm_source": x.utm_source,
@@ -214,26 +205,9 @@ def lead_read(
     timeline.sort(key=lambda entry: (entry.at, entry.id), reverse=True)
     return LeadRead.model_validate(
         {
-            **c,
+            **lead_fields(c),
             "reached_at": {stage: c[stage.reached_column] for stage in STAGES},
-            "persona": persona,
             "score": round(decayed(c["score"], c["score_at"], now, half_life_days), 2),
-            "consent": ConsentRead(
-                given=c["consent"],
-                at=c["consent_at"],
-                text_version=c["consent_text_version"],
-                capture_id=c["consent_capture_id"],
-            ),
-            "first_touch": FirstTouchRead(
-                site_id=c["first_site_id"],
-                asset_id=c["first_asset_id"],
-                utm_source=c["first_utm_source"],
-                utm_medium=c["first_utm_medium"],
-                utm_campaign=c["first_utm_campaign"],
-                utm_term=c["first_utm_term"],
-                utm_content=c["first_utm_content"],
-                referrer=c["first_referrer"],
-            ),
             "open_cases": list(open_cases),
             "timeline": timeline[:TIMELINE_LIMIT],
         }
