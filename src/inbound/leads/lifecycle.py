@@ -1,6 +1,7 @@
 """Stage moves applied to a contact's state, each returning the stage-change row to record."""
 
 import uuid
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from inbound.leads.stages import LifecycleStage, StageCause, plan_move
 
 
 def move_to(
-    state: dict[str, Any],
+    state: MutableMapping[str, Any],
     target: LifecycleStage,
     *,
     cause: StageCause,
@@ -43,7 +44,7 @@ def move_to(
 
 
 def promote_if_qualified(
-    state: dict[str, Any],
+    state: MutableMapping[str, Any],
     settings: LeadSettings,
     *,
     now: datetime,

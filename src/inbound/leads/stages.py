@@ -1,5 +1,6 @@
 """Lifecycle stages and the rules for moving between them (see the funnel in the design)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -52,7 +53,7 @@ class StageMove:
 def plan_move(
     current: LifecycleStage | None,
     target: LifecycleStage,
-    reached: dict[str, datetime | None],
+    reached: Mapping[str, datetime | None],
     *,
     at: datetime,
     allow_regression: bool = False,
