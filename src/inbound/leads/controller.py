@@ -23,15 +23,8 @@ from inbound.leads.schemas import (
     StageMoveRequest,
     TimelineEntry,
 )
-from inbound.leads.service import (
-    MAPPING,
-    SCORING,
-    TIMELINE_LIMIT,
-    LeadService,
-    LeadSettingsService,
-    LeadView,
-    Precondition,
-)
+from inbound.leads.service import TIMELINE_LIMIT, LeadService, LeadView, Precondition
+from inbound.leads.settings_service import MAPPING, SCORING, LeadSettingsService
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.surveys.case_schemas import CaseRead

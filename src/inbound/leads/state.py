@@ -11,7 +11,9 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
+
+from inbound.leads.stages import LifecycleStage
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -74,9 +76,14 @@ class ContactState(MutableMapping[str, Any]):
     change_seq: int | None = None
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> "ContactState":
+    def of(cls, row: Mapping[Any, Any]) -> "ContactState":
         """The state of a contact row as the database returned it."""
         return cls(**row)
+
+    @property
+    def current_stage(self) -> LifecycleStage:
+        """The stage of a stored contact (every stored contact has one)."""
+        return LifecycleStage(cast(str, self.stage))
 
     def columns(self) -> dict[str, Any]:
         """Every column as a plain dict: a snapshot, or the values to write."""

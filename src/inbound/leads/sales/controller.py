@@ -46,7 +46,8 @@ from inbound.leads.sales.schemas import (
     NoteRead,
 )
 from inbound.leads.schemas import LeadRead
-from inbound.leads.service import LeadService, LeadSettingsService
+from inbound.leads.service import LeadService
+from inbound.leads.settings_service import LeadSettingsService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, etag
