@@ -2,8 +2,9 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
@@ -47,6 +48,44 @@ def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadS
     return LeadSettingsService(db_session)
 
 
+@dataclass(frozen=True, slots=True)
+class LeadChange:
+    """A request that changes one lead: the services, and who asks with which `If-Match`."""
+
+    leads: LeadService
+    settings: LeadSettingsService
+    request: Request[Any, Any, Any]
+
+    @property
+    def precondition(self) -> Precondition:
+        return if_match(self.request)
+
+    @property
+    def actor(self) -> str:
+        return actor_of(self.request)
+
+    async def answer(self, lead_id: uuid.UUID, status_code: int = 200) -> Response[LeadRead]:
+        """The changed lead as it stands, with its ETag."""
+        return await lead_response(self.leads, self.settings, lead_id, status_code)
+
+
+def provide_lead_change(
+    request: Request[Any, Any, Any],
+    leads: NamedDependency[LeadService],
+    settings: NamedDependency[LeadSettingsService],
+) -> LeadChange:
+    return LeadChange(leads, settings, request)
+
+
+# A handler's parameter for the change it makes.
+Change: TypeAlias = NamedDependency[LeadChange]
+LEAD_DEPENDENCIES = {
+    "leads": Provide(provide_lead_service, sync_to_thread=False),
+    "settings": Provide(provide_settings_service, sync_to_thread=False),
+    "change": Provide(provide_lead_change, sync_to_thread=False),
+}
+
+
 def if_match(request: Request[Any, Any, Any]) -> Precondition:
     """The request's `If-Match`, checked against the locked lead's version."""
     return lambda version: check_if_match(request, version)
@@ -61,10 +100,7 @@ def actor_of(request: Request[Any, Any, Any]) -> str:
 class LeadController(Controller):
     path = "/leads"
     tags = ["leads"]
-    dependencies = {
-        "leads": Provide(provide_lead_service, sync_to_thread=False),
-        "settings": Provide(provide_settings_service, sync_to_thread=False),
-    }
+    dependencies = LEAD_DEPENDENCIES
 
     @get(
         "/{lead_id:uuid}",
@@ -94,22 +130,13 @@ class LeadController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def move_lead_stage(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[StageMoveRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[StageMoveRequest], change: Change
     ) -> Response[LeadRead]:
-        await leads.move_stage(
-            lead_id,
-            data.stage,
-            reason=data.reason,
-            allow_regression=data.allow_regression,
-            actor=actor_of(request),
-            precondition=if_match(request),
-        )
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.move_stage(
+            lead_id, data.stage, reason=data.reason, allow_regression=data.allow_regression,
+            actor=change.actor, precondition=change.precondition,
+        )  # fmt: skip
+        return await change.answer(lead_id)
 
     @put(
         "/{lead_id:uuid}/persona",
@@ -121,18 +148,13 @@ class LeadController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def assign_lead_persona(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[PersonaAssign],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[PersonaAssign], change: Change
     ) -> Response[LeadRead]:
-        await leads.assign_persona(
-            lead_id, data.persona, reason=data.reason, actor=actor_of(request),
-            precondition=if_match(request),
+        await change.leads.assign_persona(
+            lead_id, data.persona, reason=data.reason, actor=change.actor,
+            precondition=change.precondition,
         )  # fmt: skip
-        return await lead_response(leads, settings, lead_id)
+        return await change.answer(lead_id)
 
     @delete(
         "/{lead_id:uuid}/persona",
@@ -141,16 +163,10 @@ class LeadController(Controller):
         guards=WRITE,
         responses=problems(400, 401, 403, 404, 412),
     )
-    async def clear_lead_persona(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        leads: NamedDependency[LeadService],
-    ) -> None:
-        await leads.clear_persona(
-            lead_id, actor=actor_of(request),
-            precondition=if_match(request),
-        )  # fmt: skip
+    async def clear_lead_persona(self, lead_id: FromPath[uuid.UUID], change: Change) -> None:
+        await change.leads.clear_persona(
+            lead_id, actor=change.actor, precondition=change.precondition
+        )
 
 
 async def lead_response(

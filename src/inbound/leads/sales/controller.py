@@ -4,7 +4,7 @@ import uuid
 from typing import Annotated, Any, cast
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,16 +14,7 @@ from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import problems
 from inbound.field_messages import describe_pattern
-from inbound.leads.controller import (
-    ADMIN,
-    READ,
-    WRITE,
-    actor_of,
-    if_match,
-    lead_response,
-    provide_lead_service,
-    provide_settings_service,
-)
+from inbound.leads.controller import ADMIN, LEAD_DEPENDENCIES, READ, WRITE, Change
 from inbound.leads.fields import lead_fields
 from inbound.leads.qualification.settings import Grade
 from inbound.leads.sales.cursor import LeadSort
@@ -89,10 +80,7 @@ LIST_DESCRIPTION = (
 class SalesController(Controller):
     path = "/leads"
     tags = ["leads"]
-    dependencies = {
-        "leads": Provide(provide_lead_service, sync_to_thread=False),
-        "settings": Provide(provide_settings_service, sync_to_thread=False),
-    }
+    dependencies = LEAD_DEPENDENCIES
 
     @get(
         "/",
@@ -173,15 +161,10 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def claim_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[ClaimRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
     ) -> Response[LeadRead]:
-        new = await leads.claim(lead_id, data.owner, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id, status_code=201 if new else 200)
+        new = await change.leads.claim(lead_id, data.owner, precondition=change.precondition)
+        return await change.answer(lead_id, status_code=201 if new else 200)
 
     @put(
         "/{lead_id:uuid}/claim",
@@ -192,15 +175,10 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def reassign_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[ClaimRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
     ) -> Response[LeadRead]:
-        await leads.reassign(lead_id, data.owner, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.reassign(lead_id, data.owner, precondition=change.precondition)
+        return await change.answer(lead_id)
 
     @delete(
         "/{lead_id:uuid}/claim",
@@ -213,12 +191,11 @@ class SalesController(Controller):
     )
     async def release_lead(
         self,
-        request: Request[Any, Any, Any],
         lead_id: FromPath[uuid.UUID],
-        leads: NamedDependency[LeadService],
+        change: Change,
         owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> None:
-        await leads.release(lead_id, owner=owner, precondition=if_match(request))
+        await change.leads.release(lead_id, owner=owner, precondition=change.precondition)
 
     @patch(
         "/{lead_id:uuid}",
@@ -231,15 +208,12 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def work_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[LeadWork],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[LeadWork], change: Change
     ) -> Response[LeadRead]:
-        await leads.set_lead_status(lead_id, data.lead_status, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.set_lead_status(
+            lead_id, data.lead_status, precondition=change.precondition
+        )
+        return await change.answer(lead_id)
 
     @post(
         "/{lead_id:uuid}/notes",
@@ -250,23 +224,14 @@ class SalesController(Controller):
         response_headers=[LOCATION_HEADER, ETAG_HEADER],
     )
     async def add_note(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[NoteCreate],
-        leads: NamedDependency[LeadService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[NoteCreate], change: Change
     ) -> Response[NoteRead]:
-        note, version = await leads.add_note(
-            lead_id, data.body, actor=actor_of(request), precondition=if_match(request)
+        note, version = await change.leads.add_note(
+            lead_id, data.body, actor=change.actor, precondition=change.precondition
         )
-        return Response(
-            NoteRead.model_validate(note),
-            status_code=201,
-            headers={
-                "Location": f"{request.url.path.rstrip('/')}/{note.id}",
-                "ETag": etag(version),
-            },
-        )
+        location = f"{change.request.url.path.rstrip('/')}/{note.id}"
+        headers = {"Location": location, "ETag": etag(version)}
+        return Response(NoteRead.model_validate(note), status_code=201, headers=headers)
 
     @get(
         "/{lead_id:uuid}/notes/{note_id:uuid}",
