@@ -21,7 +21,7 @@ from inbound.leads.repository import LeadRepository, NoteRepository
 # Imported from here by the domains that read the lead settings.
 from inbound.leads.settings_service import LeadSettingsService as LeadSettingsService
 from inbound.leads.stages import LifecycleStage, StageCause, is_regression
-from inbound.leads.state import ContactState
+from inbound.leads.state import ContactState, StageChangeRow
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.service import PersonaService
@@ -240,7 +240,7 @@ class LeadService:
         """
         state, before = await self._lock(contact_id, _anything)
         now = utcnow()
-        rows: list[dict[str, Any]] = []
+        rows: list[StageChangeRow] = []
         if stage is not None and stage.rank > state.current_stage.rank:
             rows = move_to(
                 state, stage, cause=StageCause.CRM, now=now, actor=CRM_ACTOR,
@@ -330,7 +330,7 @@ class LeadService:
         self,
         before: dict[str, Any],
         state: ContactState,
-        stage_changes: list[dict[str, Any]],
+        stage_changes: list[StageChangeRow],
         *,
         claimed: bool = False,
         changes: Sequence[str] = (),

@@ -1,4 +1,5 @@
-"""A contact's state as a change works on it: every column of its row, typed.
+"""A contact's state as a change works on it, every column of its row typed; and the rows a
+change records besides it.
 
 Capture, stage moves and persona mapping change a contact in memory and write it back whole.
 The state reads by attribute; it also reads and writes by column name (a mutable mapping),
@@ -11,7 +12,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from operator import attrgetter
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypedDict, cast
 
 from inbound.leads.stages import LifecycleStage
 
@@ -116,6 +117,33 @@ class ContactState(MutableMapping[str, Any]):
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ContactState))
 _COLUMN_SET = frozenset(COLUMNS)
 _values = attrgetter(*COLUMNS)
+
+
+class StageChangeRow(TypedDict):
+    """A stage change as it is inserted (and as lead events and tests read it: a plain dict)."""
+
+    id: uuid.UUID
+    contact_id: uuid.UUID
+    from_stage: str | None
+    to_stage: str
+    cause: str
+    actor: str | None
+    reason: str | None
+    capture_id: uuid.UUID | None
+    changed_at: datetime
+
+
+class LeadEventRow(TypedDict):
+    """A lead event for the outbox, as it is inserted (a plain dict, see `StageChangeRow`)."""
+
+    id: uuid.UUID
+    type: str
+    lead_id: uuid.UUID
+    lead_version: int
+    ordinal: int
+    data: dict[str, Any]
+    occurred_at: datetime
+    origin: str | None
 
 
 class ScoreEventRow(NamedTuple):

@@ -5,7 +5,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from inbound.content.models import AssetKind
 from inbound.content.service import AssetRelevance, CaptureTarget
@@ -16,7 +15,7 @@ from inbound.leads.qualification.evaluation import LeadSettings, evaluate
 from inbound.leads.qualification.scoring import decayed, points_for
 from inbound.leads.schemas import CaptureCreate
 from inbound.leads.stages import LifecycleStage, StageCause
-from inbound.leads.state import ContactState, ScoreEventRow
+from inbound.leads.state import ContactState, ScoreEventRow, StageChangeRow
 from inbound.personas.service import MatchablePersona
 
 FORM_CAPTURE = "form_capture"
@@ -52,7 +51,7 @@ class Evidence:
 class CaptureOutcome:
     """The rows one capture writes besides the capture and the contact."""
 
-    stage_changes: list[dict[str, Any]] = field(default_factory=list)
+    stage_changes: list[StageChangeRow] = field(default_factory=list)
     score_events: list[ScoreEventRow] = field(default_factory=list)
 
 

@@ -23,7 +23,7 @@ from inbound.leads.capture.statements import (
     UPDATE_CONTACT,
 )
 from inbound.leads.events import INSERT_LEAD_EVENT
-from inbound.leads.state import ContactState, ScoreEventRow
+from inbound.leads.state import ContactState, LeadEventRow, ScoreEventRow, StageChangeRow
 from inbound.lean_sql import LeanTransaction
 from inbound.tracking.identity_sql import link_capture_visitor
 
@@ -91,9 +91,9 @@ class CaptureWrites:
 
     async def insert_history(
         self,
-        stage_changes: Sequence[Mapping[str, Any]],
+        stage_changes: Sequence[StageChangeRow],
         score_events: Sequence[ScoreEventRow],
-        events: Sequence[Mapping[str, Any]],
+        events: Sequence[LeadEventRow],
     ) -> None:
         """The contact's stage changes, score ledger entries and lead events."""
         await self.transaction.execute_many(INSERT_STAGE_CHANGE, stage_changes)
