@@ -3,7 +3,6 @@
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +19,7 @@ from inbound.leads.repository import LeadRepository, NoteRepository
 
 # Imported from here by the domains that read the lead settings.
 from inbound.leads.settings_service import LeadSettingsService as LeadSettingsService
-from inbound.leads.stages import LifecycleStage, StageCause, is_regression
+from inbound.leads.stages import LeadStatus, LifecycleStage, StageCause, is_regression
 from inbound.leads.state import ContactState, StageChangeRow
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
@@ -59,16 +58,6 @@ CRM_ACTOR = "crm:hubspot"
 
 def _anything(version: int) -> None:
     """No precondition."""
-
-
-class LeadStatus(StrEnum):
-    """How working a lead goes, kept apart from its lifecycle stage as CRMs do."""
-
-    NEW = "new"
-    ATTEMPTING = "attempting"
-    CONNECTED = "connected"
-    UNQUALIFIED = "unqualified"
-    BAD_TIMING = "bad_timing"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Lifecycle stages and the rules for moving between them (see the funnel in the design)."""
+"""Lifecycle stages and the rules for moving between them (see the funnel in the design), and
+the lead status that sales keeps beside the stage."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,16 @@ class StageCause(StrEnum):
     CRM = "crm"
     MANUAL = "manual"
     IMPORT = "import"
+
+
+class LeadStatus(StrEnum):
+    """How working a lead goes, kept apart from its lifecycle stage as CRMs do."""
+
+    NEW = "new"
+    ATTEMPTING = "attempting"
+    CONNECTED = "connected"
+    UNQUALIFIED = "unqualified"
+    BAD_TIMING = "bad_timing"
 
 
 @dataclass(frozen=True, slots=True)

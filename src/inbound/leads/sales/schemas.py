@@ -8,8 +8,7 @@ from pydantic import Field, Strict, StringConstraints
 
 from inbound.leads.qualification.settings import Grade
 from inbound.leads.schemas import ConsentRead, FirstTouchRead, LeadProfileRead
-from inbound.leads.service import LeadStatus
-from inbound.leads.stages import LifecycleStage
+from inbound.leads.stages import LeadStatus, LifecycleStage
 from inbound.schemas import NOT_BLANK, RequestSchema, ResponseSchema
 
 Owner = Annotated[
