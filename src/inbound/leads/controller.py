@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,72 +224,60 @@ def lead_read(
     )
 
 
+# The settings documents, in the order of `LeadSettings.versions`.
+SETTING_NAMES = (SCORING, MAPPING)
+
+
+def settings_routes(
+    name: str, document: type[ScoringSettings | MappingSettings], *, title: str, description: str
+) -> tuple[HTTPRouteHandler, HTTPRouteHandler]:
+    """Read and replace one settings document at `/settings/{name}`, with its ETag."""
+    kind = name.capitalize()
+
+    async def read(self: Controller, settings: NamedDependency[LeadSettingsService]) -> Any:
+        current = await settings.current()
+        return one(getattr(current, name), version=current.versions[SETTING_NAMES.index(name)])
+
+    async def replace(
+        self: Controller,
+        request: Request[Any, Any, Any],
+        data: Any,
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Any:
+        row = await settings.lock(name)
+        check_if_match(request, row.version)
+        return one(data, version=await settings.replace(row, data))
+
+    # The document's own schema, for the contract: the handlers are the same for both.
+    answer, body = cast(Any, Response)[document], cast(Any, JSONBody)[document]
+    read.__annotations__["return"] = replace.__annotations__["return"] = answer
+    replace.__annotations__["data"] = body
+    return (
+        get(
+            f"/{name}", operation_id=f"get{kind}Settings", summary=f"Read the {title} settings",
+            responses=problems(400, 401, 403), response_headers=[ETAG_HEADER],
+        )(read),
+        put(
+            f"/{name}", operation_id=f"replace{kind}Settings",
+            summary=f"Replace the {title} settings", description=description,
+            responses=problems(400, 401, 403, 412, 422), response_headers=[ETAG_HEADER],
+        )(replace),
+    )  # fmt: skip
+
+
 class LeadSettingsController(Controller):
     path = "/settings"
     tags = ["settings"]
     guards = ADMIN
     dependencies = {"settings": Provide(provide_settings_service, sync_to_thread=False)}
 
-    @get(
-        "/scoring",
-        operation_id="getScoringSettings",
-        summary="Read the scoring settings",
-        responses=problems(400, 401, 403),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_scoring_settings(
-        self, settings: NamedDependency[LeadSettingsService]
-    ) -> Response[ScoringSettings]:
-        current = await settings.current()
-        return one(current.scoring, version=current.versions[0])
-
-    @put(
-        "/scoring",
-        operation_id="replaceScoringSettings",
-        summary="Replace the scoring settings",
+    get_scoring_settings, replace_scoring_settings = settings_routes(
+        SCORING, ScoringSettings, title="scoring",
         description="Fields left out take their defaults. Leads are re-graded in the "
         "background; one that now qualifies becomes an MQL with cause `score`.",
-        responses=problems(400, 401, 403, 412, 422),
-        response_headers=[ETAG_HEADER],
-    )
-    async def replace_scoring_settings(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ScoringSettings],
-        settings: NamedDependency[LeadSettingsService],
-    ) -> Response[ScoringSettings]:
-        row = await settings.lock(SCORING)
-        check_if_match(request, row.version)
-        return one(data, version=await settings.replace(row, data))
-
-    @get(
-        "/mapping",
-        operation_id="getMappingSettings",
-        summary="Read the persona mapping settings",
-        responses=problems(400, 401, 403),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_mapping_settings(
-        self, settings: NamedDependency[LeadSettingsService]
-    ) -> Response[MappingSettings]:
-        current = await settings.current()
-        return one(current.mapping, version=current.versions[1])
-
-    @put(
-        "/mapping",
-        operation_id="replaceMappingSettings",
-        summary="Replace the persona mapping settings",
+    )  # fmt: skip
+    get_mapping_settings, replace_mapping_settings = settings_routes(
+        MAPPING, MappingSettings, title="persona mapping",
         description="Fields left out take their defaults. Contacts are re-mapped in the "
         "background.",
-        responses=problems(400, 401, 403, 412, 422),
-        response_headers=[ETAG_HEADER],
-    )
-    async def replace_mapping_settings(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[MappingSettings],
-        settings: NamedDependency[LeadSettingsService],
-    ) -> Response[MappingSettings]:
-        row = await settings.lock(MAPPING)
-        check_if_match(request, row.version)
-        return one(data, version=await settings.replace(row, data))
+    )  # fmt: skip
