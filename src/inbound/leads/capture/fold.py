@@ -63,13 +63,9 @@ def new_contact(submission: Submission, site_id: uuid.UUID) -> ContactState:
         email=form.email,
         first_site_id=site_id,
         first_asset_id=submission.target.id,
-        first_utm_source=form.utm_source,
-        first_utm_medium=form.utm_medium,
-        first_utm_campaign=form.utm_campaign,
-        first_utm_term=form.utm_term,
-        first_utm_content=form.utm_content,
         first_referrer=form.referrer,
         created_at=submission.now,
+        **{f"first_{name}": getattr(form, name) for name in UTM_FIELDS},
     )
 
 
