@@ -13,7 +13,7 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlmodel import col
 
-from inbound.leads.capture import service as capture_module
+from inbound.leads.capture import repository as capture_module
 from inbound.leads.models import Capture, Contact, StageChange
 from inbound.lean_sql import LeanTransaction
 from tests.conftest import Headers

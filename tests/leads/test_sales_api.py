@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
-from inbound.leads.sales.listing import LeadFilter
+from inbound.leads.sales.filters import LeadFilter
 from tests.conftest import Headers, KeyMaker
 from tests.leads.helpers import set_contact
 from tests.problems import assert_names, body_of, error_fields, refusing

@@ -182,7 +182,7 @@ async def test_the_csv_export_answers_on_committed_transactions(
 ) -> None:
     # On SQLite the request's own transaction holds the write lock until the answer is sent:
     # an export that read its first page in a transaction of its own waited for it (503).
-    monkeypatch.setattr("inbound.leads.sales.controller.EXPORT_PAGE", 2)
+    monkeypatch.setattr("inbound.leads.sales.export.EXPORT_PAGE", 2)
     await new_leads(committing_client, world, 5)
     response = await committing_client.get(
         LEADS, headers=world.admin | {"Accept": "text/csv"}, timeout=60

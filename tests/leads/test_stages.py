@@ -195,8 +195,8 @@ class TestPromoteIfQualified:
         row = rows[0]
         assert (row["from_stage"], row["to_stage"], row["cause"]) == ("lead", "mql", "score")
         assert (row["actor"], row["capture_id"], row["changed_at"]) == ("key:7", capture_id, T1)
-        assert "grade B" in row["reason"]
-        assert "100.0" in row["reason"]
+        assert "grade B" in str(row["reason"])
+        assert "100.0" in str(row["reason"])
         assert state["stage"] == "mql"
         assert state["mql_at"] == T1
 

@@ -2,11 +2,13 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,26 +16,17 @@ from inbound.auth.principal import Principal, requires
 from inbound.auth.scopes import Scope
 from inbound.db import utcnow
 from inbound.errors import problems
+from inbound.leads.fields import lead_fields
 from inbound.leads.qualification.scoring import decayed
 from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.leads.schemas import (
-    ConsentRead,
-    FirstTouchRead,
-    LeadPersonaRead,
     LeadRead,
     PersonaAssign,
     StageMoveRequest,
     TimelineEntry,
 )
-from inbound.leads.service import (
-    MAPPING,
-    SCORING,
-    TIMELINE_LIMIT,
-    LeadService,
-    LeadSettingsService,
-    LeadView,
-    Precondition,
-)
+from inbound.leads.service import TIMELINE_LIMIT, LeadService, LeadView, Precondition
+from inbound.leads.settings_service import MAPPING, SCORING, LeadSettingsService
 from inbound.leads.stages import STAGES
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.surveys.case_schemas import CaseRead
@@ -56,6 +49,44 @@ def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadS
     return LeadSettingsService(db_session)
 
 
+@dataclass(frozen=True, slots=True)
+class LeadChange:
+    """A request that changes one lead: the services, and who asks with which `If-Match`."""
+
+    leads: LeadService
+    settings: LeadSettingsService
+    request: Request[Any, Any, Any]
+
+    @property
+    def precondition(self) -> Precondition:
+        return if_match(self.request)
+
+    @property
+    def actor(self) -> str:
+        return actor_of(self.request)
+
+    async def answer(self, lead_id: uuid.UUID, status_code: int = 200) -> Response[LeadRead]:
+        """The changed lead as it stands, with its ETag."""
+        return await lead_response(self.leads, self.settings, lead_id, status_code)
+
+
+def provide_lead_change(
+    request: Request[Any, Any, Any],
+    leads: NamedDependency[LeadService],
+    settings: NamedDependency[LeadSettingsService],
+) -> LeadChange:
+    return LeadChange(leads, settings, request)
+
+
+# A handler's parameter for the change it makes.
+Change: TypeAlias = NamedDependency[LeadChange]
+LEAD_DEPENDENCIES = {
+    "leads": Provide(provide_lead_service, sync_to_thread=False),
+    "settings": Provide(provide_settings_service, sync_to_thread=False),
+    "change": Provide(provide_lead_change, sync_to_thread=False),
+}
+
+
 def if_match(request: Request[Any, Any, Any]) -> Precondition:
     """The request's `If-Match`, checked against the locked lead's version."""
     return lambda version: check_if_match(request, version)
@@ -70,10 +101,7 @@ def actor_of(request: Request[Any, Any, Any]) -> str:
 class LeadController(Controller):
     path = "/leads"
     tags = ["leads"]
-    dependencies = {
-        "leads": Provide(provide_lead_service, sync_to_thread=False),
-        "settings": Provide(provide_settings_service, sync_to_thread=False),
-    }
+    dependencies = LEAD_DEPENDENCIES
 
     @get(
         "/{lead_id:uuid}",
@@ -103,22 +131,13 @@ class LeadController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def move_lead_stage(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[StageMoveRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[StageMoveRequest], change: Change
     ) -> Response[LeadRead]:
-        await leads.move_stage(
-            lead_id,
-            data.stage,
-            reason=data.reason,
-            allow_regression=data.allow_regression,
-            actor=actor_of(request),
-            precondition=if_match(request),
-        )
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.move_stage(
+            lead_id, data.stage, reason=data.reason, allow_regression=data.allow_regression,
+            actor=change.actor, precondition=change.precondition,
+        )  # fmt: skip
+        return await change.answer(lead_id)
 
     @put(
         "/{lead_id:uuid}/persona",
@@ -130,18 +149,13 @@ class LeadController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def assign_lead_persona(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[PersonaAssign],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[PersonaAssign], change: Change
     ) -> Response[LeadRead]:
-        await leads.assign_persona(
-            lead_id, data.persona, reason=data.reason, actor=actor_of(request),
-            precondition=if_match(request),
+        await change.leads.assign_persona(
+            lead_id, data.persona, reason=data.reason, actor=change.actor,
+            precondition=change.precondition,
         )  # fmt: skip
-        return await lead_response(leads, settings, lead_id)
+        return await change.answer(lead_id)
 
     @delete(
         "/{lead_id:uuid}/persona",
@@ -150,16 +164,10 @@ class LeadController(Controller):
         guards=WRITE,
         responses=problems(400, 401, 403, 404, 412),
     )
-    async def clear_lead_persona(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        leads: NamedDependency[LeadService],
-    ) -> None:
-        await leads.clear_persona(
-            lead_id, actor=actor_of(request),
-            precondition=if_match(request),
-        )  # fmt: skip
+    async def clear_lead_persona(self, lead_id: FromPath[uuid.UUID], change: Change) -> None:
+        await change.leads.clear_persona(
+            lead_id, actor=change.actor, precondition=change.precondition
+        )
 
 
 async def lead_response(
@@ -187,15 +195,8 @@ def lead_read(
     """The API's picture of a lead; ``behaviour``, its newest timeline entries from tracking
     and surveys; ``open_cases``, its unresolved follow-up cases."""
     c = view.contact
-    persona = None
     if view.persona is not None:
-        persona = LeadPersonaRead(
-            id=view.persona.id,
-            slug=view.persona.slug,
-            name=view.persona.name,
-            source=c["persona_source"],
-            confidence=c["persona_confidence"],
-        )
+        c = {**c, "persona_slug": view.persona.slug, "persona_name": view.persona.name}
     timeline = [
         *(TimelineEntry(type="capture", at=x.created_at, id=x.id, detail={
             "asset_id": str(x.asset_id), "site_id": str(x.site_id), "utm_source": x.utm_source,
@@ -214,30 +215,54 @@ def lead_read(
     timeline.sort(key=lambda entry: (entry.at, entry.id), reverse=True)
     return LeadRead.model_validate(
         {
-            **c,
+            **lead_fields(c),
             "reached_at": {stage: c[stage.reached_column] for stage in STAGES},
-            "persona": persona,
             "score": round(decayed(c["score"], c["score_at"], now, half_life_days), 2),
-            "consent": ConsentRead(
-                given=c["consent"],
-                at=c["consent_at"],
-                text_version=c["consent_text_version"],
-                capture_id=c["consent_capture_id"],
-            ),
-            "first_touch": FirstTouchRead(
-                site_id=c["first_site_id"],
-                asset_id=c["first_asset_id"],
-                utm_source=c["first_utm_source"],
-                utm_medium=c["first_utm_medium"],
-                utm_campaign=c["first_utm_campaign"],
-                utm_term=c["first_utm_term"],
-                utm_content=c["first_utm_content"],
-                referrer=c["first_referrer"],
-            ),
             "open_cases": list(open_cases),
             "timeline": timeline[:TIMELINE_LIMIT],
         }
     )
+
+
+# The settings documents, in the order of `LeadSettings.versions`.
+SETTING_NAMES = (SCORING, MAPPING)
+
+
+def settings_routes(
+    name: str, document: type[ScoringSettings | MappingSettings], *, title: str, description: str
+) -> tuple[HTTPRouteHandler, HTTPRouteHandler]:
+    """Read and replace one settings document at `/settings/{name}`, with its ETag."""
+    kind = name.capitalize()
+
+    async def read(self: Controller, settings: NamedDependency[LeadSettingsService]) -> Any:
+        current = await settings.current()
+        return one(getattr(current, name), version=current.versions[SETTING_NAMES.index(name)])
+
+    async def replace(
+        self: Controller,
+        request: Request[Any, Any, Any],
+        data: Any,
+        settings: NamedDependency[LeadSettingsService],
+    ) -> Any:
+        row = await settings.lock(name)
+        check_if_match(request, row.version)
+        return one(data, version=await settings.replace(row, data))
+
+    # The document's own schema, for the contract: the handlers are the same for both.
+    answer, body = cast(Any, Response)[document], cast(Any, JSONBody)[document]
+    read.__annotations__["return"] = replace.__annotations__["return"] = answer
+    replace.__annotations__["data"] = body
+    return (
+        get(
+            f"/{name}", operation_id=f"get{kind}Settings", summary=f"Read the {title} settings",
+            responses=problems(400, 401, 403), response_headers=[ETAG_HEADER],
+        )(read),
+        put(
+            f"/{name}", operation_id=f"replace{kind}Settings",
+            summary=f"Replace the {title} settings", description=description,
+            responses=problems(400, 401, 403, 412, 422), response_headers=[ETAG_HEADER],
+        )(replace),
+    )  # fmt: skip
 
 
 class LeadSettingsController(Controller):
@@ -246,66 +271,13 @@ class LeadSettingsController(Controller):
     guards = ADMIN
     dependencies = {"settings": Provide(provide_settings_service, sync_to_thread=False)}
 
-    @get(
-        "/scoring",
-        operation_id="getScoringSettings",
-        summary="Read the scoring settings",
-        responses=problems(400, 401, 403),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_scoring_settings(
-        self, settings: NamedDependency[LeadSettingsService]
-    ) -> Response[ScoringSettings]:
-        current = await settings.current()
-        return one(current.scoring, version=current.versions[0])
-
-    @put(
-        "/scoring",
-        operation_id="replaceScoringSettings",
-        summary="Replace the scoring settings",
+    get_scoring_settings, replace_scoring_settings = settings_routes(
+        SCORING, ScoringSettings, title="scoring",
         description="Fields left out take their defaults. Leads are re-graded in the "
         "background; one that now qualifies becomes an MQL with cause `score`.",
-        responses=problems(400, 401, 403, 412, 422),
-        response_headers=[ETAG_HEADER],
-    )
-    async def replace_scoring_settings(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ScoringSettings],
-        settings: NamedDependency[LeadSettingsService],
-    ) -> Response[ScoringSettings]:
-        row = await settings.lock(SCORING)
-        check_if_match(request, row.version)
-        return one(data, version=await settings.replace(row, data))
-
-    @get(
-        "/mapping",
-        operation_id="getMappingSettings",
-        summary="Read the persona mapping settings",
-        responses=problems(400, 401, 403),
-        response_headers=[ETAG_HEADER],
-    )
-    async def get_mapping_settings(
-        self, settings: NamedDependency[LeadSettingsService]
-    ) -> Response[MappingSettings]:
-        current = await settings.current()
-        return one(current.mapping, version=current.versions[1])
-
-    @put(
-        "/mapping",
-        operation_id="replaceMappingSettings",
-        summary="Replace the persona mapping settings",
+    )  # fmt: skip
+    get_mapping_settings, replace_mapping_settings = settings_routes(
+        MAPPING, MappingSettings, title="persona mapping",
         description="Fields left out take their defaults. Contacts are re-mapped in the "
         "background.",
-        responses=problems(400, 401, 403, 412, 422),
-        response_headers=[ETAG_HEADER],
-    )
-    async def replace_mapping_settings(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[MappingSettings],
-        settings: NamedDependency[LeadSettingsService],
-    ) -> Response[MappingSettings]:
-        row = await settings.lock(MAPPING)
-        check_if_match(request, row.version)
-        return one(data, version=await settings.replace(row, data))
+    )  # fmt: skip

@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from inbound.db import new_id
 from inbound.leads.repository import CONTACTS, LEAD_EVENTS
 from inbound.leads.stages import LifecycleStage
+from inbound.leads.state import LeadEventRow, StageChangeRow
 from inbound.lean_sql import LeanStatement
 
 
@@ -106,13 +107,13 @@ def lead_events(
     *,
     score: float,
     at: datetime,
-    stage_changes: Sequence[Mapping[str, Any]] = (),
+    stage_changes: Sequence[StageChangeRow] = (),
     capture: Mapping[str, Any] | None = None,
     claimed_from: str | None = None,
     claimed: bool = False,
     changes: Iterable[str] = (),
     origin: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[LeadEventRow]:
     """The outbox rows of one change to a lead, in the order a receiver should see them.
 
     ``changes`` names what changed besides the reported fields (a note, say); ``origin``, the
@@ -139,16 +140,16 @@ def lead_events(
     if claimed:
         found.append((LeadEventType.CLAIMED, {"lead": lead, "previous_owner": claimed_from}))
     return [
-        {
-            "id": new_id(),
-            "type": kind.value,
-            "lead_id": after["id"],
-            "lead_version": after["version"],
-            "ordinal": ordinal,
-            "data": data,
-            "occurred_at": at,
-            "origin": origin,
-        }
+        LeadEventRow(
+            id=new_id(),
+            type=kind.value,
+            lead_id=after["id"],
+            lead_version=after["version"],
+            ordinal=ordinal,
+            data=data,
+            occurred_at=at,
+            origin=origin,
+        )
         for ordinal, (kind, data) in enumerate(found)
     ]
 

@@ -1,6 +1,7 @@
 """Stage moves applied to a contact's state, each returning the stage-change row to record."""
 
 import uuid
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -8,10 +9,11 @@ from inbound.db import new_id
 from inbound.leads.qualification.evaluation import LeadSettings
 from inbound.leads.qualification.scoring import decayed, is_mql
 from inbound.leads.stages import LifecycleStage, StageCause, plan_move
+from inbound.leads.state import StageChangeRow
 
 
 def move_to(
-    state: dict[str, Any],
+    state: MutableMapping[str, Any],
     target: LifecycleStage,
     *,
     cause: StageCause,
@@ -20,7 +22,7 @@ def move_to(
     reason: str | None = None,
     capture_id: uuid.UUID | None = None,
     allow_regression: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[StageChangeRow]:
     """Move the contact to ``target``; backwards only when allowed. The rows to record."""
     current = LifecycleStage(state["stage"]) if state.get("stage") else None
     move = plan_move(current, target, state, at=now, allow_regression=allow_regression)
@@ -28,28 +30,28 @@ def move_to(
         return []
     state.update(move.reached, stage=target.value, stage_changed_at=now)
     return [
-        {
-            "id": new_id(),
-            "contact_id": state["id"],
-            "from_stage": current.value if current else None,
-            "to_stage": target.value,
-            "cause": cause.value,
-            "actor": actor,
-            "reason": reason,
-            "capture_id": capture_id,
-            "changed_at": now,
-        }
+        StageChangeRow(
+            id=new_id(),
+            contact_id=state["id"],
+            from_stage=current.value if current else None,
+            to_stage=target.value,
+            cause=cause.value,
+            actor=actor,
+            reason=reason,
+            capture_id=capture_id,
+            changed_at=now,
+        )
     ]
 
 
 def promote_if_qualified(
-    state: dict[str, Any],
+    state: MutableMapping[str, Any],
     settings: LeadSettings,
     *,
     now: datetime,
     actor: str | None,
     capture_id: uuid.UUID | None = None,
-) -> list[dict[str, Any]]:
+) -> list[StageChangeRow]:
     """Make a lead an MQL, with cause `score`, once its fit and engagement both qualify.
 
     Only leads move this way: a subscriber has not asked for anything yet, and a contact

@@ -19,11 +19,16 @@ COHORT_COLUMNS = ["persona_id", "first_asset_id", "first_site_id", "mql_at", "sq
 JOURNEY_COLUMNS = [*COHORT_COLUMNS[:3], "lead_at", *COHORT_COLUMNS[3:]]
 
 
+def partial_index(name: str, *columns: str, where: str, **options: Any) -> Index:
+    """An index of only the rows ``where`` holds for, on PostgreSQL and SQLite alike."""
+    condition = text(where)
+    return Index(name, *columns, postgresql_where=condition, sqlite_where=condition, **options)
+
+
 def _reached_index(stage: str) -> Index:
     """The contacts that reached ``stage``, by when: only they are in it."""
     column = f"{stage}_at"
-    reached = text(f"{column} IS NOT NULL")
-    return Index(f"ix_contacts_{column}", column, postgresql_where=reached, sqlite_where=reached)
+    return partial_index(f"ix_contacts_{column}", column, where=f"{column} IS NOT NULL")
 
 
 class Contact(SQLModel, table=True):
@@ -34,23 +39,17 @@ class Contact(SQLModel, table=True):
         Index("ix_contacts_stage_id", "stage", "id"),
         Index("ix_contacts_persona_id_id", "persona_id", "id"),
         Index("ix_contacts_lead_at", "lead_at", postgresql_include=COHORT_COLUMNS),
-        Index(
+        partial_index(
             "ix_contacts_subscriber_at_cohort",
             "subscriber_at",
-            postgresql_where=text("subscriber_at IS NOT NULL"),
-            sqlite_where=text("subscriber_at IS NOT NULL"),
+            where="subscriber_at IS NOT NULL",
             postgresql_include=JOURNEY_COLUMNS,
         ),
         *(_reached_index(stage) for stage in RANGED_STAGES),
         Index("ix_contacts_created_at", "created_at", postgresql_include=["first_asset_id"]),
         Index("ix_contacts_change_seq_id", "change_seq", "id"),
         Index("ix_contacts_updated_at", "updated_at"),
-        Index(
-            "ix_contacts_owner",
-            "owner",
-            postgresql_where=text("owner IS NOT NULL"),
-            sqlite_where=text("owner IS NOT NULL"),
-        ),
+        partial_index("ix_contacts_owner", "owner", where="owner IS NOT NULL"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -139,12 +138,7 @@ class Capture(SQLModel, table=True):
         Index("ix_captures_site_id_id", "site_id", "id"),
         Index("ix_captures_created_at", "created_at", postgresql_include=["asset_id"]),
         # A browser's own captures, for its next-best-content answers.
-        Index(
-            "ix_captures_visitor_id",
-            "visitor_id",
-            postgresql_where=text("visitor_id IS NOT NULL"),
-            sqlite_where=text("visitor_id IS NOT NULL"),
-        ),
+        partial_index("ix_captures_visitor_id", "visitor_id", where="visitor_id IS NOT NULL"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -217,19 +211,13 @@ class ScoreEvent(SQLModel, table=True):
             "created_at",
             postgresql_include=["points"],
         ),
-        Index(
-            "ix_score_events_merge_id",
-            "merge_id",
-            postgresql_where=text("merge_id IS NOT NULL"),
-            sqlite_where=text("merge_id IS NOT NULL"),
-        ),
-        Index(
+        partial_index("ix_score_events_merge_id", "merge_id", where="merge_id IS NOT NULL"),
+        partial_index(
             "ux_score_events_contact_id_event_id",
             "contact_id",
             "event_id",
+            where="event_id IS NOT NULL",
             unique=True,
-            postgresql_where=text("event_id IS NOT NULL"),
-            sqlite_where=text("event_id IS NOT NULL"),
         ),
     )
 
@@ -293,12 +281,7 @@ class LeadEvent(SQLModel, table=True):
 
     __tablename__ = "lead_events"
     __table_args__ = (
-        Index(
-            "ix_lead_events_undispatched",
-            "seq",
-            postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
-        ),
+        partial_index("ix_lead_events_undispatched", "seq", where="dispatched_at IS NULL"),
         Index("ix_lead_events_occurred_at", "occurred_at"),
         Index("ix_lead_events_lead_id", "lead_id"),
     )

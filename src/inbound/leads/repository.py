@@ -1,7 +1,7 @@
 """Named queries over contacts and their history; the capture path uses plain Core statements."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,16 +75,16 @@ class LeadRepository(Repository[Contact]):
         result = await (await self._connection()).execute(statement)
         return bool(result.rowcount)
 
-    async def insert_stage_changes(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def insert_stage_changes(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             await (await self._connection()).execute(insert(STAGE_CHANGES), list(rows))
 
-    async def insert_events(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Put a change's events in the outbox."""
         if rows:
             await (await self._connection()).execute(insert(LEAD_EVENTS), list(rows))
 
-    async def insert_events_if_written(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def insert_events_if_written(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Put events in the outbox, each only if its lead is at the version the event names
         (a guarded write that found the lead changed meanwhile has no events)."""
         if not rows:

@@ -277,8 +277,8 @@ class TimelineEntry(ResponseSchema):
     detail: dict[str, Any]
 
 
-class LeadRead(ResponseSchema):
-    """A contact as the team sees it: profile, persona and why, grade, score, stage, history."""
+class LeadProfileRead(ResponseSchema):
+    """Who a lead is: the profile fields a lead and a listed lead both start with."""
 
     id: uuid.UUID
     email: str
@@ -291,6 +291,11 @@ class LeadRead(ResponseSchema):
     industry: str | None
     company_size: int | None
     seniority: str | None
+
+
+class LeadRead(LeadProfileRead):
+    """A contact as the team sees it: profile, persona and why, grade, score, stage, history."""
+
     custom_fields: dict[str, Any]
     topics: list[str]
     stage: LifecycleStage

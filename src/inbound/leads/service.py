@@ -1,9 +1,8 @@
-"""The team's view of leads: read one, move its stage, set its persona; and the lead settings."""
+"""The team's view of leads: read one, move its stage, set its persona, claim it, note it."""
 
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,18 +12,20 @@ from inbound.db import utcnow
 from inbound.errors import Conflict, NotFound, Unprocessable
 from inbound.leads.events import CRM_ORIGIN, lead_events
 from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.models import Capture, LeadNote, LeadSetting, ScoreEvent, StageChange
+from inbound.leads.models import Capture, LeadNote, ScoreEvent, StageChange
 from inbound.leads.qualification.evaluation import MANUAL, LeadSettings, evaluate
 from inbound.leads.qualification.scoring import decayed
-from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
 from inbound.leads.repository import LeadRepository, NoteRepository
-from inbound.leads.stages import LifecycleStage, StageCause, is_regression
+
+# Imported from here by the domains that read the lead settings.
+from inbound.leads.settings_service import LeadSettingsService as LeadSettingsService
+from inbound.leads.stages import LeadStatus, LifecycleStage, StageCause, is_regression
+from inbound.leads.state import ContactState, StageChangeRow
 from inbound.pagination import PageRequest
 from inbound.personas.models import Persona
 from inbound.personas.service import PersonaService
 
 TIMELINE_LIMIT = 200
-SCORING, MAPPING = "scoring", "mapping"
 
 
 class LeadNotFound(NotFound):
@@ -33,10 +34,6 @@ class LeadNotFound(NotFound):
 
 class StageRegression(Unprocessable):
     problem = "stage-regression"
-
-
-class InconsistentSettings(Unprocessable):
-    problem = "inconsistent-settings"
 
 
 class CaptureNotFound(NotFound):
@@ -63,16 +60,6 @@ def _anything(version: int) -> None:
     """No precondition."""
 
 
-class LeadStatus(StrEnum):
-    """How working a lead goes, kept apart from its lifecycle stage as CRMs do."""
-
-    NEW = "new"
-    ATTEMPTING = "attempting"
-    CONNECTED = "connected"
-    UNQUALIFIED = "unqualified"
-    BAD_TIMING = "bad_timing"
-
-
 @dataclass(frozen=True, slots=True)
 class LeadView:
     """A contact with its persona and its recent history."""
@@ -82,38 +69,6 @@ class LeadView:
     captures: Sequence[Capture]
     score_events: Sequence[ScoreEvent]
     stage_changes: Sequence[StageChange]
-
-
-class LeadSettingsService:
-    """Scoring and mapping settings: stored documents, or the defaults until an admin sets them."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.leads = LeadRepository(session)
-
-    async def current(self) -> LeadSettings:
-        """Both documents as they stand, in one query."""
-        stored = await self.leads.settings()
-        scoring, scoring_version = stored.get(SCORING, ({}, 0))
-        mapping, mapping_version = stored.get(MAPPING, ({}, 0))
-        return LeadSettings(
-            scoring=ScoringSettings.model_validate(scoring),
-            mapping=MappingSettings.model_validate(mapping),
-            versions=(scoring_version, mapping_version),
-        )
-
-    async def lock(self, name: str) -> LeadSetting:
-        """The stored document ``name`` (version 0 until first set), locked for a replace."""
-        return await self.leads.lock_setting(name)
-
-    async def replace(self, row: LeadSetting, document: ScoringSettings | MappingSettings) -> int:
-        """Store a whole settings document in its locked row; return its new version."""
-        if problems := document.problems():
-            raise InconsistentSettings("these settings contradict each other", errors=problems)
-        row.value = document.model_dump(mode="json")
-        row.updated_at = utcnow()
-        row.version += 1
-        await self.leads.session.flush()
-        return row.version
 
 
 class LeadService:
@@ -159,7 +114,7 @@ class LeadService:
     ) -> None:
         """Move a lead to ``stage``; backwards only when the caller says so."""
         state, before = await self._lock(contact_id, precondition)
-        current = LifecycleStage(state["stage"])
+        current = state.current_stage
         if is_regression(current, stage) and not allow_regression:
             raise StageRegression(
                 f"the lead is at {current.value}; moving it back to {stage.value} needs "
@@ -186,17 +141,14 @@ class LeadService:
         """Set a lead's persona by hand; automatic mapping leaves it alone from now on."""
         state, before = await self._lock(contact_id, precondition)
         persona = await self.personas.get(persona_ref)
-        state.update(
-            persona_id=persona.id,
-            persona_source=MANUAL,
-            persona_confidence=None,
-            persona_explanation={
-                "persona": persona.slug,
-                "reason": reason or "assigned by hand",
-                "assigned_by": actor,
-                "assigned_at": utcnow().isoformat(),
-            },
-        )
+        state.persona_id, state.persona_source = persona.id, MANUAL
+        state.persona_confidence = None
+        state.persona_explanation = {
+            "persona": persona.slug,
+            "reason": reason or "assigned by hand",
+            "assigned_by": actor,
+            "assigned_at": utcnow().isoformat(),
+        }
         await self._reevaluate_and_save(before, state, actor)
 
     async def clear_persona(
@@ -204,7 +156,7 @@ class LeadService:
     ) -> None:
         """Return a lead to automatic mapping, and map it now."""
         state, before = await self._lock(contact_id, precondition)
-        state["persona_source"] = None
+        state.persona_source = None
         await self._reevaluate_and_save(before, state, actor)
 
     async def claim(
@@ -215,14 +167,14 @@ class LeadService:
         The row lock decides races: the first claim commits, the others find its owner.
         """
         state, before = await self._lock(contact_id, precondition)
-        if state["owner"] == owner:
+        if state.owner == owner:
             return False
-        if state["owner"] is not None:
+        if state.owner is not None:
             raise LeadClaimed(
-                f"the lead is claimed by {state['owner']!r}",
-                extensions={"owner": state["owner"]},
+                f"the lead is claimed by {state.owner!r}",
+                extensions={"owner": state.owner},
             )
-        state.update(owner=owner, owned_at=utcnow())
+        state.owner, state.owned_at = owner, utcnow()
         await self._save(before, state, [], claimed=True)
         return True
 
@@ -231,8 +183,8 @@ class LeadService:
     ) -> None:
         """Give the lead to ``owner``, whoever holds it now."""
         state, before = await self._lock(contact_id, precondition)
-        if state["owner"] != owner:
-            state.update(owner=owner, owned_at=utcnow())
+        if state.owner != owner:
+            state.owner, state.owned_at = owner, utcnow()
             await self._save(before, state, [], claimed=True)
 
     async def release(
@@ -244,14 +196,14 @@ class LeadService:
     ) -> None:
         """Let go of the lead's claim; when ``owner`` is named, only if it is theirs."""
         state, before = await self._lock(contact_id, precondition)
-        if state["owner"] is None:
+        if state.owner is None:
             return
-        if owner is not None and state["owner"] != owner:
+        if owner is not None and state.owner != owner:
             raise LeadClaimed(
-                f"the lead is claimed by {state['owner']!r}, not {owner!r}",
-                extensions={"owner": state["owner"]},
+                f"the lead is claimed by {state.owner!r}, not {owner!r}",
+                extensions={"owner": state.owner},
             )
-        state.update(owner=None, owned_at=None)
+        state.owner, state.owned_at = None, None
         await self._save(before, state, [])
 
     async def erase(self, contact_id: uuid.UUID, *, precondition: Precondition = _anything) -> str:
@@ -259,8 +211,7 @@ class LeadService:
         changes, scores, notes and events. Its email, for what must be erased elsewhere."""
         state, _ = await self._lock(contact_id, precondition)
         await self.leads.delete_contact(contact_id)
-        email: str = state["email"]
-        return email
+        return state.email
 
     async def apply_crm_change(
         self,
@@ -278,15 +229,15 @@ class LeadService:
         """
         state, before = await self._lock(contact_id, _anything)
         now = utcnow()
-        rows: list[dict[str, Any]] = []
-        if stage is not None and stage.rank > LifecycleStage(state["stage"]).rank:
+        rows: list[StageChangeRow] = []
+        if stage is not None and stage.rank > state.current_stage.rank:
             rows = move_to(
                 state, stage, cause=StageCause.CRM, now=now, actor=CRM_ACTOR,
                 reason="changed in the CRM",
             )  # fmt: skip
-        claimed = owner_changed and owner != state["owner"]
+        claimed = owner_changed and owner != state.owner
         if claimed:
-            state.update(owner=owner, owned_at=now if owner is not None else None)
+            state.owner, state.owned_at = owner, now if owner is not None else None
         if not rows and not claimed:
             return False
         await self._save(
@@ -299,8 +250,8 @@ class LeadService:
     ) -> None:
         """Record how working the lead goes; the lifecycle stage stays where it is."""
         state, before = await self._lock(contact_id, precondition)
-        if state["lead_status"] != status.value:
-            state.update(lead_status=status.value, lead_status_at=utcnow())
+        if state.lead_status != status.value:
+            state.lead_status, state.lead_status_at = status.value, utcnow()
             await self._save(before, state, [])
 
     async def add_note(
@@ -317,8 +268,7 @@ class LeadService:
         note = LeadNote(contact_id=contact_id, body=body, author=actor)
         await self.notes_of_leads.add(note)
         await self._save(before, state, [], changes=("notes",))
-        version: int = state["version"]
-        return note, version
+        return note, state.version
 
     async def note(self, contact_id: uuid.UUID, note_id: uuid.UUID) -> LeadNote:
         """One note on a lead."""
@@ -344,21 +294,22 @@ class LeadService:
 
     async def _lock(
         self, contact_id: uuid.UUID, precondition: Precondition
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[ContactState, dict[str, Any]]:
         """The lead locked until the commit, checked against the caller's precondition: its
         state to change, and a copy of it as it was."""
         row = await self.leads.lock_contact(contact_id)
         if row is None:
             raise LeadNotFound(f"no lead {contact_id}")
         precondition(row["version"])
-        return dict(row), dict(row)
+        state = ContactState.of(row)
+        return state, state.columns()
 
     async def _reevaluate_and_save(
-        self, before: dict[str, Any], state: dict[str, Any], actor: str
+        self, before: dict[str, Any], state: ContactState, actor: str
     ) -> None:
         settings = await self.settings.current()
         personas = await self.personas.matchable()
-        touched = {uuid.UUID(asset_id) for asset_id in state["touches"]}
+        touched = {uuid.UUID(asset_id) for asset_id in state.touches}
         relevance = await self.assets.relevance(touched)
         state.update(evaluate(state, personas, relevance, settings))
         rows = promote_if_qualified(state, settings, now=utcnow(), actor=actor)
@@ -367,8 +318,8 @@ class LeadService:
     async def _save(
         self,
         before: dict[str, Any],
-        state: dict[str, Any],
-        stage_changes: list[dict[str, Any]],
+        state: ContactState,
+        stage_changes: list[StageChangeRow],
         *,
         claimed: bool = False,
         changes: Sequence[str] = (),
@@ -377,20 +328,17 @@ class LeadService:
     ) -> None:
         """Write the lead's new state, its stage changes and its events."""
         now = utcnow()
-        state["updated_at"] = now
-        state["version"] += 1
+        state.updated_at = now
+        state.version += 1
         settings = settings or await self.settings.current()
         half_life = settings.scoring.half_life_days
         events = lead_events(
-            before, state, score=decayed(state["score"], state["score_at"], now, half_life),
+            before, state, score=decayed(state.score, state.score_at, now, half_life),
             at=now, stage_changes=stage_changes, claimed=claimed,
             claimed_from=before["owner"], changes=changes, origin=origin,
         )  # fmt: skip
-        contact_id = state["id"]
-        await self.leads.update_contact(contact_id, _without(state, "id", "change_seq"))
+        values = state.columns()
+        del values["id"], values["change_seq"]
+        await self.leads.update_contact(state.id, values)
         await self.leads.insert_stage_changes(stage_changes)
         await self.leads.insert_events(events)
-
-
-def _without(state: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: value for name, value in state.items() if name not in names}

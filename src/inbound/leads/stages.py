@@ -1,5 +1,7 @@
-"""Lifecycle stages and the rules for moving between them (see the funnel in the design)."""
+"""Lifecycle stages and the rules for moving between them (see the funnel in the design), and
+the lead status that sales keeps beside the stage."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -40,6 +42,16 @@ class StageCause(StrEnum):
     IMPORT = "import"
 
 
+class LeadStatus(StrEnum):
+    """How working a lead goes, kept apart from its lifecycle stage as CRMs do."""
+
+    NEW = "new"
+    ATTEMPTING = "attempting"
+    CONNECTED = "connected"
+    UNQUALIFIED = "unqualified"
+    BAD_TIMING = "bad_timing"
+
+
 @dataclass(frozen=True, slots=True)
 class StageMove:
     """A stage change to record, and the `reached_at` values it fills in."""
@@ -52,7 +64,7 @@ class StageMove:
 def plan_move(
     current: LifecycleStage | None,
     target: LifecycleStage,
-    reached: dict[str, datetime | None],
+    reached: Mapping[str, datetime | None],
     *,
     at: datetime,
     allow_regression: bool = False,

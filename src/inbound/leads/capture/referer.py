@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from inbound.leads.capture.service import UTM_FIELDS
+from inbound.leads.capture.fold import UTM_FIELDS
 
 UTM_LENGTH = 200
 PAGE_URL_LENGTH = 2048

@@ -5,49 +5,31 @@ is there or none of it is.
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from inbound.content.models import AssetKind
-from inbound.content.service import AssetRelevance, CaptureTarget
+from inbound.content.service import CaptureTarget
 from inbound.db import new_id, utcnow
 from inbound.errors import FieldError, Unprocessable, is_foreign_key_violation
+from inbound.leads.capture.fold import (
+    FORM_CAPTURE,
+    UTM_FIELDS,
+    Evidence,
+    Submission,
+    fold_capture,
+    new_contact,
+)
 from inbound.leads.capture.idempotency import IdempotencyKey
 from inbound.leads.capture.reference import CaptureReference
-from inbound.leads.capture.statements import (
-    CLAIM_IDEMPOTENCY_KEY,
-    CONTACT_COLUMNS,
-    INSERT_CAPTURE,
-    INSERT_CONTACT,
-    INSERT_SCORE_EVENT,
-    INSERT_STAGE_CHANGE,
-    LOCK_CONTACT_BY_EMAIL,
-    POINTS_SINCE,
-    REPLAYED_CAPTURE,
-    TAKE_OVER_IDEMPOTENCY_KEY,
-    UPDATE_CONTACT,
-)
+from inbound.leads.capture.repository import CaptureWrites
 from inbound.leads.custom_fields import CustomFieldLimits
-from inbound.leads.events import INSERT_LEAD_EVENT, capture_detail, lead_events
-from inbound.leads.lifecycle import move_to, promote_if_qualified
-from inbound.leads.qualification.evaluation import LeadSettings, evaluate
+from inbound.leads.events import capture_detail, lead_events
 from inbound.leads.qualification.inputs import MappingInputs
-from inbound.leads.qualification.scoring import decayed, points_for
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate
-from inbound.leads.stages import LifecycleStage, StageCause
-from inbound.lean_sql import LeanTransaction
-from inbound.personas.service import MatchablePersona
-from inbound.tracking.identity_sql import link_capture_visitor
-
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
-FORM_CAPTURE = "form_capture"
-MAX_TOPICS = 100
-UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 
 
 class UnknownAsset(Unprocessable):
@@ -71,36 +53,13 @@ class CaptureSource:
 
 
 @dataclass(frozen=True, slots=True)
-class Submission:
-    """One form post for one asset, as the capture will record it.
-
-    ``now`` is the capture's time: taken again once the contact is locked, so that a
-    contact's captures and stage changes are in the order their transactions committed.
-    """
+class Post:
+    """A form post as it came: its fields, where from, and its idempotency key."""
 
     form: CaptureCreate
-    target: CaptureTarget
-    capture_id: uuid.UUID
-    now: datetime
-    actor: str
-    field_limits: CustomFieldLimits
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What persona mapping weighs: the personas and the relevance of the assets touched."""
-
-    personas: Sequence[MatchablePersona]
-    relevance: Mapping[uuid.UUID, AssetRelevance]
-
-
-@dataclass(slots=True)
-class CaptureOutcome:
-    """The rows one capture writes besides the capture itself."""
-
-    contact: dict[str, Any]
-    stage_changes: list[dict[str, Any]] = field(default_factory=list)
-    score_events: list[dict[str, Any]] = field(default_factory=list)
+    posted: dict[str, Any]
+    source: CaptureSource
+    idempotency_key: IdempotencyKey | None
 
 
 class CaptureService:
@@ -132,33 +91,29 @@ class CaptureService:
 
         The flag says whether the answer is such a replay.
         """
+        post = Post(form, posted, source, idempotency_key)
         try:
-            return await self._capture_once(form, posted, source, idempotency_key)
+            return await self._capture_once(post)
         except IntegrityError as exc:
             if not is_foreign_key_violation(exc):
                 raise
             # The cached asset or personas name a row deleted through another process since:
             # read them again rather than lose the lead.
             self.reference.forget()
-            return await self._capture_once(form, posted, source, idempotency_key)
+            return await self._capture_once(post)
 
-    async def _capture_once(
-        self,
-        form: CaptureCreate,
-        posted: dict[str, Any],
-        source: CaptureSource,
-        idempotency_key: IdempotencyKey | None,
-    ) -> tuple[CaptureAccepted, bool]:
+    async def _capture_once(self, post: Post) -> tuple[CaptureAccepted, bool]:
+        form = post.form
         target = await self.reference.target(form.asset)
         if target is None:
             raise UnknownAsset(f"no asset {form.asset!r}", field="asset")
         _check_required_fields(target, form)
         inputs = await self.reference.inputs(covering=target)
         submission = Submission(
-            form, target, new_id(), utcnow(), actor=f"key:{source.key_id}",
+            form, target, new_id(), utcnow(), actor=f"key:{post.source.key_id}",
             field_limits=self.field_limits,
         )  # fmt: skip
-        recorded, replayed = await self._write(submission, source, inputs, posted, idempotency_key)
+        recorded, replayed = await self._write(post, submission, inputs)
         if replayed:
             # Read once the transaction is over: on SQLite it would wait for its own lock.
             asset = await self.reference.target(str(recorded["asset_id"]))
@@ -171,32 +126,25 @@ class CaptureService:
         return accepted, replayed
 
     async def _write(
-        self,
-        submission: Submission,
-        source: CaptureSource,
-        inputs: MappingInputs,
-        posted: dict[str, Any],
-        idempotency_key: IdempotencyKey | None,
+        self, post: Post, submission: Submission, inputs: MappingInputs
     ) -> tuple[dict[str, Any], bool]:
         """Write one capture in a transaction of its own; return the capture's id, contact and
         asset, and whether they are those of an earlier post with the same idempotency key."""
-        async with LeanTransaction.begin(self.bind) as transaction:
-            if idempotency_key is not None:
-                first = await _claim(
-                    transaction, source.site_id, idempotency_key, submission.capture_id,
-                    utcnow(),
-                )  # fmt: skip
+        source = post.source
+        async with CaptureWrites.begin(self.bind) as writes:
+            if post.idempotency_key is not None:
+                first = await writes.claim_key(
+                    source.site_id, post.idempotency_key, submission.capture_id, utcnow()
+                )
                 if first is not None:
                     return first, True
-            capture = _capture_row(submission, source, posted, idempotency_key)
-            contact_id, at = await _record_contact(transaction, submission, source, inputs, capture)
-            await transaction.execute(
-                INSERT_CAPTURE, capture | {"contact_id": contact_id, "created_at": at}
-            )
+            capture = _capture_row(submission, post)
+            contact_id, at = await _record_contact(writes, submission, source, inputs, capture)
+            await writes.insert_capture(capture | {"contact_id": contact_id, "created_at": at})
             visitor_id = submission.form.visitor_id
             if visitor_id is not None and source.links_visitors:
-                await link_capture_visitor(
-                    transaction, contact_id=contact_id, visitor_id=visitor_id,
+                await writes.link_visitor(
+                    contact_id=contact_id, visitor_id=visitor_id,
                     capture_id=submission.capture_id, now=at,
                 )  # fmt: skip
         recorded = {
@@ -207,19 +155,14 @@ class CaptureService:
         return recorded, False
 
 
-def _capture_row(
-    submission: Submission,
-    source: CaptureSource,
-    posted: dict[str, Any],
-    idempotency_key: IdempotencyKey | None,
-) -> dict[str, Any]:
+def _capture_row(submission: Submission, post: Post) -> dict[str, Any]:
     """The capture to store, but for its contact."""
-    form = submission.form
+    form, source, idempotency_key = submission.form, post.source, post.idempotency_key
     return {
         "id": submission.capture_id,
         "asset_id": submission.target.id,
         "site_id": source.site_id,
-        "fields": posted,
+        "fields": post.posted,
         "consent": form.consent,
         "consent_text_version": form.consent_text_version,
         **{name: getattr(form, name) for name in UTM_FIELDS},
@@ -233,42 +176,12 @@ def _capture_row(
     }
 
 
-async def _claim(
-    transaction: LeanTransaction,
-    site_id: uuid.UUID,
-    idempotency: IdempotencyKey,
-    capture_id: uuid.UUID,
-    now: datetime,
-) -> dict[str, Any] | None:
-    """Take an idempotency key for this capture; when a live one holds it, its first capture,
-    unless it was made from another request (refused).
-
-    A concurrent post with the same key waits here until the first one commits.
-    """
-    key, request_hash = idempotency.key, idempotency.request_hash
-    claim = {"site_id": site_id, "key": key, "capture_id": capture_id, "created_at": now,
-             "request_hash": request_hash}  # fmt: skip
-    expired = now - IDEMPOTENCY_WINDOW
-    if await transaction.first(CLAIM_IDEMPOTENCY_KEY, {**claim, "expired": expired}):
-        return None
-    first = await transaction.first(REPLAYED_CAPTURE, {"site_id": site_id, "key": key})
-    if first is None:  # the first capture was erased since: this one takes the key
-        await transaction.execute(
-            TAKE_OVER_IDEMPOTENCY_KEY,
-            {"b_site_id": site_id, "b_key": key, "capture_id": capture_id, "created_at": now,
-             "request_hash": request_hash},
-        )  # fmt: skip
-    else:
-        idempotency.check_replay(first["request_hash"])
-    return first
-
-
 async def _record_contact(
-    transaction: LeanTransaction,
+    writes: CaptureWrites,
     submission: Submission,
     source: CaptureSource,
     inputs: MappingInputs,
-    capture: Mapping[str, Any],
+    capture: dict[str, Any],
 ) -> tuple[uuid.UUID, datetime]:
     """Create or update the contact behind the submission, with its events; return its id
     and the capture's time.
@@ -280,7 +193,7 @@ async def _record_contact(
     cap_period = timedelta(days=settings.scoring.activities.form_capture.cap_period_days)
     evidence = Evidence(inputs.personas, inputs.relevance)
     for _ in range(2):
-        existing = await transaction.first(LOCK_CONTACT_BY_EMAIL, {"email": submission.form.email})
+        existing = await writes.lock_contact(submission.form.email)
         # Timed only now: a capture that waited for this lock (or lost the race to create the
         # contact) comes after the one it waited for, so the contact's first touch, its
         # `created_at` and its stage changes follow the order the captures committed in.
@@ -288,28 +201,21 @@ async def _record_contact(
         capture = {**capture, "created_at": submission.now}
         if existing is not None:
             since = submission.now - cap_period
-            window = {"contact_id": existing["id"], "kind": FORM_CAPTURE, "since": since}
-            summed = await transaction.first(POINTS_SINCE, window)
-            earned = float(summed["earned"]) if summed else 0.0
-            state, before = existing, dict(existing)
+            earned = await writes.points_since(existing.id, FORM_CAPTURE, since)
+            state, before = existing, existing.columns()
         else:
-            earned, state, before = 0.0, _new_contact(submission, source), None
-        outcome = _apply_capture(state, submission, settings, evidence, earned=earned)
+            earned, state, before = 0.0, new_contact(submission, source.site_id), None
+        outcome = fold_capture(state, submission, settings, evidence, earned=earned)
         if existing is not None:
-            await transaction.execute(UPDATE_CONTACT, {"b_id": state["id"], **state})
-        elif not await transaction.first(
-            INSERT_CONTACT, {name: state.get(name) for name in CONTACT_COLUMNS}
-        ):
+            await writes.update_contact(state)
+        elif not await writes.insert_contact(state):
             continue  # created meanwhile by a concurrent capture: update it instead
-        await transaction.execute_many(INSERT_STAGE_CHANGE, outcome.stage_changes)
-        await transaction.execute_many(INSERT_SCORE_EVENT, outcome.score_events)
         events = lead_events(
-            before, state, score=state["score"], at=submission.now,
+            before, state, score=state.score, at=submission.now,
             stage_changes=outcome.stage_changes, capture=capture_detail(capture),
         )  # fmt: skip
-        await transaction.execute_many(INSERT_LEAD_EVENT, events)
-        contact_id: uuid.UUID = state["id"]
-        return contact_id, submission.now
+        await writes.insert_history(outcome.stage_changes, outcome.score_events, events)
+        return state.id, submission.now
     raise RuntimeError(f"contact {submission.form.email!r} neither inserted nor found")
 
 
@@ -329,89 +235,3 @@ def _answered(form: CaptureCreate, name: str) -> bool:
         return form.consent is True
     value = getattr(form, name) if name in CaptureCreate.model_fields else form.fields.get(name)
     return value is not None and value != ""
-
-
-def _new_contact(submission: Submission, source: CaptureSource) -> dict[str, Any]:
-    """A contact that is not there yet, with its first touch."""
-    form, target, now = submission.form, submission.target, submission.now
-    return {
-        "id": new_id(),
-        "email": form.email,
-        "custom_fields": {},
-        "topics": [],
-        "stage": None,
-        "touches": {},
-        "touches_at": None,
-        "score": 0.0,
-        "score_at": None,
-        "persona_source": None,
-        "persona_id": None,
-        "first_site_id": source.site_id,
-        "first_asset_id": target.id,
-        **{f"first_{name}": getattr(form, name) for name in UTM_FIELDS},
-        "first_referrer": form.referrer,
-        "lead_status": "new",
-        "created_at": now,
-        "version": 0,
-    }
-
-
-def _apply_capture(
-    state: dict[str, Any],
-    submission: Submission,
-    settings: LeadSettings,
-    evidence: Evidence,
-    *,
-    earned: float,
-) -> CaptureOutcome:
-    """Fold one capture into a contact's state; return what to write."""
-    form, target, capture_id, now = (
-        submission.form,
-        submission.target,
-        submission.capture_id,
-        submission.now,
-    )
-    state.update(form.profile())
-    custom = {k: v for k, v in form.fields.items() if v is not None and v != ""}
-    state["custom_fields"] = submission.field_limits.merge(state["custom_fields"], custom)
-    state["topics"] = list(dict.fromkeys([*(state["topics"] or []), *target.topics]))[:MAX_TOPICS]
-    half_life = settings.mapping.content_half_life_days
-    touches = {
-        asset_id: decayed(weight, state["touches_at"], now, half_life)
-        for asset_id, weight in (state["touches"] or {}).items()
-    }
-    touches[str(target.id)] = touches.get(str(target.id), 0.0) + 1.0
-    state["touches"], state["touches_at"] = touches, now
-    if form.consent is not None:
-        state.update(
-            consent=form.consent,
-            consent_at=now,
-            consent_text_version=form.consent_text_version,
-            consent_capture_id=capture_id,
-        )
-
-    points, capped = points_for(FORM_CAPTURE, earned, settings.scoring)
-    current = decayed(state["score"], state["score_at"], now, settings.scoring.half_life_days)
-    state["score"], state["score_at"] = current + points, now
-    score_events = [
-        {"id": new_id(), "contact_id": state["id"], "kind": FORM_CAPTURE, "points": points,
-         "capped": capped, "capture_id": capture_id, "event_id": None, "merge_id": None,
-         "created_at": now}
-    ]  # fmt: skip
-
-    state.update(evaluate(state, evidence.personas, evidence.relevance, settings))
-
-    entry = (
-        LifecycleStage.SUBSCRIBER if target.kind == AssetKind.NEWSLETTER else LifecycleStage.LEAD
-    )
-    stage_changes = move_to(
-        state, entry, cause=StageCause.CAPTURE, now=now, actor=submission.actor,
-        capture_id=capture_id,
-    )  # fmt: skip
-    stage_changes += promote_if_qualified(
-        state, settings, now=now, actor=submission.actor, capture_id=capture_id
-    )
-
-    state["updated_at"] = now
-    state["version"] = state["version"] + 1
-    return CaptureOutcome(contact=state, stage_changes=stage_changes, score_events=score_events)

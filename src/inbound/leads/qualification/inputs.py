@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import AssetRelevance, AssetService
 from inbound.leads.qualification.evaluation import LeadSettings
-from inbound.leads.service import LeadSettingsService
+from inbound.leads.settings_service import LeadSettingsService
 from inbound.personas.service import MatchablePersona, PersonaService
 
 

@@ -25,6 +25,7 @@ from inbound.leads.qualification.evaluation import evaluate
 from inbound.leads.qualification.inputs import MappingInputs, load_inputs
 from inbound.leads.qualification.scoring import decayed
 from inbound.leads.repository import MAPPING_COLUMNS, LeadRepository
+from inbound.leads.state import ContactState, LeadEventRow, StageChangeRow
 from inbound.outage import OutageWatch, schema_missing, unavailability
 
 logger = structlog.get_logger(__name__)
@@ -103,7 +104,9 @@ async def _remap_all(
             rows = await repository.contacts_after(after, BATCH_SIZE)
             if rows:
                 run.checked += len(rows)
-                run.changed += await _remap_batch(session, [dict(row) for row in rows], inputs)
+                run.changed += await _remap_batch(
+                    session, [ContactState.of(row) for row in rows], inputs
+                )
                 after = rows[-1]["id"]
             else:
                 run.finished_at = utcnow()
@@ -125,8 +128,8 @@ class BatchChanges:
     the events it makes."""
 
     remapped: list[dict[str, Any]] = field(default_factory=list)
-    remapped_events: list[dict[str, Any]] = field(default_factory=list)
-    promoted: list[tuple[dict[str, Any], int, list[dict[str, Any]], list[dict[str, Any]]]] = field(
+    remapped_events: list[LeadEventRow] = field(default_factory=list)
+    promoted: list[tuple[ContactState, int, list[StageChangeRow], list[LeadEventRow]]] = field(
         default_factory=list
     )
 
@@ -135,7 +138,7 @@ class BatchChanges:
 
 
 async def _remap_batch(
-    session: AsyncSession, contacts: list[dict[str, Any]], inputs: MappingInputs
+    session: AsyncSession, contacts: list[ContactState], inputs: MappingInputs
 ) -> int:
     """Re-evaluate one batch; write the contacts whose mapping changed. How many did."""
     now = utcnow()
@@ -144,36 +147,36 @@ async def _remap_batch(
     await repository.write_mappings(changes.remapped, now)
     await repository.insert_events_if_written(changes.remapped_events)
     for contact, seen_version, stage_changes, events in changes.promoted:
-        if await repository.update_contact_if_version(contact.pop("id"), seen_version, contact):
+        values = contact.columns()
+        del values["id"]
+        if await repository.update_contact_if_version(contact.id, seen_version, values):
             await repository.insert_stage_changes(stage_changes)
             await repository.insert_events(events)
     return len(changes)
 
 
-def _reevaluate(
-    contacts: list[dict[str, Any]], inputs: MappingInputs, now: datetime
-) -> BatchChanges:
+def _reevaluate(contacts: list[ContactState], inputs: MappingInputs, now: datetime) -> BatchChanges:
     changes = BatchChanges()
     half_life = inputs.settings.scoring.half_life_days
     for contact in contacts:
-        before = dict(contact)
+        before = contact.columns()
         columns = evaluate(contact, inputs.personas, inputs.relevance, inputs.settings)
         remapped = any(contact.get(name) != value for name, value in columns.items())
-        seen_version = contact["version"]
+        seen_version = contact.version
         contact.update(columns)
         # Lowered MQL thresholds promote leads whose mapping did not change at all.
         stage_changes = promote_if_qualified(contact, inputs.settings, now=now, actor=ACTOR)
         if not remapped and not stage_changes:
             continue
-        contact.update(version=seen_version + 1, updated_at=now)
-        score = decayed(contact["score"], contact["score_at"], now, half_life)
+        contact.version, contact.updated_at = seen_version + 1, now
+        score = decayed(contact.score, contact.score_at, now, half_life)
         events = lead_events(before, contact, score=score, at=now, stage_changes=stage_changes)
         if stage_changes:
             changes.promoted.append((contact, seen_version, stage_changes, events))
         else:
             changes.remapped.append(
                 {name: contact[name] for name in MAPPING_COLUMNS}
-                | {"id": contact["id"], "version": seen_version}
+                | {"id": contact.id, "version": seen_version}
             )
             changes.remapped_events.extend(events)
     return changes

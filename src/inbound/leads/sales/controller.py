@@ -1,43 +1,32 @@
 """`/api/v1/leads` for sales: the list (and its CSV export), claims, lead status and notes."""
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import filtered_asset_id
 from inbound.contract import document_media_type
 from inbound.db import utcnow
-from inbound.errors import BadRequest, FieldError, problems
+from inbound.errors import problems
 from inbound.field_messages import describe_pattern
-from inbound.leads.controller import (
-    ADMIN,
-    READ,
-    WRITE,
-    actor_of,
-    if_match,
-    lead_response,
-    provide_lead_service,
-    provide_settings_service,
-)
+from inbound.leads.controller import ADMIN, LEAD_DEPENDENCIES, READ, WRITE, Change
+from inbound.leads.fields import lead_fields
 from inbound.leads.qualification.settings import Grade
-from inbound.leads.sales.export import CSV, csv_header, csv_rows
-from inbound.leads.sales.listing import (
+from inbound.leads.sales.cursor import LeadSort
+from inbound.leads.sales.export import CSV, export_csv
+from inbound.leads.sales.filters import (
     NO_PERSONA,
-    QUALIFIED,
-    QUALIFIED_STAGES,
     UNOWNED,
     LeadFilter,
-    LeadPage,
-    LeadSort,
-    list_leads,
+    parse_instant,
+    parse_stages,
 )
+from inbound.leads.sales.listing import LeadPage, list_leads
 from inbound.leads.sales.schemas import (
     ClaimRequest,
     LeadList,
@@ -48,14 +37,13 @@ from inbound.leads.sales.schemas import (
     NoteRead,
 )
 from inbound.leads.schemas import LeadRead
-from inbound.leads.service import LeadService, LeadSettingsService
-from inbound.leads.stages import LifecycleStage
+from inbound.leads.service import LeadService
+from inbound.leads.settings_service import LeadSettingsService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, etag
 from inbound.schemas import NO_NUL
 
-EXPORT_PAGE = 1000
 RFC3339 = describe_pattern(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?([Zz]|[+-]\d{2}:\d{2})$",
     "must be an RFC 3339 time with its offset, e.g. 2026-01-31T09:00:00Z",
@@ -89,17 +77,10 @@ LIST_DESCRIPTION = (
 )
 
 
-class InvalidLeadFilter(BadRequest):
-    problem = "validation"
-
-
 class SalesController(Controller):
     path = "/leads"
     tags = ["leads"]
-    dependencies = {
-        "leads": Provide(provide_lead_service, sync_to_thread=False),
-        "settings": Provide(provide_settings_service, sync_to_thread=False),
-    }
+    dependencies = LEAD_DEPENDENCIES
 
     @get(
         "/",
@@ -134,7 +115,7 @@ class SalesController(Controller):
         cursor: ListCursor = None,
     ) -> Response[LeadList]:
         filters = LeadFilter(
-            stages=_stages(stage),
+            stages=parse_stages(stage),
             persona_id=None
             if persona == NO_PERSONA
             else await filtered_persona_id(db_session, persona, field="persona"),
@@ -146,12 +127,12 @@ class SalesController(Controller):
             site_id=site,
             first_asset_id=await filtered_asset_id(db_session, first_asset, field="first_asset"),
             source=source,
-            updated_since=_instant(updated_since),
+            updated_since=parse_instant(updated_since),
         )
         half_life = (await settings.current()).scoring.half_life_days
         if CSV in (request.headers.get("accept") or ""):
             sessionmaker = request.app.state.sessionmaker
-            body = await _export(
+            body = await export_csv(
                 sessionmaker, await db_session.connection(), filters, sort, half_life
             )
             disposition = 'attachment; filename="leads.csv"'
@@ -180,15 +161,10 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def claim_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[ClaimRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
     ) -> Response[LeadRead]:
-        new = await leads.claim(lead_id, data.owner, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id, status_code=201 if new else 200)
+        new = await change.leads.claim(lead_id, data.owner, precondition=change.precondition)
+        return await change.answer(lead_id, status_code=201 if new else 200)
 
     @put(
         "/{lead_id:uuid}/claim",
@@ -199,15 +175,10 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def reassign_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[ClaimRequest],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
     ) -> Response[LeadRead]:
-        await leads.reassign(lead_id, data.owner, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.reassign(lead_id, data.owner, precondition=change.precondition)
+        return await change.answer(lead_id)
 
     @delete(
         "/{lead_id:uuid}/claim",
@@ -220,12 +191,11 @@ class SalesController(Controller):
     )
     async def release_lead(
         self,
-        request: Request[Any, Any, Any],
         lead_id: FromPath[uuid.UUID],
-        leads: NamedDependency[LeadService],
+        change: Change,
         owner: Annotated[str | None, QueryParameter(max_length=200, pattern=NO_NUL)] = None,
     ) -> None:
-        await leads.release(lead_id, owner=owner, precondition=if_match(request))
+        await change.leads.release(lead_id, owner=owner, precondition=change.precondition)
 
     @patch(
         "/{lead_id:uuid}",
@@ -238,15 +208,12 @@ class SalesController(Controller):
         response_headers=[ETAG_HEADER],
     )
     async def work_lead(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[LeadWork],
-        leads: NamedDependency[LeadService],
-        settings: NamedDependency[LeadSettingsService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[LeadWork], change: Change
     ) -> Response[LeadRead]:
-        await leads.set_lead_status(lead_id, data.lead_status, precondition=if_match(request))
-        return await lead_response(leads, settings, lead_id)
+        await change.leads.set_lead_status(
+            lead_id, data.lead_status, precondition=change.precondition
+        )
+        return await change.answer(lead_id)
 
     @post(
         "/{lead_id:uuid}/notes",
@@ -257,23 +224,14 @@ class SalesController(Controller):
         response_headers=[LOCATION_HEADER, ETAG_HEADER],
     )
     async def add_note(
-        self,
-        request: Request[Any, Any, Any],
-        lead_id: FromPath[uuid.UUID],
-        data: JSONBody[NoteCreate],
-        leads: NamedDependency[LeadService],
+        self, lead_id: FromPath[uuid.UUID], data: JSONBody[NoteCreate], change: Change
     ) -> Response[NoteRead]:
-        note, version = await leads.add_note(
-            lead_id, data.body, actor=actor_of(request), precondition=if_match(request)
+        note, version = await change.leads.add_note(
+            lead_id, data.body, actor=change.actor, precondition=change.precondition
         )
-        return Response(
-            NoteRead.model_validate(note),
-            status_code=201,
-            headers={
-                "Location": f"{request.url.path.rstrip('/')}/{note.id}",
-                "ETag": etag(version),
-            },
-        )
+        location = f"{change.request.url.path.rstrip('/')}/{note.id}"
+        headers = {"Location": location, "ETag": etag(version)}
+        return Response(NoteRead.model_validate(note), status_code=201, headers=headers)
 
     @get(
         "/{lead_id:uuid}/notes/{note_id:uuid}",
@@ -311,35 +269,6 @@ class SalesController(Controller):
         return NoteList(items=items, next_cursor=next_cursor)
 
 
-def _instant(given: str | None) -> datetime | None:
-    if given is None:
-        return None
-    try:
-        # In UTC here, so that a time the database cannot hold is refused now.
-        return datetime.fromisoformat(given).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidLeadFilter(f"not a time: {given!r}", field="updated_since") from None
-
-
-def _stages(given: str | None) -> tuple[LifecycleStage, ...]:
-    if given is None:
-        return ()
-    found: list[LifecycleStage] = []
-    for name in (part.strip() for part in given.split(",")):
-        if name == QUALIFIED:
-            found.extend(QUALIFIED_STAGES)
-            continue
-        try:
-            found.append(LifecycleStage(name))
-        except ValueError:
-            known = ", ".join([QUALIFIED, *LifecycleStage])
-            raise InvalidLeadFilter(
-                f"unknown stage {name!r}; stages are {known}",
-                errors=[FieldError(field="stage", message="unknown stage", source="query")],
-            ) from None
-    return tuple(dict.fromkeys(found))
-
-
 ITEM_FIELDS = tuple(LeadListItem.model_fields)
 
 
@@ -347,73 +276,9 @@ def _items(page: LeadPage) -> list[dict[str, Any]]:
     """The page's leads in `LeadListItem`'s shape."""
     items = []
     for row in page.rows:
-        lead = listed(row, page)
+        lead = lead_fields(row) | {"assets": page.assets.get(row["id"], [])}
         items.append({name: lead[name] for name in ITEM_FIELDS})
     return items
-
-
-def listed(row: dict[str, Any], page: LeadPage) -> dict[str, Any]:
-    """A listed lead, as its schema reads it."""
-    persona = None
-    if row["persona_id"] is not None:
-        persona = {
-            "id": row["persona_id"], "slug": row["persona_slug"], "name": row["persona_name"],
-            "source": row["persona_source"], "confidence": row["persona_confidence"],
-            "explanation": row["persona_explanation"],
-        }  # fmt: skip
-    return {
-        **row,
-        "persona": persona,
-        "consent": {
-            "given": row["consent"], "at": row["consent_at"],
-            "text_version": row["consent_text_version"], "capture_id": row["consent_capture_id"],
-        },
-        "first_touch": {
-            "site_id": row["first_site_id"], "asset_id": row["first_asset_id"],
-            "utm_source": row["first_utm_source"], "utm_medium": row["first_utm_medium"],
-            "utm_campaign": row["first_utm_campaign"], "utm_term": row["first_utm_term"],
-            "utm_content": row["first_utm_content"], "referrer": row["first_referrer"],
-        },
-        "assets": page.assets.get(row["id"], []),
-    }  # fmt: skip
-
-
-async def _export(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    connection: AsyncConnection,
-    filters: LeadFilter,
-    sort: LeadSort,
-    half_life_days: float,
-) -> AsyncIterator[str]:
-    """Every matching lead as CSV, a page at a time, each page after the first read in its
-    own short transaction so that a long download holds no snapshot open."""
-    now = utcnow()
-
-    async def page_on(connection: AsyncConnection, cursor: str | None) -> LeadPage:
-        return await list_leads(
-            connection, filters, sort=sort, limit=EXPORT_PAGE, cursor=cursor,
-            half_life_days=half_life_days, now=now,
-        )  # fmt: skip
-
-    async def page_after(cursor: str) -> LeadPage:
-        async with sessionmaker() as session:
-            return await page_on(await session.connection(), cursor)
-
-    # Read before the answer starts, on the request's own connection (on SQLite a second one
-    # would wait for its write lock until the request ends): a database that cannot be
-    # reached then answers 503, not a 200 whose body breaks off.
-    first = await page_on(connection, None)
-
-    async def lines() -> AsyncIterator[str]:
-        yield csv_header()
-        page = first
-        while True:
-            yield csv_rows(listed(row, page) for row in page.rows)
-            if page.next_cursor is None:
-                return
-            page = await page_after(page.next_cursor)
-
-    return lines()
 
 
 document_media_type(

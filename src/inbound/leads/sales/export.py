@@ -1,13 +1,21 @@
-"""Leads as CSV for a sales team's spreadsheet."""
+"""Leads as CSV for a sales team's spreadsheet, streamed a page of the list at a time."""
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from inbound.db import utcnow
+from inbound.leads.sales.cursor import LeadSort
+from inbound.leads.sales.filters import LeadFilter
+from inbound.leads.sales.listing import LeadPage, list_leads
 from inbound.spreadsheet import defused
 
 CSV = "text/csv"
+EXPORT_PAGE = 1000
+# The list row's columns, but for `persona` (its slug) and `assets` (their slugs).
 COLUMNS = (
     "id", "email", "first_name", "last_name", "company", "job_title", "phone", "country",
     "industry", "company_size", "seniority", "stage", "lead_status", "owner", "persona",
@@ -17,28 +25,51 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def csv_header() -> str:
-    return _lines([list(COLUMNS)])
+async def export_csv(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    filters: LeadFilter,
+    sort: LeadSort,
+    half_life_days: float,
+) -> AsyncIterator[str]:
+    """Every matching lead as CSV, a page at a time, each page after the first read in its
+    own short transaction so that a long download holds no snapshot open."""
+    now = utcnow()
+
+    async def page_on(connection: AsyncConnection, cursor: str | None) -> LeadPage:
+        return await list_leads(
+            connection, filters, sort=sort, limit=EXPORT_PAGE, cursor=cursor,
+            half_life_days=half_life_days, now=now,
+        )  # fmt: skip
+
+    async def page_after(cursor: str) -> LeadPage:
+        async with sessionmaker() as session:
+            return await page_on(await session.connection(), cursor)
+
+    # Read before the answer starts, on the request's own connection (on SQLite a second one
+    # would wait for its write lock until the request ends): a database that cannot be
+    # reached then answers 503, not a 200 whose body breaks off.
+    first = await page_on(connection, None)
+
+    async def lines() -> AsyncIterator[str]:
+        yield _lines([list(COLUMNS)])
+        page = first
+        while True:
+            yield _lines([_cells(row, page) for row in page.rows])
+            if page.next_cursor is None:
+                return
+            page = await page_after(page.next_cursor)
+
+    return lines()
 
 
-def csv_rows(leads: Iterable[dict[str, Any]]) -> str:
-    """One line per lead, in the header's columns."""
-    return _lines([_cells(lead) for lead in leads])
-
-
-def _cells(lead: dict[str, Any]) -> list[str]:
-    persona = lead["persona"]
-    values: dict[str, Any] = {
-        **lead,
-        "persona": persona["slug"] if persona else None,
-        "consent": lead["consent"]["given"],
-        "consent_at": lead["consent"]["at"],
-        "first_utm_source": lead["first_touch"]["utm_source"],
-        "first_utm_medium": lead["first_touch"]["utm_medium"],
-        "first_utm_campaign": lead["first_touch"]["utm_campaign"],
-        "first_asset_id": lead["first_touch"]["asset_id"],
-        "first_site_id": lead["first_touch"]["site_id"],
-        "assets": " ".join(asset["slug"] for asset in lead["assets"]),
+def _cells(row: dict[str, Any], page: LeadPage) -> list[str]:
+    """One lead in the header's columns."""
+    taken = page.assets.get(row["id"], [])
+    values = {
+        **row,
+        "persona": row["persona_slug"],
+        "assets": " ".join(asset["slug"] for asset in taken),
     }
     return [_cell(values.get(name)) for name in COLUMNS]
 

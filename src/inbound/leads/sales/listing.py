@@ -1,22 +1,17 @@
-"""The sales team's list of leads: filters, sorts and keyset cursors, read in lean SQL.
+"""The sales team's list of leads in its sorts, a page at a time, read in plain SQL.
 
 In `updated` order (the default) the list is also a change feed: see `inbound.leads.sales.feed` for
 which changes a page may show. A reader that keeps the poll cursor sees every change once, and
 none twice.
 """
 
-import base64
-import binascii
-import hashlib
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import (
     ColumnElement,
     Numeric,
@@ -28,7 +23,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
     tuple_,
 )
 from sqlalchemy.engine import Result
@@ -36,132 +30,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inbound.content.models import ContentAsset
 from inbound.db import seconds_between, table_of
-from inbound.errors import BadRequest
 from inbound.leads.repository import CAPTURES, CONTACTS
+from inbound.leads.sales.cursor import LeadSort, Position
 from inbound.leads.sales.feed import (
-    MAX_RUNNING,
     Committed,
     Shown,
     Snapshot,
     feed_rows,
     first_committed,
     handover,
-    in_bigint,
     plain_rows,
     read_snapshot,
 )
-from inbound.leads.stages import LifecycleStage
+from inbound.leads.sales.filters import NO_PERSONA as NO_PERSONA
+from inbound.leads.sales.filters import UNOWNED as UNOWNED
+from inbound.leads.sales.filters import LeadFilter
 from inbound.personas.models import Persona
 
-QUALIFIED = "qualified"
-QUALIFIED_STAGES = (LifecycleStage.MQL, LifecycleStage.SQL)
-UNOWNED = "unowned"
-NO_PERSONA = "none"
 LAST_ID = uuid.UUID(int=(1 << 128) - 1)
-GRADES = ("A", "B", "C", "D")
-FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC)
-LAST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC)
 # exp(-700) is still a float; much further, PostgreSQL refuses to compute it.
 MAX_EXPONENT = 700.0
 
 PERSONAS = table_of(Persona)
 ASSETS = table_of(ContentAsset)
-
-
-class LeadSort(StrEnum):
-    """The orders the list comes in."""
-
-    UPDATED = "updated"
-    RECENCY = "recency"
-    SCORE = "score"
-    GRADE = "grade"
-
-
-@dataclass(frozen=True, slots=True)
-class LeadFilter:
-    """Which leads a list shows; every filter narrows it."""
-
-    stages: tuple[LifecycleStage, ...] = ()
-    persona_id: uuid.UUID | None = None
-    without_persona: bool = False
-    min_grade: str | None = None
-    min_score: float | None = None
-    owner: str | None = None
-    unowned: bool = False
-    site_id: uuid.UUID | None = None
-    first_asset_id: uuid.UUID | None = None
-    source: str | None = None
-    updated_since: datetime | None = None
-
-    def fingerprint(self) -> str:
-        """A short digest, so that a cursor is only used with the filters it was made for."""
-        described = repr(sorted(asdict(self).items())).encode()
-        return hashlib.blake2s(described, digest_size=6).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    """Where a page starts: the sort key of the last row before it."""
-
-    sort: LeadSort
-    key: tuple[Any, ...]
-    # The moment scores are decayed to, fixed for a whole walk so that pages agree.
-    as_of: datetime | None = None
-    filters: str = ""
-    # In `updated` order: set on a plain walk's pages, or on the feed that took over from one.
-    committed: Committed | None = None
-    shown: Shown | None = None
-
-    def encode(self) -> str:
-        document = {
-            "s": self.sort.value,
-            "k": [str(value) if isinstance(value, uuid.UUID | datetime) else value
-                  for value in self.key],
-            "t": self.as_of.isoformat() if self.as_of else None,
-            "f": self.filters,
-        }  # fmt: skip
-        if self.committed is not None:
-            document["w"] = _relative(self.committed.xmax, self.committed.running)
-        if self.shown is not None:
-            document["x"] = _relative(self.shown.through, self.shown.running)
-        return base64.urlsafe_b64encode(msgspec.json.encode(document)).rstrip(b"=").decode()
-
-    @classmethod
-    def decode(cls, cursor: str, sort: LeadSort, filters: LeadFilter) -> "Position":
-        """Read a cursor made for this sort and these filters; anything else is refused."""
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            document = msgspec.json.decode(raw, type=dict[str, Any])
-            made_for = LeadSort(document["s"])
-            as_of = _moment(document["t"]) if document["t"] else None
-            key = _typed_key(made_for, document["k"])
-            fingerprint = str(document["f"])
-            committed = Committed(*_absolute(document["w"])) if "w" in document else None
-            shown = Shown(*_absolute(document["x"])) if "x" in document else None
-        except (binascii.Error, msgspec.DecodeError, IndexError, KeyError, TypeError, ValueError,
-                OverflowError):  # fmt: skip
-            raise BadRequest("not a cursor this API returned", field="cursor") from None
-        if made_for is not sort or fingerprint != filters.fingerprint():
-            raise BadRequest(
-                "the cursor was made for another sort or other filters: send the same ones",
-                field="cursor",
-            )
-        return cls(sort, key, as_of, fingerprint, committed, shown)
-
-
-def _relative(base: int, running: tuple[int, ...]) -> list[Any]:
-    """Transaction ids as their distance below ``base``: short in a cursor."""
-    return [base, [base - xid for xid in running]]
-
-
-def _absolute(document: list[Any]) -> tuple[int, tuple[int, ...]]:
-    base, below = in_bigint(int(document[0])), document[1]
-    if not isinstance(below, list) or len(below) > MAX_RUNNING:
-        raise ValueError("not a list of transactions")
-    running = tuple(in_bigint(base - in_bigint(int(gap))) for gap in below)
-    if any(gap < 0 for gap in below):
-        raise ValueError("a running transaction above the base")
-    return base, running
 
 
 @dataclass(slots=True)
@@ -190,7 +81,7 @@ async def list_leads(
     position = Position.decode(cursor, sort, filters) if cursor else None
     as_of = position.as_of if position and position.as_of else now
     score = _score(as_of, half_life_days, dialect)
-    statement = _selected(score, dialect).where(*_conditions(filters, score, dialect))
+    statement = _selected(score, dialect).where(*filters.conditions(_shown(score, dialect)))
     walk = None
     if sort is LeadSort.UPDATED:
         walk = await _walk(connection, filters, position)
@@ -280,37 +171,6 @@ def _selected(score: ColumnElement[float], dialect: str) -> Select[Any]:
     ).outerjoin(PERSONAS, PERSONAS.c.id == CONTACTS.c.persona_id)
 
 
-def _conditions(
-    filters: LeadFilter, score: ColumnElement[float], dialect: str
-) -> list[ColumnElement[bool]]:
-    c = CONTACTS.c
-    found: list[ColumnElement[bool]] = []
-    if filters.stages:
-        found.append(c.stage.in_([stage.value for stage in filters.stages]))
-    if filters.without_persona:
-        found.append(c.persona_id.is_(None))
-    elif filters.persona_id is not None:
-        found.append(c.persona_id == filters.persona_id)
-    if filters.min_grade is not None:
-        found.append(c.grade <= filters.min_grade)  # A is the best grade
-    if filters.min_score is not None:
-        # On the score as the item shows it: a lead shown with 50 matches `min_score=50`.
-        found.append(_shown(score, dialect) >= filters.min_score)
-    if filters.unowned:
-        found.append(c.owner.is_(None))
-    elif filters.owner is not None:
-        found.append(c.owner == filters.owner)
-    if filters.site_id is not None:
-        found.append(c.first_site_id == filters.site_id)
-    if filters.first_asset_id is not None:
-        found.append(c.first_asset_id == filters.first_asset_id)
-    if filters.source is not None:
-        found.append(func.lower(c.first_utm_source) == filters.source.lower())
-    if filters.updated_since is not None:
-        found.append(c.updated_at >= filters.updated_since)
-    return found or [true()]
-
-
 def _score(as_of: datetime, half_life_days: float, dialect: str) -> ColumnElement[float]:
     """Engagement decayed to ``as_of``, in SQL: every score halves over the same half-life,
     so the order it gives holds at any other moment too."""
@@ -384,50 +244,6 @@ def _key(sort: LeadSort, row: dict[str, Any]) -> tuple[Any, ...]:
             return (row["sort_score"], row["id"])
         case LeadSort.GRADE:
             return (row["grade"], row["sort_score"], row["id"])
-
-
-def _typed_key(sort: LeadSort, values: list[Any]) -> tuple[Any, ...]:
-    match sort:
-        case LeadSort.UPDATED:
-            return (in_bigint(int(values[0])), _id(values[1]))
-        case LeadSort.RECENCY:
-            return (_moment(values[0]), _id(values[1]))
-        case LeadSort.SCORE:
-            return (_finite(values[0]), _id(values[1]))
-        case LeadSort.GRADE:
-            if values[0] not in GRADES:
-                raise ValueError("not a grade")
-            return (values[0], _finite(values[1]), _id(values[2]))
-
-
-def _id(value: Any) -> uuid.UUID:
-    """A lead's id from a cursor, written as the cursor writes it."""
-    if not isinstance(value, str):
-        raise ValueError("not an id")
-    return uuid.UUID(value)
-
-
-def _finite(value: Any) -> float:
-    """A score from a cursor: a number a float column can compare with."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError("not a finite number")
-    return number
-
-
-def _moment(value: Any) -> datetime:
-    """A moment from a cursor, in UTC, with a day to spare at either end of the calendar:
-    asyncpg sends its very ends as PostgreSQL's infinities, and SQLite's julianday() rounds
-    the last milliseconds of 9999 into a year it cannot name."""
-    if not isinstance(value, str):
-        raise ValueError("not a time")
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        raise ValueError("a cursor's moments carry their zone")
-    moment = moment.astimezone(UTC)  # OverflowError beyond year 1 to 9999 in UTC
-    if not FIRST_MOMENT <= moment <= LAST_MOMENT:
-        raise ValueError("too near the end of the calendar")
-    return moment
 
 
 async def _assets_taken(

@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, Strict, StringConstraints
 
 from inbound.leads.qualification.settings import Grade
-from inbound.leads.schemas import ConsentRead, FirstTouchRead
-from inbound.leads.service import LeadStatus
-from inbound.leads.stages import LifecycleStage
+from inbound.leads.schemas import ConsentRead, FirstTouchRead, LeadProfileRead
+from inbound.leads.stages import LeadStatus, LifecycleStage
 from inbound.schemas import NOT_BLANK, RequestSchema, ResponseSchema
 
 Owner = Annotated[
@@ -40,20 +39,9 @@ class TakenAsset(ResponseSchema):
     times: int
 
 
-class LeadListItem(ResponseSchema):
+class LeadListItem(LeadProfileRead):
     """What a rep needs to call a lead well."""
 
-    id: uuid.UUID
-    email: str
-    first_name: str | None
-    last_name: str | None
-    company: str | None
-    job_title: str | None
-    phone: str | None
-    country: str | None
-    industry: str | None
-    company_size: int | None
-    seniority: str | None
     stage: LifecycleStage
     lead_status: LeadStatus
     owner: str | None
