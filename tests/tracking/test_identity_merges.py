@@ -101,7 +101,7 @@ class TestMergeList:
         ("params", "field"),
         refusing(
             cursor=["not-a-cursor!"], contact_id=["nope"], outcome=["maybe"], limit=["501"],
-            contact=[str(uuid.uuid4())],
+            contact=["00000000-0000-4000-8000-000000000000"],
         ),
     )  # fmt: skip
     async def test_bad_parameters_are_400_naming_the_field(
