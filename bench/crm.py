@@ -30,12 +30,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from database import recreate_database
+from options import DROPPED, bench_parser
 from pydantic import SecretStr
+from service import free_port
 from sqlalchemy import func, make_url, select, text
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import free_port, recreate_database
 
 from inbound import migrate
 from inbound.config import Settings
@@ -51,10 +50,7 @@ TARGET_RATIO = 0.8
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser = bench_parser(__doc__, DEFAULT_URL, DROPPED, whole_doc=True)
     parser.add_argument("--contacts", type=int, default=30_000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--rate-limit", type=int, default=100, help="calls per 10 seconds")

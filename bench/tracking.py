@@ -28,8 +28,9 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from capture import free_port, prepare_database, recreate_database, run, serving
+from database import prepare_database, recreate_database
 from http_load import Connection, HttpError, Target
+from service import free_port, run, serving
 from sqlalchemy import make_url
 
 from inbound import migrate

@@ -22,14 +22,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
+from database import plain_engine, recreate_database
+from options import DROPPED, bench_parser
+from service import free_port
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import free_port, plain_engine, recreate_database
 
 from inbound import migrate
 from inbound.config import Settings
@@ -158,10 +156,7 @@ async def baseline(url: str, events: int, concurrency: int, batch: int) -> float
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser = bench_parser(__doc__, DEFAULT_URL, DROPPED, whole_doc=True)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=256)
