@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from capture_sql import _TYPE, EMAIL
+from capture_sql import EMAIL, SQL_TYPE
 from capture_world import PGBENCH_NEW_IDS, Templates, World
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
@@ -25,7 +25,7 @@ from inbound.leads.events import INSERT_LEAD_EVENT
 from inbound.lean_sql import LeanStatement
 
 POSTGRESQL = PGDialect_asyncpg()  # the service's own dialect: the same SQL text
-_PARAMETER = re.compile(rf"\$(\d+)(?:::({_TYPE}))?")
+_PARAMETER = re.compile(rf"\$(\d+)(?:::({SQL_TYPE}))?")
 
 
 def as_text(value: Any) -> str:

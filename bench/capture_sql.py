@@ -45,8 +45,8 @@ def capture_transactions(statements: Sequence[str]) -> list[list[str]]:
     return found
 
 
-_TYPE = r"(?:TIMESTAMP WITH TIME ZONE|[A-Z]+)"
-_PLACEHOLDER = re.compile(rf"(?:\$\d+|:\w+)::{_TYPE}")
+SQL_TYPE = r"(?:TIMESTAMP WITH TIME ZONE|[A-Z]+)"
+_PLACEHOLDER = re.compile(rf"(?:\$\d+|:\w+)::{SQL_TYPE}")
 
 EMAIL = f"('c' || :n::TEXT || '@{EMAIL_DOMAIN}')::VARCHAR"  # the email pgbench makes
 

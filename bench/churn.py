@@ -24,11 +24,9 @@ import time
 from datetime import UTC, datetime
 
 import asyncpg
-from database import count_or_none, dsn_of, recreate_database, run_sql
+from database import count_or_none, dsn_of, fresh_schema, run_sql
 from options import REUSED, bench_parser
-from sqlalchemy import make_url
 
-from inbound import migrate
 from inbound.churn.recompute import recompute_risks
 from inbound.db import create_engine
 
@@ -126,8 +124,7 @@ FROM contact_risks r FULL JOIN bench_baseline_risks b ON b.contact_id = r.contac
 
 
 async def build(url: str, contacts: int, now: datetime) -> None:
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     connection = await asyncpg.connect(dsn_of(url))
     try:
         async with connection.transaction():

@@ -30,13 +30,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from database import recreate_database
+from database import fresh_schema
 from options import DROPPED, bench_parser
 from pydantic import SecretStr
 from service import free_port
-from sqlalchemy import func, make_url, select, text
+from sqlalchemy import func, select, text
 
-from inbound import migrate
 from inbound.config import Settings
 from inbound.crm.queue import QUEUE
 from inbound.crm.sync import CrmSync
@@ -99,9 +98,7 @@ def ceiling_seconds(calls: int, latency: float, concurrency: int, limit: int) ->
 
 async def main() -> int:
     args = parse_args()
-    url = make_url(args.database_url)
-    await recreate_database(url)
-    await asyncio.to_thread(migrate.upgrade, args.database_url)
+    await fresh_schema(args.database_url)
     engine = create_engine(args.database_url)
     began = time.perf_counter()
     await load_history(engine, contacts=args.contacts, now=datetime.now(UTC), days=365, seed=1)

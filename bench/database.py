@@ -4,6 +4,8 @@ Every bench measures against a database of its own; these are the few things the
 it: recreate it, run a handful of statements, issue an API key, copy the template contact.
 """
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 import inbound.models  # noqa: F401  (maps every table before the first flush)
+from inbound import migrate
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.db import create_sessionmaker
@@ -27,6 +30,11 @@ CREATE OR REPLACE FUNCTION bench_uuid(seed bigint) RETURNS uuid LANGUAGE sql STA
   SELECT (lpad(to_hex((extract(epoch FROM now()) * 1000)::bigint), 12, '0') || '7'
           || lpad(to_hex(seed), 19, '0'))::uuid
 $$"""
+
+
+def midnight_utc() -> datetime:
+    """The start of today in UTC: where a synthetic history ends, the same all day."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def plain_engine(url: str) -> AsyncEngine:
@@ -46,6 +54,12 @@ async def recreate_database(url: URL) -> None:
         await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         await conn.execute(text(f'CREATE DATABASE "{url.database}"'))
     await engine.dispose()
+
+
+async def fresh_schema(url: str) -> None:
+    """Drop and recreate the database, then migrate it to the newest schema."""
+    await recreate_database(make_url(url))
+    await asyncio.to_thread(migrate.upgrade, url)
 
 
 async def issue_key(url: str, scope: Scope) -> str:

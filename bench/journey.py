@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from database import dsn_of, fetch, issue_key, plain_engine, recreate_database, run_sql
+from database import dsn_of, fetch, fresh_schema, issue_key, midnight_utc, plain_engine, run_sql
 from options import REUSED, add_json, add_runs, bench_parser
 from reports import EAGERNESS
 from service import serving
 from side_by_side import JsonGetter, alternate, print_differences, without_numbers
-from sqlalchemy import func, insert, make_url, select
+from sqlalchemy import func, insert, select
+from survey_data import SURVEY_ARRAYS, add_surveys
 
 from inbound import migrate
 from inbound.auth.scopes import Scope
@@ -44,11 +45,9 @@ from inbound.db import create_sessionmaker
 from inbound.demo import load_history
 from inbound.reports.daily.roll import roll_report_days
 from inbound.reports.daily.tables import REPORT_DAY_CHANGES, REPORT_DAYS
-from inbound.surveys.models import Survey, Touchpoint
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_journey"
 TARGET_MS = 300.0
-TOUCHPOINTS = 10
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 
 # Where the contact stood at the answer's time: the latest stage it had reached by then.
@@ -60,12 +59,7 @@ STAGE_AT = (
 
 # Every contact answers `copies` times, until `$2` answers; inserted in time order.
 FILL = f"""
-WITH s AS (
-  SELECT array_agg(id ORDER BY slug) AS ids, array_agg(touchpoint_id ORDER BY slug) AS places,
-         array_agg(metric ORDER BY slug) AS metrics, array_agg(scale_min ORDER BY slug) AS mins,
-         array_agg(scale_max ORDER BY slug) AS maxs, count(*)::int AS n
-  FROM surveys
-), d AS (
+WITH {SURVEY_ARRAYS}, d AS (
   SELECT c.id, 1 + floor(random() * s.n)::int AS k, random() AS how,
          c.subscriber_at + random() * ($1::timestamptz - c.subscriber_at) AS at
   FROM contacts c CROSS JOIN generate_series(1, $3::int) CROSS JOIN s
@@ -195,22 +189,12 @@ async def counts(url: str) -> tuple[int, int] | None:
 
 async def build(url: str, contacts: int, answers: int, now: datetime) -> None:
     """A fresh database: the demo history, the surveys, and the answers of its contacts."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     engine = plain_engine(url)
     try:
         await load_history(engine, contacts=contacts, now=now, eagerness=EAGERNESS)
         async with create_sessionmaker(engine)() as session, session.begin():
-            for i in range(TOUCHPOINTS):
-                place = Touchpoint(slug=f"touchpoint-{i:02d}", name=f"Touchpoint {i:02d}",
-                                   kind="channel", channel=f"channel-{i}")  # fmt: skip
-                session.add(place)
-                await session.flush()
-                ces_max = 5 if i % 2 == 0 else 7
-                for metric, low, high in (("nps", 0, 10), ("ces", 1, ces_max), ("csat", 1, 5)):
-                    session.add(Survey(slug=f"{metric}-{i:02d}", touchpoint_id=place.id,
-                                       metric=metric, question=f"{metric}?", scale_min=low,
-                                       scale_max=high))  # fmt: skip
+            await add_surveys(session)
     finally:
         await engine.dispose()
     connection = await asyncpg.connect(dsn_of(url))
@@ -256,7 +240,7 @@ def parse_args() -> argparse.Namespace:
 async def main() -> int:
     args = parse_args()
     url = args.database_url
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = midnight_utc()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.reuse and await counts(url) == (args.contacts, args.answers):
         print(f"reusing {url}: {args.contacts:,} contacts, {args.answers:,} answers")

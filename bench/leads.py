@@ -15,12 +15,12 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from database import dsn_of, issue_key, run_sql
+from database import dsn_of, issue_key, midnight_utc, run_sql
 from options import add_runs, bench_parser
 from reports import DEFAULT_URL, build, contact_count, measure
 from reports_cases import Case, Period
@@ -100,7 +100,7 @@ async def main() -> int:
         await run_sql(url, "VACUUM ANALYZE contacts", autocommit=True)
     else:
         print(f"building {args.contacts:,} contacts in {url} ...", flush=True)
-        now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        now = midnight_utc()
         print(f"built in {await build(url, args.contacts, now):.0f} s")
     [qualified] = await run_sql(url, "SELECT count(*) FROM contacts WHERE stage IN ('mql','sql')")
     print(f"{qualified:,} qualified leads among {args.contacts:,} contacts")

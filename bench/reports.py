@@ -16,19 +16,25 @@ import json
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from database import count_or_none, dsn_of, issue_key, plain_engine, recreate_database, run_sql
+from database import (
+    count_or_none,
+    dsn_of,
+    fresh_schema,
+    issue_key,
+    midnight_utc,
+    plain_engine,
+    run_sql,
+)
 from options import REUSED, add_json, add_runs, bench_parser
 from reports_cases import Case, Period, cases
 from service import serving
 from side_by_side import JsonGetter, alternate, print_differences, without_numbers
-from sqlalchemy import make_url
 
-from inbound import migrate
 from inbound.auth.scopes import Scope
 from inbound.demo import load_history
 
@@ -75,8 +81,7 @@ async def contact_count(url: str) -> int | None:
 
 async def build(url: str, contacts: int, now: datetime) -> float:
     """A fresh database holding the synthetic history; the seconds the load took."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     began = time.perf_counter()
     engine = plain_engine(url)
     try:
@@ -107,7 +112,7 @@ def parse_args() -> argparse.Namespace:
 async def main() -> int:
     args = parse_args()
     url = args.database_url
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = midnight_utc()
     if args.reuse and await contact_count(url) == args.contacts:
         print(f"reusing {url}: {args.contacts:,} contacts")
         load_seconds = None

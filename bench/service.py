@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from database import prepare_database, recreate_database
+from database import fresh_schema, prepare_database
 from sqlalchemy import make_url
-
-from inbound import migrate
 
 ORIGIN = "https://www.example.com"
 UNLIMITED = "1000000000/second"
@@ -41,8 +39,7 @@ def fresh_database(database_url: str, refusal: str) -> tuple[str, str]:
     if not url_obj.drivername.startswith("postgresql"):
         raise SystemExit(refusal)
     url = url_obj.render_as_string(hide_password=False)
-    run(recreate_database(url_obj))
-    migrate.upgrade(url)
+    run(fresh_schema(url))
     return url, run(prepare_database(url))
 
 

@@ -26,22 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from database import (
-    count_or_none,
-    dsn_of,
-    fetch,
-    issue_key,
-    plain_engine,
-    recreate_database,
-    run_sql,
-)
+from database import count_or_none, dsn_of, fetch, fresh_schema, issue_key, plain_engine, run_sql
 from options import REUSED, add_json, add_runs, bench_parser
 from service import serving
 from side_by_side import JsonGetter, alternate
-from sqlalchemy import make_url
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from survey_data import SURVEY_ARRAYS, add_surveys
 
-from inbound import migrate
 from inbound.auth.scopes import Scope
 from inbound.db import create_sessionmaker
 from inbound.lean_sql import LeanStatement
@@ -54,22 +45,16 @@ from inbound.reports.survey_query import (
     counting_statement,
     trend_buckets,
 )
-from inbound.surveys.models import Metric, Survey, Touchpoint
+from inbound.surveys.models import Metric
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_surveys"
 TARGET_MS = 300.0
-TOUCHPOINTS = 10
 PERSONAS = 5
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 
 # Every answer of a year, in time order (as they arrive), spread over the 30 surveys.
 FILL = f"""
-WITH s AS (
-  SELECT array_agg(id ORDER BY slug) AS ids, array_agg(touchpoint_id ORDER BY slug) AS places,
-         array_agg(metric ORDER BY slug) AS metrics, array_agg(scale_min ORDER BY slug) AS mins,
-         array_agg(scale_max ORDER BY slug) AS maxs, count(*)::int AS n
-  FROM surveys
-), p AS (SELECT array_agg(id ORDER BY slug) AS ids FROM personas),
+WITH {SURVEY_ARRAYS}, p AS (SELECT array_agg(id ORDER BY slug) AS ids FROM personas),
 drawn AS (
   SELECT 1 + floor(random() * s.n)::int AS k, random() AS who, random() AS how,
          1 + floor(random() * 8)::int AS stage, $1::timestamptz + random() * interval '365 days'
@@ -92,22 +77,12 @@ async def answer_count(url: str) -> int | None:
 
 async def build(url: str, answers: int, start: datetime) -> None:
     """A fresh database with the touchpoints, surveys, personas and answers."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     engine = plain_engine(url)
     async with create_sessionmaker(engine)() as session, session.begin():
         for i in range(PERSONAS):
             session.add(Persona(slug=f"persona-{i}", name=f"Persona {i}"))
-        for i in range(TOUCHPOINTS):
-            place = Touchpoint(slug=f"touchpoint-{i:02d}", name=f"Touchpoint {i:02d}",
-                               kind="channel", channel=f"channel-{i}")  # fmt: skip
-            session.add(place)
-            await session.flush()  # no relationships: the unit of work does not order them
-            ces_max = 5 if i % 2 == 0 else 7
-            for metric, low, high in (("nps", 0, 10), ("ces", 1, ces_max), ("csat", 1, 5)):
-                session.add(Survey(slug=f"{metric}-{i:02d}", touchpoint_id=place.id,
-                                   metric=metric, question=f"{metric}?", scale_min=low,
-                                   scale_max=high))  # fmt: skip
+        await add_surveys(session)
     await engine.dispose()
     connection = await asyncpg.connect(dsn_of(url))
     try:

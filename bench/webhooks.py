@@ -23,13 +23,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from database import plain_engine, recreate_database
+from database import fresh_schema, plain_engine
 from options import DROPPED, bench_parser
 from service import free_port
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbound import migrate
 from inbound.config import Settings
 from inbound.db import new_id
 from inbound.leads.events import lead_events
@@ -165,10 +164,8 @@ def parse_args() -> argparse.Namespace:
 
 async def main() -> int:
     args = parse_args()
-    from sqlalchemy import make_url
 
-    await recreate_database(make_url(args.database_url))
-    await asyncio.to_thread(migrate.upgrade, args.database_url)
+    await fresh_schema(args.database_url)
     engine = plain_engine(args.database_url)
     settings = Settings(
         database_url=args.database_url, webhook_concurrency=args.concurrency,
