@@ -22,16 +22,11 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
-from sqlalchemy import make_url
+from database import count_or_none, dsn_of, fresh_schema, run_sql
+from options import REUSED, bench_parser
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import recreate_database, run_sql
-
-from inbound import migrate
 from inbound.churn.recompute import recompute_risks
 from inbound.db import create_engine
 
@@ -129,8 +124,7 @@ FROM contact_risks r FULL JOIN bench_baseline_risks b ON b.contact_id = r.contac
 
 
 async def build(url: str, contacts: int, now: datetime) -> None:
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     connection = await asyncpg.connect(dsn_of(url))
     try:
         async with connection.transaction():
@@ -143,22 +137,12 @@ async def build(url: str, contacts: int, now: datetime) -> None:
     await run_sql(url, "VACUUM ANALYZE", autocommit=True)
 
 
-def dsn_of(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def eligible_count(url: str) -> int | None:
-    try:
-        [count] = await run_sql(url, "SELECT count(*) FROM contacts WHERE stage <> 'lead'")
-    except Exception:  # no such database or table yet
-        return None
-    return int(count)
+    return await count_or_none(url, "SELECT count(*) FROM contacts WHERE stage <> 'lead'")
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help="dropped and recreated unless --reuse finds it filled")  # fmt: skip
+    parser = bench_parser(__doc__, DEFAULT_URL, REUSED)
     parser.add_argument("--contacts", type=int, default=100_000, help="eligible contacts")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per side")
     parser.add_argument("--reuse", action="store_true")

@@ -30,14 +30,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from database import fresh_schema
+from options import DROPPED, bench_parser
 from pydantic import SecretStr
-from sqlalchemy import func, make_url, select, text
+from service import free_port
+from sqlalchemy import func, select, text
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import free_port, recreate_database
-
-from inbound import migrate
 from inbound.config import Settings
 from inbound.crm.queue import QUEUE
 from inbound.crm.sync import CrmSync
@@ -51,10 +49,7 @@ TARGET_RATIO = 0.8
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser = bench_parser(__doc__, DEFAULT_URL, DROPPED, whole_doc=True)
     parser.add_argument("--contacts", type=int, default=30_000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--rate-limit", type=int, default=100, help="calls per 10 seconds")
@@ -103,9 +98,7 @@ def ceiling_seconds(calls: int, latency: float, concurrency: int, limit: int) ->
 
 async def main() -> int:
     args = parse_args()
-    url = make_url(args.database_url)
-    await recreate_database(url)
-    await asyncio.to_thread(migrate.upgrade, args.database_url)
+    await fresh_schema(args.database_url)
     engine = create_engine(args.database_url)
     began = time.perf_counter()
     await load_history(engine, contacts=args.contacts, now=datetime.now(UTC), days=365, seed=1)

@@ -29,27 +29,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import asyncpg
-from sqlalchemy import func, insert, make_url, select
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import plain_engine, recreate_database, run_sql, serving
-from http_load import Connection, Target
-from reports import EAGERNESS, median_ms, p95_ms, reports_key, timed
+from database import dsn_of, fetch, fresh_schema, issue_key, midnight_utc, plain_engine, run_sql
+from options import REUSED, add_json, add_runs, bench_parser
+from reports import EAGERNESS
+from service import serving
+from side_by_side import JsonGetter, alternate, print_differences, without_numbers
+from sqlalchemy import func, insert, select
+from survey_data import SURVEY_ARRAYS, add_surveys
 
 from inbound import migrate
+from inbound.auth.scopes import Scope
 from inbound.db import create_sessionmaker
 from inbound.demo import load_history
 from inbound.reports.daily.roll import roll_report_days
 from inbound.reports.daily.tables import REPORT_DAY_CHANGES, REPORT_DAYS
-from inbound.surveys.models import Survey, Touchpoint
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_journey"
 TARGET_MS = 300.0
-TOUCHPOINTS = 10
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 
 # Where the contact stood at the answer's time: the latest stage it had reached by then.
@@ -61,12 +59,7 @@ STAGE_AT = (
 
 # Every contact answers `copies` times, until `$2` answers; inserted in time order.
 FILL = f"""
-WITH s AS (
-  SELECT array_agg(id ORDER BY slug) AS ids, array_agg(touchpoint_id ORDER BY slug) AS places,
-         array_agg(metric ORDER BY slug) AS metrics, array_agg(scale_min ORDER BY slug) AS mins,
-         array_agg(scale_max ORDER BY slug) AS maxs, count(*)::int AS n
-  FROM surveys
-), d AS (
+WITH {SURVEY_ARRAYS}, d AS (
   SELECT c.id, 1 + floor(random() * s.n)::int AS k, random() AS how,
          c.subscriber_at + random() * ($1::timestamptz - c.subscriber_at) AS at
   FROM contacts c CROSS JOIN generate_series(1, $3::int) CROSS JOIN s
@@ -149,17 +142,7 @@ async def measure(
     runs: int, warmup: int,
 ) -> dict[str, Any]:  # fmt: skip
     params = {"from": first.isoformat(), "to": last.isoformat(), **case.params}
-    connection = Connection(Target(f"{base}/api/v1/reports/journey?{urlencode(params)}",
-                                   {"Authorization": f"Bearer {key}"}))  # fmt: skip
-    request = connection.target.get()
-
-    async def over_http() -> dict[str, Any]:
-        answer = await connection.send(request)
-        if answer.status != 200:
-            raise RuntimeError(f"{case.name}: {answer.status} {answer.body[:300]!r}")
-        body: dict[str, Any] = json.loads(answer.body)
-        return body
-
+    over_http = JsonGetter(base, "/api/v1/reports/journey", params, key, case.name)
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     as_of = datetime.now(UTC)
@@ -176,31 +159,18 @@ async def measure(
         async def by_hand() -> Any:
             return await counting.fetch(*counts_args), await answering.fetch(*answers_args)
 
-        ours: list[float] = []
-        theirs: list[float] = []
-        body: Any = None
-        rows: Any = None
-        for _ in range(warmup):
-            body, rows = await over_http(), await by_hand()
-        for _ in range(runs):
-            spent, body = await timed(over_http)
-            ours.append(spent)
-            spent, rows = await timed(by_hand)
-            theirs.append(spent)
+        found = await alternate(over_http, by_hand, runs, warmup)
     finally:
         await database.close()
-        connection.close()
+        over_http.close()
+    ours, theirs = from_json(found.body), from_rows(*found.rows)
     return {
         "name": case.name,
-        "answers": sum(from_json(body)[1].values()),
-        "ours_median_ms": median_ms(ours),
-        "ours_p95_ms": p95_ms(ours),
-        "sql_median_ms": median_ms(theirs),
-        "sql_p95_ms": p95_ms(theirs),
-        "ratio": median_ms(ours) / median_ms(theirs),
-        "same_numbers": from_json(body) == from_rows(*rows),
-        "ours_numbers": from_json(body),
-        "sql_numbers": from_rows(*rows),
+        "answers": sum(ours[1].values()),
+        **found.figures(sql_p95=True),
+        "same_numbers": ours == theirs,
+        "ours_numbers": ours,
+        "sql_numbers": theirs,
     }
 
 
@@ -219,26 +189,15 @@ async def counts(url: str) -> tuple[int, int] | None:
 
 async def build(url: str, contacts: int, answers: int, now: datetime) -> None:
     """A fresh database: the demo history, the surveys, and the answers of its contacts."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     engine = plain_engine(url)
     try:
         await load_history(engine, contacts=contacts, now=now, eagerness=EAGERNESS)
         async with create_sessionmaker(engine)() as session, session.begin():
-            for i in range(TOUCHPOINTS):
-                place = Touchpoint(slug=f"touchpoint-{i:02d}", name=f"Touchpoint {i:02d}",
-                                   kind="channel", channel=f"channel-{i}")  # fmt: skip
-                session.add(place)
-                await session.flush()
-                ces_max = 5 if i % 2 == 0 else 7
-                for metric, low, high in (("nps", 0, 10), ("ces", 1, ces_max), ("csat", 1, 5)):
-                    session.add(Survey(slug=f"{metric}-{i:02d}", touchpoint_id=place.id,
-                                       metric=metric, question=f"{metric}?", scale_min=low,
-                                       scale_max=high))  # fmt: skip
+            await add_surveys(session)
     finally:
         await engine.dispose()
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(dsn_of(url))
     try:
         copies = -(-answers // contacts)
         await connection.execute(FILL, now, answers, copies)
@@ -266,25 +225,22 @@ async def roll_days(url: str) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help="dropped and recreated unless --reuse finds it filled")  # fmt: skip
+    parser = bench_parser(__doc__, DEFAULT_URL, REUSED)
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--answers", type=int, default=2_000_000)
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per case and side")
-    parser.add_argument("--warmup", type=int, default=3)
+    add_runs(parser, "timed runs per case and side")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database if it holds --contacts and --answers")  # fmt: skip
     parser.add_argument("--build-only", action="store_true",
                         help="build the data set and stop (then --reuse)")  # fmt: skip
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_json(parser)
     return parser.parse_args()
 
 
 async def main() -> int:
     args = parse_args()
     url = args.database_url
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = midnight_utc()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.reuse and await counts(url) == (args.contacts, args.answers):
         print(f"reusing {url}: {args.contacts:,} contacts, {args.answers:,} answers")
@@ -298,14 +254,13 @@ async def main() -> int:
     await roll_days(url)
     if args.build_only:
         return 0
-    key = await reports_key(url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    [persona] = await connection.fetch(
+    key = await issue_key(url, Scope.REPORTS_READ)
+    dsn = dsn_of(url)
+    [persona] = await fetch(
+        url,
         "SELECT p.id, p.slug FROM personas p JOIN contacts c ON c.persona_id = p.id "
-        "GROUP BY p.id, p.slug ORDER BY count(*) DESC LIMIT 1"
+        "GROUP BY p.id, p.slug ORDER BY count(*) DESC LIMIT 1",
     )
-    await connection.close()
     last = now.date() - timedelta(days=1)
     first = last - timedelta(days=364)
     results = []
@@ -322,16 +277,14 @@ async def main() -> int:
         print(f"{r['name']:<30} {r['answers']:>9,} {r['ours_median_ms']:9.1f} "
               f"{r['ours_p95_ms']:7.1f} {r['sql_median_ms']:8.1f} {r['sql_p95_ms']:7.1f} "
               f"{r['ratio']:6.2f}  {'yes' if r['same_numbers'] else 'NO'}")  # fmt: skip
-    failed = [r for r in results if not r["same_numbers"]]
-    for r in failed:
-        print(f"  {r['name']}: ours {r['ours_numbers']}\n  by hand {r['sql_numbers']}")
+    failed = print_differences(results)
     slowest = max(r["ours_median_ms"] for r in results)
     print(f"\nslowest journey report {slowest:.0f} ms (target < {TARGET_MS:.0f}: "
           f"{'met' if slowest < TARGET_MS else 'MISSED'}); load average at end: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(
-            [{k: v for k, v in r.items() if not k.endswith("_numbers")} for r in results],
+            [without_numbers(r) for r in results],
             indent=2,
         ))  # fmt: skip
     return 1 if failed else 0

@@ -15,22 +15,19 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import make_url
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import plain_engine, run_sql, serving
-from reports import DEFAULT_URL, Case, Period, build, contact_count, measure
+from database import dsn_of, issue_key, midnight_utc, run_sql
+from options import add_runs, bench_parser
+from reports import DEFAULT_URL, build, contact_count, measure
+from reports_cases import Case, Period
+from service import serving
 
 from inbound import migrate
 from inbound.auth.scopes import Scope
-from inbound.auth.service import ApiKeyService
-from inbound.db import create_sessionmaker
 from inbound.leads.qualification.settings import ScoringSettings
 
 TARGET_MS = 100.0
@@ -84,22 +81,10 @@ def cases() -> list[Case]:
     ]  # fmt: skip
 
 
-async def leads_key(url: str) -> str:
-    engine = plain_engine(url)
-    async with create_sessionmaker(engine)() as session, session.begin():
-        _, plain = await ApiKeyService(session).issue(name="bench", scopes=[Scope.LEADS_READ])
-    await engine.dispose()
-    return plain
-
-
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser = bench_parser(__doc__, DEFAULT_URL, whole_doc=True)
     parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
+    add_runs(parser)
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database when it holds --contacts"
     )
@@ -115,12 +100,12 @@ async def main() -> int:
         await run_sql(url, "VACUUM ANALYZE contacts", autocommit=True)
     else:
         print(f"building {args.contacts:,} contacts in {url} ...", flush=True)
-        now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        now = midnight_utc()
         print(f"built in {await build(url, args.contacts, now):.0f} s")
     [qualified] = await run_sql(url, "SELECT count(*) FROM contacts WHERE stage IN ('mql','sql')")
     print(f"{qualified:,} qualified leads among {args.contacts:,} contacts")
-    key = await leads_key(url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    key = await issue_key(url, Scope.LEADS_READ)
+    dsn = dsn_of(url)
     unused = Period(date.today(), date.today())
     results = []
     with (

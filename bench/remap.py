@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import httpx
+from database import recreate_database
 from sqlalchemy import insert, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,15 +33,6 @@ from inbound.leads.models import Contact
 TITLES = ["IT Director", "CIO", "Head of IT", "Marketing Manager", "CMO", "Developer",
           "Founder", "Sales Director", "Analyst", "Office Manager"]  # fmt: skip
 INDUSTRIES = ["software", "retail", "finance", "health", "education"]
-
-
-async def recreate(admin_url: str, name: str) -> None:
-    engine = create_engine(admin_url)
-    async with engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await engine.dispose()
 
 
 async def fill(url: str, contacts: int) -> str:
@@ -112,8 +104,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     base = make_url(args.database_url)
-    admin_url = base.set(database="postgres").render_as_string(hide_password=False)
-    asyncio.run(recreate(admin_url, base.database or "inbound_bench_remap"))
+    asyncio.run(recreate_database(base))
     url = base.render_as_string(hide_password=False)
     migrate.upgrade(url)
     asyncio.run(measure(url, args.contacts))

@@ -13,223 +13,41 @@ Usage: .venv/bin/python bench/reports.py [--contacts 1000000] [--runs 20] [--reu
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import asyncpg
-from sqlalchemy import make_url
+from database import (
+    count_or_none,
+    dsn_of,
+    fresh_schema,
+    issue_key,
+    midnight_utc,
+    plain_engine,
+    run_sql,
+)
+from options import REUSED, add_json, add_runs, bench_parser
+from reports_cases import Case, Period, cases
+from service import serving
+from side_by_side import JsonGetter, alternate, print_differences, without_numbers
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import plain_engine, recreate_database, run_sql, serving
-from http_load import Connection, Target
-
-from inbound import migrate
 from inbound.auth.scopes import Scope
-from inbound.auth.service import ApiKeyService
-from inbound.db import create_sessionmaker
 from inbound.demo import load_history
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_reports"
 RATIO_TARGET = 1.5
 EAGERNESS = 4.5
 FUNNEL_TARGET_MS = 300.0
-STAGES = ("lead", "mql", "sql", "opportunity", "customer", "evangelist")
-PAIRS = [*pairwise(STAGES), *(("lead", later) for later in STAGES[2:])]
-
-
-@dataclass(frozen=True)
-class Case:
-    """One report: its HTTP request, the hand-written SQL for its numbers, and both readings."""
-
-    name: str
-    path: str
-    params: Mapping[str, str]
-    sql: Sequence[str]  # run one after the other, each with the same arguments
-    settings: Sequence[str]  # what the service sets in its transaction, set for the SQL too
-    arguments: Callable[["Period"], Sequence[Any]]
-    # The numbers to compare: from the JSON answer, and from the hand-written SQL's rows.
-    from_json: Callable[[dict[str, Any]], Any]
-    from_rows: Callable[[list[list[asyncpg.Record]]], Any]
-
-
-@dataclass(frozen=True)
-class Period:
-    first: date
-    last: date
-
-    @property
-    def start(self) -> datetime:
-        return datetime(self.first.year, self.first.month, self.first.day, tzinfo=UTC)
-
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(days=(self.last - self.first).days + 1)
-
-
-# -- the hand-written SQL ------------------------------------------------------------------------
-
-COHORT_FUNNEL_BY_PERSONA = f"""
-SELECT persona_id, {", ".join(f"count(*) FILTER (WHERE {s}_at <= $3)" for s in STAGES)}
-FROM contacts WHERE lead_at >= $1 AND lead_at < $2 GROUP BY persona_id
-"""
-
-PERIOD_FUNNEL = "SELECT " + ", ".join(
-    f"(SELECT count(*) FROM contacts WHERE {s}_at >= $1 AND {s}_at < $2)" for s in STAGES
-)
-
-VELOCITY_BY_PERSONA = f"""
-SELECT grouping(persona_id), persona_id, {
-    ", ".join(
-        f"count({b}_at) FILTER (WHERE {b}_at <= $3), "
-        f"percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM "
-        f"{b}_at - {a}_at)) FILTER (WHERE {b}_at <= $3)"
-        for a, b in PAIRS
-    )
-}
-FROM contacts WHERE lead_at >= $1 AND lead_at < $2 GROUP BY GROUPING SETS ((persona_id), ())
-"""
-
-ASSET_CAPTURES = """
-SELECT asset_id, count(*) FROM captures WHERE created_at >= $1 AND created_at < $2
-GROUP BY asset_id
-"""
-ASSET_NEW_CONTACTS = """
-SELECT first_asset_id, count(*) FROM contacts WHERE created_at >= $1 AND created_at < $2
-GROUP BY first_asset_id
-"""
-ASSET_CONVERSIONS = """
-SELECT count(*) FROM contacts WHERE customer_at >= $1 AND customer_at < $2
-"""
-ASSET_CREDITS = """
-WITH touches AS (
-  SELECT c.asset_id,
-         row_number() OVER (PARTITION BY c.contact_id ORDER BY c.created_at, c.id) AS first,
-         row_number() OVER (PARTITION BY c.contact_id ORDER BY c.created_at DESC, c.id DESC)
-           AS last,
-         count(*) OVER (PARTITION BY c.contact_id) AS touches
-  FROM contacts k JOIN captures c ON c.contact_id = k.id AND c.created_at <= k.customer_at
-  WHERE k.customer_at >= $1 AND k.customer_at < $2
-)
-SELECT asset_id, count(*) FILTER (WHERE first = 1), count(*) FILTER (WHERE last = 1),
-       sum(1.0 / touches)
-FROM touches GROUP BY asset_id
-"""
-
-
-# Each pair of readers gives the same shape from the JSON answer and from the SQL's rows.
-
-
-def funnel_from_json(body: dict[str, Any]) -> Any:
-    groups = [[s["count"] for s in g["stages"]] for g in body["groups"]]
-    return {
-        "total": [s["count"] for s in body["total"]["stages"]],
-        "groups": sorted(g for g in groups if any(g)),
-    }
-
-
-def funnel_from_rows(results: list[list[asyncpg.Record]]) -> Any:
-    groups = [list(row)[1:] for row in results[0]]
-    return {
-        "total": [sum(column) for column in zip(*groups, strict=True)],
-        "groups": sorted(g for g in groups if any(g)),
-    }
-
-
-def period_from_json(body: dict[str, Any]) -> Any:
-    return [s["count"] for s in body["total"]["stages"]]
-
-
-def period_from_rows(results: list[list[asyncpg.Record]]) -> Any:
-    return list(results[0][0])
-
-
-def velocity_from_json(body: dict[str, Any]) -> Any:
-    total = body["total"]
-    return [
-        (s["contacts"], s["median_seconds"], s["p90_seconds"])
-        for s in [*total["from_previous"], *total["from_entry"][1:]]
-    ]
-
-
-def velocity_from_rows(results: list[list[asyncpg.Record]]) -> Any:
-    [total] = [row for row in results[0] if row[0]]
-    figures = list(total)[2:]
-    spans = []
-    for count, percentiles in zip(figures[::2], figures[1::2], strict=True):
-        median, p90 = percentiles or (None, None)
-        spans.append((count, _round(median), _round(p90)))
-    return spans
-
-
-def _round(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 1)
-
-
-def assets_from_json(body: dict[str, Any]) -> Any:
-    figures = [
-        (a["captures"], a["new_contacts"], a["first_touch"], a["last_touch"], round(a["linear"], 2))
-        for a in body["assets"]
-    ]
-    return {"assets": sorted(f for f in figures if any(f)),
-            "converted": body["converted"] + body["unattributed"]}  # fmt: skip
-
-
-def assets_from_rows(results: list[list[asyncpg.Record]]) -> Any:
-    captures, new_contacts, credits, [conversions] = results
-    figures: dict[Any, list[Any]] = defaultdict(lambda: [0, 0, 0, 0, 0.0])
-    for asset_id, count in captures:
-        figures[asset_id][0] = count
-    for asset_id, count in new_contacts:
-        figures[asset_id][1] = count
-    for asset_id, first, last, linear in credits:
-        figures[asset_id][2:] = [first, last, float(linear)]
-    assets = sorted((c, n, f, la, round(li, 2)) for c, n, f, la, li in figures.values())
-    return {"assets": assets, "converted": conversions[0]}
-
-
-# -- timing --------------------------------------------------------------------------------------
-
-
-def median_ms(seconds: Sequence[float]) -> float:
-    return statistics.median(seconds) * 1000
-
-
-def p95_ms(seconds: Sequence[float]) -> float:
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))] * 1000
-
-
-async def timed(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
-    began = time.perf_counter()
-    result = await call()
-    return time.perf_counter() - began, result
 
 
 async def measure(
     case: Case, base: str, key: str, dsn: str, period: Period, runs: int, warmup: int
 ) -> dict[str, Any]:
-    url = f"{base}{case.path}?{urlencode(case.params)}"
-    connection = Connection(Target(url, {"Authorization": f"Bearer {key}"}))
-    request = connection.target.get()
-
-    async def over_http() -> dict[str, Any]:
-        answer = await connection.send(request)
-        if answer.status != 200:
-            raise RuntimeError(f"{case.name}: {answer.status} {answer.body[:300]!r}")
-        body: dict[str, Any] = json.loads(answer.body)
-        return body
-
+    over_http = JsonGetter(base, case.path, case.params, key, case.name)
     database = await asyncpg.connect(dsn)
     try:
         for setting in case.settings:
@@ -240,79 +58,30 @@ async def measure(
         async def by_hand() -> list[list[asyncpg.Record]]:
             return [await statement.fetch(*arguments) for statement in prepared]
 
-        # Alternate, so that both meet the same machine and the same cache.
-        ours: list[float] = []
-        theirs: list[float] = []
-        body: Any = None
-        rows: Any = None
-        for _ in range(warmup):
-            body, rows = await over_http(), await by_hand()
-        for _ in range(runs):
-            spent, body = await timed(over_http)
-            ours.append(spent)
-            spent, rows = await timed(by_hand)
-            theirs.append(spent)
+        found = await alternate(over_http, by_hand, runs, warmup)
     finally:
         await database.close()
-        connection.close()
-    same = case.from_json(body) == case.from_rows(rows)
+        over_http.close()
+    ours, theirs = case.from_json(found.body), case.from_rows(found.rows)
     return {
         "name": case.name,
-        "ours_median_ms": median_ms(ours),
-        "ours_p95_ms": p95_ms(ours),
-        "sql_median_ms": median_ms(theirs),
-        "ratio": median_ms(ours) / median_ms(theirs),
-        "same_numbers": same,
-        "ours_numbers": case.from_json(body),
-        "sql_numbers": case.from_rows(rows),
+        **found.figures(),
+        "same_numbers": ours == theirs,
+        "ours_numbers": ours,
+        "sql_numbers": theirs,
     }
-
-
-def cases(period: Period) -> list[Case]:
-    year = {"from": period.first.isoformat(), "to": period.last.isoformat()}
-    as_of = datetime.now(UTC) + timedelta(days=1)  # after every stage time the data holds
-
-    def cohort(p: Period) -> tuple[Any, ...]:
-        return (p.start, p.end, as_of)
-
-    def window(p: Period) -> tuple[Any, ...]:
-        return (p.start, p.end)
-
-    in_memory = ["SET work_mem = '64MB'"]
-    return [
-        Case(name="funnel, cohort, by persona", path="/api/v1/reports/funnel",
-             params={**year, "by": "persona"}, sql=[COHORT_FUNNEL_BY_PERSONA], settings=[],
-             arguments=cohort, from_json=funnel_from_json, from_rows=funnel_from_rows),
-        Case(name="funnel, period mode", path="/api/v1/reports/funnel",
-             params={**year, "mode": "period"}, sql=[PERIOD_FUNNEL], settings=[],
-             arguments=window, from_json=period_from_json, from_rows=period_from_rows),
-        Case(name="velocity, cohort, by persona", path="/api/v1/reports/velocity",
-             params={**year, "by": "persona"}, sql=[VELOCITY_BY_PERSONA],
-             settings=[*in_memory, "SET enable_indexscan = off"], arguments=cohort,
-             from_json=velocity_from_json, from_rows=velocity_from_rows),
-        Case(name="assets, customer", path="/api/v1/reports/assets",
-             params={**year, "stage": "customer"},
-             sql=[ASSET_CAPTURES, ASSET_NEW_CONTACTS, ASSET_CREDITS, ASSET_CONVERSIONS],
-             settings=in_memory,
-             arguments=window, from_json=assets_from_json, from_rows=assets_from_rows),
-    ]  # fmt: skip
 
 
 # -- the data ------------------------------------------------------------------------------------
 
 
 async def contact_count(url: str) -> int | None:
-    try:
-        [count] = await run_sql(url, "SELECT count(*) FROM contacts")
-    except Exception:  # no such database or table yet
-        return None
-    return int(count)
+    return await count_or_none(url, "SELECT count(*) FROM contacts")
 
 
 async def build(url: str, contacts: int, now: datetime) -> float:
     """A fresh database holding the synthetic history; the seconds the load took."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     began = time.perf_counter()
     engine = plain_engine(url)
     try:
@@ -324,40 +93,26 @@ async def build(url: str, contacts: int, now: datetime) -> float:
     return time.perf_counter() - began
 
 
-async def reports_key(url: str) -> str:
-    engine = plain_engine(url)
-    async with create_sessionmaker(engine)() as session, session.begin():
-        _, plain = await ApiKeyService(session).issue(name="bench", scopes=[Scope.REPORTS_READ])
-    await engine.dispose()
-    return plain
-
-
 # -- the run -------------------------------------------------------------------------------------
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=DEFAULT_URL,
-        help="dropped and recreated unless --reuse finds it filled",
-    )
+    parser = bench_parser(__doc__, DEFAULT_URL, REUSED)
     parser.add_argument("--contacts", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per report and side")
-    parser.add_argument("--warmup", type=int, default=3)
+    add_runs(parser, "timed runs per report and side")
     parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the database when it already holds --contacts contacts",
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_json(parser)
     return parser.parse_args()
 
 
 async def main() -> int:
     args = parse_args()
     url = args.database_url
-    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = midnight_utc()
     if args.reuse and await contact_count(url) == args.contacts:
         print(f"reusing {url}: {args.contacts:,} contacts")
         load_seconds = None
@@ -376,10 +131,10 @@ async def main() -> int:
         )
     )
     print(", ".join(f"{name} {count:,}" for name, count in counts.items()))
-    key = await reports_key(url)
+    key = await issue_key(url, Scope.REPORTS_READ)
     last = now.date() - timedelta(days=1)
     period = Period(last - timedelta(days=364), last)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = dsn_of(url)
     results = []
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -395,11 +150,7 @@ async def main() -> int:
             f"{r['name']:<32} {r['ours_median_ms']:8.1f} {r['ours_p95_ms']:8.1f} "
             f"{r['sql_median_ms']:8.1f} {r['ratio']:6.2f}  {'yes' if r['same_numbers'] else 'NO'}"
         )
-    failed = False
-    for r in results:
-        if not r["same_numbers"]:
-            failed = True
-            print(f"  {r['name']}: ours {r['ours_numbers']}\n  by hand {r['sql_numbers']}")
+    failed = print_differences(results)
     worst = max(r["ratio"] for r in results)
     funnel_ms = results[0]["ours_median_ms"]
     print(
@@ -412,9 +163,7 @@ async def main() -> int:
         figures = {
             "counts": counts,
             "load_seconds": load_seconds,
-            "results": [
-                {k: v for k, v in r.items() if not k.endswith("_numbers")} for r in results
-            ],
+            "results": [without_numbers(r) for r in results],
         }
         args.json.write_text(json.dumps(figures, indent=2, default=str))
     return 1 if failed else 0

@@ -24,19 +24,16 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import asyncpg
-from sqlalchemy import make_url
+from database import count_or_none, dsn_of, fetch, fresh_schema, issue_key, plain_engine, run_sql
+from options import REUSED, add_json, add_runs, bench_parser
+from service import serving
+from side_by_side import JsonGetter, alternate
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from survey_data import SURVEY_ARRAYS, add_surveys
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import plain_engine, recreate_database, run_sql, serving
-from http_load import Connection, Target
-from reports import median_ms, p95_ms, reports_key, timed
-
-from inbound import migrate
+from inbound.auth.scopes import Scope
 from inbound.db import create_sessionmaker
 from inbound.lean_sql import LeanStatement
 from inbound.personas.models import Persona
@@ -48,22 +45,16 @@ from inbound.reports.survey_query import (
     counting_statement,
     trend_buckets,
 )
-from inbound.surveys.models import Metric, Survey, Touchpoint
+from inbound.surveys.models import Metric
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_surveys"
 TARGET_MS = 300.0
-TOUCHPOINTS = 10
 PERSONAS = 5
 STAGES = ("subscriber", "lead", "mql", "sql", "opportunity", "customer", "evangelist")
 
 # Every answer of a year, in time order (as they arrive), spread over the 30 surveys.
 FILL = f"""
-WITH s AS (
-  SELECT array_agg(id ORDER BY slug) AS ids, array_agg(touchpoint_id ORDER BY slug) AS places,
-         array_agg(metric ORDER BY slug) AS metrics, array_agg(scale_min ORDER BY slug) AS mins,
-         array_agg(scale_max ORDER BY slug) AS maxs, count(*)::int AS n
-  FROM surveys
-), p AS (SELECT array_agg(id ORDER BY slug) AS ids FROM personas),
+WITH {SURVEY_ARRAYS}, p AS (SELECT array_agg(id ORDER BY slug) AS ids FROM personas),
 drawn AS (
   SELECT 1 + floor(random() * s.n)::int AS k, random() AS who, random() AS how,
          1 + floor(random() * 8)::int AS stage, $1::timestamptz + random() * interval '365 days'
@@ -81,34 +72,19 @@ FROM drawn, s, p ORDER BY at
 
 
 async def answer_count(url: str) -> int | None:
-    try:
-        [count] = await run_sql(url, "SELECT count(*) FROM survey_answers")
-    except Exception:  # no such database or table yet
-        return None
-    return int(count)
+    return await count_or_none(url, "SELECT count(*) FROM survey_answers")
 
 
 async def build(url: str, answers: int, start: datetime) -> None:
     """A fresh database with the touchpoints, surveys, personas and answers."""
-    await recreate_database(make_url(url))
-    await asyncio.to_thread(migrate.upgrade, url)
+    await fresh_schema(url)
     engine = plain_engine(url)
     async with create_sessionmaker(engine)() as session, session.begin():
         for i in range(PERSONAS):
             session.add(Persona(slug=f"persona-{i}", name=f"Persona {i}"))
-        for i in range(TOUCHPOINTS):
-            place = Touchpoint(slug=f"touchpoint-{i:02d}", name=f"Touchpoint {i:02d}",
-                               kind="channel", channel=f"channel-{i}")  # fmt: skip
-            session.add(place)
-            await session.flush()  # no relationships: the unit of work does not order them
-            ces_max = 5 if i % 2 == 0 else 7
-            for metric, low, high in (("nps", 0, 10), ("ces", 1, ces_max), ("csat", 1, 5)):
-                session.add(Survey(slug=f"{metric}-{i:02d}", touchpoint_id=place.id,
-                                   metric=metric, question=f"{metric}?", scale_min=low,
-                                   scale_max=high))  # fmt: skip
+        await add_surveys(session)
     await engine.dispose()
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(dsn_of(url))
     try:
         await connection.execute(FILL, start, answers)
     finally:
@@ -133,17 +109,7 @@ async def measure(
 ) -> dict[str, Any]:  # fmt: skip
     params = {"metric": metric.value, "by": "touchpoint", "trend": "month",
               "from": first.isoformat(), "to": last.isoformat()}  # fmt: skip
-    connection = Connection(Target(f"{base}/api/v1/reports/surveys?{urlencode(params)}",
-                                   {"Authorization": f"Bearer {key}"}))  # fmt: skip
-    request = connection.target.get()
-
-    async def over_http() -> dict[str, Any]:
-        answer = await connection.send(request)
-        if answer.status != 200:
-            raise RuntimeError(f"{metric}: {answer.status} {answer.body[:300]!r}")
-        body: dict[str, Any] = json.loads(answer.body)
-        return body
-
+    over_http = JsonGetter(base, "/api/v1/reports/surveys", params, key, str(metric))
     sql, arguments = counting_sql(metric, first, last)
     database = await asyncpg.connect(dsn)
     try:
@@ -152,20 +118,11 @@ async def measure(
         async def by_hand() -> list[asyncpg.Record]:
             return await statement.fetch(*arguments)
 
-        ours: list[float] = []
-        theirs: list[float] = []
-        body: Any = None
-        rows: Any = None
-        for _ in range(warmup):
-            body, rows = await over_http(), await by_hand()
-        for _ in range(runs):
-            spent, body = await timed(over_http)
-            ours.append(spent)
-            spent, rows = await timed(by_hand)
-            theirs.append(spent)
+        found = await alternate(over_http, by_hand, runs, warmup)
     finally:
         await database.close()
-        connection.close()
+        over_http.close()
+    body, rows = found.body, found.rows
     from_json: Counter[tuple[str, str]] = Counter()
     for group in body["groups"]:  # CES: an entry per touchpoint and scale
         for bucket in group["trend"]:
@@ -177,28 +134,22 @@ async def measure(
     return {
         "metric": metric.value,
         "answers": sum(g["figures"]["n"] for g in body["total"]),
-        "ours_median_ms": median_ms(ours),
-        "ours_p95_ms": p95_ms(ours),
-        "sql_median_ms": median_ms(theirs),
-        "ratio": median_ms(ours) / median_ms(theirs),
+        **found.figures(),
         "same_counts": +from_json == +from_rows,
     }
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL,
-                        help="dropped and recreated unless --reuse finds it filled")  # fmt: skip
+    parser = bench_parser(__doc__, DEFAULT_URL, REUSED)
     parser.add_argument("--answers", type=int, default=2_000_000)
-    parser.add_argument("--runs", type=int, default=20, help="timed runs per metric and side")
-    parser.add_argument("--warmup", type=int, default=3)
+    add_runs(parser, "timed runs per metric and side")
     parser.add_argument(
         "--reuse", action="store_true", help="keep the database if it holds --answers answers"
     )
     parser.add_argument(
         "--build-only", action="store_true", help="build the data set and stop (then --reuse)"
     )
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    add_json(parser)
     return parser.parse_args()
 
 
@@ -218,11 +169,9 @@ async def main() -> int:
         print(f"built in {asyncio.get_running_loop().time() - began:.0f} s")
     if args.build_only:
         return 0
-    key = await reports_key(url)
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    connection = await asyncpg.connect(dsn)
-    slugs = {r["id"]: r["slug"] for r in await connection.fetch("SELECT id, slug FROM touchpoints")}
-    await connection.close()
+    key = await issue_key(url, Scope.REPORTS_READ)
+    dsn = dsn_of(url)
+    slugs = {r["id"]: r["slug"] for r in await fetch(url, "SELECT id, slug FROM touchpoints")}
     results = []
     with tempfile.TemporaryDirectory() as tmp, serving(url, 1, Path(tmp) / "serve.log") as (
         base, _,

@@ -25,7 +25,6 @@ p99 under 20 ms at 300 answers per second.
 import argparse
 import json
 import os
-import random
 import statistics
 import tempfile
 import uuid
@@ -35,14 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
-from capture import ORIGIN, prepare_database, recreate_database, run, run_sql, serving
-from http_load import HttpError, Pool, Target
-from nbc import http_phase, open_loop, server_durations, stats
-from sqlalchemy import make_url
+from database import dsn_of, fetch, run_sql
+from figures import cells, stats
+from fixed_rate import after_warmup, http_phase, sent_by_pool, server_durations
+from http_load import Pool, Target
+from options import add_json, bench_parser
+from service import ORIGIN, fresh_database, run, serving
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from surveys_world import build_world, fill, respondents
 
-from inbound import migrate
 from inbound.db import new_id
 from inbound.leads.events import RECORD_LEAD_CHANGE
 from inbound.lean_sql import LeanStatement
@@ -64,88 +64,6 @@ def answers_path(survey: str) -> str:
 ANSWERS = answers_path(HTTP_SURVEY)
 
 
-def build_world(base: str, admin_key: str, surveys: Sequence[str]) -> dict[str, Any]:
-    """A site, a touchpoint, these surveys and one captured contact, through the API."""
-    admin = {"Authorization": f"Bearer {admin_key}"}
-    with httpx.Client(base_url=base, headers=admin, timeout=30) as client:
-
-        def created(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            response = client.post(path, json=body)
-            if response.status_code != 201:
-                raise RuntimeError(f"POST {path}: {response.status_code} {response.text}")
-            answer: dict[str, Any] = response.json()
-            return answer
-
-        site = created("/api/v1/sites", {"name": "Main", "allowed_origins": [ORIGIN]})
-        created("/api/v1/assets", {"slug": "guide", "title": "Guide", "kind": "ebook",
-                                   "funnel_stage": "convert"})  # fmt: skip
-        created("/api/v1/touchpoints", {"slug": "support", "name": "Support", "kind": "channel",
-                                        "channel": "support"})  # fmt: skip
-        survey = {"touchpoint": "support", "metric": "nps", "question": "How likely?",
-                  "comment_prompt": "Why?"}  # fmt: skip
-        found = {slug: created("/api/v1/surveys", {"slug": slug, **survey}) for slug in surveys}
-        template = httpx.post(
-            f"{base}/api/v1/captures",
-            json={"asset": "guide", "email": "template@bench.example"},
-            headers={"Authorization": f"Bearer {site['public_key']}", "Origin": ORIGIN},
-        )
-        if template.status_code != 201:
-            raise RuntimeError(f"capture refused: {template.text}")
-    return {"site": site, "surveys": found}
-
-
-async def fill(url: str, contacts: int) -> None:
-    """``contacts`` copies of the template contact, each with a linked browser id."""
-    columns = await _rows(
-        url,
-        "SELECT column_name FROM information_schema.columns WHERE table_name = 'contacts' "
-        "AND column_name NOT IN ('id', 'email') ORDER BY ordinal_position",
-    )
-    names = ", ".join(r[0] for r in columns)
-    await run_sql(
-        url,
-        f"INSERT INTO contacts (id, email, {names}) "
-        f"SELECT bench_uuid(i), 'c' || i || '@bench.example', {names} "
-        f"FROM contacts, generate_series(1, {contacts}) AS i "
-        "WHERE email = 'template@bench.example'",
-        "INSERT INTO visitor_identities (kind, external_id, contact_id, linked_at) "
-        "SELECT 'anonymous', 'a' || substr(email, 2, strpos(email, '@') - 2), id, now() "
-        "FROM contacts WHERE email LIKE 'c%@bench.example'",
-        "VACUUM ANALYZE",
-        autocommit=True,
-    )
-
-
-async def _rows(url: str, sql: str) -> list[Any]:
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        return list(await connection.fetch(sql))
-    finally:
-        await connection.close()
-
-
-def respondents(count: int, contacts: int, seed: int, lowest: int = 0) -> list[dict[str, Any]]:
-    """Each answer's own respondent: 40% a known email, 30% a linked browser, 30% a stranger;
-    scores from ``lowest`` to 10."""
-    rng = random.Random(seed)
-    people = rng.sample(range(1, contacts + 1), min(count, contacts))
-    mix: list[dict[str, Any]] = []
-    for n in range(count):
-        roll = rng.random()
-        body: dict[str, Any] = {"score": rng.randint(lowest, 10)}
-        if roll < 0.7 and n < len(people):
-            if roll < 0.4:
-                body["email"] = f"c{people[n]}@bench.example"
-            else:
-                body["visitor_id"] = f"a{people[n]}"
-        else:
-            body["visitor_id"] = f"stranger-{uuid.uuid4().hex}"
-        if rng.random() < 0.3:
-            body["comment"] = "The answer came quickly and it was right."
-        mix.append(body)
-    return mix
-
-
 async def answer_phase(
     base: str, survey: str, site_key: str, mix: Sequence[dict[str, Any]], rate: float,
     warmup: float, seconds: float,
@@ -153,23 +71,8 @@ async def answer_phase(
     """POST each answer in turn, open loop, as a page on the site would."""
     headers = {"Authorization": f"Bearer {site_key}", "Origin": ORIGIN}
     target = Target(f"{base}{answers_path(survey)}", headers)
-    pool = Pool(target, 32)
     requests = [target.post(json.dumps(body).encode()) for body in mix]
-    errors = 0
-    warm = int(rate * warmup)
-
-    async def send(i: int) -> None:
-        nonlocal errors
-        try:
-            answer = await pool.send(requests[i])
-            errors += answer.status != 201
-        except HttpError:
-            errors += 1
-
-    await open_loop(send, rate, warmup)
-    latencies = await open_loop(lambda i: send(warm + i), rate, seconds)
-    pool.close()
-    return latencies, errors
+    return await sent_by_pool(Pool(target, 32), requests, 201, rate, warmup, seconds, fresh=True)
 
 
 class Compiled:
@@ -192,11 +95,8 @@ async def sql_phase(
     contact_of = Compiled(CONTACT_OF)
     claim_and_insert, with_case = Compiled(CLAIM_AND_INSERT), Compiled(CLAIM_AND_INSERT_WITH_CASE)
     record_lead_change = Compiled(RECORD_LEAD_CHANGE)
-    pool = await asyncpg.create_pool(
-        url.replace("postgresql+asyncpg", "postgresql"), min_size=4, max_size=10
-    )
+    pool = await asyncpg.create_pool(dsn_of(url), min_size=4, max_size=10)
     refused = 0
-    warm = int(rate * warmup)
     window = timedelta(days=survey["window_days"])
     # The survey as the service's cache holds it, with its touchpoint's SLA (the default).
     cached = {**survey, "id": uuid.UUID(survey["id"]), "sla_hours": 48,
@@ -245,15 +145,13 @@ async def sql_phase(
                 stored = await connection.fetchrow(with_case.sql, *with_case.args(params))
                 refused += stored is None
 
-    await open_loop(send, rate, warmup)
-    latencies = await open_loop(lambda i: send(warm + i), rate, seconds)
+    latencies = await after_warmup(send, rate, warmup, seconds, fresh=True)
     await pool.close()
     return latencies, refused
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser = bench_parser(__doc__, DEFAULT_URL)
     parser.add_argument("--workers", type=int, default=1, help="`inbound serve` processes.")
     parser.add_argument(
         "--redis-url",
@@ -270,7 +168,7 @@ def parse_args() -> argparse.Namespace:
                         help="7 or more: no detractor, so no follow-up case")  # fmt: skip
     parser.add_argument("--contacts", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    add_json(parser, "Also write the figures here.")
     return parser.parse_args()
 
 
@@ -285,14 +183,8 @@ def phase_order(rounds: int) -> list[tuple[str, str]]:
 
 def main() -> None:
     args = parse_args()
-    url_obj = make_url(args.database_url)
-    if not url_obj.drivername.startswith("postgresql"):
-        raise SystemExit("the benchmark needs PostgreSQL")
-    url = url_obj.render_as_string(hide_password=False)
     work = Path(tempfile.mkdtemp(prefix="inbound-bench-surveys-"))
-    run(recreate_database(url_obj))
-    migrate.upgrade(url)
-    admin_key = run(prepare_database(url))
+    url, admin_key = fresh_database(args.database_url, "the benchmark needs PostgreSQL")
     env = {"INBOUND_LOG_LEVEL": "INFO", "INBOUND_LOG_JSON": "true",
            "INBOUND_SURVEY_RATE_PER_IP": UNLIMITED}  # fmt: skip
     if args.redis_url:
@@ -345,7 +237,7 @@ def main() -> None:
 
 async def _sessions(url: str) -> int:
     """Sessions PostgreSQL has opened on the database so far."""
-    [(count,)] = await _rows(
+    [(count,)] = await fetch(
         url, "SELECT sessions FROM pg_stat_database WHERE datname = current_database()"
     )
     return int(count)
@@ -367,16 +259,14 @@ def report(results: dict[str, Any]) -> None:
         for side, row in rows:
             name = "answer" if phase["kind"] == "ours" else "answer SQL alone (asyncpg)"
             label = f"{name}, {side}" if phase["kind"] == "ours" else name
-            cells = " ".join(f"{row[c] or 0:8.2f}" for c in ("p50_ms", "p99_ms", "max_ms"))
             load = "{:.2f} -> {:.2f}".format(*phase["load"])
-            print(f"{label:34} {cells} {row['n']:6}  {phase['opened']:6}  {load}")
+            print(f"{label:34} {cells(row)} {row['n']:6}  {phase['opened']:6}  {load}")
     for key, label in (
         ("bare_server", "bare /health, server"),
         ("bare_client", "bare /health, client"),
     ):
         row = results[key]
-        cells = " ".join(f"{row[c] or 0:8.2f}" for c in ("p50_ms", "p99_ms", "max_ms"))
-        print(f"{label:34} {cells} {row['n']:6}")
+        print(f"{label:34} {cells(row)} {row['n']:6}")
     ours = [p["server"] for p in results["phases"] if p["kind"] == "ours"]
     sql = [p["client"] for p in results["phases"] if p["kind"] == "sql"]
     medians = {

@@ -28,11 +28,10 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from capture import free_port, prepare_database, recreate_database, run, serving
+from database import dsn_of, fresh_schema, prepare_database
 from http_load import Connection, HttpError, Target
-from sqlalchemy import make_url
+from service import free_port, run, serving
 
-from inbound import migrate
 from inbound.tracking.repository import COLUMNS
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/inbound_bench_tracking"
@@ -136,9 +135,7 @@ async def load(
 
 async def copy_ceiling(url: str, rows: int, per_transaction: int) -> float:
     """Rows per second that COPY itself stores into the events table, same rows and sizes."""
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False)
-    )
+    connection = await asyncpg.connect(dsn_of(url))
     now = datetime.now(UTC)
     site = uuid.uuid4()
     props = msgspec.json.encode(
@@ -175,9 +172,7 @@ async def copy_ceiling(url: str, rows: int, per_transaction: int) -> float:
 
 
 async def stored_ids(url: str, ids: list[str]) -> set[str]:
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False)
-    )
+    connection = await asyncpg.connect(dsn_of(url))
     found = await connection.fetch(
         "SELECT message_id FROM tracking_events WHERE message_id = ANY($1::text[])", ids
     )
@@ -187,9 +182,7 @@ async def stored_ids(url: str, ids: list[str]) -> set[str]:
 
 async def whole_batches(url: str) -> bool:
     """Every batch stored whole or not at all (ids are `<client>-<batch>-<index>`)."""
-    connection = await asyncpg.connect(
-        make_url(url).set(drivername="postgresql").render_as_string(False)
-    )
+    connection = await asyncpg.connect(dsn_of(url))
     counts = await connection.fetch(
         "SELECT regexp_replace(message_id, '-[0-9]+$', '') AS batch, count(*) AS n "
         "FROM tracking_events WHERE message_id NOT LIKE 'copy-%' GROUP BY 1"
@@ -256,8 +249,7 @@ def main() -> None:
     parser.add_argument("--no-durability", action="store_true")
     args = parser.parse_args()
     url = args.database_url
-    run(recreate_database(make_url(url)))
-    migrate.upgrade(url)
+    run(fresh_schema(url))
     admin_key = run(prepare_database(url))
     log = Path(f"/tmp/bench-tracking-{os.getpid()}.log")
     env = {"INBOUND_TRACKING_RATE_PER_IP": UNLIMITED}

@@ -22,16 +22,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
+from database import fresh_schema, plain_engine
+from options import DROPPED, bench_parser
+from service import free_port
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from capture import free_port, plain_engine, recreate_database
-
-from inbound import migrate
 from inbound.config import Settings
 from inbound.db import new_id
 from inbound.leads.events import lead_events
@@ -158,10 +155,7 @@ async def baseline(url: str, events: int, concurrency: int, batch: int) -> float
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated")
+    parser = bench_parser(__doc__, DEFAULT_URL, DROPPED, whole_doc=True)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--batch", type=int, default=256)
@@ -170,10 +164,8 @@ def parse_args() -> argparse.Namespace:
 
 async def main() -> int:
     args = parse_args()
-    from sqlalchemy import make_url
 
-    await recreate_database(make_url(args.database_url))
-    await asyncio.to_thread(migrate.upgrade, args.database_url)
+    await fresh_schema(args.database_url)
     engine = plain_engine(args.database_url)
     settings = Settings(
         database_url=args.database_url, webhook_concurrency=args.concurrency,
