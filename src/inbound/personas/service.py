@@ -16,8 +16,7 @@ from inbound.repository import id_filter
 from inbound.schemas import slug_from
 
 
-class PersonaNotFound(NotFound):
-    problem = "persona-not-found"
+class PersonaNotFound(NotFound, problem="persona-not-found"): ...
 
 
 # The id of the persona a query filter names (by id or slug); naming none is a 400.

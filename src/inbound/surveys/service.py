@@ -33,29 +33,22 @@ FIXED_SCALES = {Metric.NPS: (0, 10), Metric.CSAT: (1, 5)}
 CES_MIN = 1
 
 
-class TouchpointNotFound(NotFound):
-    problem = "touchpoint-not-found"
+class TouchpointNotFound(NotFound, problem="touchpoint-not-found"): ...
 
 
-class SurveyNotFound(NotFound):
-    problem = "survey-not-found"
+class SurveyNotFound(NotFound, problem="survey-not-found"): ...
 
 
-class SurveyClosed(InboundError):
-    status_code = 410
-    problem = "survey-closed"
+class SurveyClosed(InboundError, status=410, problem="survey-closed"): ...
 
 
-class InUse(Conflict):
-    problem = "in-use"
+class InUse(Conflict, problem="in-use"): ...
 
 
-class Answered(Conflict):
-    problem = "survey-answered"
+class Answered(Conflict, problem="survey-answered"): ...
 
 
-class InconsistentTouchpoint(Unprocessable):
-    problem = "inconsistent-touchpoint"
+class InconsistentTouchpoint(Unprocessable, problem="inconsistent-touchpoint"): ...
 
 
 class TouchpointService:
