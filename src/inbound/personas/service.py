@@ -78,10 +78,6 @@ class PersonaService:
         persona.apply(changes)
         return await self.personas.save(persona)
 
-    async def set_archived(self, persona: Persona, archived: bool) -> Persona:
-        """Archive a persona (hidden from lists, kept for history) or restore it."""
-        return await self.update(persona, {"archived": archived})
-
     async def delete(self, persona: Persona) -> None:
         """Delete a persona for good; its asset tags go with it."""
         await self.personas.delete(persona)

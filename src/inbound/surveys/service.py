@@ -94,10 +94,6 @@ class TouchpointService:
         touchpoint.apply({k: v for k, v in changes.items() if k not in target_fields})
         return await self.touchpoints.save(touchpoint)
 
-    async def set_archived(self, touchpoint: Touchpoint, archived: bool) -> Touchpoint:
-        touchpoint.apply({"archived": archived})
-        return await self.touchpoints.save(touchpoint)
-
     async def delete(self, touchpoint: Touchpoint) -> None:
         """Delete a touchpoint no survey asks at (archive it otherwise)."""
         if await self.touchpoints.has_surveys(touchpoint.id):
@@ -221,10 +217,6 @@ class SurveyService:
         if "touchpoint" in changes:
             survey.touchpoint_id = (await self._live_touchpoint(changes.pop("touchpoint"))).id
         survey.apply(changes)
-        return await self.surveys.save(survey)
-
-    async def set_archived(self, survey: Survey, archived: bool) -> Survey:
-        survey.apply({"archived": archived})
         return await self.surveys.save(survey)
 
     async def delete(self, survey: Survey) -> None:
