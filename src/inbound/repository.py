@@ -16,22 +16,16 @@ from inbound.schemas import parse_ref
 ModelT = TypeVar("ModelT", bound=SQLModel)
 
 
-class SlugTaken(Conflict):
+class SlugTaken(Conflict, problem="slug-taken"):
     """Another row of the table already has the slug asked for."""
 
-    problem = "slug-taken"
 
-
-class UnknownFilter(BadRequest):
+class UnknownFilter(BadRequest, problem="validation"):
     """A query filter names a row (by id or slug) that does not exist."""
 
-    problem = "validation"
 
-
-class UnknownReference(Unprocessable):
+class UnknownReference(Unprocessable, problem="unknown-reference"):
     """A body names a row (by id or slug) that does not exist or cannot be used."""
-
-    problem = "unknown-reference"
 
 
 class Repository(Generic[ModelT]):

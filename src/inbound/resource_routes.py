@@ -69,7 +69,8 @@ def _snake_case(operation_id: str) -> str:
 
 
 async def _set_archived(service: Any, row: Any, archived: bool) -> Any:
-    return await service.set_archived(row, archived)
+    """Archiving or restoring is a change of `archived`, made as any other change is."""
+    return await service.update(row, {"archived": archived})
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,7 @@ from inbound.errors import NotFound
 from inbound.pagination import PageRequest
 
 
-class ApiKeyNotFound(NotFound):
-    problem = "api-key-not-found"
+class ApiKeyNotFound(NotFound, problem="api-key-not-found"): ...
 
 
 class ApiKeyService:

@@ -25,8 +25,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 BROWSER_SCOPES = frozenset({Scope.REPORTS_READ})
 
 
-class KeyNotForBrowsers(Forbidden):
-    problem = "key-not-for-browsers"
+class KeyNotForBrowsers(Forbidden, problem="key-not-for-browsers"): ...
 
 
 @dataclass(frozen=True, slots=True)

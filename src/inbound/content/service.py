@@ -29,8 +29,7 @@ ASSET_COLUMNS = (
 )  # fmt: skip
 
 
-class AssetNotFound(NotFound):
-    problem = "asset-not-found"
+class AssetNotFound(NotFound, problem="asset-not-found"): ...
 
 
 # The id of the asset a query filter names (by id or slug); naming none is a 400.

@@ -13,8 +13,7 @@ from inbound.personas.service import PersonaService
 from inbound.resource_routes import ResourceRoutes, provide_service
 
 
-class PersonaInUse(Conflict):
-    problem = "persona-in-use"
+class PersonaInUse(Conflict, problem="persona-in-use"): ...
 
 
 PERSONAS = ResourceRoutes.by_ref(

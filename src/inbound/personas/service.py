@@ -16,8 +16,7 @@ from inbound.repository import id_filter
 from inbound.schemas import slug_from
 
 
-class PersonaNotFound(NotFound):
-    problem = "persona-not-found"
+class PersonaNotFound(NotFound, problem="persona-not-found"): ...
 
 
 # The id of the persona a query filter names (by id or slug); naming none is a 400.
@@ -78,10 +77,6 @@ class PersonaService:
             _set_archived(persona, archived)
         persona.apply(changes)
         return await self.personas.save(persona)
-
-    async def set_archived(self, persona: Persona, archived: bool) -> Persona:
-        """Archive a persona (hidden from lists, kept for history) or restore it."""
-        return await self.update(persona, {"archived": archived})
 
     async def delete(self, persona: Persona) -> None:
         """Delete a persona for good; its asset tags go with it."""

@@ -15,8 +15,7 @@ from inbound.errors import BadRequest
 MAX_YEARS = 5
 
 
-class InvalidReportParameter(BadRequest):
-    problem = "validation"
+class InvalidReportParameter(BadRequest, problem="validation"): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,7 @@ from inbound.sites.models import Site
 from inbound.sites.repository import SiteRepository
 
 
-class SiteNotFound(NotFound):
-    problem = "site-not-found"
+class SiteNotFound(NotFound, problem="site-not-found"): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,8 +54,7 @@ SurveyRef = Annotated[
 ]
 
 
-class InvalidAnswer(BadRequest):
-    problem = "validation"
+class InvalidAnswer(BadRequest, problem="validation"): ...
 
 
 class SurveyAnswerController(Controller):

@@ -50,13 +50,10 @@ from inbound.surveys.reference import Surveyed, survey_to_answer
 from inbound.surveys.service import SurveyClosed, SurveyNotFound
 
 
-class ScoreOffScale(Unprocessable):
-    problem = "score-off-scale"
+class ScoreOffScale(Unprocessable, problem="score-off-scale"): ...
 
 
-class AlreadyAnswered(Conflict):
-    problem = "already-answered"
-
+class AlreadyAnswered(Conflict, problem="already-answered"):
     def __init__(self, window_ends_at: datetime, survey_id: uuid.UUID) -> None:
         ends = window_ends_at.isoformat().replace("+00:00", "Z")
         super().__init__(

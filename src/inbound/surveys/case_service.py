@@ -30,8 +30,7 @@ Precondition = Callable[[int], None]
 LinkMaker = Callable[[uuid.UUID, uuid.UUID], dict[str, Any]]
 
 
-class CaseNotFound(NotFound):
-    problem = "case-not-found"
+class CaseNotFound(NotFound, problem="case-not-found"): ...
 
 
 class CaseService:

@@ -18,8 +18,7 @@ BOTTOM_BOX = {5: 2, 7: 3}
 STATUS_ORDER = {CaseStatus.OPEN: 0, CaseStatus.CONTACTED: 1, CaseStatus.RESOLVED: 2}
 
 
-class StatusRegression(Unprocessable):
-    problem = "case-status-regression"
+class StatusRegression(Unprocessable, problem="case-status-regression"): ...
 
 
 def is_negative(metric: str, score: int, scale_min: int, scale_max: int) -> bool:

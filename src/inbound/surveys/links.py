@@ -31,13 +31,10 @@ KEY_NAME = "survey-links"
 SIGNING_KEYS = table_of(SigningKey)
 
 
-class LinkNotFound(NotFound):
-    problem = "link-not-found"
+class LinkNotFound(NotFound, problem="link-not-found"): ...
 
 
-class LinkExpired(InboundError):
-    status_code = 410
-    problem = "link-expired"
+class LinkExpired(InboundError, status=410, problem="link-expired"): ...
 
 
 @dataclass(frozen=True, slots=True)

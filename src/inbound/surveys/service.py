@@ -33,29 +33,22 @@ FIXED_SCALES = {Metric.NPS: (0, 10), Metric.CSAT: (1, 5)}
 CES_MIN = 1
 
 
-class TouchpointNotFound(NotFound):
-    problem = "touchpoint-not-found"
+class TouchpointNotFound(NotFound, problem="touchpoint-not-found"): ...
 
 
-class SurveyNotFound(NotFound):
-    problem = "survey-not-found"
+class SurveyNotFound(NotFound, problem="survey-not-found"): ...
 
 
-class SurveyClosed(InboundError):
-    status_code = 410
-    problem = "survey-closed"
+class SurveyClosed(InboundError, status=410, problem="survey-closed"): ...
 
 
-class InUse(Conflict):
-    problem = "in-use"
+class InUse(Conflict, problem="in-use"): ...
 
 
-class Answered(Conflict):
-    problem = "survey-answered"
+class Answered(Conflict, problem="survey-answered"): ...
 
 
-class InconsistentTouchpoint(Unprocessable):
-    problem = "inconsistent-touchpoint"
+class InconsistentTouchpoint(Unprocessable, problem="inconsistent-touchpoint"): ...
 
 
 class TouchpointService:
@@ -99,10 +92,6 @@ class TouchpointService:
             for name, value in resolved.items():
                 setattr(touchpoint, name, value)
         touchpoint.apply({k: v for k, v in changes.items() if k not in target_fields})
-        return await self.touchpoints.save(touchpoint)
-
-    async def set_archived(self, touchpoint: Touchpoint, archived: bool) -> Touchpoint:
-        touchpoint.apply({"archived": archived})
         return await self.touchpoints.save(touchpoint)
 
     async def delete(self, touchpoint: Touchpoint) -> None:
@@ -228,10 +217,6 @@ class SurveyService:
         if "touchpoint" in changes:
             survey.touchpoint_id = (await self._live_touchpoint(changes.pop("touchpoint"))).id
         survey.apply(changes)
-        return await self.surveys.save(survey)
-
-    async def set_archived(self, survey: Survey, archived: bool) -> Survey:
-        survey.apply({"archived": archived})
         return await self.surveys.save(survey)
 
     async def delete(self, survey: Survey) -> None:

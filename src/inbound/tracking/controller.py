@@ -74,13 +74,10 @@ SENDING = (
 )
 
 
-class InvalidTracking(BadRequest):
-    problem = "validation"
+class InvalidTracking(BadRequest, problem="validation"): ...
 
 
-class BodyTooLarge(InboundError):
-    status_code = 413
-    problem = "too-large"
+class BodyTooLarge(InboundError, status=413, problem="too-large"): ...
 
 
 class TrackingController(Controller):

@@ -50,10 +50,8 @@ Since = Annotated[
 ]
 
 
-class InvalidActivityFilter(Unprocessable):
+class InvalidActivityFilter(Unprocessable, problem="invalid-activity-filter"):
     """A filter of the right shape that names no real time (a 31st of February)."""
-
-    problem = "invalid-activity-filter"
 
 
 class LeadIdentityController(Controller):

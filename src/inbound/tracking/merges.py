@@ -25,16 +25,13 @@ from inbound.tracking.identity_sql import IDENTITIES, MERGES, MergeOutcome
 MERGES_SHOWN = 200
 
 
-class MergeNotFound(NotFound):
-    problem = "merge-not-found"
+class MergeNotFound(NotFound, problem="merge-not-found"): ...
 
 
-class MergeAlreadyUndone(Conflict):
-    problem = "merge-already-undone"
+class MergeAlreadyUndone(Conflict, problem="merge-already-undone"): ...
 
 
-class MergeNotLinked(Unprocessable):
-    problem = "merge-not-linked"
+class MergeNotLinked(Unprocessable, problem="merge-not-linked"): ...
 
 
 class MergeService:

@@ -36,20 +36,13 @@ MAX_ROWS = 5_000
 NO_PARTITION = "no partition of relation"
 
 
-class WriterClosed(InboundError):
+class WriterClosed(InboundError, status=503, problem="shutting-down"):
     """The process is shutting down and takes no more events; another one will."""
 
-    status_code = 503
-    title = "Service Unavailable"
-    problem = "shutting-down"
 
-
-class EventsNotStored(InboundError):
+class EventsNotStored(InboundError, status=503, problem="events-not-stored"):
     """The database refused to store a request's events; nothing of them was kept."""
 
-    status_code = 503
-    title = "Service Unavailable"
-    problem = "events-not-stored"
     default_headers: ClassVar[dict[str, str]] = {"Retry-After": RETRY_AFTER_UNAVAILABLE}
 
 

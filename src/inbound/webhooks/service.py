@@ -23,20 +23,16 @@ from inbound.webhooks.targets import url_refusal
 SECRET_BYTES = 32
 
 
-class SubscriptionNotFound(NotFound):
-    problem = "webhook-not-found"
+class SubscriptionNotFound(NotFound, problem="webhook-not-found"): ...
 
 
-class DeliveryNotFound(NotFound):
-    problem = "delivery-not-found"
+class DeliveryNotFound(NotFound, problem="delivery-not-found"): ...
 
 
-class DeliveryInFlight(Conflict):
-    problem = "delivery-pending"
+class DeliveryInFlight(Conflict, problem="delivery-pending"): ...
 
 
-class TargetNotAllowed(Unprocessable):
-    problem = "webhook-target-refused"
+class TargetNotAllowed(Unprocessable, problem="webhook-target-refused"): ...
 
 
 def new_secret() -> str:

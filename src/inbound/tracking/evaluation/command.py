@@ -9,9 +9,8 @@ from typing import Any, TypeVar
 
 import click
 
-from inbound import migrate
+from inbound.cli.base import engine_of, require_current_schema
 from inbound.config import get_settings
-from inbound.db import create_engine
 from inbound.tracking.evaluation.evaluate import (
     POPULARITY,
     Evaluation,
@@ -90,9 +89,7 @@ def evaluate_command(
     them. Prints HR@k and MRR with 95% bootstrap intervals (visitors resampled), and each
     recommender's difference from popularity on the same visitors.
     """  # fmt: skip
-    problem = asyncio.run(migrate.schema_problem(get_settings().database_url))
-    if problem is not None:
-        raise click.ClickException(problem)
+    require_current_schema(get_settings().database_url)
     try:
         result = asyncio.run(_evaluate(k, cutoff_days, seed, bootstrap_resamples))
     except NothingToEvaluate as reason:
@@ -108,14 +105,10 @@ def _a_number(days: float) -> float:
 
 
 async def _evaluate(k: int, cutoff_days: float, seed: int, resamples: int) -> Evaluation:
-    engine = create_engine(get_settings().database_url)
-    try:
-        async with engine.connect() as connection:
-            replay = await load_replay(
-                connection, cutoff_days=cutoff_days, window_days=get_settings().nbc_window_days
-            )
-    finally:
-        await engine.dispose()
+    async with engine_of() as engine, engine.connect() as connection:
+        replay = await load_replay(
+            connection, cutoff_days=cutoff_days, window_days=get_settings().nbc_window_days
+        )
     if not replay.cases:
         raise NothingToEvaluate(
             f"no visitor viewed content both before the cutoff ({replay.cutoff:%Y-%m-%d %H:%M} "

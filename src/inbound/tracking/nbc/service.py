@@ -26,8 +26,7 @@ from inbound.tracking.nbc.schemas import NbcSettings
 from inbound.tracking.nbc.snapshot import SETTINGS, WEIGHTS, Snapshot
 
 
-class RuleNotFound(NotFound):
-    problem = "rule-not-found"
+class RuleNotFound(NotFound, problem="rule-not-found"): ...
 
 
 @dataclass(frozen=True, slots=True)
