@@ -14,10 +14,10 @@ resource's read or write guards, the usual problem responses, ETag or Location h
             ...
 
 Handlers written by hand (for filters or extra work) take those conventions from
-`collection`, `creating` and `on_item`. A route passes `responses=`, `description=` or any
-other Litestar route option to differ. The built handlers use the controller's `service`
-dependency, which offers `create(fields)`, `list_page(page)`, `get(key, lock=...)`,
-`update(row, changes)` and `delete(row)`.
+`collection` (with `listed` for the page of rows), `creating` and `on_item`. A route passes
+`responses=`, `description=` or any other Litestar route option to differ. The built handlers
+use the controller's `service` dependency, which offers `create(fields)`, `list_page(page)`,
+`get(key, lock=...)`, `update(row, changes)` and `delete(row)`.
 """
 
 import inspect
@@ -120,6 +120,14 @@ class ResourceRoutes:
         """A page of rows."""
         return Page(items=[await self.body(service, row) for row in rows], next_cursor=next_cursor)
 
+    async def listed(
+        self, service: Any, limit: int, cursor: str | None, **filters: Any
+    ) -> Page[Any]:
+        """A page of the rows `service.list_page` finds with these filters."""
+        page = PageRequest.parse(limit=limit, cursor=cursor)
+        rows, next_cursor = await service.list_page(page, **filters)
+        return await self.page(service, rows, next_cursor)
+
     async def one(self, service: Any, row: Any) -> Response[Any]:
         """One row with its ETag."""
         return one(await self.body(service, row), version=row.version)
@@ -141,10 +149,7 @@ class ResourceRoutes:
         """`GET` on the collection, unfiltered, a keyset page at a time."""
 
         async def list_page(*, service: Any, limit: int, cursor: str | None) -> Any:
-            rows, next_cursor = await service.list_page(
-                PageRequest.parse(limit=limit, cursor=cursor)
-            )
-            return await self.page(service, rows, next_cursor)
+            return await self.listed(service, limit, cursor)
 
         route = self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards)
         paging = {"limit": (LimitParam, DEFAULT_LIMIT), "cursor": (CursorParam, None)}

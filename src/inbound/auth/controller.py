@@ -12,7 +12,7 @@ from inbound.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.errors import problems
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.responses import created
 
@@ -49,10 +49,7 @@ class ApiKeyController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[ApiKeyRead]:
-        rows, next_cursor = await service.list_page(
-            PageRequest.parse(limit=limit, cursor=cursor), include_revoked=include_revoked
-        )
-        return await API_KEYS.page(service, rows, next_cursor)
+        return await API_KEYS.listed(service, limit, cursor, include_revoked=include_revoked)
 
     @API_KEYS.on_item(get, "", "getApiKey", None)
     async def get_api_key(
