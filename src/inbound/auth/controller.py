@@ -1,12 +1,12 @@
 """`/api/v1/api-keys`: admins issue, list and revoke server-side keys."""
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, Response, delete, get
+from litestar import Controller, delete, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 
+from inbound.auth.models import ApiKey
 from inbound.auth.principal import requires
 from inbound.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from inbound.auth.scopes import Scope
@@ -14,9 +14,13 @@ from inbound.auth.service import ApiKeyService
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from inbound.resource_routes import ResourceRoutes, provide_service
-from inbound.responses import created
 
 API_KEYS = ResourceRoutes.by_id(ApiKeyRead, "key_id")
+
+
+async def _issue(keys: ApiKeyService, data: ApiKeyCreate) -> tuple[ApiKey, ApiKeyCreated]:
+    api_key, plain = await keys.issue(name=data.name, scopes=data.scopes)
+    return api_key, ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
 
 
 class ApiKeyController(Controller):
@@ -25,21 +29,15 @@ class ApiKeyController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": provide_service(ApiKeyService)}
 
-    @API_KEYS.creating(
+    create_api_key = API_KEYS.create(
+        ApiKeyCreate,
         "createApiKey",
         "Issue a key",
         description="The answer carries the full key, once. Only its hash is stored.",
         responses=problems(400, 401, 403, 413),
+        make=_issue,
+        answer=ApiKeyCreated,
     )
-    async def create_api_key(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ApiKeyCreate],
-        service: NamedDependency[ApiKeyService],
-    ) -> Response[ApiKeyCreated]:
-        api_key, plain = await service.issue(name=data.name, scopes=data.scopes)
-        body = ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
-        return created(request, body, api_key.id)
 
     @API_KEYS.collection("listApiKeys", "List keys")
     async def list_api_keys(
