@@ -82,7 +82,7 @@ class SiteController(Controller):
         keys = await service.keys_of(rows)
         return Page(items=[_site_read(s, keys[s.id]) for s in rows], next_cursor=next_cursor)
 
-    get_site = SITES.get("getSite", responses=problems(400, 401, 403, 404))
+    get_site = SITES.get("getSite")
     update_site = SITES.update(
         SiteUpdate,
         "updateSite",

@@ -114,10 +114,8 @@ class WebhookController(Controller):
         answer=SubscriptionCreated,
     )
 
-    list_webhooks = WEBHOOKS.list(
-        "listWebhooks", summary="List subscriptions", responses=problems(400, 401, 403)
-    )
-    get_webhook = WEBHOOKS.get("getWebhook", responses=problems(400, 401, 403, 404))
+    list_webhooks = WEBHOOKS.list("listWebhooks", "List subscriptions")
+    get_webhook = WEBHOOKS.get("getWebhook")
     update_webhook = WEBHOOKS.update(
         SubscriptionUpdate,
         "updateWebhook",
