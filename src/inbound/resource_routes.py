@@ -14,8 +14,9 @@ resource's read or write guards, the usual problem responses, ETag or Location h
             ...
 
 Handlers written by hand (for filters or extra work) take those conventions from
-`collection`, `creating` and `on_item`. A route passes `responses=`, `description=` or any
-other Litestar route option to differ. The built handlers use the controller's `service`
+`collection` (with `listed` for the page of rows) and `on_item`; `create` takes a `make`
+step where a resource is created its own way. A route passes `responses=`, `description=` or
+any other Litestar route option to differ. The built handlers use the controller's `service`
 dependency, which offers `create(fields)`, `list_page(page)`, `get(key, lock=...)`,
 `update(row, changes)` and `delete(row)`.
 """
@@ -49,6 +50,9 @@ UPDATE_PROBLEMS = (400, 401, 403, 404, 409, 412, 413, 422)
 Present = Callable[[Any, Any], Awaitable[Any]]
 """How a row becomes its response body, given the service and the row."""
 SetArchived = Callable[[Any, Any, bool], Awaitable[Any]]
+Make = Callable[[Any, Any], Awaitable[tuple[Any, Any]]]
+"""How a resource with its own way of creating makes the row and the answer's body, given the
+service and the request body (a key or secret shown once, say)."""
 # Annotations built at run time, for the schema each resource gives.
 _JSON_BODY: Any = JSONBody
 _SERVICE: Any = NamedDependency[Any]  # type: ignore[misc]
@@ -121,31 +125,51 @@ class ResourceRoutes:
         """A page of rows."""
         return Page(items=[await self.body(service, row) for row in rows], next_cursor=next_cursor)
 
+    async def listed(
+        self, service: Any, limit: int, cursor: str | None, **filters: Any
+    ) -> Page[Any]:
+        """A page of the rows `service.list_page` finds with these filters."""
+        page = PageRequest.parse(limit=limit, cursor=cursor)
+        rows, next_cursor = await service.list_page(page, **filters)
+        return await self.page(service, rows, next_cursor)
+
     async def one(self, service: Any, row: Any) -> Response[Any]:
         """One row with its ETag."""
         return one(await self.body(service, row), version=row.version)
 
     def create(
-        self, schema: type[BaseModel], operation_id: str, summary: str, **route: Any
+        self,
+        schema: type[BaseModel],
+        operation_id: str,
+        summary: str,
+        *,
+        make: Make | None = None,
+        answer: type[BaseModel] | None = None,
+        **route: Any,
     ) -> HTTPRouteHandler:
-        """`POST` on the collection: 201 with the new item and its Location."""
+        """`POST` on the collection: 201 with the new item and its Location.
+
+        By default `service.create(fields)` makes the row, answered as the resource reads;
+        `make` makes it otherwise, with a body of schema `answer`.
+        """
 
         async def create(*, service: Any, request: Request[Any, Any, Any], data: Any) -> Any:
+            if make is not None:
+                row, body = await make(service, data)
+                return created(request, body, row.id)
             row = await service.create(data.model_dump(mode="json"))
             return created(request, await self.body(service, row), row.id)
 
         route = self._options(operation_id, summary, route, CREATE_PROBLEMS, self.write_guards)
         route.setdefault("response_headers", [LOCATION_HEADER])
-        return post(**route)(self._handler(create, route, self._response, data=schema))
+        returns = self._response if answer is None else Response[answer]  # type: ignore[valid-type]
+        return post(**route)(self._handler(create, route, returns, data=schema))
 
     def list(self, operation_id: str, summary: str, **route: Any) -> HTTPRouteHandler:
         """`GET` on the collection, unfiltered, a keyset page at a time."""
 
         async def list_page(*, service: Any, limit: int, cursor: str | None) -> Any:
-            rows, next_cursor = await service.list_page(
-                PageRequest.parse(limit=limit, cursor=cursor)
-            )
-            return await self.page(service, rows, next_cursor)
+            return await self.listed(service, limit, cursor)
 
         route = self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards)
         paging = {"limit": (LimitParam, DEFAULT_LIMIT), "cursor": (CursorParam, None)}
@@ -157,14 +181,6 @@ class ResourceRoutes:
     ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
         """A `GET` on the collection written by hand (for its filters), guarded for reading."""
         return get(**self._options(operation_id, summary, route, LIST_PROBLEMS, self.read_guards))
-
-    def creating(
-        self, operation_id: str, summary: str, **route: Any
-    ) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
-        """A `POST` on the collection written by hand, answering with the new item's Location."""
-        route = self._options(operation_id, summary, route, CREATE_PROBLEMS, self.write_guards)
-        route.setdefault("response_headers", [LOCATION_HEADER])
-        return post(**route)
 
     def on_item(
         self,

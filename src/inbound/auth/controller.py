@@ -1,22 +1,26 @@
 """`/api/v1/api-keys`: admins issue, list and revoke server-side keys."""
 
 import uuid
-from typing import Any
 
-from litestar import Controller, Request, Response, delete, get
+from litestar import Controller, delete, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery
 
+from inbound.auth.models import ApiKey
 from inbound.auth.principal import requires
 from inbound.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 from inbound.auth.scopes import Scope
 from inbound.auth.service import ApiKeyService
 from inbound.errors import problems
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from inbound.resource_routes import ResourceRoutes, provide_service
-from inbound.responses import created
 
 API_KEYS = ResourceRoutes.by_id(ApiKeyRead, "key_id")
+
+
+async def _issue(keys: ApiKeyService, data: ApiKeyCreate) -> tuple[ApiKey, ApiKeyCreated]:
+    api_key, plain = await keys.issue(name=data.name, scopes=data.scopes)
+    return api_key, ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
 
 
 class ApiKeyController(Controller):
@@ -25,21 +29,15 @@ class ApiKeyController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": provide_service(ApiKeyService)}
 
-    @API_KEYS.creating(
+    create_api_key = API_KEYS.create(
+        ApiKeyCreate,
         "createApiKey",
         "Issue a key",
         description="The answer carries the full key, once. Only its hash is stored.",
         responses=problems(400, 401, 403, 413),
+        make=_issue,
+        answer=ApiKeyCreated,
     )
-    async def create_api_key(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[ApiKeyCreate],
-        service: NamedDependency[ApiKeyService],
-    ) -> Response[ApiKeyCreated]:
-        api_key, plain = await service.issue(name=data.name, scopes=data.scopes)
-        body = ApiKeyCreated(**ApiKeyRead.model_validate(api_key).model_dump(), key=plain)
-        return created(request, body, api_key.id)
 
     @API_KEYS.collection("listApiKeys", "List keys")
     async def list_api_keys(
@@ -49,10 +47,7 @@ class ApiKeyController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[ApiKeyRead]:
-        rows, next_cursor = await service.list_page(
-            PageRequest.parse(limit=limit, cursor=cursor), include_revoked=include_revoked
-        )
-        return await API_KEYS.page(service, rows, next_cursor)
+        return await API_KEYS.listed(service, limit, cursor, include_revoked=include_revoked)
 
     @API_KEYS.on_item(get, "", "getApiKey", None)
     async def get_api_key(

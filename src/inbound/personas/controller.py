@@ -7,7 +7,7 @@ from litestar.params import Parameter
 from inbound.content.controller import READ, WRITE
 from inbound.content.service import AssetService
 from inbound.errors import Conflict, problems
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from inbound.personas.schemas import PersonaCreate, PersonaRead, PersonaUpdate
 from inbound.personas.service import PersonaService
 from inbound.resource_routes import ResourceRoutes, provide_service
@@ -36,9 +36,7 @@ class PersonaController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[PersonaRead]:
-        page = PageRequest.parse(limit=limit, cursor=cursor)
-        rows, next_cursor = await service.list_page(page, archived=archived)
-        return await PERSONAS.page(service, rows, next_cursor)
+        return await PERSONAS.listed(service, limit, cursor, archived=archived)
 
     get_persona = PERSONAS.get("getPersona", "Read a persona")
     update_persona = PERSONAS.update(

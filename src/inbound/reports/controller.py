@@ -1,13 +1,16 @@
 """`/api/v1/reports`: how leads move through the funnel, for marketing ops."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery, QueryParameter
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.content.service import filtered_asset_id
@@ -108,8 +111,48 @@ PARAMETERS = (
 )
 
 
+GroupedAnswer = tuple[
+    Callable[[ReportService, ReportQuery], Awaitable[Any]],
+    type[BaseModel],
+    Callable[[Any, Period], Any],
+    Callable[[Any], str],
+]
+"""How a grouped report is answered: the service's report, its JSON schema, then the body
+and the CSV rendered from the report."""
+
+
+def grouped_report(
+    path: str, *, operation_id: str, summary: str, description: str, answer: GroupedAnswer
+) -> HTTPRouteHandler:
+    """A GET answering the question the funnel and velocity reports share (`asked`)."""
+    run, read, render, to_csv = answer
+
+    async def handler(
+        self: Any,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        asked: NamedDependency[ReportParameters],
+        format: Format = None,
+    ) -> Response[Any]:
+        period, query = await grouped_query(db_session, asked)
+        report = await run(ReportService(db_session), query)
+        return answer_as_asked(request, format, render(report, period), to_csv)
+
+    # The schema of the answer is the report's own: Litestar reads it off the annotation.
+    handler.__annotations__["return"] = Response[read]  # type: ignore[valid-type]
+    handler.__name__ = handler.__qualname__ = path.strip("/")
+    route = report_get(
+        path,
+        operation_id=operation_id,
+        summary=summary,
+        description=description,
+        dependencies=GROUPED,
+    )
+    return route(handler)
+
+
 class ReportController(ReportsController):
-    @report_get(
+    funnel = grouped_report(
         "/funnel",
         operation_id="funnelReport",
         summary="How many contacts reached each stage, and the rates between stages",
@@ -123,20 +166,9 @@ class ReportController(ReportsController):
             "conversion, and may exceed 1. A contact that skipped stages reached them at the "
             "time of the jump. " + PARAMETERS
         ),
-        dependencies=GROUPED,
+        answer=(ReportService.funnel, FunnelRead, funnel_read, funnel_csv),
     )
-    async def funnel(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        asked: NamedDependency[ReportParameters],
-        format: Format = None,
-    ) -> Response[FunnelRead]:
-        period, query = await grouped_query(db_session, asked)
-        report = await ReportService(db_session).funnel(query)
-        return answer_as_asked(request, format, funnel_read(report, period), funnel_csv)
-
-    @report_get(
+    velocity = grouped_report(
         "/velocity",
         operation_id="velocityReport",
         summary="How long contacts take from stage to stage: median and 90th percentile",
@@ -152,18 +184,8 @@ class ReportController(ReportsController):
             "later stage inside the period, timed from the earlier one whenever they reached "
             "it. " + PARAMETERS
         ),
-        dependencies=GROUPED,
+        answer=(ReportService.velocity, VelocityRead, velocity_read, velocity_csv),
     )
-    async def velocity(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        asked: NamedDependency[ReportParameters],
-        format: Format = None,
-    ) -> Response[VelocityRead]:
-        period, query = await grouped_query(db_session, asked)
-        report = await ReportService(db_session).velocity(query)
-        return answer_as_asked(request, format, velocity_read(report, period), velocity_csv)
 
     @report_get(
         "/assets",

@@ -2,11 +2,10 @@
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 
 from inbound.auth.models import ApiKey
 from inbound.auth.principal import requires
@@ -14,7 +13,7 @@ from inbound.auth.scopes import Scope
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
 from inbound.resource_routes import ResourceRoutes, provide_service
-from inbound.responses import LOCATION_HEADER, created
+from inbound.responses import LOCATION_HEADER
 from inbound.sites.models import Site
 from inbound.sites.schemas import (
     SiteCreate,
@@ -44,6 +43,15 @@ async def _present(sites: SiteService, site: Site) -> SiteRead:
     return _site_read(site, (await sites.keys_of([site]))[site.id])
 
 
+async def _register(sites: SiteService, data: SiteCreate) -> tuple[Site, SiteCreated]:
+    site, plain = await sites.create(
+        name=data.name,
+        allowed_origins=data.allowed_origins,
+        tracking_consent=data.tracking_consent,
+    )
+    return site, SiteCreated(**(await _present(sites, site)).model_dump(), public_key=plain)
+
+
 SITES = ResourceRoutes.by_id(SiteRead, "site_id", present=_present)
 
 
@@ -53,25 +61,15 @@ class SiteController(Controller):
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": provide_service(SiteService)}
 
-    @SITES.creating(
+    create_site = SITES.create(
+        SiteCreate,
         "createSite",
         "Register a site",
         description="The answer carries the site's first public key (scope `ingest`), once.",
         responses=problems(400, 401, 403, 413),
+        make=_register,
+        answer=SiteCreated,
     )
-    async def create_site(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[SiteCreate],
-        service: NamedDependency[SiteService],
-    ) -> Response[SiteCreated]:
-        site, plain = await service.create(
-            name=data.name,
-            allowed_origins=data.allowed_origins,
-            tracking_consent=data.tracking_consent,
-        )
-        body = SiteCreated(**(await _present(service, site)).model_dump(), public_key=plain)
-        return created(request, body, site.id)
 
     @SITES.collection("listSites", "List sites")
     async def list_sites(
@@ -84,7 +82,7 @@ class SiteController(Controller):
         keys = await service.keys_of(rows)
         return Page(items=[_site_read(s, keys[s.id]) for s in rows], next_cursor=next_cursor)
 
-    get_site = SITES.get("getSite", responses=problems(400, 401, 403, 404))
+    get_site = SITES.get("getSite")
     update_site = SITES.update(
         SiteUpdate,
         "updateSite",

@@ -14,7 +14,7 @@ from inbound.content.controller import READ, WRITE
 from inbound.db import bind_of, utcnow
 from inbound.errors import Unprocessable, problems
 from inbound.leads.service import LeadService
-from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page, PageRequest
+from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from inbound.query_params import ref_filter
 from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.surveys.links import LinkClaim, LinkKeys, sign
@@ -67,12 +67,8 @@ class TouchpointController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[TouchpointRead]:
-        rows, next_cursor = await service.list_page(
-            PageRequest.parse(limit=limit, cursor=cursor),
-            kind=kind.value if kind else None,
-            archived=archived,
-        )
-        return await TOUCHPOINTS.page(service, rows, next_cursor)
+        kind_value = kind.value if kind else None
+        return await TOUCHPOINTS.listed(service, limit, cursor, kind=kind_value, archived=archived)
 
     get_touchpoint = TOUCHPOINTS.get("getTouchpoint", "Read a touchpoint")
     update_touchpoint = TOUCHPOINTS.update(
@@ -123,13 +119,14 @@ class SurveyController(Controller):
         limit: LimitParam = DEFAULT_LIMIT,
         cursor: CursorParam = None,
     ) -> Page[SurveyRead]:
-        rows, next_cursor = await service.list_page(
-            PageRequest.parse(limit=limit, cursor=cursor),
+        return await SURVEYS.listed(
+            service,
+            limit,
+            cursor,
             touchpoint=touchpoint,
             metric=metric.value if metric else None,
             archived=archived,
         )
-        return await SURVEYS.page(service, rows, next_cursor)
 
     get_survey = SURVEYS.get("getSurvey", "Read a survey")
     update_survey = SURVEYS.update(

@@ -5,10 +5,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import requires
@@ -17,8 +17,7 @@ from inbound.config import Settings
 from inbound.errors import problems
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.resource_routes import ResourceRoutes
-from inbound.responses import created
-from inbound.webhooks.models import WebhookAttempt, WebhookDelivery
+from inbound.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from inbound.webhooks.schemas import (
     AttemptRead,
     DeliveryDetail,
@@ -87,37 +86,36 @@ def _detail(delivery: WebhookDelivery, attempts: Sequence[WebhookAttempt]) -> De
 WEBHOOKS = ResourceRoutes.by_id(SubscriptionRead, "webhook_id")
 
 
+async def _subscribe(
+    webhooks: WebhookService, data: SubscriptionCreate
+) -> tuple[WebhookSubscription, SubscriptionCreated]:
+    subscription = await webhooks.create(
+        url=data.url,
+        events=[event.value for event in data.events],
+        secret=data.secret,
+        description=data.description,
+    )
+    return subscription, SubscriptionCreated.model_validate(subscription)
+
+
 class WebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
     guards = [requires(Scope.ADMIN)]
     dependencies = {"service": Provide(provide_webhook_service, sync_to_thread=False)}
 
-    @WEBHOOKS.creating(
+    create_webhook = WEBHOOKS.create(
+        SubscriptionCreate,
         "createWebhook",
         "Subscribe an endpoint to lead events",
         description="The answer carries the signing secret, once. " + TARGETS + " " + SIGNING,
         responses=problems(400, 401, 403, 413, 422),
+        make=_subscribe,
+        answer=SubscriptionCreated,
     )
-    async def create_webhook(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[SubscriptionCreate],
-        service: NamedDependency[WebhookService],
-    ) -> Response[SubscriptionCreated]:
-        subscription = await service.create(
-            url=data.url,
-            events=[event.value for event in data.events],
-            secret=data.secret,
-            description=data.description,
-        )
-        body = SubscriptionCreated.model_validate(subscription)
-        return created(request, body, subscription.id)
 
-    list_webhooks = WEBHOOKS.list(
-        "listWebhooks", summary="List subscriptions", responses=problems(400, 401, 403)
-    )
-    get_webhook = WEBHOOKS.get("getWebhook", responses=problems(400, 401, 403, 404))
+    list_webhooks = WEBHOOKS.list("listWebhooks", "List subscriptions")
+    get_webhook = WEBHOOKS.get("getWebhook")
     update_webhook = WEBHOOKS.update(
         SubscriptionUpdate,
         "updateWebhook",
