@@ -94,3 +94,9 @@ async def get_capture(client: httpx.AsyncClient, world: World, capture_id: str) 
 async def written(db: AsyncSession) -> dict[str, int]:
     """Rows per table of everything a capture writes."""
     return {model.__name__: await count_rows(db, model) for model in WRITTEN}
+
+
+async def stored_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> Any:
+    response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
+    assert response.status_code == 200, response.text
+    return response.json()
