@@ -1,194 +1,33 @@
-"""A database that is down, restarting or unreachable: every request answers 503 with
-`Retry-After` and a problem body, logged as one line, never a 500 with a traceback."""
+"""A database that restarts or comes back: connections killed under the pool, sessions in UTC,
+and the worker through an outage, never a 500 with a traceback."""
 
 import asyncio
-import re
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from litestar import Litestar
-from litestar.routes import HTTPRoute
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound import migrate
-from inbound.app import create_app
 from inbound.config import Settings
 from inbound.db import create_engine
-from inbound.observability import configure_logging
-from inbound.reports.dashboard_auth import COOKIE as DASHBOARD_COOKIE
 from inbound.worker import Worker
 from tests.conftest import Headers, _base_url, http_client, is_sqlite
+from tests.outage.helpers import (
+    SAMPLE_POSTS,
+    WITHOUT_DATABASE,
+    assert_unavailable,
+    every_get_path,
+    logged,
+    outage_url,
+    tracebacks,
+)
 from tests.support.live_server import _drop_database, _fresh_database
-
-# Nothing listens on port 1 on a test machine: every connect is refused at once.
-NOWHERE = "postgresql+asyncpg://postgres@127.0.0.1:1/inbound"
-SOME_ID = str(uuid.uuid4())
-# Routes that never read the database.
-WITHOUT_DATABASE = re.compile(r"^/(health|docs|inbound\.js$)")
-UNAVAILABLE_EVENT = "database unavailable; client asked to retry"
-SAMPLE_POSTS = [
-    ("/api/v1/personas", {"name": "IT Director"}),
-    ("/api/v1/assets", {"title": "Guide", "kind": "guide", "funnel_stage": "attract"}),
-    ("/api/v1/sites", {"name": "www"}),
-    ("/api/v1/api-keys", {"name": "ops", "scopes": ["admin"]}),
-    (f"/api/v1/leads/{SOME_ID}/stage", {"stage": "sql"}),
-    ("/api/v1/crm/resync", {}),
-    ("/api/v1/captures", {"asset": "guide", "email": "ana@example.com"}),
-    ("/api/v1/batch", {"batch": [{"event": "Viewed", "anonymousId": "a-1"}]}),
-    ("/api/v1/t", {"event": "Viewed", "anonymousId": "a-1"}),
-]
-
-
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Log lines that carry a traceback (ours through structlog, or a library's)."""
-    return [
-        record.getMessage()
-        for record in caplog.records
-        if record.exc_info or (isinstance(record.msg, dict) and record.msg.get("exc_info"))
-    ]
-
-
-def logged(caplog: pytest.LogCaptureFixture, event: str) -> int:
-    return sum(1 for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == event)
-
-
-def every_get_path(app: Litestar) -> list[str]:
-    """Each GET route of the app, its path parameters filled with a plausible value."""
-    paths = []
-    for route in app.routes:
-        if isinstance(route, HTTPRoute) and "GET" in route.methods:
-            path = re.sub(r"\{[^}:]+:uuid\}", SOME_ID, route.path)
-            paths.append(re.sub(r"\{[^}]+\}", "x", path))
-    return paths
-
-
-def assert_unavailable(response: httpx.Response) -> None:
-    assert response.status_code == 503, (response.request.url, response.text)
-    assert response.headers["retry-after"].isdigit()
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == 503
-    assert "database" in body["detail"]
-
-
-def outage_url(tmp_path: Path) -> str:
-    """A database that cannot be reached, of the kind under test."""
-    if is_sqlite(_base_url()):
-        return f"sqlite+aiosqlite:///{tmp_path}/no-such-directory/inbound.db"
-    return NOWHERE
-
-
-@pytest.fixture
-async def unreachable_app(tmp_path: Path) -> AsyncIterator[Litestar]:
-    settings = Settings(
-        database_url=outage_url(tmp_path), log_level="INFO", worker_in_process=False
-    )
-    app = create_app(settings)
-    yield app
-    await app.state.engine.dispose()
-
-
-class TestUnreachableDatabase:
-    async def test_every_get_route_answers_503_with_retry_after(
-        self, unreachable_app: Litestar, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        headers = {
-            "Authorization": "Bearer inb_sk_" + "a" * 43,
-            # A session the dashboard must look up, so that the page needs the database too.
-            "Cookie": f"{DASHBOARD_COOKIE}=" + "a" * 43,
-        }
-        async with http_client(unreachable_app) as client:
-            for path in every_get_path(unreachable_app):
-                response = await client.get(path, headers=headers)
-                assert response.status_code != 500, (path, response.text)
-                if path == "/ready":
-                    assert response.status_code == 503
-                elif not WITHOUT_DATABASE.match(path):
-                    assert_unavailable(response)
-        assert tracebacks(caplog) == []
-        assert logged(caplog, UNAVAILABLE_EVENT) > 10
-
-    async def test_writes_answer_503_and_public_captures_too(
-        self, unreachable_app: Litestar, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        headers = {"Authorization": "Bearer inb_sk_" + "a" * 43}
-        async with http_client(unreachable_app) as client:
-            for path, body in SAMPLE_POSTS:
-                assert_unavailable(await client.post(path, json=body, headers=headers))
-            form = await client.post(
-                "/api/v1/captures",
-                data={"_key": "inb_pk_" + "b" * 43, "asset": "guide", "email": "a@example.com"},
-            )
-            assert_unavailable(form)
-        assert tracebacks(caplog) == []
-
-    @pytest.mark.usefixtures("json_logs")
-    async def test_browser_posts_and_preflights_are_answered_and_logged_as_503(
-        self, unreachable_app: Litestar, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        # A browser sends Origin, whose check reads the sites before the handler runs.
-        browser = {
-            "Origin": "https://www.example.com",
-            "Authorization": "Bearer inb_pk_" + "b" * 43,
-        }
-        async with http_client(unreachable_app) as client:
-            answers = [
-                await client.post(
-                    "/api/v1/captures",
-                    json={"asset": "guide", "email": "a@example.com"},
-                    headers=browser,
-                ),
-                await client.get("/api/v1/assets/guide/form", headers=browser),
-                await client.options(
-                    "/api/v1/captures",
-                    headers={"Origin": browser["Origin"], "Access-Control-Request-Method": "POST"},
-                ),
-            ]
-        for answer in answers:
-            assert_unavailable(answer)
-            assert answer.headers["cache-control"] == "no-store"
-            assert answer.headers["x-request-id"]
-        access = [
-            r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg["event"] == "request"
-        ]
-        assert [entry["status"] for entry in access] == [503, 503, 503]
-        warnings = [
-            r.msg
-            for r in caplog.records
-            if isinstance(r.msg, dict) and r.msg["event"] == UNAVAILABLE_EVENT
-        ]
-        assert [w.get("request_id") for w in warnings] == [
-            a.headers["x-request-id"] for a in answers
-        ]
-        assert tracebacks(caplog) == []
-
-    async def test_ready_says_unavailable_and_health_stays_alive(
-        self, unreachable_app: Litestar
-    ) -> None:
-        async with http_client(unreachable_app) as client:
-            ready = await client.get("/ready")
-            health = await client.get("/health")
-        assert ready.status_code == 503
-        assert ready.json()["database"] == "unreachable"
-        assert ready.headers["retry-after"].isdigit()
-        assert health.status_code == 200
-
-    async def test_each_failed_request_is_logged_on_one_line(
-        self, unreachable_app: Litestar, caplog: pytest.LogCaptureFixture
-    ) -> None:
-        headers = {"Authorization": "Bearer inb_sk_" + "a" * 43}
-        async with http_client(unreachable_app) as client:
-            for _ in range(3):
-                await client.get("/api/v1/personas", headers=headers)
-        assert logged(caplog, UNAVAILABLE_EVENT) == 3
-        assert tracebacks(caplog) == []
 
 
 async def terminate_backends(admin_engine: AsyncEngine, database: str) -> int:
@@ -340,12 +179,6 @@ def empty_database(worker_id: str, tmp_path: Path) -> Iterator[str]:
     yield url
     if not is_sqlite(url):
         asyncio.run(_drop_database(_base_url(), name))
-
-
-@pytest.fixture
-def json_logs() -> None:
-    """The service's logging, set before the test so that pytest's capture sees it."""
-    configure_logging(Settings(log_level="INFO"))
 
 
 @pytest.mark.usefixtures("json_logs")
