@@ -1,6 +1,7 @@
 """Builders of the lead tests: stages, timelines, settings, plain forms and row counts."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -100,3 +101,8 @@ async def stored_capture(client: httpx.AsyncClient, world: World, capture_id: st
     response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def instant(value: str) -> datetime:
+    """A timestamp as the API writes it, to compare."""
+    return datetime.fromisoformat(value)

@@ -1,7 +1,5 @@
 """`POST /api/v1/captures` with JSON: consent, stages and one transaction."""
 
-from datetime import datetime
-
 import httpx
 import pytest
 from sqlalchemy import text
@@ -9,13 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.leads.models import Capture, StageChange
 from tests.conftest import Headers
-from tests.leads.helpers import NOTHING_WRITTEN, count_rows, get_capture, written
+from tests.leads.helpers import NOTHING_WRITTEN, count_rows, get_capture, instant, written
 from tests.problems import assert_problem
 from tests.support.world import World, capture, get_lead, make_asset
-
-
-def when(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class TestConsent:
@@ -29,7 +23,7 @@ class TestConsent:
         consent = (await get_lead(client, world, ids["contact_id"]))["consent"]
         assert (consent["given"], consent["text_version"]) == (True, "2026-01")
         assert consent["capture_id"] == ids["capture_id"]
-        assert when(consent["at"]) == when(stored["created_at"])
+        assert instant(consent["at"]) == instant(stored["created_at"])
 
     async def test_a_no_is_recorded_as_no(self, client: httpx.AsyncClient, world: World) -> None:
         response = await capture(client, world, consent=False, consent_text_version="v1")
@@ -115,7 +109,7 @@ class TestStage:
         lead = await get_lead(client, world, subscribed.json()["contact_id"])
         assert lead["stage"] == "lead"
         assert lead["reached_at"]["subscriber"] == first["reached_at"]["subscriber"]
-        assert when(lead["reached_at"]["lead"]) > when(first["reached_at"]["subscriber"])
+        assert instant(lead["reached_at"]["lead"]) > instant(first["reached_at"]["subscriber"])
 
     async def test_a_lead_who_subscribes_stays_a_lead(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession

@@ -1,15 +1,13 @@
-"""A database that restarts or comes back: connections killed under the pool, sessions in UTC,
-and the worker through an outage, never a 500 with a traceback."""
+"""A database set apart: one in another time zone still talks UTC, and the worker logs once
+through an outage, schema missing then there."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from litestar import Litestar
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,120 +15,9 @@ from inbound import migrate
 from inbound.config import Settings
 from inbound.db import create_engine
 from inbound.worker import Worker
-from tests.conftest import Headers, _base_url, http_client, is_sqlite
-from tests.outage.helpers import (
-    SAMPLE_POSTS,
-    WITHOUT_DATABASE,
-    assert_unavailable,
-    every_get_path,
-    logged,
-    outage_url,
-    tracebacks,
-)
+from tests.conftest import _base_url, is_sqlite
+from tests.outage.helpers import logged, outage_url, tracebacks
 from tests.support.live_server import _drop_database, _fresh_database
-
-
-async def terminate_backends(admin_engine: AsyncEngine, database: str) -> int:
-    """Kill every session on ``database`` but this one, as a restart would."""
-    async with admin_engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = await conn.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": database},
-        )
-        return int(result.scalar_one())
-
-
-@dataclass(frozen=True)
-class Server:
-    """The PostgreSQL server under the test: an engine on its `postgres` database, and the name
-    of the test's own database."""
-
-    engine: AsyncEngine
-    database: str
-
-
-@pytest.fixture
-async def server(database_url: str) -> AsyncIterator[Server]:
-    if is_sqlite(database_url):
-        pytest.skip("SQLite has no server sessions to kill")
-    url = make_url(database_url)
-    admin_engine = create_engine(url.set(database="postgres").render_as_string(False))
-    yield Server(admin_engine, str(url.database))
-    await admin_engine.dispose()
-
-
-@pytest.mark.committing
-class TestConnectionsKilledUnderThePool:
-    async def test_no_request_gets_a_500_and_the_pool_recovers(
-        self,
-        committing_app: Litestar,
-        committing_admin: Headers,
-        server: Server,
-        engine: AsyncEngine,
-        caplog: pytest.LogCaptureFixture,
-    ) -> None:
-        admin_engine, name = server.engine, server.database
-        paths = [p for p in every_get_path(committing_app) if not WITHOUT_DATABASE.match(p)]
-        async with http_client(committing_app) as client:
-            # Fill the pool with several live connections, then kill them all.
-            await asyncio.gather(
-                *(client.get("/api/v1/personas", headers=committing_admin) for _ in range(8))
-            )
-            assert await terminate_backends(admin_engine, name) > 0
-            await engine.dispose()  # the test's own pool lost its connections too
-            # At once, so that several requests meet a dead connection, not only the first.
-            answers = list(
-                await asyncio.gather(*(client.get(p, headers=committing_admin) for p in paths))
-            )
-            for path, body in SAMPLE_POSTS:
-                answers.append(await client.post(path, json=body, headers=committing_admin))
-            after = await client.get("/api/v1/personas", headers=committing_admin)
-        assert [
-            a.status_code for a in answers if a.status_code >= 500 and a.status_code != 503
-        ] == []
-        lost = [a for a in answers if a.status_code == 503]
-        assert lost, "killing the pool's connections went unnoticed"
-        for answer in lost:
-            assert_unavailable(answer)
-        assert after.status_code == 200
-        assert tracebacks(caplog) == []
-
-    async def test_a_database_refusing_connections_answers_503_until_it_is_back(
-        self,
-        committing_app: Litestar,
-        committing_admin: Headers,
-        server: Server,
-        engine: AsyncEngine,
-        caplog: pytest.LogCaptureFixture,
-    ) -> None:
-        admin_engine, name = server.engine, server.database
-        try:
-            async with http_client(committing_app) as client:
-                assert (await client.get("/ready")).status_code == 200
-                await allow_connections(admin_engine, name, allowed=False)
-                await terminate_backends(admin_engine, name)
-                during = [
-                    await client.get("/api/v1/personas", headers=committing_admin),
-                    await client.get("/api/v1/leads", headers=committing_admin),
-                    await client.post(
-                        SAMPLE_POSTS[0][0], json=SAMPLE_POSTS[0][1], headers=committing_admin
-                    ),
-                ]
-                ready_during = await client.get("/ready")
-                await allow_connections(admin_engine, name, allowed=True)
-                after = await client.get("/api/v1/personas", headers=committing_admin)
-        finally:
-            await allow_connections(admin_engine, name, allowed=True)
-            await engine.dispose()
-        for answer in during:
-            assert_unavailable(answer)
-        assert ready_during.status_code == 503
-        assert after.status_code == 200
-        assert tracebacks(caplog) == []
 
 
 class TestSessionsAreInUtc:
@@ -161,14 +48,6 @@ class TestSessionsAreInUtc:
                 await conn.execute(text(f'ALTER DATABASE "{name}" RESET timezone'))
         assert zone == "UTC"
         assert midnight == "2026-03-01 00:00:00+00"
-
-
-async def allow_connections(admin_engine: AsyncEngine, database: str, *, allowed: bool) -> None:
-    async with admin_engine.connect() as conn:
-        await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.execute(
-            text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        )
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """`/api/v1/leads/{id}`: reading a lead and moving its stage."""
 
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -8,14 +7,10 @@ import pytest
 
 from inbound.auth.scopes import Scope
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import move_stage, timeline
+from tests.leads.helpers import instant, move_stage, timeline
 from tests.leads.lead_api.helpers import UNKNOWN_ID, SalesKey, new_lead, stage_moves
 from tests.problems import error_fields
 from tests.support.world import LEADS, World, get_lead
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
 
 
 class TestReadLead:
