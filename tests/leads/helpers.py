@@ -72,7 +72,6 @@ async def set_contact(session: AsyncSession, contact_id: str, **values: Any) -> 
 
 DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
 OTHER_ORIGIN = "https://blog.example.org"
-FOREIGN_ORIGIN = "https://evil.example"
 WRITTEN = (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey)
 NOTHING_WRITTEN = {model.__name__: 0 for model in WRITTEN}
 

@@ -1,36 +1,26 @@
-"""`POST /api/v1/captures` with JSON: redirects, one contact per email and idempotency."""
-
-from datetime import timedelta
+"""`POST /api/v1/captures` with JSON: CORS, redirects, one contact per email and the stages a
+capture moves it through."""
 
 import httpx
 import pytest
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from inbound.db import utcnow
-from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact
+from inbound.leads.models import Capture, Contact, StageChange
+from tests.conftest import Headers
 from tests.leads.helpers import (
     DELIVERY_URL,
-    FOREIGN_ORIGIN,
+    NOTHING_WRITTEN,
     OTHER_ORIGIN,
     count_rows,
     get_capture,
+    instant,
     other_site,
     written,
 )
 from tests.problems import assert_problem, error_fields
-from tests.support.world import ORIGIN, World, capture, get_lead
+from tests.support.world import CAPTURES, ORIGIN, World, capture, get_lead, make_asset
 
-
-def assert_another_capture_of_the_same_contact(
-    answer: httpx.Response, first: httpx.Response
-) -> None:
-    """``answer`` is a new capture, not a replay of ``first``, of the same contact."""
-    assert answer.status_code == 201
-    assert "idempotent-replayed" not in answer.headers
-    assert answer.json()["capture_id"] != first.json()["capture_id"]
-    assert answer.json()["contact_id"] == first.json()["contact_id"]
+FOREIGN_ORIGIN = "https://evil.example"
 
 
 class TestRedirect:
@@ -64,6 +54,68 @@ class TestRedirect:
         assert assert_problem(response, 422)["type"] == "urn:inbound:problem:redirect-not-allowed"
         assert error_fields(response) == ["_redirect"]
         assert await count_rows(db, Capture) == 0
+
+
+ASKED = {
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
+}
+
+
+class TestCors:
+    async def test_a_preflight_from_any_sites_origin_is_204(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        await other_site(client, world.admin)
+        for origin in (ORIGIN, OTHER_ORIGIN):
+            response = await client.options(CAPTURES, headers={"Origin": origin, **ASKED})
+            assert response.status_code == 204, response.text
+            assert response.headers["access-control-allow-origin"] == origin
+            assert "POST" in response.headers["access-control-allow-methods"]
+            allowed = response.headers["access-control-allow-headers"].lower()
+            assert {"authorization", "content-type", "idempotency-key"} <= {
+                h.strip() for h in allowed.split(",")
+            }
+            assert "Origin" in response.headers["vary"]
+
+    @pytest.mark.parametrize("origin", [FOREIGN_ORIGIN, "null", "https://www.example.com:8443"])
+    async def test_a_preflight_from_a_foreign_origin_is_403(
+        self, client: httpx.AsyncClient, world: World, origin: str
+    ) -> None:
+        response = await client.options(CAPTURES, headers={"Origin": origin, **ASKED})
+        problem = assert_problem(response, 403)
+        assert problem["type"] == "urn:inbound:problem:origin-not-allowed"
+        assert "access-control-allow-origin" not in response.headers
+
+    async def test_a_post_from_the_sites_origin_may_read_the_answer(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        response = await capture(client, world, headers={"Origin": ORIGIN})
+        assert response.status_code == 201
+        assert response.headers["access-control-allow-origin"] == ORIGIN
+        exposed = {
+            h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
+        }
+        assert {"location", "retry-after", "idempotent-replayed"} <= exposed
+
+    async def test_a_post_from_another_sites_origin_is_403_readably_and_stores_nothing(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        await other_site(client, world.admin)
+        response = await capture(client, world, headers={"Origin": OTHER_ORIGIN})
+        assert assert_problem(response, 403)["type"] == "urn:inbound:problem:origin-not-allowed"
+        assert error_fields(response) == ["Origin"]
+        assert response.headers["access-control-allow-origin"] == OTHER_ORIGIN
+        assert await written(db) == NOTHING_WRITTEN
+
+    @pytest.mark.parametrize("origin", [FOREIGN_ORIGIN, "null", "http://www.example.com"])
+    async def test_a_post_from_a_foreign_origin_is_403_and_stores_nothing(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession, origin: str
+    ) -> None:
+        response = await capture(client, world, headers={"Origin": origin, "Idempotency-Key": "k"})
+        assert assert_problem(response, 403)["type"] == "urn:inbound:problem:origin-not-allowed"
+        assert "access-control-allow-origin" not in response.headers
+        assert await written(db) == NOTHING_WRITTEN
 
 
 class TestOneContactPerEmail:
@@ -119,94 +171,59 @@ class TestOneContactPerEmail:
         assert len([e for e in updated["timeline"] if e["type"] == "capture"]) == 2
 
 
-class TestIdempotency:
-    async def test_the_same_key_answers_as_the_first_post_and_writes_nothing_more(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
-    ) -> None:
-        key = {"Idempotency-Key": "click-1"}
-        first = await capture(client, world, headers=key, company="Acme")
-        before = await written(db)
-        lead = await get_lead(client, world, first.json()["contact_id"])
-        again = await capture(client, world, headers=key, company="Acme")
-        assert again.status_code == 201
-        assert again.json() == first.json()
-        assert again.headers["location"] == first.headers["location"]
-        assert again.headers["idempotent-replayed"] == "true"
-        assert await written(db) == before
-        unchanged = await get_lead(client, world, first.json()["contact_id"])
-        assert unchanged["version"] == lead["version"]
+async def make_newsletter(client: httpx.AsyncClient, admin: Headers) -> None:
+    await make_asset(
+        client, admin, slug="weekly", title="Weekly", kind="newsletter",
+        funnel_stage="attract", gated=False, delivery_url=None,
+    )  # fmt: skip
 
-    async def test_a_key_reused_with_another_body_is_422_and_stores_none_of_it(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
-    ) -> None:
-        key = {"Idempotency-Key": "click-2"}
-        first = await capture(client, world, headers=key, company="Acme")
-        again = await capture(client, world, headers=key, email="bo@example.com", company="Beta")
-        assert assert_problem(again, 422)["type"] == "urn:inbound:problem:idempotency-key-reused"
-        assert await count_rows(db, Contact) == 1
-        lead = await get_lead(client, world, first.json()["contact_id"])
-        assert lead["company"] == "Acme"
 
-    async def test_the_idem_field_is_the_same_key_as_the_header(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+class TestStage:
+    async def test_a_first_capture_makes_a_lead_that_passed_through_subscriber(
+        self, client: httpx.AsyncClient, world: World
     ) -> None:
-        first = await capture(client, world, _idem="click-3")
-        by_field = await capture(client, world, _idem="click-3")
-        by_header = await capture(client, world, headers={"Idempotency-Key": "click-3"})
-        assert by_field.json() == by_header.json() == first.json()
-        assert by_field.headers["idempotent-replayed"] == "true"
-        assert await count_rows(db, Capture) == 1
-        stored = await get_capture(client, world, first.json()["capture_id"])
-        assert stored["idempotency_key"] == "click-3"
-        assert "_idem" not in stored["fields"]
+        response = await capture(client, world)
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["stage"] == "lead"
+        reached = lead["reached_at"]
+        assert reached["subscriber"] is not None
+        assert reached["subscriber"] == reached["lead"] == lead["stage_changed_at"]
+        assert {k for k, v in reached.items() if v is not None} == {"subscriber", "lead"}
+        [change] = [e["detail"] for e in lead["timeline"] if e["type"] == "stage"]
+        assert (change["from"], change["to"], change["cause"]) == (None, "lead", "capture")
+        assert change["actor"].startswith("key:")
 
-    async def test_without_a_key_every_post_is_a_capture(
+    async def test_a_newsletter_makes_a_subscriber(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        await make_newsletter(client, world.admin)
+        response = await capture(client, world, asset="weekly", email="sub@example.com")
+        assert response.json()["delivery_url"] is None
+        lead = await get_lead(client, world, response.json()["contact_id"])
+        assert lead["stage"] == "subscriber"
+        assert lead["reached_at"]["subscriber"] is not None
+        assert lead["reached_at"]["lead"] is None
+
+    async def test_a_subscriber_who_asks_for_an_asset_becomes_a_lead(
+        self, client: httpx.AsyncClient, world: World
+    ) -> None:
+        await make_newsletter(client, world.admin)
+        subscribed = await capture(client, world, asset="weekly")
+        first = await get_lead(client, world, subscribed.json()["contact_id"])
+        await capture(client, world)
+        lead = await get_lead(client, world, subscribed.json()["contact_id"])
+        assert lead["stage"] == "lead"
+        assert lead["reached_at"]["subscriber"] == first["reached_at"]["subscriber"]
+        assert instant(lead["reached_at"]["lead"]) > instant(first["reached_at"]["subscriber"])
+
+    async def test_a_lead_who_subscribes_stays_a_lead(
         self, client: httpx.AsyncClient, world: World, db: AsyncSession
     ) -> None:
+        await make_newsletter(client, world.admin)
         first = await capture(client, world)
-        second = await capture(client, world)
-        assert first.json()["capture_id"] != second.json()["capture_id"]
-        assert await count_rows(db, Capture) == 2
-
-    async def test_keys_belong_to_their_site(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
-    ) -> None:
-        blog = await other_site(client, world.admin)
-        key = {"Idempotency-Key": "shared"}
-        main = await capture(client, world, headers=key)
-        other = await capture(client, blog, headers=key)
-        assert_another_capture_of_the_same_contact(other, main)
-        assert await count_rows(db, Capture) == 2
-
-    async def test_a_key_replays_for_24_hours_and_then_makes_a_new_capture(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
-    ) -> None:
-        key = {"Idempotency-Key": "daily"}
-        first = await capture(client, world, headers=key)
-        await age_idempotency_key(db, "daily", timedelta(hours=23, minutes=50))
-        within = await capture(client, world, headers=key)
-        assert within.json()["capture_id"] == first.json()["capture_id"]
-
-        await age_idempotency_key(db, "daily", timedelta(hours=24, minutes=5))
-        after = await capture(client, world, headers=key)
-        assert_another_capture_of_the_same_contact(after, first)
-        assert await count_rows(db, Capture) == 2
-
-        replayed = await capture(client, world, headers=key)
-        assert replayed.json()["capture_id"] == after.json()["capture_id"]
-        assert await count_rows(db, Capture) == 2
-
-
-async def age_idempotency_key(db: AsyncSession, key: str, age: timedelta) -> None:
-    """Pretend the capture made under ``key`` was made ``age`` ago."""
-    then = utcnow() - age
-    claimed = (
-        await db.execute(
-            update(CaptureIdempotencyKey)
-            .where(col(CaptureIdempotencyKey.key) == key)
-            .values(created_at=then)
-            .returning(col(CaptureIdempotencyKey.capture_id))
-        )
-    ).scalar_one()
-    await db.execute(update(Capture).where(col(Capture.id) == claimed).values(created_at=then))
-    await db.commit()
+        lead = await get_lead(client, world, first.json()["contact_id"])
+        await capture(client, world, asset="weekly")
+        after = await get_lead(client, world, first.json()["contact_id"])
+        assert after["stage"] == "lead"
+        assert after["reached_at"] == lead["reached_at"]
+        assert await count_rows(db, StageChange) == 1

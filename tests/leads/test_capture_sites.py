@@ -1,4 +1,4 @@
-"""`POST /api/v1/captures` with JSON: site keys, assets and their forms, and CORS."""
+"""`POST /api/v1/captures` with JSON: site keys, and assets and their forms."""
 
 import httpx
 import pytest
@@ -7,18 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound.auth.scopes import Scope
 from inbound.leads.models import Capture, Contact
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import (
-    DELIVERY_URL,
-    FOREIGN_ORIGIN,
-    NOTHING_WRITTEN,
-    OTHER_ORIGIN,
-    count_rows,
-    get_capture,
-    other_site,
-    written,
-)
+from tests.leads.helpers import DELIVERY_URL, NOTHING_WRITTEN, count_rows, get_capture, written
 from tests.problems import assert_problem, error_fields
-from tests.support.world import CAPTURES, ORIGIN, World, capture, make_asset, make_world
+from tests.support.world import CAPTURES, World, capture, make_asset, make_world
 
 
 class TestSiteKeys:
@@ -154,65 +145,3 @@ class TestAsset:
             consent=True, consent_text_version="v1",
         )  # fmt: skip
         assert answered.status_code == 201, answered.text
-
-
-ASKED = {
-    "Access-Control-Request-Method": "POST",
-    "Access-Control-Request-Headers": "authorization,content-type,idempotency-key",
-}
-
-
-class TestCors:
-    async def test_a_preflight_from_any_sites_origin_is_204(
-        self, client: httpx.AsyncClient, world: World
-    ) -> None:
-        await other_site(client, world.admin)
-        for origin in (ORIGIN, OTHER_ORIGIN):
-            response = await client.options(CAPTURES, headers={"Origin": origin, **ASKED})
-            assert response.status_code == 204, response.text
-            assert response.headers["access-control-allow-origin"] == origin
-            assert "POST" in response.headers["access-control-allow-methods"]
-            allowed = response.headers["access-control-allow-headers"].lower()
-            assert {"authorization", "content-type", "idempotency-key"} <= {
-                h.strip() for h in allowed.split(",")
-            }
-            assert "Origin" in response.headers["vary"]
-
-    @pytest.mark.parametrize("origin", [FOREIGN_ORIGIN, "null", "https://www.example.com:8443"])
-    async def test_a_preflight_from_a_foreign_origin_is_403(
-        self, client: httpx.AsyncClient, world: World, origin: str
-    ) -> None:
-        response = await client.options(CAPTURES, headers={"Origin": origin, **ASKED})
-        problem = assert_problem(response, 403)
-        assert problem["type"] == "urn:inbound:problem:origin-not-allowed"
-        assert "access-control-allow-origin" not in response.headers
-
-    async def test_a_post_from_the_sites_origin_may_read_the_answer(
-        self, client: httpx.AsyncClient, world: World
-    ) -> None:
-        response = await capture(client, world, headers={"Origin": ORIGIN})
-        assert response.status_code == 201
-        assert response.headers["access-control-allow-origin"] == ORIGIN
-        exposed = {
-            h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
-        }
-        assert {"location", "retry-after", "idempotent-replayed"} <= exposed
-
-    async def test_a_post_from_another_sites_origin_is_403_readably_and_stores_nothing(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession
-    ) -> None:
-        await other_site(client, world.admin)
-        response = await capture(client, world, headers={"Origin": OTHER_ORIGIN})
-        assert assert_problem(response, 403)["type"] == "urn:inbound:problem:origin-not-allowed"
-        assert error_fields(response) == ["Origin"]
-        assert response.headers["access-control-allow-origin"] == OTHER_ORIGIN
-        assert await written(db) == NOTHING_WRITTEN
-
-    @pytest.mark.parametrize("origin", [FOREIGN_ORIGIN, "null", "http://www.example.com"])
-    async def test_a_post_from_a_foreign_origin_is_403_and_stores_nothing(
-        self, client: httpx.AsyncClient, world: World, db: AsyncSession, origin: str
-    ) -> None:
-        response = await capture(client, world, headers={"Origin": origin, "Idempotency-Key": "k"})
-        assert assert_problem(response, 403)["type"] == "urn:inbound:problem:origin-not-allowed"
-        assert "access-control-allow-origin" not in response.headers
-        assert await written(db) == NOTHING_WRITTEN
