@@ -136,12 +136,6 @@ def base_settings(database_url: str) -> Settings:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "settings(**changes): the test's app runs on the base settings so changed"
-    )
-
-
 @pytest.fixture
 def settings(request: pytest.FixtureRequest, base_settings: Settings) -> Settings:
     """The settings of the test's app: the base ones with the changes its `settings` marks

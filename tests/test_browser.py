@@ -5,8 +5,6 @@ the lead is then read back through the API.
 """
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +15,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect
 
-from tests.conftest import ROOT, _base_url
+from tests.conftest import _base_url
 from tests.problems import body_of
 from tests.support.browser import needs_chromium
-from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
+from tests.support.live_server import LiveServer, landing_page, site_service
 
-LANDING = ROOT / "examples" / "landing"
 ASSET = "cloud-cost-guide-2026"  # the example README's e-book
 CONSENT_VERSION = "2026-01"  # the version the pages send with their consent box
 CAPTURES = "/api/v1/captures"
@@ -64,32 +61,10 @@ class Landing:
 @pytest.fixture(scope="module")
 def landing(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landing]:
     tmp = tmp_path_factory.mktemp("browser")
-    # Every test posts from 127.0.0.1: the per-address limit is tested on its own.
-    env = {"INBOUND_CAPTURE_RATE_PER_IP": "1000/minute"}
-    with (
-        live_server(_base_url(), f"inbound_browser_{worker_id}", tmp, env) as service,
-        httpx.Client(base_url=service.url, headers=service.admin_headers) as admin,
-    ):
-        origin = f"http://127.0.0.1:{free_port()}"
+    with site_service(_base_url(), f"inbound_browser_{worker_id}", tmp) as (service, admin, origin):
         public_key = _arrange(admin, origin)
-        log = (tmp / "landing.log").open("wb")
-        page_server = subprocess.Popen(
-            [
-                sys.executable,
-                str(LANDING / "serve.py"),
-                *("--api", service.url, "--key", public_key, "--asset", ASSET),
-                *("--port", origin.rsplit(":", 1)[1]),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
+        with landing_page(origin, service.url, public_key, ASSET, tmp / "landing.log"):
             yield Landing(service=service, admin=admin, origin=origin)
-        finally:
-            page_server.terminate()
-            page_server.wait(timeout=10)
-            log.close()
 
 
 def _arrange(admin: httpx.Client, origin: str) -> str:

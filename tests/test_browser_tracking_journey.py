@@ -6,8 +6,6 @@ new page view. A visitor who says no stays nobody's: the same pages and form lea
 without identities or activity.
 """
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +18,9 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import _base_url
 from tests.support.browser import needs_chromium
-from tests.support.live_server import LiveServer, free_port, live_server, wait_until_answered
-from tests.support.tracking_site import ROOT
+from tests.support.live_server import LiveServer, landing_page, site_service
 from tests.test_browser import ASSET, FORM_FIELDS
 
-LANDING = ROOT / "examples" / "landing"
 BLOG = "five-sources-of-cloud-waste"  # the slugs examples/landing's pages name
 CASE_STUDY = "acme-halves-its-cloud-bill"
 
@@ -88,33 +84,16 @@ def _arrange(admin: httpx.Client, origin: str) -> tuple[str, dict[str, str], str
 @pytest.fixture(scope="module")
 def journey(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journey]:
     tmp = tmp_path_factory.mktemp("journey")
-    env = {"INBOUND_CAPTURE_RATE_PER_IP": "1000/minute"}
-    with (
-        live_server(_base_url(), f"inbound_journey_{worker_id}", tmp, env) as service,
-        httpx.Client(base_url=service.url, headers=service.admin_headers) as admin,
-    ):
-        origin = f"http://127.0.0.1:{free_port()}"
+    with site_service(_base_url(), f"inbound_journey_{worker_id}", tmp) as (service, admin, origin):
         public_key, ids, sales_key = _arrange(admin, origin)
-        log = (tmp / "landing.log").open("wb")
-        page_server = subprocess.Popen(
-            [
-                sys.executable,
-                str(LANDING / "serve.py"),
-                *("--api", service.url, "--key", public_key, "--asset", ASSET),
-                *("--consent", "required", "--port", origin.rsplit(":", 1)[1]),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        sales = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {sales_key}"})
-        try:
-            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
+        sales_headers = {"Authorization": f"Bearer {sales_key}"}
+        with (
+            landing_page(
+                origin, service.url, public_key, ASSET, tmp / "landing.log", "--consent", "required"
+            ),
+            httpx.Client(base_url=service.url, headers=sales_headers) as sales,
+        ):
             yield Journey(service, admin, sales, origin, ids)
-        finally:
-            sales.close()
-            page_server.terminate()
-            page_server.wait(timeout=10)
-            log.close()
 
 
 def slot_assets(page: Page) -> list[str]:

@@ -21,8 +21,8 @@ from inbound.leads.stages import STAGES
 from inbound.surveys.answer_sql import ANSWERS, CASES, RESPONDENTS
 from inbound.surveys.follow_up import is_negative
 from inbound.tracking.repository import EVENTS
+from tests.cli.helpers import run_async
 from tests.conftest import Headers
-from tests.test_cli import run_async
 
 ORDER = [stage.value for stage in STAGES]
 NOW = datetime(2026, 11, 24, tzinfo=UTC)

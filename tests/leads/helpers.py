@@ -1,12 +1,14 @@
 """Builders of the lead tests: stages, timelines, settings, plain forms and row counts."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.leads.models import Capture, CaptureIdempotencyKey, Contact, ScoreEvent, StageChange
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers
 from tests.problems import body_of
@@ -66,3 +68,40 @@ async def set_contact(session: AsyncSession, contact_id: str, **values: Any) -> 
         update(CONTACTS).where(CONTACTS.c.id == uuid.UUID(contact_id)).values(**values)
     )
     await session.commit()
+
+
+DELIVERY_URL = "https://cdn.example.com/scoring.pdf"
+OTHER_ORIGIN = "https://blog.example.org"
+WRITTEN = (Contact, Capture, StageChange, ScoreEvent, CaptureIdempotencyKey)
+NOTHING_WRITTEN = {model.__name__: 0 for model in WRITTEN}
+
+
+async def other_site(client: httpx.AsyncClient, admin: Headers) -> World:
+    response = await client.post(
+        "/api/v1/sites",
+        json={"name": "Blog", "allowed_origins": [OTHER_ORIGIN]},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    return World(response.json()["id"], response.json()["public_key"], admin)
+
+
+async def get_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> dict[str, Any]:
+    response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
+    return body_of(response)
+
+
+async def written(db: AsyncSession) -> dict[str, int]:
+    """Rows per table of everything a capture writes."""
+    return {model.__name__: await count_rows(db, model) for model in WRITTEN}
+
+
+async def stored_capture(client: httpx.AsyncClient, world: World, capture_id: str) -> Any:
+    response = await client.get(f"{CAPTURES}/{capture_id}", headers=world.admin)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def instant(value: str) -> datetime:
+    """A timestamp as the API writes it, to compare."""
+    return datetime.fromisoformat(value)

@@ -61,3 +61,15 @@ def error_fields(response: httpx.Response) -> list[str]:
 def rule(**fields: Any) -> dict[str, Any]:
     """A persona body with this one rule."""
     return {"name": "x", "rules": [fields]}
+
+
+RULES: list[dict[str, Any]] = [
+    {"field": "job_title", "operator": "contains_any", "values": ["CIO", "IT director"]},
+    {"field": "company_size", "operator": "between", "min": 200, "weight": 2},
+    {"field": "country", "operator": "one_of", "values": ["DE", "AT"], "weight": 0.5},
+    {"field": "industry", "operator": "equals", "value": "Software", "weight": 100},
+    {"field": "form.budget_band", "operator": "between", "min": 1, "max": 5},
+    {"field": "form.custom_field", "operator": "contains_any", "values": ["yes"]},
+]
+EMPTY_RANGE_RULE = {"field": "company_size", "operator": "between", "min": 9, "max": 1}
+UUID_SHAPED = "01A20C4A-C977-72F1-B9E6-5E758768B236"

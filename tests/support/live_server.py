@@ -125,3 +125,47 @@ def wait_until_answered(
             pass
         time.sleep(every)
     raise TimeoutError(f"{url} did not answer in {within} s")
+
+
+@contextmanager
+def site_service(
+    base_url: str, name: str, tmp_dir: Path
+) -> Iterator[tuple[LiveServer, httpx.Client, str]]:
+    """The live service for a site's pages in a browser: the server, an admin client on it and
+    a free origin for the pages."""
+    # Every test posts from 127.0.0.1: the per-address limit is tested on its own.
+    env = {"INBOUND_CAPTURE_RATE_PER_IP": "1000/minute"}
+    with (
+        live_server(base_url, name, tmp_dir, env) as service,
+        httpx.Client(base_url=service.url, headers=service.admin_headers) as admin,
+    ):
+        yield service, admin, f"http://127.0.0.1:{free_port()}"
+
+
+LANDING = Path(__file__).resolve().parents[2] / "examples" / "landing"
+
+
+@contextmanager
+def landing_page(
+    origin: str, api: str, public_key: str, asset: str, log: Path, *options: str
+) -> Iterator[None]:
+    """The example landing page, served at ``origin`` against the service at ``api`` with the
+    site's ``public_key`` and ``asset``, until the block ends; its output goes to ``log``."""
+    with log.open("wb") as out:
+        page_server = subprocess.Popen(
+            [
+                sys.executable,
+                str(LANDING / "serve.py"),
+                *("--api", api, "--key", public_key, "--asset", asset),
+                *options,
+                *("--port", origin.rsplit(":", 1)[1]),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_answered(f"{origin}/", page_server, within=10, every=0.05)
+            yield
+        finally:
+            page_server.terminate()
+            page_server.wait(timeout=10)

@@ -40,6 +40,16 @@ async def answer_in_a_burst(client: httpx.AsyncClient, world: World, who: dict[s
     assert sorted(r.status_code for r in responses) == sorted([201] + [refused] * (BURST - 1))
 
 
+async def answer_by_link_in_a_burst(client: httpx.AsyncClient, token: str) -> None:
+    """Answer through one survey link BURST times at once: one answer is taken, the others
+    are 409."""
+    body = {"token": token, "score": 5}
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
+    )
+    assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+
+
 async def stored_answers(app: Litestar) -> int:
     async with app.state.sessionmaker() as session:
         return await count_rows(session, SurveyAnswer)
@@ -60,18 +70,11 @@ class TestRaces:
         assert await stored_answers(committing_app) == 1
 
     async def test_concurrent_link_answers_store_one(
-        self,
-        committing_app: Litestar,
-        committing_client: httpx.AsyncClient,
-        world: World,
+        self, committing_client: httpx.AsyncClient, world: World
     ) -> None:
         lead = (await capture(committing_client, world)).json()
         link = (await make_link(committing_client, world.admin, lead["contact_id"])).json()
-        body = {"token": link["token"], "score": 5}
-        responses = await asyncio.gather(
-            *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
-        )
-        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+        await answer_by_link_in_a_burst(committing_client, link["token"])
 
     @pytest.mark.parametrize("who", [{"visitor_id": "b-1"}, {"email": "ana@example.com"}])
     async def test_answers_racing_just_after_a_window_ended_store_one(
@@ -100,11 +103,7 @@ class TestRaces:
         page = await answer(committing_client, world, email="ana@example.com", score=0)
         assert page.status_code == 201
         link = (await make_link(committing_client, world.admin, lead["contact_id"])).json()
-        body = {"token": link["token"], "score": 5}
-        responses = await asyncio.gather(
-            *(committing_client.post("/api/v1/survey-answers", json=body) for _ in range(BURST))
-        )
-        assert sorted(r.status_code for r in responses) == [201] + [409] * (BURST - 1)
+        await answer_by_link_in_a_burst(committing_client, link["token"])
         async with committing_app.state.sessionmaker() as session:
             statement = select(col(SurveyAnswer.source), col(SurveyAnswer.contact_id))
             rows = (await session.execute(statement)).all()

@@ -28,8 +28,8 @@ from inbound.tracking.models import VisitorIdentity
 from inbound.tracking.nbc.blend import DEFAULT_WEIGHTS, CatalogAsset, Signals
 from inbound.tracking.nbc.snapshot import Snapshot
 from inbound.tracking.repository import insert_events
+from tests.cli.helpers import run_async
 from tests.conftest import Headers
-from tests.test_cli import run_async
 from tests.tracking.nbc_world import make_nbc_world
 
 A, B, C, D, E = (uuid.UUID(int=n) for n in range(1, 6))

@@ -15,8 +15,8 @@ from inbound.tracking.models import TrackingEvent, TrackingMessage
 from inbound.tracking.repository import MESSAGES, insert_events
 from inbound.tracking.retention import prune
 from inbound.worker import Worker
+from tests.cli.helpers import run_async
 from tests.conftest import _base_url, is_sqlite
-from tests.test_cli import run_async
 from tests.tracking.test_writer import row
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

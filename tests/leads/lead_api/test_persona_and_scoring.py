@@ -1,69 +1,20 @@
-"""`/api/v1/leads/{id}`: reading a lead, moving its stage, setting its persona by hand; and
-how captures score it and make it an MQL."""
+"""`/api/v1/leads/{id}`: setting its persona by hand; and how captures score it and make it
+an MQL."""
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.scopes import Scope
-from inbound.auth.service import ApiKeyService
 from inbound.db import utcnow
 from inbound.leads.repository import CONTACTS
 from tests.conftest import Headers, KeyMaker
-from tests.leads.helpers import move_stage, put_settings, set_contact, timeline
-from tests.problems import body_of, error_fields
-from tests.support.world import (
-    LEADS,
-    World,
-    capture,
-    get_lead,
-    make_asset,
-    make_persona,
-    make_world,
-)
-
-UNKNOWN_ID = "01a20c4a-c977-72f1-b9e6-5e758768b236"
-CIO_RULES: list[dict[str, Any]] = [
-    {"field": "job_title", "operator": "contains_any", "values": ["CIO"]},
-    {"field": "company_size", "operator": "between", "min": 100},
-]
-CFO_RULES: list[dict[str, Any]] = [
-    {"field": "job_title", "operator": "contains_any", "values": ["CFO"]},
-]
-# Both CIO rules and half of the profile: fit 0.7 * 1 + 0.3 * 4/8 = 0.85, grade A.
-WELL_FITTING: dict[str, Any] = {
-    "job_title": "CIO", "company_size": 500, "first_name": "Ana", "last_name": "Lima",
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class SalesKey:
-    headers: Headers
-    actor: str
-
-
-@pytest.fixture
-async def world(client: httpx.AsyncClient, admin: Headers) -> World:
-    """A site, the personas `cio` and `cfo`, and an e-book tagged highly to `cio`."""
-    world = await make_world(client, admin)
-    await make_persona(client, admin, "cio", rules=CIO_RULES)
-    await make_persona(client, admin, "cfo", rules=CFO_RULES)
-    await make_asset(client, admin, personas=[{"persona": "cio", "relevance": 3}])
-    return world
-
-
-@pytest.fixture
-async def sales(sessionmaker: async_sessionmaker[AsyncSession]) -> SalesKey:
-    async with sessionmaker() as session:
-        key, plain = await ApiKeyService(session).issue(name="sales", scopes=[Scope.LEADS_WRITE])
-        await session.commit()
-    return SalesKey(headers={"Authorization": f"Bearer {plain}"}, actor=f"key:{key.id}")
+from tests.leads.helpers import put_settings, set_contact, timeline
+from tests.leads.lead_api.helpers import UNKNOWN_ID, WELL_FITTING, SalesKey, new_lead, stage_moves
+from tests.support.world import LEADS, World, capture, get_lead, make_asset, make_persona
 
 
 async def cfo_by_hand(client: httpx.AsyncClient, world: World, sales: "SalesKey") -> str:
@@ -72,186 +23,6 @@ async def cfo_by_hand(client: httpx.AsyncClient, world: World, sales: "SalesKey"
     url = f"{LEADS}/{lead_id}/persona"
     assert (await client.put(url, json={"persona": "cfo"}, headers=sales.headers)).is_success
     return lead_id
-
-
-async def new_lead(client: httpx.AsyncClient, world: World, **fields: Any) -> str:
-    response = await capture(client, world, **(WELL_FITTING | fields))
-    found: str = body_of(response, 201)["contact_id"]
-    return found
-
-
-def instant(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
-def stage_moves(lead: dict[str, Any]) -> list[tuple[str | None, str, str]]:
-    return [(d["from"], d["to"], d["cause"]) for d in timeline(lead, "stage")]
-
-
-class TestReadLead:
-    async def test_a_captured_lead_reads_with_its_etag(
-        self, client: httpx.AsyncClient, world: World
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        response = await client.get(f"{LEADS}/{lead_id}", headers=world.admin)
-        assert response.status_code == 200, response.text
-        lead = response.json()
-        assert response.headers["etag"] == f'"{lead["version"]}"'
-        assert lead["stage"] == "lead"
-        entered = lead["stage_changed_at"]
-        assert lead["reached_at"] == {
-            "subscriber": entered, "lead": entered, "mql": None, "sql": None,
-            "opportunity": None, "customer": None, "evangelist": None,
-        }  # fmt: skip
-        assert lead["persona"]["slug"] == "cio"
-        assert lead["persona"]["source"] == "rules"
-        assert (lead["fit"], lead["grade"], lead["score"]) == (0.85, "A", 50.0)
-        assert stage_moves(lead) == [(None, "lead", "capture")]
-
-    async def test_leads_read_may_read_a_lead(
-        self, client: httpx.AsyncClient, world: World, make_key: KeyMaker
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        reader = await make_key(Scope.LEADS_READ)
-        assert (await client.get(f"{LEADS}/{lead_id}", headers=reader)).status_code == 200
-
-    async def test_other_keys_may_not_read_a_lead(
-        self, client: httpx.AsyncClient, world: World, make_key: KeyMaker
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        content = await make_key(Scope.CONTENT_WRITE, Scope.REPORTS_READ)
-        assert (await client.get(f"{LEADS}/{lead_id}", headers=content)).status_code == 403
-        assert (await client.get(f"{LEADS}/{lead_id}")).status_code == 401
-
-    async def test_an_unknown_lead_is_not_found(
-        self, client: httpx.AsyncClient, admin: Headers
-    ) -> None:
-        response = await client.get(f"{LEADS}/{UNKNOWN_ID}", headers=admin)
-        assert response.status_code == 404
-        assert response.json()["type"] == "urn:inbound:problem:lead-not-found"
-
-
-class TestMoveStage:
-    async def test_a_forward_move_records_who_why_and_when(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        response = await move_stage(client, sales.headers, lead_id, "sql", reason="booked a demo")
-        assert response.status_code == 200, response.text
-        lead = response.json()
-        assert response.headers["etag"] == f'"{lead["version"]}"'
-        assert lead["stage"] == "sql"
-        assert lead == await get_lead(client, world, lead_id)
-        move = timeline(lead, "stage")[-1]
-        assert move == {
-            "from": "lead", "to": "sql", "cause": "sales", "actor": sales.actor,
-            "reason": "booked a demo",
-        }  # fmt: skip
-        moved_at = lead["stage_changed_at"]
-        assert next(e["at"] for e in lead["timeline"] if e["type"] == "stage") == moved_at
-        assert lead["reached_at"]["mql"] == moved_at
-        assert lead["reached_at"]["sql"] == moved_at
-        assert instant(lead["reached_at"]["lead"]) < instant(moved_at)
-        assert lead["reached_at"]["opportunity"] is None
-
-    async def test_a_jump_to_customer_reaches_every_skipped_stage_then(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        lead = (await move_stage(client, sales.headers, lead_id, "customer")).json()
-        at = lead["stage_changed_at"]
-        assert {s: lead["reached_at"][s] for s in ("mql", "sql", "opportunity", "customer")} == {
-            "mql": at, "sql": at, "opportunity": at, "customer": at,
-        }  # fmt: skip
-        assert lead["reached_at"]["evangelist"] is None
-        assert stage_moves(lead) == [(None, "lead", "capture"), ("lead", "customer", "sales")]
-
-    async def test_a_backward_move_is_refused_unless_asked_for(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        before = (await move_stage(client, sales.headers, lead_id, "opportunity")).json()
-        response = await move_stage(client, sales.headers, lead_id, "mql")
-        assert response.status_code == 422
-        assert response.json()["type"] == "urn:inbound:problem:stage-regression"
-        assert error_fields(response) == ["stage"]
-        assert await get_lead(client, world, lead_id) == before
-
-    async def test_an_allowed_backward_move_keeps_the_first_reached_times(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        ahead = (await move_stage(client, sales.headers, lead_id, "opportunity")).json()
-        response = await move_stage(
-            client, sales.headers, lead_id, "lead", allow_regression=True, reason="went cold"
-        )
-        assert response.status_code == 200, response.text
-        back = response.json()
-        assert back["stage"] == "lead"
-        assert back["reached_at"] == ahead["reached_at"]
-        assert timeline(back, "stage")[-1] == {
-            "from": "opportunity", "to": "lead", "cause": "sales", "actor": sales.actor,
-            "reason": "went cold",
-        }  # fmt: skip
-        again = (await move_stage(client, sales.headers, lead_id, "customer")).json()
-        assert again["stage"] == "customer"
-        assert {s: again["reached_at"][s] for s in ("lead", "mql", "sql", "opportunity")} == {
-            s: ahead["reached_at"][s] for s in ("lead", "mql", "sql", "opportunity")
-        }
-        assert again["reached_at"]["customer"] == again["stage_changed_at"]
-        assert instant(again["reached_at"]["customer"]) > instant(
-            ahead["reached_at"]["opportunity"]
-        )
-        assert stage_moves(again)[1:] == [
-            ("lead", "opportunity", "sales"),
-            ("opportunity", "lead", "sales"),
-            ("lead", "customer", "sales"),
-        ]
-
-    async def test_moving_to_the_current_stage_changes_nothing(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        before = (await move_stage(client, sales.headers, lead_id, "sql")).json()
-        response = await move_stage(client, sales.headers, lead_id, "sql", reason="again")
-        assert response.status_code == 200, response.text
-        assert response.json() == before
-        assert response.headers["etag"] == f'"{before["version"]}"'
-
-    async def test_a_reader_may_not_move_a_lead(
-        self, client: httpx.AsyncClient, world: World, make_key: KeyMaker
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        reader = await make_key(Scope.LEADS_READ)
-        assert (await move_stage(client, reader, lead_id, "sql")).status_code == 403
-        assert (await get_lead(client, world, lead_id))["stage"] == "lead"
-
-    async def test_an_unknown_lead_cannot_be_moved(
-        self, client: httpx.AsyncClient, sales: SalesKey
-    ) -> None:
-        response = await move_stage(client, sales.headers, UNKNOWN_ID, "sql")
-        assert response.status_code == 404
-        assert response.json()["type"] == "urn:inbound:problem:lead-not-found"
-
-    @pytest.mark.parametrize(
-        "body",
-        [
-            {"stage": "prospect"},
-            {"stage": "SQL"},
-            {"stage": 3},
-            {},
-            {"stage": "sql", "allow_regression": "yes"},
-            {"stage": "sql", "cause": "score"},
-        ],
-    )
-    async def test_a_malformed_move_is_a_bad_request(
-        self, client: httpx.AsyncClient, world: World, sales: SalesKey, body: dict[str, Any]
-    ) -> None:
-        lead_id = await new_lead(client, world)
-        response = await client.post(f"{LEADS}/{lead_id}/stage", json=body, headers=sales.headers)
-        assert response.status_code == 400, response.text
-        assert set(error_fields(response)) & {"stage", "allow_regression", "cause"}
-        assert (await get_lead(client, world, lead_id))["stage"] == "lead"
 
 
 class TestPersonaByHand:
