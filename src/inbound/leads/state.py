@@ -21,6 +21,10 @@ from inbound.leads.stages import LifecycleStage
 class ContactState(MutableMapping[str, Any]):
     """One contact's columns (see `Contact`), as a change reads and writes them."""
 
+    # First, as in the table: the bookkeeping every editable row has (`Versioned`).
+    updated_at: datetime | None = None
+    version: int = 0
+    created_at: datetime | None = None
     id: uuid.UUID
     email: str
     first_name: str | None = None
@@ -70,9 +74,6 @@ class ContactState(MutableMapping[str, Any]):
     owned_at: datetime | None = None
     lead_status: str = "new"
     lead_status_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    version: int = 0
     # Kept by the database (a trigger), never written from here.
     change_seq: int | None = None
 
