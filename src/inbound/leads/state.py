@@ -16,6 +16,8 @@ from typing import Any, NamedTuple, TypedDict, cast
 
 from inbound.leads.stages import LifecycleStage
 
+_NOTHING: Mapping[str, Any] = {}
+
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class ContactState(MutableMapping[str, Any]):
@@ -113,6 +115,14 @@ class ContactState(MutableMapping[str, Any]):
 
     def get(self, name: str, default: Any = None) -> Any:
         return getattr(self, name) if name in _COLUMN_SET else default
+
+    def update(self, other: Mapping[str, Any] = _NOTHING, /, **values: Any) -> None:  # type: ignore[override]
+        """Set these columns: `MutableMapping.update`, without a call per column."""
+        for changes in (other, values):
+            for name, value in changes.items():
+                if name not in _COLUMN_SET:
+                    raise KeyError(name)
+                setattr(self, name, value)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ContactState))
