@@ -1,7 +1,7 @@
 """`/api/v1/leads`: one lead for the team; `/api/v1/settings`: scoring and mapping settings."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias, cast
@@ -10,7 +10,6 @@ from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, JSONBody
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.auth.principal import Principal, requires
 from inbound.auth.scopes import Scope
@@ -28,6 +27,7 @@ from inbound.leads.schemas import (
 from inbound.leads.service import TIMELINE_LIMIT, LeadService, LeadView, Precondition
 from inbound.leads.settings_service import MAPPING, SCORING, LeadSettingsService
 from inbound.leads.stages import STAGES
+from inbound.resource_routes import ResourceRoutes, provide_service
 from inbound.responses import ETAG_HEADER, check_if_match, one
 from inbound.surveys.case_schemas import CaseRead
 from inbound.surveys.case_service import CaseService
@@ -41,12 +41,26 @@ WRITE = [requires(Scope.LEADS_WRITE)]
 ADMIN = [requires(Scope.ADMIN)]
 
 
-def provide_lead_service(db_session: NamedDependency[AsyncSession]) -> LeadService:
-    return LeadService(db_session)
+# A lead's routes: read with READ, changed with WRITE; the change answers with the lead's ETag.
+LEADS = ResourceRoutes.by_id(LeadRead, "lead_id", read_guards=READ, write_guards=WRITE)
 
 
-def provide_settings_service(db_session: NamedDependency[AsyncSession]) -> LeadSettingsService:
-    return LeadSettingsService(db_session)
+def lead_route(
+    method: Callable[..., Callable[[Callable[..., Any]], HTTPRouteHandler]],
+    suffix: str,
+    operation_id: str,
+    summary: str,
+    *,
+    also: tuple[int, ...] = (),
+    **route: Any,
+) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """A route on one lead at `/{lead_id}` + ``suffix``: the problems every lead route gives
+    (a change also 412, for a stale `If-Match`) and ``also``; but on `DELETE`, the lead's ETag."""
+    codes = {400, 401, 403, 404, *also} | (set() if method is get else {412})
+    route.setdefault("responses", problems(*sorted(codes)))
+    if method is not delete:
+        route.setdefault("response_headers", [ETAG_HEADER])
+    return LEADS.on_item(method, suffix, operation_id, summary, **route)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +95,8 @@ def provide_lead_change(
 # A handler's parameter for the change it makes.
 Change: TypeAlias = NamedDependency[LeadChange]
 LEAD_DEPENDENCIES = {
-    "leads": Provide(provide_lead_service, sync_to_thread=False),
-    "settings": Provide(provide_settings_service, sync_to_thread=False),
+    "leads": provide_service(LeadService),
+    "settings": provide_service(LeadSettingsService),
     "change": Provide(provide_lead_change, sync_to_thread=False),
 }
 
@@ -103,14 +117,7 @@ class LeadController(Controller):
     tags = ["leads"]
     dependencies = LEAD_DEPENDENCIES
 
-    @get(
-        "/{lead_id:uuid}",
-        operation_id="getLead",
-        summary="Read a lead with its persona, scores, stages and timeline",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
-        response_headers=[ETAG_HEADER],
-    )
+    @lead_route(get, "", "getLead", "Read a lead with its persona, scores, stages and timeline")
     async def get_lead(
         self,
         lead_id: FromPath[uuid.UUID],
@@ -119,17 +126,12 @@ class LeadController(Controller):
     ) -> Response[LeadRead]:
         return await lead_response(leads, settings, lead_id)
 
-    @post(
-        "/{lead_id:uuid}/stage",
-        operation_id="moveLeadStage",
-        summary="Move a lead to another lifecycle stage",
+    @lead_route(
+        post, "/stage", "moveLeadStage", "Move a lead to another lifecycle stage", also=(422,),
         description="Stages move forward; moving back needs `allow_regression: true`. Skipped "
         "stages count as reached. Moving to the stage the lead is at changes nothing.",
-        guards=WRITE,
         status_code=200,
-        responses=problems(400, 401, 403, 404, 412, 422),
-        response_headers=[ETAG_HEADER],
-    )
+    )  # fmt: skip
     async def move_lead_stage(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[StageMoveRequest], change: Change
     ) -> Response[LeadRead]:
@@ -139,15 +141,10 @@ class LeadController(Controller):
         )  # fmt: skip
         return await change.answer(lead_id)
 
-    @put(
-        "/{lead_id:uuid}/persona",
-        operation_id="assignLeadPersona",
-        summary="Assign a persona by hand",
+    @lead_route(
+        put, "/persona", "assignLeadPersona", "Assign a persona by hand",
         description="The assignment stays through every automatic re-mapping until deleted.",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 412),
-        response_headers=[ETAG_HEADER],
-    )
+    )  # fmt: skip
     async def assign_lead_persona(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[PersonaAssign], change: Change
     ) -> Response[LeadRead]:
@@ -157,12 +154,8 @@ class LeadController(Controller):
         )  # fmt: skip
         return await change.answer(lead_id)
 
-    @delete(
-        "/{lead_id:uuid}/persona",
-        operation_id="clearLeadPersona",
-        summary="Return a lead to automatic persona mapping",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 412),
+    @lead_route(
+        delete, "/persona", "clearLeadPersona", "Return a lead to automatic persona mapping"
     )
     async def clear_lead_persona(self, lead_id: FromPath[uuid.UUID], change: Change) -> None:
         await change.leads.clear_persona(
@@ -269,7 +262,7 @@ class LeadSettingsController(Controller):
     path = "/settings"
     tags = ["settings"]
     guards = ADMIN
-    dependencies = {"settings": Provide(provide_settings_service, sync_to_thread=False)}
+    dependencies = {"settings": provide_service(LeadSettingsService)}
 
     get_scoring_settings, replace_scoring_settings = settings_routes(
         SCORING, ScoringSettings, title="scoring",

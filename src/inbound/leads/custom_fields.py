@@ -14,8 +14,7 @@ import msgspec
 from inbound.errors import Unprocessable
 
 
-class TooManyFields(Unprocessable):
-    problem = "too-many-fields"
+class TooManyFields(Unprocessable, problem="too-many-fields"): ...
 
 
 @dataclass(frozen=True, slots=True)

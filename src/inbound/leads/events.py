@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -12,7 +13,7 @@ from sqlalchemy import bindparam, insert, select, update
 from inbound.db import new_id
 from inbound.leads.repository import CONTACTS, LEAD_EVENTS
 from inbound.leads.stages import LifecycleStage
-from inbound.leads.state import LeadEventRow, StageChangeRow
+from inbound.leads.state import ContactState, LeadEventRow, StageChangeRow
 from inbound.lean_sql import LeanStatement
 
 
@@ -53,6 +54,7 @@ SUMMARY_FIELDS = (
     "persona_source", "fit", "grade", "consent",
 )  # fmt: skip
 QUALIFIED_AT = LifecycleStage.MQL.reached_column
+_reported_attributes = attrgetter(*SUMMARY_FIELDS)
 
 EVENT_COLUMNS = (
     "id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at", "origin",
@@ -87,8 +89,7 @@ def lead_sequence(version: int, ordinal: int) -> int:
 def summary(state: Mapping[str, Any], score: float) -> dict[str, Any]:
     """The lead as events show it: enough to act on, the rest is one GET away."""
     found: dict[str, Any] = {"id": str(state["id"])}
-    for name in SUMMARY_FIELDS:
-        value = state.get(name)
+    for name, value in zip(SUMMARY_FIELDS, _reported(state), strict=True):
         found[name] = str(value) if isinstance(value, uuid.UUID) else value
     found["score"] = round(score, 2)
     found["version"] = state["version"]
@@ -98,7 +99,15 @@ def summary(state: Mapping[str, Any], score: float) -> dict[str, Any]:
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The reported fields a change moved, in a fixed order."""
-    return [name for name in SUMMARY_FIELDS if before.get(name) != after.get(name)]
+    moved = zip(SUMMARY_FIELDS, _reported(before), _reported(after), strict=True)
+    return [name for name, old, new in moved if old != new]
+
+
+def _reported(state: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The reported fields' values; read as attributes from a typed state (a hot path)."""
+    if isinstance(state, ContactState):
+        return _reported_attributes(state)
+    return tuple(state.get(name) for name in SUMMARY_FIELDS)
 
 
 def lead_events(

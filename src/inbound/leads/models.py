@@ -2,10 +2,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from inbound.db import JSONType, UTCDateTime, new_id, utcnow
+from inbound.tables import Revised, Versioned, partial_index
 
 # Stages besides `subscriber` and `lead` whose reached time reports look up by range.
 RANGED_STAGES = ("mql", "sql", "opportunity", "customer", "evangelist")
@@ -19,19 +20,13 @@ COHORT_COLUMNS = ["persona_id", "first_asset_id", "first_site_id", "mql_at", "sq
 JOURNEY_COLUMNS = [*COHORT_COLUMNS[:3], "lead_at", *COHORT_COLUMNS[3:]]
 
 
-def partial_index(name: str, *columns: str, where: str, **options: Any) -> Index:
-    """An index of only the rows ``where`` holds for, on PostgreSQL and SQLite alike."""
-    condition = text(where)
-    return Index(name, *columns, postgresql_where=condition, sqlite_where=condition, **options)
-
-
 def _reached_index(stage: str) -> Index:
     """The contacts that reached ``stage``, by when: only they are in it."""
     column = f"{stage}_at"
     return partial_index(f"ix_contacts_{column}", column, where=f"{column} IS NOT NULL")
 
 
-class Contact(SQLModel, table=True):
+class Contact(Versioned, table=True):
     """A person we know by email: profile, funnel position, persona, fit and engagement."""
 
     __tablename__ = "contacts"
@@ -119,9 +114,6 @@ class Contact(SQLModel, table=True):
     )
     lead_status_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
     # Where the contact's last change sits in the order changes become visible: set by a
     # trigger whenever `version` moves (on PostgreSQL the writing transaction's id, which the
     # change feed holds back until every older transaction has ended).
@@ -234,15 +226,13 @@ class ScoreEvent(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class LeadSetting(SQLModel, table=True):
+class LeadSetting(Revised, table=True):
     """A document of settings (scoring, mapping) an admin changes through the API."""
 
     __tablename__ = "lead_settings"
 
     name: str = Field(max_length=32, primary_key=True)
     value: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    version: int = 1
 
 
 class RemapRun(SQLModel, table=True):

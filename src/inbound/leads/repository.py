@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from inbound.db import dialect_insert, table_of, utcnow
+from inbound.errors import NotFound
 from inbound.leads.models import (
     Capture,
     CaptureIdempotencyKey,
@@ -44,14 +45,10 @@ class LeadRepository(Repository[Contact]):
     """
 
     model = Contact
+    noun = "lead"
 
     async def _connection(self) -> AsyncConnection:
         return await self.session.connection()
-
-    async def lock_contact(self, contact_id: uuid.UUID) -> RowMapping | None:
-        """The contact with this id, locked until the commit, if it exists."""
-        statement = select(CONTACTS).where(CONTACTS.c.id == contact_id).with_for_update()
-        return (await (await self._connection()).execute(statement)).mappings().one_or_none()
 
     async def update_contact(self, contact_id: uuid.UUID, values: dict[str, Any]) -> None:
         """Write these columns of one contact."""
@@ -97,10 +94,6 @@ class LeadRepository(Repository[Contact]):
         statement = insert(LEAD_EVENTS).from_select(columns, values.where(written))
         await (await self._connection()).execute(statement, list(rows))
 
-    async def get_capture(self, capture_id: uuid.UUID) -> Capture | None:
-        """One capture."""
-        return await self.session.get(Capture, capture_id)
-
     async def timeline(self, contact_id: uuid.UUID, limit: int) -> dict[str, Sequence[Any]]:
         """The newest captures, score events and stage changes of a contact."""
         found: dict[str, Sequence[Any]] = {}
@@ -130,10 +123,21 @@ class LeadRepository(Repository[Contact]):
         row: LeadSetting = (await self.session.execute(statement)).scalar_one()
         return row
 
-    async def contact(self, contact_id: uuid.UUID) -> RowMapping | None:
-        """Every column of one contact."""
+    async def contact(self, contact_id: uuid.UUID, *, lock: bool = False) -> RowMapping | None:
+        """Every column of one contact, if it exists; `lock` holds it until the commit."""
         statement = select(CONTACTS).where(CONTACTS.c.id == contact_id)
+        if lock:
+            statement = statement.with_for_update()
         return (await (await self._connection()).execute(statement)).mappings().one_or_none()
+
+    async def contact_or_raise(
+        self, contact_id: uuid.UUID, missing: type[NotFound], *, lock: bool = False
+    ) -> RowMapping:
+        """Every column of one contact; ``missing`` (a 404) when there is none."""
+        row = await self.contact(contact_id, lock=lock)
+        if row is None:
+            raise missing(f"no {self.noun} {contact_id}")
+        return row
 
     async def contacts_after(self, after: uuid.UUID | None, limit: int) -> Sequence[RowMapping]:
         """The next ``limit`` contacts in id order, every column."""
@@ -195,6 +199,13 @@ class LeadRepository(Repository[Contact]):
         )
         parameters = [{f"b_{name}": value for name, value in row.items()} for row in rows]
         await (await self._connection()).execute(statement, parameters)
+
+
+class CaptureRepository(Repository[Capture]):
+    """Stored captures, as the team reads them."""
+
+    model = Capture
+    noun = "capture"
 
 
 class NoteRepository(Repository[LeadNote]):

@@ -103,6 +103,24 @@ IdempotencyKey = Annotated[
 ]
 
 
+# The control fields every public form (captures, survey answers) may post beside its own.
+FormSiteKey = Annotated[
+    str | None,
+    Field(
+        alias="_key",
+        max_length=200,
+        description="The site's public key, for forms that cannot send `Authorization`.",
+    ),
+]
+Honeypot = Annotated[
+    Annotated[str, StringConstraints(max_length=2000)] | None,
+    Field(
+        alias="_hp",
+        description="Leave empty: a field hidden from people, so that only bots fill it in.",
+    ),
+]
+
+
 class CaptureCreate(RequestSchema):
     """A visitor's form submission in exchange for an asset.
 
@@ -142,12 +160,7 @@ class CaptureCreate(RequestSchema):
     referrer: Url | None = None
     page_url: Url | None = None
     visitor_id: VisitorId | None = None
-    key: str | None = Field(
-        default=None,
-        alias="_key",
-        max_length=200,
-        description="The site's public key, for forms that cannot send `Authorization`.",
-    )
+    key: FormSiteKey = None
     redirect: Url | None = Field(
         default=None,
         alias="_redirect",
@@ -156,11 +169,7 @@ class CaptureCreate(RequestSchema):
     idempotency_key: IdempotencyKey | None = Field(
         default=None, alias="_idem", description="Same as the `Idempotency-Key` header."
     )
-    honeypot: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
-        default=None,
-        alias="_hp",
-        description="Leave empty: a field hidden from people, so that only bots fill it in.",
-    )
+    honeypot: Honeypot = None
 
     @field_validator("email")
     @classmethod

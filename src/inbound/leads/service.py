@@ -15,7 +15,7 @@ from inbound.leads.lifecycle import move_to, promote_if_qualified
 from inbound.leads.models import Capture, LeadNote, ScoreEvent, StageChange
 from inbound.leads.qualification.evaluation import MANUAL, LeadSettings, evaluate
 from inbound.leads.qualification.scoring import decayed
-from inbound.leads.repository import LeadRepository, NoteRepository
+from inbound.leads.repository import CaptureRepository, LeadRepository, NoteRepository
 
 # Imported from here by the domains that read the lead settings.
 from inbound.leads.settings_service import LeadSettingsService as LeadSettingsService
@@ -28,24 +28,19 @@ from inbound.personas.service import PersonaService
 TIMELINE_LIMIT = 200
 
 
-class LeadNotFound(NotFound):
-    problem = "lead-not-found"
+class LeadNotFound(NotFound, problem="lead-not-found"): ...
 
 
-class StageRegression(Unprocessable):
-    problem = "stage-regression"
+class StageRegression(Unprocessable, problem="stage-regression"): ...
 
 
-class CaptureNotFound(NotFound):
-    problem = "capture-not-found"
+class CaptureNotFound(NotFound, problem="capture-not-found"): ...
 
 
-class NoteNotFound(NotFound):
-    problem = "note-not-found"
+class NoteNotFound(NotFound, problem="note-not-found"): ...
 
 
-class LeadClaimed(Conflict):
-    problem = "lead-claimed"
+class LeadClaimed(Conflict, problem="lead-claimed"): ...
 
 
 # Called with the locked lead's version before a write: `If-Match` refuses a stale one there.
@@ -77,15 +72,14 @@ class LeadService:
     def __init__(self, session: AsyncSession) -> None:
         self.leads = LeadRepository(session)
         self.notes_of_leads = NoteRepository(session)
+        self.captures = CaptureRepository(session)
         self.personas = PersonaService(session)
         self.assets = AssetService(session)
         self.settings = LeadSettingsService(session)
 
     async def view(self, contact_id: uuid.UUID) -> LeadView:
         """A lead with its persona and the newest entries of its history."""
-        contact = await self.leads.contact(contact_id)
-        if contact is None:
-            raise LeadNotFound(f"no lead {contact_id}")
+        contact = await self.leads.contact_or_raise(contact_id, LeadNotFound)
         persona = None
         if contact["persona_id"] is not None:
             persona = await self.personas.get(str(contact["persona_id"]))
@@ -281,25 +275,19 @@ class LeadService:
         self, contact_id: uuid.UUID, page: PageRequest
     ) -> tuple[Sequence[LeadNote], str | None]:
         """A lead's notes, oldest first."""
-        if await self.leads.contact(contact_id) is None:
-            raise LeadNotFound(f"no lead {contact_id}")
+        await self.leads.contact_or_raise(contact_id, LeadNotFound)
         return await self.notes_of_leads.of_lead(contact_id, page)
 
     async def capture(self, capture_id: uuid.UUID) -> Capture:
         """One stored capture."""
-        capture = await self.leads.get_capture(capture_id)
-        if capture is None:
-            raise CaptureNotFound(f"no capture {capture_id}")
-        return capture
+        return await self.captures.get_or_raise(capture_id, CaptureNotFound)
 
     async def _lock(
         self, contact_id: uuid.UUID, precondition: Precondition
     ) -> tuple[ContactState, dict[str, Any]]:
         """The lead locked until the commit, checked against the caller's precondition: its
         state to change, and a copy of it as it was."""
-        row = await self.leads.lock_contact(contact_id)
-        if row is None:
-            raise LeadNotFound(f"no lead {contact_id}")
+        row = await self.leads.contact_or_raise(contact_id, LeadNotFound, lock=True)
         precondition(row["version"])
         state = ContactState.of(row)
         return state, state.columns()

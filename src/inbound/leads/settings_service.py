@@ -12,8 +12,7 @@ from inbound.leads.repository import LeadRepository
 SCORING, MAPPING = "scoring", "mapping"
 
 
-class InconsistentSettings(Unprocessable):
-    problem = "inconsistent-settings"
+class InconsistentSettings(Unprocessable, problem="inconsistent-settings"): ...
 
 
 class LeadSettingsService:

@@ -16,11 +16,17 @@ from typing import Any, NamedTuple, TypedDict, cast
 
 from inbound.leads.stages import LifecycleStage
 
+_NOTHING: Mapping[str, Any] = {}
+
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class ContactState(MutableMapping[str, Any]):
     """One contact's columns (see `Contact`), as a change reads and writes them."""
 
+    # First, as in the table: the bookkeeping every editable row has (`Versioned`).
+    updated_at: datetime | None = None
+    version: int = 0
+    created_at: datetime | None = None
     id: uuid.UUID
     email: str
     first_name: str | None = None
@@ -70,9 +76,6 @@ class ContactState(MutableMapping[str, Any]):
     owned_at: datetime | None = None
     lead_status: str = "new"
     lead_status_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    version: int = 0
     # Kept by the database (a trigger), never written from here.
     change_seq: int | None = None
 
@@ -112,6 +115,14 @@ class ContactState(MutableMapping[str, Any]):
 
     def get(self, name: str, default: Any = None) -> Any:
         return getattr(self, name) if name in _COLUMN_SET else default
+
+    def update(self, other: Mapping[str, Any] = _NOTHING, /, **values: Any) -> None:  # type: ignore[override]
+        """Set these columns: `MutableMapping.update`, without a call per column."""
+        for changes in (other, values):
+            for name, value in changes.items():
+                if name not in _COLUMN_SET:
+                    raise KeyError(name)
+                setattr(self, name, value)
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(ContactState))

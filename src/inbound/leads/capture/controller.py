@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import structlog
 from limits import RateLimitItem
 from litestar import Controller, MediaType, Request, Response, get, post
@@ -23,12 +22,7 @@ from inbound.auth.principal import authenticate, requires
 from inbound.auth.scopes import Scope as KeyScope
 from inbound.contract import document_request_body, document_request_header, document_response
 from inbound.db import bind_of, new_id
-from inbound.errors import (
-    BadRequest,
-    TooManyRequests,
-    UnsupportedMediaType,
-    problems,
-)
+from inbound.errors import BadRequest, TooManyRequests, problems
 from inbound.form_values import form_integer
 from inbound.leads.capture.client import ip_prefix, rate_bucket, readable_header
 from inbound.leads.capture.idempotency import IDEMPOTENCY_KEY, idempotency_key
@@ -42,6 +36,7 @@ from inbound.leads.schemas import CaptureAccepted, CaptureCreate, CaptureRead
 from inbound.leads.service import LeadService
 from inbound.query_params import refuse_unknown_query_parameters
 from inbound.ratelimit import RateLimiter, Verdict
+from inbound.request_body import read_json_or_form
 from inbound.responses import documented_header
 from inbound.sites.service import SiteKey
 
@@ -70,8 +65,7 @@ CAPTURE_FIELD_NAMES = frozenset(
 )
 
 
-class InvalidCapture(BadRequest):
-    problem = "validation"
+class InvalidCapture(BadRequest, problem="validation"): ...
 
 
 class CaptureController(Controller):
@@ -111,7 +105,9 @@ class CaptureController(Controller):
         reference: CaptureReference = state.capture_reference
         client_ip = request.client.host if request.client else "unknown"
         await _enforce(limiter.hit, limits.per_ip, "capture-ip", rate_bucket(client_ip))
-        posted = await _read_body(request)
+        posted = await read_json_or_form(
+            request, from_form=_from_form, refuse=InvalidCapture, what="the form"
+        )
         await reference.follow_other_processes()
         site_key = await site_key_of(reference, request, posted)
         # The public key is in every page: only captures actually made count against the
@@ -185,25 +181,6 @@ async def _enforce(
             f"too many captures; retry in {verdict.retry_after} s",
             headers={"Retry-After": str(verdict.retry_after)},
         )
-
-
-async def _read_body(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The posted fields, from JSON or from a form (whose values are all text)."""
-    media_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if media_type == MediaType.JSON or media_type.endswith("+json"):
-        try:
-            body = msgspec.json.decode(await request.body())
-        except (msgspec.DecodeError, UnicodeDecodeError):
-            raise InvalidCapture("the body is not valid JSON in UTF-8") from None
-        if not isinstance(body, dict):
-            raise InvalidCapture("the body must be a JSON object")
-        return body
-    if media_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
-        return _from_form(await request.form())
-    raise UnsupportedMediaType(
-        "post the form as application/json, application/x-www-form-urlencoded "
-        "or multipart/form-data"
-    )
 
 
 def _from_form(form: Any) -> dict[str, Any]:

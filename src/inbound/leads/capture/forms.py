@@ -21,8 +21,7 @@ from inbound.schemas import NO_NUL
 CACHE_CONTROL = "public, max-age=60"
 
 
-class FormNotFound(NotFound):
-    problem = "form-not-found"
+class FormNotFound(NotFound, problem="form-not-found"): ...
 
 
 class AssetFormController(Controller):

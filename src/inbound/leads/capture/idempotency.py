@@ -17,12 +17,10 @@ FIELD = "_idem"
 NOT_FINGERPRINTED = frozenset({"_key", "_idem"})
 
 
-class InvalidIdempotencyKey(BadRequest):
-    problem = "validation"
+class InvalidIdempotencyKey(BadRequest, problem="validation"): ...
 
 
-class IdempotencyKeyReused(Unprocessable):
-    problem = "idempotency-key-reused"
+class IdempotencyKeyReused(Unprocessable, problem="idempotency-key-reused"): ...
 
 
 @dataclass(frozen=True, slots=True)

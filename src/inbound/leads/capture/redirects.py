@@ -26,8 +26,7 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 
 
-class ForeignRedirect(Unprocessable):
-    problem = "redirect-not-allowed"
+class ForeignRedirect(Unprocessable, problem="redirect-not-allowed"): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,12 +32,10 @@ from inbound.leads.qualification.inputs import MappingInputs
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate
 
 
-class UnknownAsset(Unprocessable):
-    problem = "unknown-asset"
+class UnknownAsset(Unprocessable, problem="unknown-asset"): ...
 
 
-class MissingFormFields(Unprocessable):
-    problem = "missing-fields"
+class MissingFormFields(Unprocessable, problem="missing-fields"): ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,7 @@ FOREIGN_ORIGIN_PROBLEM = msgspec.json.encode(
 )
 
 
-class ForeignOrigin(Forbidden):
-    problem = "origin-not-allowed"
+class ForeignOrigin(Forbidden, problem="origin-not-allowed"): ...
 
 
 async def site_key_of(

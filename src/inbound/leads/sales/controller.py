@@ -14,7 +14,7 @@ from inbound.contract import document_media_type
 from inbound.db import utcnow
 from inbound.errors import problems
 from inbound.field_messages import describe_pattern
-from inbound.leads.controller import ADMIN, LEAD_DEPENDENCIES, READ, WRITE, Change
+from inbound.leads.controller import ADMIN, LEAD_DEPENDENCIES, READ, Change, lead_route
 from inbound.leads.fields import lead_fields
 from inbound.leads.qualification.settings import Grade
 from inbound.leads.sales.cursor import LeadSort
@@ -22,8 +22,8 @@ from inbound.leads.sales.export import CSV, export_csv
 from inbound.leads.sales.filters import (
     NO_PERSONA,
     UNOWNED,
+    InvalidLeadFilter,
     LeadFilter,
-    parse_instant,
     parse_stages,
 )
 from inbound.leads.sales.listing import LeadPage, list_leads
@@ -41,6 +41,7 @@ from inbound.leads.service import LeadService
 from inbound.leads.settings_service import LeadSettingsService
 from inbound.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, PageRequest
 from inbound.personas.service import filtered_persona_id
+from inbound.query_params import parse_instant
 from inbound.responses import ETAG_HEADER, LOCATION_HEADER, etag
 from inbound.schemas import NO_NUL
 
@@ -127,7 +128,9 @@ class SalesController(Controller):
             site_id=site,
             first_asset_id=await filtered_asset_id(db_session, first_asset, field="first_asset"),
             source=source,
-            updated_since=parse_instant(updated_since),
+            updated_since=parse_instant(
+                updated_since, refuse=InvalidLeadFilter, field="updated_since"
+            ),
         )
         half_life = (await settings.current()).scoring.half_life_days
         if CSV in (request.headers.get("accept") or ""):
@@ -149,30 +152,24 @@ class SalesController(Controller):
         # test checks them against `LeadList`.
         return cast(Response[LeadList], Response(answer, media_type=MediaType.JSON))
 
-    @post(
-        "/{lead_id:uuid}/claim",
-        operation_id="claimLead",
-        summary="Claim a lead for an owner; the first claim wins",
+    @lead_route(
+        post, "/claim", "claimLead", "Claim a lead for an owner; the first claim wins",
+        also=(409,), status_code=201,
         description="201 when the claim is new, 200 when the owner already holds the lead; "
         "409 (with `owner`) when someone else does. An admin may reassign with PUT.",
-        guards=WRITE,
-        status_code=201,
-        responses=problems(400, 401, 403, 404, 409, 412),
-        response_headers=[ETAG_HEADER],
-    )
+    )  # fmt: skip
     async def claim_lead(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
     ) -> Response[LeadRead]:
         new = await change.leads.claim(lead_id, data.owner, precondition=change.precondition)
         return await change.answer(lead_id, status_code=201 if new else 200)
 
-    @put(
-        "/{lead_id:uuid}/claim",
-        operation_id="reassignLead",
-        summary="Give a lead to an owner, whoever holds it (admin)",
+    @lead_route(
+        put,
+        "/claim",
+        "reassignLead",
+        "Give a lead to an owner, whoever holds it (admin)",
         guards=ADMIN,
-        responses=problems(400, 401, 403, 404, 412),
-        response_headers=[ETAG_HEADER],
     )
     async def reassign_lead(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[ClaimRequest], change: Change
@@ -180,15 +177,11 @@ class SalesController(Controller):
         await change.leads.reassign(lead_id, data.owner, precondition=change.precondition)
         return await change.answer(lead_id)
 
-    @delete(
-        "/{lead_id:uuid}/claim",
-        operation_id="releaseLead",
-        summary="Release a lead's claim",
+    @lead_route(
+        delete, "/claim", "releaseLead", "Release a lead's claim", also=(409,),
         description="With `owner`, only that owner's claim is released (409 naming the owner "
         "otherwise). Releasing an unclaimed lead changes nothing.",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 409, 412),
-    )
+    )  # fmt: skip
     async def release_lead(
         self,
         lead_id: FromPath[uuid.UUID],
@@ -197,16 +190,11 @@ class SalesController(Controller):
     ) -> None:
         await change.leads.release(lead_id, owner=owner, precondition=change.precondition)
 
-    @patch(
-        "/{lead_id:uuid}",
-        operation_id="workLead",
-        summary="Set how working a lead goes (lead status)",
+    @lead_route(
+        patch, "", "workLead", "Set how working a lead goes (lead status)",
         description="The lead status is kept apart from the lifecycle stage: move the stage "
         "with POST /leads/{id}/stage.",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 412),
-        response_headers=[ETAG_HEADER],
-    )
+    )  # fmt: skip
     async def work_lead(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[LeadWork], change: Change
     ) -> Response[LeadRead]:
@@ -215,14 +203,10 @@ class SalesController(Controller):
         )
         return await change.answer(lead_id)
 
-    @post(
-        "/{lead_id:uuid}/notes",
-        operation_id="addLeadNote",
-        summary="Write a note on a lead",
-        guards=WRITE,
-        responses=problems(400, 401, 403, 404, 412),
+    @lead_route(
+        post, "/notes", "addLeadNote", "Write a note on a lead",
         response_headers=[LOCATION_HEADER, ETAG_HEADER],
-    )
+    )  # fmt: skip
     async def add_note(
         self, lead_id: FromPath[uuid.UUID], data: JSONBody[NoteCreate], change: Change
     ) -> Response[NoteRead]:
@@ -233,12 +217,8 @@ class SalesController(Controller):
         headers = {"Location": location, "ETag": etag(version)}
         return Response(NoteRead.model_validate(note), status_code=201, headers=headers)
 
-    @get(
-        "/{lead_id:uuid}/notes/{note_id:uuid}",
-        operation_id="getLeadNote",
-        summary="One note on a lead",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
+    @lead_route(
+        get, "/notes/{note_id:uuid}", "getLeadNote", "One note on a lead", response_headers=None
     )
     async def get_note(
         self,
@@ -248,12 +228,8 @@ class SalesController(Controller):
     ) -> NoteRead:
         return NoteRead.model_validate(await leads.note(lead_id, note_id))
 
-    @get(
-        "/{lead_id:uuid}/notes",
-        operation_id="listLeadNotes",
-        summary="A lead's notes, oldest first",
-        guards=READ,
-        responses=problems(400, 401, 403, 404),
+    @lead_route(
+        get, "/notes", "listLeadNotes", "A lead's notes, oldest first", response_headers=None
     )
     async def list_notes(
         self,

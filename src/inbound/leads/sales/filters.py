@@ -3,7 +3,7 @@
 import hashlib
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, true
 
@@ -17,8 +17,7 @@ UNOWNED = "unowned"
 NO_PERSONA = "none"
 
 
-class InvalidLeadFilter(BadRequest):
-    problem = "validation"
+class InvalidLeadFilter(BadRequest, problem="validation"): ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +69,6 @@ class LeadFilter:
         if self.updated_since is not None:
             found.append(c.updated_at >= self.updated_since)
         return found or [true()]
-
-
-def parse_instant(given: str | None) -> datetime | None:
-    """`updated_since` as a moment in UTC."""
-    if given is None:
-        return None
-    try:
-        # In UTC here, so that a time the database cannot hold is refused now.
-        return datetime.fromisoformat(given).astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise InvalidLeadFilter(f"not a time: {given!r}", field="updated_since") from None
 
 
 def parse_stages(given: str | None) -> tuple[LifecycleStage, ...]:
