@@ -63,6 +63,7 @@ def test_api_honours_its_contract(case: schemathesis.Case[Any], server: LiveServ
         in CROSS_PARAMETER_RULES | SIGNED_BY_THE_CALLER | FREE_JSON_WITHOUT_NUL
         else []
     )
-    case.call_and_validate(
-        base_url=server.url, headers=server.admin_headers, excluded_checks=excluded
-    )
+    # The generated Authorization is swapped for a real key; where the case leaves it out on
+    # purpose, none is sent, or the request would be valid but for what was taken off it.
+    headers = server.admin_headers if "Authorization" in (case.headers or {}) else {}
+    case.call_and_validate(base_url=server.url, headers=headers, excluded_checks=excluded)
