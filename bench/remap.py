@@ -11,16 +11,22 @@ as a ratio to its latency with the service idle (the baseline, measured in the s
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 from database import recreate_database
+from service import serving
 from sqlalchemy import insert, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -107,37 +113,40 @@ def main() -> None:
     asyncio.run(recreate_database(base))
     url = base.render_as_string(hide_password=False)
     migrate.upgrade(url)
-    asyncio.run(measure(url, args.contacts))
+    print(f"filling {args.contacts:,} contacts ...", flush=True)
+    key = asyncio.run(fill(url, args.contacts))
+    with tempfile.TemporaryDirectory(prefix="inbound-remap-") as logs:
+        for mode, terms in (("in the API process", ["marketing", "cmo", "founder"]),
+                            ("in a process of its own", ["marketing"])):  # fmt: skip
+            own_process = mode == "in a process of its own"
+            interval = {"INBOUND_REMAP_INTERVAL_SECONDS": "0" if own_process else "1"}
+            log = Path(logs) / f"serve-{len(mode)}.log"
+            # The service answers /health before a request is timed: a pass started by a
+            # process that is still importing would be timed against connection errors.
+            with serving(url, 1, log, interval) as (server_url, _), watching(url, own_process):
+                asyncio.run(phase(url, server_url, key, mode, terms))
 
 
-async def measure(url: str, contacts: int) -> None:
-    print(f"filling {contacts:,} contacts ...", flush=True)
-    key = await fill(url, contacts)
+@contextlib.contextmanager
+def watching(url: str, wanted: bool) -> Iterator[None]:
+    """``inbound leads remap --watch`` beside the service while the block runs, if ``wanted``."""
+    if not wanted:
+        yield
+        return
+    env = {**os.environ, "INBOUND_DATABASE_URL": url, "INBOUND_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "inbound", "leads", "remap", "--watch", "--interval", "1"]
+    process = subprocess.Popen(command, env=env)
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+async def phase(url: str, server_url: str, key: str, mode: str, terms: list[str]) -> None:
+    """Change a persona's rules and time the pass that follows, re-mapping as ``mode`` says."""
     engine = create_engine(url)
     try:
-        for mode, rules in (("in the API process", ["marketing", "cmo", "founder"]),
-                            ("in a process of its own", ["marketing"])):  # fmt: skip
-            await phase(engine, url, key, mode, rules)
-    finally:
-        await engine.dispose()
-
-
-async def phase(engine: AsyncEngine, url: str, key: str, mode: str, terms: list[str]) -> None:
-    """Change a persona's rules and time the pass that follows, re-mapping as ``mode`` says."""
-    own_process = mode == "in a process of its own"
-    port = 8765
-    env = {**os.environ, "INBOUND_DATABASE_URL": url, "INBOUND_LOG_LEVEL": "WARNING",
-           "INBOUND_REMAP_INTERVAL_SECONDS": "0" if own_process else "1"}  # fmt: skip
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "inbound", "serve", "--port", str(port), env=env
-        )
-    ]
-    if own_process:
-        watch = ["-m", "inbound", "leads", "remap", "--watch", "--interval", "1"]
-        processes.append(await asyncio.create_subprocess_exec(sys.executable, *watch, env=env))
-    try:
-        server_url = f"http://127.0.0.1:{port}"
         headers = {"Authorization": f"Bearer {key}"}
         done = await wait_for_runs(engine, 0, settle=True)  # whatever was pending is done
         stop = asyncio.Event()
@@ -157,9 +166,7 @@ async def phase(engine: AsyncEngine, url: str, key: str, mode: str, terms: list[
         stop.set()
         busy = await busy_task
     finally:
-        for process in processes:
-            process.terminate()
-            await process.wait()
+        await engine.dispose()
     print(f"\nre-mapping {mode}:")
     print(f"  {checked:,} contacts ({changed:,} changed) in {seconds:.1f} s: "
           f"{checked / seconds:,.0f} contacts/s")  # fmt: skip
