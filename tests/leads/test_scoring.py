@@ -9,6 +9,7 @@ from inbound.leads.qualification.scoring import (
     PROFILE_FIELDS,
     completeness,
     decayed,
+    filled_share,
     fit,
     grade,
     is_mql,
@@ -61,21 +62,23 @@ class TestCompleteness:
         assert completeness({"first_name": "", "last_name": None, "seniority": "VP"}) == 0.0
         assert completeness({"company_size": 0}) == 1 / 8
 
+    def test_the_share_is_the_same_from_the_values_alone(self) -> None:
+        assert filled_share(FULL_PROFILE.values()) == 1.0
+        assert filled_share(["", None, "VP", 0]) == 2 / 8
+
 
 class TestFit:
     def test_fit_weighs_rule_strength_and_completeness(self) -> None:
-        assert fit(1.0, FULL_PROFILE, DEFAULTS) == pytest.approx(1.0)
-        assert fit(1.0, {}, DEFAULTS) == pytest.approx(0.7)
-        assert fit(0.0, FULL_PROFILE, DEFAULTS) == pytest.approx(0.3)
-        assert fit(0.5, {"job_title": "CIO", "company": "Acme"}, DEFAULTS) == pytest.approx(
-            0.7 * 0.5 + 0.3 * 0.25
-        )
+        assert fit(1.0, 1.0, DEFAULTS) == pytest.approx(1.0)
+        assert fit(1.0, 0.0, DEFAULTS) == pytest.approx(0.7)
+        assert fit(0.0, 1.0, DEFAULTS) == pytest.approx(0.3)
+        assert fit(0.5, 0.25, DEFAULTS) == pytest.approx(0.7 * 0.5 + 0.3 * 0.25)
 
     def test_the_weights_need_not_add_up_to_one(self) -> None:
         settings = ScoringSettings(rule_strength_weight=0.2, completeness_weight=0.2)
-        assert fit(1.0, {}, settings) == pytest.approx(0.5)
+        assert fit(1.0, 0.0, settings) == pytest.approx(0.5)
         only_rules = ScoringSettings(rule_strength_weight=1, completeness_weight=0)
-        assert fit(0.4, FULL_PROFILE, only_rules) == pytest.approx(0.4)
+        assert fit(0.4, 1.0, only_rules) == pytest.approx(0.4)
 
 
 class TestGrade:

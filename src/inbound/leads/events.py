@@ -55,6 +55,9 @@ SUMMARY_FIELDS = (
 )  # fmt: skip
 QUALIFIED_AT = LifecycleStage.MQL.reached_column
 _reported_attributes = attrgetter(*SUMMARY_FIELDS)
+# What `lead_events` reads of the lead as it was before a change.
+COMPARED_FIELDS = (*SUMMARY_FIELDS, QUALIFIED_AT)
+_compared_attributes = attrgetter(*COMPARED_FIELDS)
 
 EVENT_COLUMNS = (
     "id", "type", "lead_id", "lead_version", "ordinal", "data", "occurred_at", "origin",
@@ -86,6 +89,12 @@ def lead_sequence(version: int, ordinal: int) -> int:
     return version * EVENTS_PER_CHANGE + ordinal
 
 
+def before_change(state: ContactState) -> dict[str, Any]:
+    """A copy of what `lead_events` compares a change against, taken before the change: the
+    reported fields and when the lead qualified (a third of the columns, for a hot path)."""
+    return dict(zip(COMPARED_FIELDS, _compared_attributes(state), strict=True))
+
+
 def summary(state: Mapping[str, Any], score: float) -> dict[str, Any]:
     """The lead as events show it: enough to act on, the rest is one GET away."""
     found: dict[str, Any] = {"id": str(state["id"])}
@@ -107,7 +116,7 @@ def _reported(state: Mapping[str, Any]) -> tuple[Any, ...]:
     """The reported fields' values; read as attributes from a typed state (a hot path)."""
     if isinstance(state, ContactState):
         return _reported_attributes(state)
-    return tuple(state.get(name) for name in SUMMARY_FIELDS)
+    return tuple(map(state.get, SUMMARY_FIELDS))
 
 
 def lead_events(
@@ -148,17 +157,18 @@ def lead_events(
         found.append((LeadEventType.QUALIFIED, {"lead": lead}))
     if claimed:
         found.append((LeadEventType.CLAIMED, {"lead": lead, "previous_owner": claimed_from}))
+    lead_id, lead_version = after["id"], after["version"]
     return [
-        LeadEventRow(
-            id=new_id(),
-            type=kind.value,
-            lead_id=after["id"],
-            lead_version=after["version"],
-            ordinal=ordinal,
-            data=data,
-            occurred_at=at,
-            origin=origin,
-        )
+        {
+            "id": new_id(),
+            "type": kind.value,
+            "lead_id": lead_id,
+            "lead_version": lead_version,
+            "ordinal": ordinal,
+            "data": data,
+            "occurred_at": at,
+            "origin": origin,
+        }
         for ordinal, (kind, data) in enumerate(found)
     ]
 

@@ -1,7 +1,7 @@
 """Stage moves applied to a contact's state, each returning the stage-change row to record."""
 
 import uuid
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,18 @@ def move_to(
     ]
 
 
+def mql_score(state: Mapping[str, Any], settings: LeadSettings, *, now: datetime) -> float | None:
+    """The lead's score now if its fit and engagement both qualify it as an MQL; else None.
+
+    Only leads qualify this way: a subscriber has not asked for anything yet, and a contact
+    past MQL stays where sales put it.
+    """
+    if state.get("stage") != LifecycleStage.LEAD:
+        return None
+    score = decayed(state["score"], state["score_at"], now, settings.scoring.half_life_days)
+    return score if is_mql(state["grade"], score, settings.scoring) else None
+
+
 def promote_if_qualified(
     state: MutableMapping[str, Any],
     settings: LeadSettings,
@@ -52,15 +64,9 @@ def promote_if_qualified(
     actor: str | None,
     capture_id: uuid.UUID | None = None,
 ) -> list[StageChangeRow]:
-    """Make a lead an MQL, with cause `score`, once its fit and engagement both qualify.
-
-    Only leads move this way: a subscriber has not asked for anything yet, and a contact
-    past MQL stays where sales put it.
-    """
-    if state.get("stage") != LifecycleStage.LEAD:
-        return []
-    score = decayed(state["score"], state["score_at"], now, settings.scoring.half_life_days)
-    if not is_mql(state["grade"], score, settings.scoring):
+    """Make a lead an MQL, with cause `score`, once `mql_score` says it qualifies."""
+    score = mql_score(state, settings, now=now)
+    if score is None:
         return []
     return move_to(
         state, LifecycleStage.MQL, cause=StageCause.SCORE, now=now, actor=actor,

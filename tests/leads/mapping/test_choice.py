@@ -6,6 +6,7 @@ from typing import Any
 from inbound.leads.qualification.evaluation import MANUAL, LeadSettings, evaluate
 from inbound.leads.qualification.mapping import Profile
 from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
+from inbound.leads.state import ContactState
 from tests.leads.mapping.helpers import (
     CIO_RULES,
     DEFAULTS,
@@ -111,6 +112,11 @@ class TestChoice:
         assert match.strength_of(None) == 0.0
 
 
+def state(columns: dict[str, Any]) -> ContactState:
+    """A contact with these columns, as evaluation reads it."""
+    return ContactState(id=uuid.uuid4(), email="ana@example.com", **columns)
+
+
 class TestEvaluate:
     settings = LeadSettings(scoring=ScoringSettings(), mapping=MappingSettings())
     # Four of the eight profile fields that completeness counts.
@@ -120,7 +126,7 @@ class TestEvaluate:
 
     def test_a_matching_contact_gets_the_persona_with_fit_and_grade(self) -> None:
         cio = persona("cio", CIO_RULES)
-        columns = evaluate(self.half_profile, [cio], {}, self.settings)
+        columns = evaluate(state(self.half_profile), [cio], {}, self.settings)
         assert columns["persona_id"] == cio.id
         assert columns["persona_source"] == "rules"
         assert columns["persona_confidence"] == 0.75
@@ -132,7 +138,7 @@ class TestEvaluate:
     def test_a_persona_won_by_content_says_so(self) -> None:
         reader = persona("reader", [rule("industry", "equals", value="Retail")])
         contact = {"touches": {str(GUIDE): 1.0}, "industry": "Software"}
-        columns = evaluate(contact, [reader], tags(guide=(reader, 3)), self.settings)
+        columns = evaluate(state(contact), [reader], tags(guide=(reader, 3)), self.settings)
         assert columns["persona_id"] == reader.id
         assert columns["persona_source"] == "content"
         assert columns["persona_confidence"] == 0.4
@@ -142,7 +148,7 @@ class TestEvaluate:
     ) -> None:
         cio = persona("cio", CIO_RULES)
         contact = self.half_profile | {"job_title": "Chef", "persona_id": cio.id}
-        columns = evaluate(contact, [cio], {}, self.settings)
+        columns = evaluate(state(contact), [cio], {}, self.settings)
         assert columns["persona_id"] is None
         assert columns["persona_source"] is None
         assert columns["persona_confidence"] is None
@@ -158,13 +164,13 @@ class TestEvaluate:
         contact = self.half_profile | {
             "persona_id": cfo.id, "persona_source": MANUAL, "company_size": 900,
         }  # fmt: skip
-        columns = evaluate(contact, [cio, cfo], {}, self.settings)
+        columns = evaluate(state(contact), [cio, cfo], {}, self.settings)
         assert set(columns) == {"fit", "grade"}
         # cfo's rules do not match: 0.7 * 0 + 0.3 * 5/8
         assert columns["fit"] == 0.1875
         assert columns["grade"] == "D"
         contact["persona_id"] = cio.id
-        assert evaluate(contact, [cio, cfo], {}, self.settings) == {"fit": 0.8875, "grade": "A"}
+        assert evaluate(state(contact), [cio, cfo], {}, self.settings) == {"fit": 0.8875, "grade": "A"}
 
     def test_a_hand_picked_persona_deleted_since_returns_the_contact_to_automatic_mapping(
         self,
@@ -173,6 +179,6 @@ class TestEvaluate:
         contact = self.half_profile | {
             "persona_id": None, "persona_source": MANUAL, "company_size": 900,
         }  # fmt: skip
-        columns = evaluate(contact, [cio], {}, self.settings)
+        columns = evaluate(state(contact), [cio], {}, self.settings)
         assert columns["persona_id"] == cio.id
         assert columns["persona_source"] == "rules"

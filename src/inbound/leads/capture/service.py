@@ -27,7 +27,7 @@ from inbound.leads.capture.idempotency import IdempotencyKey
 from inbound.leads.capture.reference import CaptureReference
 from inbound.leads.capture.repository import CaptureWrites
 from inbound.leads.custom_fields import CustomFieldLimits
-from inbound.leads.events import capture_detail, lead_events
+from inbound.leads.events import before_change, capture_detail, lead_events
 from inbound.leads.qualification.inputs import MappingInputs
 from inbound.leads.schemas import CaptureAccepted, CaptureCreate
 
@@ -200,7 +200,7 @@ async def _record_contact(
         if existing is not None:
             since = submission.now - cap_period
             earned = await writes.points_since(existing.id, FORM_CAPTURE, since)
-            state, before = existing, existing.columns()
+            state, before = existing, before_change(existing)
         else:
             earned, state, before = 0.0, new_contact(submission, source.site_id), None
         outcome = fold_capture(state, submission, settings, evidence, earned=earned)

@@ -3,12 +3,14 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from inbound.content.service import AssetRelevance
 from inbound.leads.qualification.mapping import Profile, map_persona
-from inbound.leads.qualification.scoring import fit, grade
+from inbound.leads.qualification.scoring import PROFILE_FIELDS, filled_share, fit, grade
 from inbound.leads.qualification.settings import MappingSettings, ScoringSettings
+from inbound.leads.state import ContactState
 from inbound.personas.service import MatchablePersona
 
 MANUAL = "manual"
@@ -23,8 +25,11 @@ class LeadSettings:
     versions: tuple[int, int] = (0, 0)
 
 
+_profile_values = attrgetter(*PROFILE_FIELDS)
+
+
 def evaluate(
-    contact: Mapping[str, Any],
+    contact: ContactState,
     personas: Sequence[MatchablePersona],
     assets: Mapping[uuid.UUID, AssetRelevance],
     settings: LeadSettings,
@@ -34,19 +39,19 @@ def evaluate(
     A persona assigned by hand stays; only its fit is recomputed from that persona's rules.
     """
     profile = Profile(
-        job_title=contact.get("job_title"),
-        industry=contact.get("industry"),
-        company_size=contact.get("company_size"),
-        country=contact.get("country"),
-        seniority=contact.get("seniority"),
-        topics=contact.get("topics") or (),
-        custom_fields=contact.get("custom_fields") or {},
+        job_title=contact.job_title,
+        industry=contact.industry,
+        company_size=contact.company_size,
+        country=contact.country,
+        seniority=contact.seniority,
+        topics=contact.topics or (),
+        custom_fields=contact.custom_fields or {},
     )
-    match = map_persona(profile, contact.get("touches") or {}, personas, assets, settings.mapping)
+    match = map_persona(profile, contact.touches or {}, personas, assets, settings.mapping)
     columns: dict[str, Any] = {}
     # A hand-picked persona that was deleted since leaves the contact to automatic mapping.
-    if contact.get("persona_source") == MANUAL and contact.get("persona_id") is not None:
-        strength = match.strength_of(contact.get("persona_id"))
+    if contact.persona_source == MANUAL and contact.persona_id is not None:
+        strength = match.strength_of(contact.persona_id)
     elif match.chosen is None:
         strength = 0.0
         columns = {
@@ -66,5 +71,6 @@ def evaluate(
             "persona_confidence": round(chosen.confidence, 4),
             "persona_explanation": match.explanation,
         }
-    fit_value = round(fit(strength, contact, settings.scoring), 4)
+    completeness = filled_share(_profile_values(contact))
+    fit_value = round(fit(strength, completeness, settings.scoring), 4)
     return columns | {"fit": fit_value, "grade": grade(fit_value, settings.scoring)}

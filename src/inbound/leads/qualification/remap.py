@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import structlog
@@ -18,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.db import utcnow
-from inbound.leads.events import lead_events
-from inbound.leads.lifecycle import promote_if_qualified
+from inbound.leads.events import before_change, lead_events
+from inbound.leads.lifecycle import mql_score, promote_if_qualified
 from inbound.leads.models import RemapRun
 from inbound.leads.qualification.evaluation import evaluate
 from inbound.leads.qualification.inputs import MappingInputs, load_inputs
@@ -34,6 +35,7 @@ BATCH_SIZE = 500
 ADVISORY_LOCK = 0x1B0A_7D  # any constant shared by every process of this service
 STALE_AFTER = timedelta(minutes=2)
 ACTOR = "remap"
+_mapping_values = attrgetter(*MAPPING_COLUMNS)
 
 
 def settle_seconds(cache_seconds: float) -> float:
@@ -159,12 +161,16 @@ def _reevaluate(contacts: list[ContactState], inputs: MappingInputs, now: dateti
     changes = BatchChanges()
     half_life = inputs.settings.scoring.half_life_days
     for contact in contacts:
-        before = contact.columns()
         columns = evaluate(contact, inputs.personas, inputs.relevance, inputs.settings)
-        remapped = any(contact.get(name) != value for name, value in columns.items())
+        remapped = any(getattr(contact, name) != value for name, value in columns.items())
+        # Lowered MQL thresholds promote leads whose mapping did not change at all. Most
+        # contacts of a pass change in neither way, and are passed before the copy that
+        # their events would compare against.
+        if not remapped and mql_score(contact, inputs.settings, now=now) is None:
+            continue
+        before = before_change(contact)
         seen_version = contact.version
         contact.update(columns)
-        # Lowered MQL thresholds promote leads whose mapping did not change at all.
         stage_changes = promote_if_qualified(contact, inputs.settings, now=now, actor=ACTOR)
         if not remapped and not stage_changes:
             continue
@@ -174,10 +180,8 @@ def _reevaluate(contacts: list[ContactState], inputs: MappingInputs, now: dateti
         if stage_changes:
             changes.promoted.append((contact, seen_version, stage_changes, events))
         else:
-            changes.remapped.append(
-                {name: contact[name] for name in MAPPING_COLUMNS}
-                | {"id": contact.id, "version": seen_version}
-            )
+            mapping = dict(zip(MAPPING_COLUMNS, _mapping_values(contact), strict=True))
+            changes.remapped.append(mapping | {"id": contact.id, "version": seen_version})
             changes.remapped_events.extend(events)
     return changes
 

@@ -1,7 +1,7 @@
 """Fit grade and engagement score (pure functions; the ledger lives in `score_events`)."""
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,16 +25,20 @@ def decayed(value: float, since: datetime | None, now: datetime, half_life_days:
 
 def completeness(profile: Mapping[str, Any]) -> float:
     """The share of the profile fields that are filled in."""
-    filled = sum(1 for name in PROFILE_FIELDS if profile.get(name) not in (None, ""))
-    return filled / len(PROFILE_FIELDS)
+    return filled_share(profile.get(name) for name in PROFILE_FIELDS)
 
 
-def fit(rule_strength: float, profile: Mapping[str, Any], settings: ScoringSettings) -> float:
-    """How well a contact fits its persona, from 0 to 1: a weighted mean of both signals."""
+def filled_share(values: Iterable[Any]) -> float:
+    """The share of the profile fields filled in, given their values."""
+    return sum(1 for value in values if value not in (None, "")) / len(PROFILE_FIELDS)
+
+
+def fit(rule_strength: float, completeness: float, settings: ScoringSettings) -> float:
+    """How well a contact fits its persona, from 0 to 1: a weighted mean of its rules' strength
+    and its profile's `completeness`."""
     weights = settings.rule_strength_weight + settings.completeness_weight
     return (
-        settings.rule_strength_weight * rule_strength
-        + settings.completeness_weight * completeness(profile)
+        settings.rule_strength_weight * rule_strength + settings.completeness_weight * completeness
     ) / weights
 
 
