@@ -170,7 +170,10 @@ class TestEvaluate:
         assert columns["fit"] == 0.1875
         assert columns["grade"] == "D"
         contact["persona_id"] = cio.id
-        assert evaluate(state(contact), [cio, cfo], {}, self.settings) == {"fit": 0.8875, "grade": "A"}
+        assert evaluate(state(contact), [cio, cfo], {}, self.settings) == {
+            "fit": 0.8875,
+            "grade": "A",
+        }
 
     def test_a_hand_picked_persona_deleted_since_returns_the_contact_to_automatic_mapping(
         self,
